@@ -1,0 +1,187 @@
+"""Opening images with Pillow: the formats ikmeta reads, clear errors, reduced-scale decoding.
+
+    >>> im = open_image(blob)                    # header only; raises ImageError
+    >>> small, truncated = load_reduced(blob, im)  # pixels at 1/2..1/8 scale where the format allows
+"""
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .errors import ImageError
+from .source import Blob
+
+# Pillow format name -> ikmeta's short name.
+FORMATS = {
+    "JPEG": "jpg", "MPO": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp",
+    "TIFF": "tiff", "BMP": "bmp", "HEIF": "heic", "AVIF": "avif",
+}
+SUPPORTED = "jpg, png, gif, webp, tiff, bmp, heic, avif"
+# Pillow plugins allowed to open a file (MPO files come through the JPEG plugin); no others,
+# so no EPS (Ghostscript) or other rarely-audited readers run on untrusted input.
+PLUGINS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF")
+# Pillow's draft mode picks the largest reduction (up to 1/8) that keeps at least this size.
+DRAFT_SIZE = (128, 128)
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
+_heif_lock = threading.Lock()
+_heif_ready = False
+
+
+def sniff(data: bytes) -> str | None:
+    """The format a file's first bytes announce (ikmeta's short name), or None.
+
+    >>> sniff(b"\\x89PNG\\r\\n\\x1a\\n...")
+    'png'
+    """
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if data[:2] == b"BM":
+        return "bmp"
+    if data[4:8] == b"ftyp":
+        return "avif" if data[8:12] in (b"avif", b"avis") else "heic" if is_heif(data) else None
+    return None
+
+
+def is_heif(data: bytes) -> bool:
+    return data[4:8] == b"ftyp" and (data[8:12] in HEIF_BRANDS or b"heic" in data[16:64:4])
+
+
+def _register_heif() -> None:
+    """Register pillow-heif's opener once, the first time a HEIF file turns up (it costs ~60 ms)."""
+    global _heif_ready
+    with _heif_lock:
+        if not _heif_ready:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            _heif_ready = True
+
+
+def open_image(blob: Blob) -> Image.Image:
+    """Open ``blob`` with Pillow (header only); raise :class:`ImageError` with the reason."""
+    if is_heif(blob.data):
+        _register_heif()
+    try:
+        Image.init()
+        im = Image.open(io.BytesIO(blob.data), formats=[p for p in PLUGINS if p in Image.OPEN])
+    except Image.DecompressionBombError as exc:
+        raise ImageError(blob.source, f"image too large ({_pixels(exc)}): over Pillow's decompression-bomb "
+                         f"limit of {2 * Image.MAX_IMAGE_PIXELS} pixels") from None
+    except UnidentifiedImageError:
+        announced = sniff(blob.data)
+        if announced:
+            raise ImageError(blob.source, f"corrupt or truncated {announced} header") from None
+        raise ImageError(blob.source, f"not an image ikmeta can read (formats: {SUPPORTED})") from None
+    except Exception as exc:  # Pillow's plugins raise SyntaxError, ValueError, struct.error...
+        raise ImageError(blob.source, f"corrupt image header ({_describe(exc)})") from None
+    if im.width < 1 or im.height < 1:
+        raise ImageError(blob.source, "image has no pixels (width or height is 0)")
+    return im
+
+
+def short_format(im: Image.Image) -> str:
+    return FORMATS.get(im.format or "", (im.format or "unknown").lower())
+
+
+def load_reduced(blob: Blob, im: Image.Image) -> tuple[Image.Image, bool]:
+    """Decode ``im`` (opened from ``blob``), at reduced scale where the format allows it.
+
+    JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) straight to greyscale;
+    HEIF uses an embedded thumbnail when it is a scaled copy of the image. Returns the
+    image and whether its data was truncated (then the part that decodes is returned).
+    Raises :class:`ImageError` when the pixels cannot be decoded.
+    """
+    try:
+        with _gate.shared():
+            return _decode(im), False
+    except OSError as exc:
+        if "truncated" not in str(exc):
+            raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
+    except Exception as exc:
+        raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
+    try:
+        with _gate.alone():
+            return _decode(open_image(blob)), True
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
+
+
+def _decode(im: Image.Image) -> Image.Image:
+    if im.format in ("JPEG", "MPO", "HEIF"):
+        im.draft("L" if im.mode in ("RGB", "L") else None, DRAFT_SIZE)
+    im.load()
+    return im
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    return text[0].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _pixels(exc: BaseException) -> str:
+    words = str(exc).split("(", 1)
+    return words[1].split(")", 1)[0] if len(words) > 1 else "too many pixels"
+
+
+class _TruncationGate:
+    """Lets a decode accept truncated data without letting any other decode do so.
+
+    Pillow decides whether to accept truncated data from a global,
+    ``ImageFile.LOAD_TRUNCATED_IMAGES``. Ordinary decodes run together under
+    :meth:`shared`; a decode that must accept truncation runs under :meth:`alone`,
+    with no other decode in flight, and the flag is set only for it.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writer = True
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+_gate = _TruncationGate()

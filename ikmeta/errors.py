@@ -1,0 +1,24 @@
+"""Errors the core raises. Each names its input and says what is wrong in one line;
+the command line prints it as ``ikmeta: <source>: <reason>`` and exits 1.
+
+    >>> str(SourceError("photo.jpg", "no such file"))
+    'photo.jpg: no such file'
+"""
+from __future__ import annotations
+
+
+class IkmetaError(Exception):
+    """Base of every error ikmeta reports to the user."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class SourceError(IkmetaError):
+    """The bytes could not be read: a missing file, a folder, no permission, an empty file."""
+
+
+class ImageError(IkmetaError):
+    """The bytes are not an image ikmeta can read: unknown format, corrupt, or too large."""

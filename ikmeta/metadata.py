@@ -1,0 +1,145 @@
+"""The metadata object of ImageKit's Metadata API, computed from an image's bytes.
+
+    >>> report = inspect_blob(read_source("photo.jpg"))
+    >>> report.metadata["exif"]["exif"]["ISO"], report.warnings
+    (100, [])
+
+Keys, in ImageKit's order after ``source``: height, width, size, format, hasColorProfile,
+quality, density, hasTransparency, pHash, exif (see README "Output fields").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from . import isobmff
+from .decode import load_reduced, open_image, short_format
+from .exif import read_exif, read_orientation
+from .phash import phash_image, upright
+from .quality import estimate_quality
+from .source import Blob
+
+DEFAULT_DENSITY = 72
+TRUNCATED = "truncated image data: the pHash is of the part that decodes"
+
+
+@dataclass
+class Report:
+    """What one source gave: its metadata object (or just its hash) and any warnings."""
+
+    source: str
+    metadata: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def inspect_blob(blob: Blob) -> Report:
+    """The full metadata object of ``blob``; raises :class:`~ikmeta.errors.ImageError`."""
+    im = open_image(blob)
+    fmt = short_format(im)
+    block = exif_block(blob, im, fmt)
+    exif = read_exif(block) if block else read_exif(b"")
+    width, height = stored_size(blob, im, fmt, exif["image"])
+    metadata = {
+        "source": blob.source,
+        "height": height,
+        "width": width,
+        "size": len(blob.data),
+        "format": fmt,
+        "hasColorProfile": bool(im.info.get("icc_profile")),
+        "quality": estimate_quality(getattr(im, "quantization", None) or {}) if fmt == "jpg" else 0,
+        "density": density(im, fmt, exif["image"]),
+        "hasTransparency": has_transparency(im),
+    }
+    phash, warnings = hash_opened(blob, im, fmt, exif["image"].get("Orientation"))
+    metadata["pHash"] = phash
+    metadata["exif"] = exif
+    return Report(blob.source, metadata, warnings)
+
+
+def phash_blob(blob: Blob) -> Report:
+    """Only the pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as possible."""
+    im = open_image(blob)
+    fmt = short_format(im)
+    block = exif_block(blob, im, fmt)
+    phash, warnings = hash_opened(blob, im, fmt, read_orientation(block) if block else None)
+    return Report(blob.source, {"source": blob.source, "pHash": phash}, warnings)
+
+
+def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[str, list[str]]:
+    """The pHash of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
+    pixels, truncated = load_reduced(blob, im)
+    still_to_apply = display_orientation(pixels, fmt, orientation)
+    return phash_image(upright(pixels, still_to_apply)), [TRUNCATED] if truncated else []
+
+
+def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:
+    """The TIFF-structured EXIF block, where each container keeps it."""
+    if fmt == "tiff":
+        return blob.data
+    if fmt in ("heic", "avif"):
+        return isobmff.exif_block(blob.data)
+    block = im.info.get("exif")
+    return block if isinstance(block, bytes) else None
+
+
+def stored_size(blob: Blob, im: Image.Image, fmt: str, ifd0: dict[str, Any]) -> tuple[int, int]:
+    """Width and height as stored, before any rotation the file asks for.
+
+    Pillow reports HEIF and AVIF sizes after the container's rotation, and (since
+    Pillow 12) TIFF sizes after the Orientation tag; the stored size is in the
+    HEIF ``ispe`` box and in the TIFF's own ImageWidth and ImageLength tags.
+    """
+    if fmt in ("heic", "avif"):
+        size = isobmff.stored_size(blob.data)
+        if size and all(size):
+            return size
+    if fmt == "tiff":
+        width, height = ifd0.get("ImageWidth"), ifd0.get("ImageHeight")
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            return width, height
+    return im.size
+
+
+def display_orientation(pixels: Image.Image, fmt: str, orientation: Any) -> int | None:
+    """The EXIF orientation still to apply to Pillow's decoded pixels to show the image upright.
+
+    Pillow-heif has already applied a HEIF file's rotation and mirroring (and, as the HEIF
+    spec says, the EXIF Orientation does not count there). Pillow's AVIF reader leaves the
+    pixels as stored and puts the container's rotation in its EXIF Orientation. Pillow 12+
+    turns TIFF pixels itself and then drops Orientation from the tags it keeps.
+    """
+    if fmt == "heic":
+        return None
+    if fmt == "avif":
+        return pixels.getexif().get(0x0112)
+    if fmt == "tiff":
+        return getattr(pixels, "tag_v2", {}).get(0x0112)
+    return orientation if isinstance(orientation, int) else None
+
+
+def density(im: Image.Image, fmt: str, ifd0: dict[str, Any]) -> int | float:
+    """Pixels per inch as ImageMagick reports it: EXIF resolution, then JFIF or PNG/BMP, else 72."""
+    x = ifd0.get("XResolution")
+    if isinstance(x, (int, float)) and x > 0:
+        return _tidy(x * 2.54 if ifd0.get("ResolutionUnit") == 3 else x)
+    if fmt == "jpg":
+        jfif, unit = im.info.get("jfif_density"), im.info.get("jfif_unit")
+        if unit in (1, 2) and jfif and jfif[0] > 0 and tuple(jfif) != (1, 1):
+            return _tidy(jfif[0] * 2.54 if unit == 2 else jfif[0])
+    if fmt in ("png", "bmp"):
+        dpi = im.info.get("dpi")
+        if dpi and dpi[0] and dpi[0] > 0:
+            return _tidy(float(dpi[0]))
+    return DEFAULT_DENSITY
+
+
+def _tidy(value: float) -> int | float:
+    value = round(float(value), 2)
+    return int(value) if value.is_integer() else value
+
+
+def has_transparency(im: Image.Image) -> bool:
+    """An alpha channel, or a transparent colour key (PNG tRNS, GIF transparency index)."""
+    return "A" in im.mode or "a" in im.mode or "transparency" in im.info

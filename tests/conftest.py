@@ -1,0 +1,146 @@
+"""Shared fixtures: the reference corpus, the reference tools, and images drawn on the fly.
+
+Tests that need ../shared/corpus or exiftool/ImageMagick skip when those are absent,
+except in CI (CI=true), where their absence is a failure.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def corpus_root() -> Path:
+    return Path(os.environ.get("IKMETA_CORPUS") or ROOT.parent / "shared" / "corpus").resolve()
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip outside CI when ``condition`` is false; fail in CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but missing")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    root = corpus_root()
+    need((root / "exif-samples").is_dir(), f"the corpus ({root})")
+    return root / "exif-samples"
+
+
+@pytest.fixture(scope="session")
+def exiftool() -> str:
+    need(shutil.which("exiftool") is not None, "exiftool (libimage-exiftool-perl)")
+    return shutil.which("exiftool")
+
+
+@pytest.fixture(scope="session")
+def identify() -> str:
+    need(shutil.which("identify") is not None, "ImageMagick's identify")
+    return shutil.which("identify")
+
+
+# --- images drawn for tests -------------------------------------------------------------------
+
+def scene(size: tuple[int, int] = (320, 240), seed: int = 0) -> Image.Image:
+    """A deterministic picture with structure at several scales (so its pHash means something)."""
+    w, h = size
+    im = Image.new("RGB", size, (30 + seed * 20 % 200, 90, 160))
+    draw = ImageDraw.Draw(im)
+    for i in range(12):
+        x0 = (i * 53 + seed * 31) % w
+        y0 = (i * 37 + seed * 17) % h
+        colour = ((i * 70 + seed * 13) % 256, (i * 40 + 90) % 256, (i * 90 + seed * 7) % 256)
+        draw.rectangle([x0, y0, x0 + w // 4, y0 + h // 5], fill=colour)
+    draw.ellipse([w * 0.55, h * 0.1, w * 0.9, h * 0.6], fill=(250, 220, 90))
+    draw.line([(0, h - 1), (w - 1, 0)], fill=(0, 0, 0), width=max(2, w // 60))
+    return im
+
+
+def encode(im: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def exif_with(**tags) -> Image.Exif:
+    """An Exif object with IFD0 tags given by ID as ``t0x010F="Make"``-style keyword arguments."""
+    exif = Image.Exif()
+    for key, value in tags.items():
+        exif[int(key[1:], 16)] = value
+    return exif
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(name, bytes_or_image, fmt=None, **save_params) -> path of a file in tmp_path."""
+
+    def _write(name: str, content, fmt: str | None = None, **params) -> str:
+        path = tmp_path / name
+        if isinstance(content, Image.Image):
+            content = encode(content, fmt or Image.registered_extensions()[path.suffix.lower()], **params)
+        path.write_bytes(content)
+        return str(path)
+
+    return _write
+
+
+class TiffBuilder:
+    """Builds TIFF-structured EXIF blocks by hand, for exact control of types and offsets.
+
+    >>> b = TiffBuilder("<"); b.ifd([(0x010F, 2, 1, b"Canon\\0")]); b.build()
+    """
+
+    TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+
+    def __init__(self, endian: str = "<") -> None:
+        self.endian = endian
+        self.ifds: list[list[tuple[int, int, int, bytes]]] = []
+
+    def ifd(self, entries: list[tuple[int, int, int, bytes]]) -> int:
+        """Add an IFD of (tag, type, count, raw value bytes); returns its index."""
+        self.ifds.append(entries)
+        return len(self.ifds) - 1
+
+    def build(self, links: dict[tuple[int, int], int] | None = None, chain: tuple[int, ...] = (0,)) -> bytes:
+        """Lay the IFDs out. ``links[(ifd, tag)] = target`` fills a pointer tag with IFD ``target``'s
+        offset; ``chain`` lists the IFDs linked by next-IFD pointers (IFD0 -> IFD1)."""
+        links = links or {}
+        e = self.endian
+        header = (b"II*\x00" if e == "<" else b"MM\x00*") + struct.pack(e + "I", 8)
+        # First pass: offsets of each IFD and its data area.
+        offsets, pos = [], 8
+        for entries in self.ifds:
+            offsets.append(pos)
+            pos += 2 + 12 * len(entries) + 4
+            pos += sum(len(raw) for *_, raw in entries if len(raw) > 4)
+        out = bytearray(header)
+        for index, entries in enumerate(self.ifds):
+            data_at = offsets[index] + 2 + 12 * len(entries) + 4
+            table, data = bytearray(struct.pack(e + "H", len(entries))), bytearray()
+            for tag, typ, count, raw in entries:
+                if (index, tag) in links:
+                    raw = struct.pack(e + "I", offsets[links[(index, tag)]])
+                if len(raw) > 4:
+                    field = struct.pack(e + "I", data_at + len(data))
+                    data += raw
+                else:
+                    field = raw.ljust(4, b"\x00")
+                table += struct.pack(e + "HHI", tag, typ, count) + field
+            following = 0
+            if index in chain and chain.index(index) + 1 < len(chain):
+                following = offsets[chain[chain.index(index) + 1]]
+            table += struct.pack(e + "I", following)
+            out += table + data
+        return bytes(out)

@@ -1,0 +1,50 @@
+"""Output helpers: every line generator gives valid, streamable text."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ikmeta.output import flatten, json_lines, ndjson_lines, table_lines
+
+values = st.recursive(
+    st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+objects = st.dictionaries(st.text(min_size=1, max_size=8), values, min_size=1, max_size=5)
+
+
+@given(st.lists(objects, max_size=5))
+def test_json_array_round_trips(items):
+    assert json.loads("\n".join(json_lines(items, single=False))) == items
+
+
+@given(objects)
+def test_single_object_round_trips(item):
+    assert json.loads("\n".join(json_lines([item], single=True))) == item
+
+
+@given(st.lists(objects, max_size=5))
+def test_ndjson_is_one_document_per_line_even_with_unicode_line_breaks(items):
+    text = "\n".join(ndjson_lines(items))
+    lines = text.splitlines() if items else []
+    assert [json.loads(line) for line in lines] == items
+
+
+def test_line_separators_are_escaped():
+    (line,) = ndjson_lines([{"t": "a\u2028b\x85c"}])
+    assert line == '{"t":"a\\u2028b\\u0085c"}'
+
+
+def test_single_with_nothing_prints_nothing():
+    assert list(json_lines([], single=True)) == []
+    assert list(json_lines([], single=False)) == ["[", "]"]
+
+
+def test_flatten_and_table():
+    obj = {"a": 1, "exif": {"image": {"Make": "X"}, "gps": {}}, "list": [1, 2]}
+    assert list(flatten(obj)) == [("a", 1), ("exif.image.Make", "X"), ("exif.gps", {}), ("list", [1, 2])]
+    assert list(table_lines([obj])) == ["a                1", "exif.image.Make  X", "exif.gps         {}",
+                                        "list             [1,2]"]

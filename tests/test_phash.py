@@ -1,0 +1,85 @@
+"""pHash: the same bits as imagehash.phash, of the image as displayed."""
+from __future__ import annotations
+
+import io
+
+import imagehash
+import pytest
+from PIL import Image, ImageOps
+
+from ikmeta.metadata import phash_blob
+from ikmeta.phash import UPRIGHT, phash_image, upright
+from ikmeta.source import Blob
+
+from .conftest import encode, exif_with, scene
+
+INVERSE = {
+    Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
+    Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
+}
+
+
+def stored_for(displayed: Image.Image, orientation: int) -> Image.Image:
+    """The pixels a camera stores so that ``orientation`` shows ``displayed``."""
+    method = UPRIGHT[orientation]
+    return displayed.transpose(INVERSE.get(method, method))
+
+
+def bits(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "CMYK", "I;16"])
+def test_equals_imagehash(seed, mode):
+    im = scene((200 + 37 * seed, 150 + 11 * seed), seed=seed).convert(mode)
+    assert phash_image(im) == str(imagehash.phash(im))
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (0, 0, 255), (137, 137, 137)])
+def test_flat_images_hash_like_imagehash(colour):
+    im = Image.new("RGB", (300, 200), colour)
+    assert phash_image(im) == str(imagehash.phash(im)) == "8000000000000000"
+
+
+def test_symmetric_image_is_stable():
+    half = scene((100, 200), seed=3)
+    im = Image.new("RGB", (200, 200))
+    im.paste(half, (0, 0))
+    im.paste(half.transpose(Image.Transpose.FLIP_LEFT_RIGHT), (100, 0))
+    assert phash_image(im) == str(imagehash.phash(im))
+
+
+def test_hex_format():
+    value = phash_image(scene())
+    assert len(value) == 16 and value == value.lower() and int(value, 16) >= 0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF", "WEBP", "JPEG"])
+def test_orientation_is_applied(orientation, fmt):
+    displayed = scene((320, 240), seed=1)
+    stored = displayed if orientation == 1 else stored_for(displayed, orientation)
+    params = {"lossless": True} if fmt == "WEBP" else {"quality": 95} if fmt == "JPEG" else {}
+    data = encode(stored, fmt, exif=exif_with(t0x0112=orientation), **params)
+    ours = phash_blob(Blob("x", data)).metadata["pHash"]
+    assert bits(ours, phash_image(displayed)) <= (3 if fmt == "JPEG" else 0)
+
+
+def test_upright_matches_pillow_exif_transpose():
+    stored = scene((90, 60), seed=2)
+    for orientation in range(1, 9):
+        tagged = stored.copy()
+        tagged.getexif()[0x0112] = orientation
+        expected = ImageOps.exif_transpose(tagged)
+        assert upright(stored, orientation).tobytes() == expected.tobytes()
+    assert upright(stored, None) is stored and upright(stored, 9) is stored
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (1600, 1200), (700, 500), (300, 200), (64, 48)])
+def test_reduced_jpeg_decode_stays_close_to_the_full_decode(size):
+    im = scene(size, seed=4)
+    data = encode(im, "JPEG", quality=90)
+    ours = phash_blob(Blob("x", data)).metadata["pHash"]
+    full = str(imagehash.phash(Image.open(io.BytesIO(data))))
+    assert bits(ours, full) <= 2

@@ -1,0 +1,32 @@
+"""examples/ holds what tools/make_samples.py draws (so the project ships only its own images)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ikmeta.metadata import inspect_blob
+from ikmeta.source import read_source
+
+from .conftest import EXAMPLES, ROOT
+
+STABLE = ("width", "height", "format", "hasColorProfile", "quality", "density", "hasTransparency", "exif")
+
+
+@pytest.mark.parametrize("name", ["harbour.jpg", "badge.png"])
+def test_examples_are_reproducible(tmp_path, name):
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_samples.py"), str(tmp_path)], check=True,
+                   capture_output=True)
+    shipped = inspect_blob(read_source(str(EXAMPLES / name))).metadata
+    fresh = inspect_blob(read_source(str(tmp_path / name))).metadata
+    assert {k: fresh[k] for k in STABLE} == {k: shipped[k] for k in STABLE}
+    # Encoders may differ by a few bytes between Pillow versions; the picture does not.
+    assert bin(int(fresh["pHash"], 16) ^ int(shipped["pHash"], 16)).count("1") <= 2
+
+
+def test_harbour_carries_the_documented_exif():
+    meta = inspect_blob(read_source(str(EXAMPLES / "harbour.jpg"))).metadata
+    assert meta["exif"]["exif"]["ISO"] == 200
+    assert meta["exif"]["gps"]["GPSLatitude"] == [59, 54, 36]
+    assert meta["exif"]["exif"]["UserComment"] == "Evening at the harbour"

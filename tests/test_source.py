@@ -1,0 +1,50 @@
+"""Reading sources: paths and standard input, with one clear reason when it fails."""
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from ikmeta.errors import SourceError
+from ikmeta.source import read_source
+
+
+def test_reads_a_file(tmp_path):
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"abc")
+    blob = read_source(str(path))
+    assert (blob.source, blob.data) == (str(path), b"abc")
+
+
+def test_reads_stdin():
+    assert read_source("-", stdin=io.BytesIO(b"xyz")).data == b"xyz"
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: str(p / "missing.jpg"), "no such file"),
+    (lambda p: str(p), "is a directory, not an image file"),
+    (lambda p: (p / "empty.jpg").write_bytes(b"") and None or str(p / "empty.jpg"), "empty file"),
+    (lambda p: (p / "f").write_bytes(b"x") and None or str(p / "f" / "g.jpg"), "no such file"),
+])
+def test_unreadable_sources(tmp_path, make, reason):
+    source = make(tmp_path)
+    with pytest.raises(SourceError) as info:
+        read_source(source)
+    assert info.value.source == source
+    assert info.value.reason.startswith(reason)
+    assert str(info.value) == f"{source}: {info.value.reason}"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_permission_denied(tmp_path):
+    path = tmp_path / "secret.jpg"
+    path.write_bytes(b"x")
+    path.chmod(0)
+    with pytest.raises(SourceError, match="permission denied"):
+        read_source(str(path))
+
+
+def test_empty_stdin():
+    with pytest.raises(SourceError, match="standard input is empty"):
+        read_source("-", stdin=io.BytesIO(b""))

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Draw the sample images ikmeta ships (examples/) and write their EXIF.
+
+    python3 tools/make_samples.py [OUT_DIR]     # default: examples/
+
+Everything here is drawn by this script, so the project owns it:
+- harbour.jpg: a 800x533 JPEG "photo" (sky, sun, sea, boats) with an sRGB ICC profile
+  and EXIF in IFD0, the Exif IFD and the GPS IFD.
+- badge.png: a 256x256 RGBA PNG with transparent corners and a 300 dpi pHYs chunk.
+Needs Pillow only.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+from PIL import Image, ImageCms, ImageDraw
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def draw_harbour(size: tuple[int, int] = (800, 533)) -> Image.Image:
+    """A harbour at dusk: a vertical sky gradient, a sun, sea with ripples and three boats."""
+    w, h = size
+    im = Image.new("RGB", size)
+    draw = ImageDraw.Draw(im)
+    horizon = int(h * 0.62)
+    for y in range(horizon):
+        t = y / horizon
+        draw.line([(0, y), (w, y)], fill=(int(40 + 200 * t), int(60 + 110 * t), int(140 - 40 * t)))
+    draw.ellipse([w * 0.62, h * 0.30, w * 0.74, h * 0.48], fill=(255, 214, 120))
+    for y in range(horizon, h):
+        t = (y - horizon) / (h - horizon)
+        draw.line([(0, y), (w, y)], fill=(int(30 + 30 * t), int(70 + 40 * t), int(110 + 50 * t)))
+    for k in range(40):
+        y = horizon + 6 + k * (h - horizon) / 40
+        x0 = (k * 97) % w
+        draw.line([(x0, y), (x0 + 60 + (k % 5) * 20, y)], fill=(200, 170, 120), width=1)
+    for i, x in enumerate((0.15, 0.38, 0.55)):
+        bx, by = w * x, horizon + 30 + 25 * i
+        draw.polygon([(bx, by), (bx + 90, by), (bx + 75, by + 22), (bx + 12, by + 22)], fill=(90, 40, 30))
+        draw.line([(bx + 45, by), (bx + 45, by - 80 + 10 * i)], fill=(60, 40, 30), width=3)
+        draw.polygon([(bx + 47, by - 75 + 10 * i), (bx + 47, by - 8), (bx + 85, by - 8)], fill=(235, 230, 215))
+    return im
+
+
+def draw_badge(side: int = 256) -> Image.Image:
+    """A round badge with a star on a transparent background."""
+    im = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.ellipse([8, 8, side - 8, side - 8], fill=(36, 99, 235, 255), outline=(15, 40, 110, 255), width=6)
+    c, r_out, r_in = side / 2, side * 0.36, side * 0.15
+    star = []
+    for k in range(10):
+        r = r_out if k % 2 == 0 else r_in
+        a = -math.pi / 2 + k * math.pi / 5
+        star.append((c + r * math.cos(a), c + r * math.sin(a)))
+    draw.polygon(star, fill=(250, 204, 21, 255))
+    return im
+
+
+def harbour_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "ikmeta"  # Make
+    exif[0x0110] = "Sample Camera 1"  # Model
+    exif[0x0112] = 1  # Orientation
+    exif[0x011A] = 300.0  # XResolution
+    exif[0x011B] = 300.0  # YResolution
+    exif[0x0128] = 2  # ResolutionUnit: inches
+    exif[0x0131] = "ikmeta tools/make_samples.py"  # Software
+    exif[0x0132] = "2024:06:01 20:15:00"  # ModifyDate
+    exif[0x8298] = "Drawn by the ikmeta project (CC0)"  # Copyright
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x829A] = 1 / 250  # ExposureTime
+    ifd[0x829D] = 5.6  # FNumber
+    ifd[0x8827] = 200  # ISO
+    ifd[0x9000] = b"0232"  # ExifVersion
+    ifd[0x9003] = "2024:06:01 20:14:59"  # DateTimeOriginal
+    ifd[0x9004] = "2024:06:01 20:14:59"  # CreateDate
+    ifd[0x920A] = 35.0  # FocalLength
+    ifd[0x9286] = b"ASCII\x00\x00\x00Evening at the harbour"  # UserComment
+    ifd[0xA002] = 800  # ExifImageWidth
+    ifd[0xA003] = 533  # ExifImageHeight
+    gps = exif.get_ifd(0x8825)
+    gps[0x0000] = b"\x02\x03\x00\x00"  # GPSVersionID
+    gps[0x0001] = "N"
+    gps[0x0002] = (59.0, 54.0, 36.0)  # GPSLatitude
+    gps[0x0003] = "E"
+    gps[0x0004] = (10.0, 44.0, 24.0)  # GPSLongitude
+    gps[0x0006] = 4.0  # GPSAltitude
+    return exif
+
+
+def save_harbour(path: str) -> None:
+    im = draw_harbour()
+    exif = harbour_exif()
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    im.save(path, "JPEG", quality=85, exif=exif, icc_profile=srgb)
+
+
+def save_badge(path: str) -> None:
+    draw_badge().save(path, "PNG", dpi=(300, 300), optimize=True)
+
+
+def main(out: str) -> int:
+    os.makedirs(out, exist_ok=True)
+    save_harbour(os.path.join(out, "harbour.jpg"))
+    save_badge(os.path.join(out, "badge.png"))
+    print(f"wrote {out}/harbour.jpg and {out}/badge.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "examples")))
