@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import importlib
 import io
 import threading
 from collections.abc import Iterator
@@ -21,9 +22,15 @@ FORMATS = {
     "TIFF": "tiff", "BMP": "bmp", "HEIF": "heic", "AVIF": "avif",
 }
 SUPPORTED = "jpg, png, gif, webp, tiff, bmp, heic, avif"
-# Pillow plugins allowed to open a file (MPO files come through the JPEG plugin); no others,
-# so no EPS (Ghostscript) or other rarely-audited readers run on untrusted input.
-PLUGINS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF")
+# The Pillow plugin (format ID, module) that reads each format. Only these run, so no EPS
+# (Ghostscript) or other rarely-audited reader sees untrusted input; and only the one a
+# file's first bytes name is imported (Pillow's Image.init() would import ~40, 30 ms).
+PLUGINS = {
+    "jpg": ("JPEG", "PIL.JpegImagePlugin"), "png": ("PNG", "PIL.PngImagePlugin"),
+    "gif": ("GIF", "PIL.GifImagePlugin"), "webp": ("WEBP", "PIL.WebPImagePlugin"),
+    "tiff": ("TIFF", "PIL.TiffImagePlugin"), "bmp": ("BMP", "PIL.BmpImagePlugin"),
+    "heic": ("HEIF", "pillow_heif"), "avif": ("AVIF", "PIL.AvifImagePlugin"),
+}
 # Pillow's draft mode picks the largest reduction (up to 1/8) that keeps at least this size.
 DRAFT_SIZE = (128, 128)
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
@@ -50,18 +57,39 @@ def sniff(data: bytes) -> str | None:
     if data[:2] == b"BM":
         return "bmp"
     if data[4:8] == b"ftyp":
-        return "avif" if data[8:12] in (b"avif", b"avis") else "heic" if is_heif(data) else None
+        return _heif_family(data)
     return None
 
 
-def is_heif(data: bytes) -> bool:
-    return data[4:8] == b"ftyp" and (data[8:12] in HEIF_BRANDS or b"heic" in data[16:64:4])
+def _heif_family(data: bytes) -> str | None:
+    """'avif' or 'heic' from an ISOBMFF ``ftyp`` box's major and compatible brands."""
+    size = int.from_bytes(data[:4], "big")
+    major = data[8:12]
+    compatible = {data[i:i + 4] for i in range(16, min(size, 256) - 3, 4)}
+    if major in (b"avif", b"avis") or (major in (b"mif1", b"msf1") and b"avif" in compatible
+                                       and not compatible & {b"heic", b"heix", b"hevc", b"hevx"}):
+        return "avif"
+    if major in HEIF_BRANDS or compatible & HEIF_BRANDS:
+        return "heic"
+    return None
 
 
-def _register_heif() -> None:
-    """Register pillow-heif's opener once, the first time a HEIF file turns up (it costs ~60 ms)."""
+def plugins_for(data: bytes) -> list[str]:
+    """Pillow format IDs to try on ``data``, their plugins imported: the one its first bytes name, else all."""
+    announced = sniff(data)
+    wanted = [PLUGINS[announced]] if announced else list(PLUGINS.values())
+    for format_id, module in wanted:
+        if format_id not in Image.OPEN:
+            _load_plugin(module)
+    return [format_id for format_id, _ in wanted]
+
+
+def _load_plugin(module: str) -> None:
     global _heif_ready
-    with _heif_lock:
+    if module != "pillow_heif":
+        importlib.import_module(module)
+        return
+    with _heif_lock:  # registering pillow-heif's opener twice at once would race
         if not _heif_ready:
             import pillow_heif
 
@@ -71,11 +99,8 @@ def _register_heif() -> None:
 
 def open_image(blob: Blob) -> Image.Image:
     """Open ``blob`` with Pillow (header only); raise :class:`ImageError` with the reason."""
-    if is_heif(blob.data):
-        _register_heif()
     try:
-        Image.init()
-        im = Image.open(io.BytesIO(blob.data), formats=[p for p in PLUGINS if p in Image.OPEN])
+        im = Image.open(io.BytesIO(blob.data), formats=plugins_for(blob.data))
     except Image.DecompressionBombError as exc:
         raise ImageError(blob.source, f"image too large ({_pixels(exc)}): over Pillow's decompression-bomb "
                          f"limit of {2 * Image.MAX_IMAGE_PIXELS} pixels") from None
