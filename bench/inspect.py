@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # not bench/: this file's name would shadow the standard library's inspect
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".tif", ".tiff", ".heic", ".heif", ".png", ".webp"}
 IKMETA = [sys.executable, "-m", "ikmeta", "inspect", "--ndjson"]
 EXIFTOOL = ["exiftool", "-j", "-q", "-q"]

@@ -17,7 +17,6 @@ import click
 
 from . import __version__
 from .errors import IkmetaError
-from .parallel import default_jobs, ordered_map
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -70,9 +69,15 @@ def output_options(default: str, formats: tuple[str, ...] = ("json", "ndjson", "
     return decorate
 
 
+def cpu_count() -> int:
+    from .parallel import default_jobs
+
+    return default_jobs()
+
+
 def jobs_option(f: Callable) -> Callable:
     return click.option(
-        "-j", "--jobs", type=click.IntRange(min=1), default=default_jobs, show_default="CPU count",
+        "-j", "--jobs", type=click.IntRange(min=1), default=cpu_count, show_default="CPU count",
         help="Sources processed in parallel.",
     )(f)
 
@@ -112,8 +117,10 @@ def emit(lines: Iterable[str], colour_json: bool = False) -> None:
 
 # --- inspect --------------------------------------------------------------------------------
 
-def safely(work: Callable[[str], Any], source: str) -> Any:
+def safely(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
     """``work(source)``, or the :class:`IkmetaError` that says why it failed (never a traceback)."""
+    if isinstance(source, IkmetaError):  # already failed while finding sources
+        return source
     try:
         return work(source)
     except IkmetaError as exc:
@@ -124,8 +131,11 @@ def safely(work: Callable[[str], Any], source: str) -> Any:
         return IkmetaError(source, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def reports(work: Callable[[str], Any], sources: list[str], jobs: int, state: dict[str, int]) -> Iterator[dict]:
+def reports(work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int,
+            state: dict[str, int]) -> Iterator[dict]:
     """The metadata of each source in order; failures and warnings go to stderr as they come."""
+    from .parallel import ordered_map
+
     for outcome in ordered_map(functools.partial(safely, work), sources, jobs):
         if isinstance(outcome, IkmetaError):
             fail(outcome)
@@ -141,6 +151,13 @@ def inspect_source(source: str) -> Any:
     from .source import read_source
 
     return inspect_blob(read_source(source))
+
+
+def phash_source(source: str) -> Any:
+    from .metadata import phash_blob
+    from .source import read_source
+
+    return phash_blob(read_source(source))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -177,3 +194,96 @@ def inspect(sources: tuple[str, ...], output: str, jobs: int) -> None:
         emit(json_lines(objects, single=len(names) == 1), colour_json=True)
     if state["failed"]:
         sys.exit(EXIT_FAILED)
+
+
+# --- phash ----------------------------------------------------------------------------------
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True)
+@click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
+@output_options(default="table")
+@jobs_option
+def phash(sources: tuple[str, ...], hidden: bool, output: str, jobs: int) -> None:
+    """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
+
+    SOURCE is an image file, a folder (walked recursively for image files), or - for
+    standard input. The hash is the one 'ikmeta inspect' reports as pHash.
+
+    \b
+    Examples:
+      ikmeta phash photo.jpg
+      ikmeta phash ~/Pictures | sort | uniq -w16 -D     exact-hash duplicates
+      ikmeta phash --ndjson photos/ | jq -r .pHash
+    """
+    from .walk import image_paths
+
+    check_sources(sources)
+    state = {"failed": 0}
+    objects = reports(phash_source, image_paths(sources, hidden=hidden), jobs, state)
+    if output == "table":
+        emit(f"{obj['pHash']}  {obj['source']}" for obj in objects)
+    else:
+        from .output import json_lines, ndjson_lines
+
+        emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
+    if state["failed"]:
+        sys.exit(EXIT_FAILED)
+
+
+# --- distance -------------------------------------------------------------------------------
+
+class HashOrSource(click.ParamType):
+    """A hex pHash, or an image to hash (a path, or -). An existing file wins over hex."""
+
+    name = "hash-or-source"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .hashes import HashFormatError, parse_hash
+
+        if value == "-" or os.path.exists(value):
+            return ("source", value)
+        try:
+            return ("hash", parse_hash(value))
+        except HashFormatError:
+            self.fail(f"not a hexadecimal pHash and no such file: {value!r}", param, ctx)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("a", type=HashOrSource())
+@click.argument("b", type=HashOrSource())
+@output_options(default="table")
+def distance(a: tuple[str, str], b: tuple[str, str], output: str) -> None:
+    """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
+
+    A and B are each a hex pHash (any case, optional 0x, any length as long as both are
+    equal) or an image (a path, or -) hashed on the fly. Prints the distance as a bare integer.
+
+    \b
+    Examples:
+      ikmeta distance 2d5ad3936d2e015b 2d6ed293db36a4fb      prints 17
+      ikmeta distance photo.jpg copy.jpg
+      ikmeta distance --json photo.jpg 2d5ad3936d2e015b
+    """
+    from .hashes import distance as hamming
+
+    check_sources(value for kind, value in (a, b) if kind == "source")
+    hashes = resolve_hashes([a, b])
+    if len(hashes[0]) != len(hashes[1]):
+        raise click.UsageError(f"pHashes differ in length: {len(hashes[0])} vs {len(hashes[1])} hex digits")
+    result = {"a": hashes[0], "b": hashes[1], "distance": hamming(*hashes)}
+    if output == "table":
+        click.echo(result["distance"])
+    else:
+        from .output import compact, pretty
+
+        click.echo(compact(result) if output == "ndjson" else pretty(result))
+
+
+def resolve_hashes(values: list[tuple[str, str]]) -> list[str]:
+    """The hex hash of each (kind, value): given as is, or computed from the image; exit 1 on a bad image."""
+    sources = [value for kind, value in values if kind == "source"]
+    state = {"failed": 0}
+    computed = {obj["source"]: obj["pHash"] for obj in reports(phash_source, sources, len(sources), state)}
+    if state["failed"]:
+        sys.exit(EXIT_FAILED)
+    return [computed[value] if kind == "source" else value for kind, value in values]

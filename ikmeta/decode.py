@@ -110,7 +110,9 @@ def open_image(blob: Blob) -> Image.Image:
             raise ImageError(blob.source, f"corrupt or truncated {announced} header") from None
         raise ImageError(blob.source, f"not an image ikmeta can read (formats: {SUPPORTED})") from None
     except Exception as exc:  # Pillow's plugins raise SyntaxError, ValueError, struct.error...
-        raise ImageError(blob.source, f"corrupt image header ({_describe(exc)})") from None
+        announced = sniff(blob.data)
+        what = f"corrupt or truncated {announced} header" if announced else "corrupt image header"
+        raise ImageError(blob.source, f"{what} ({_describe(exc)})") from None
     if im.width < 1 or im.height < 1:
         raise ImageError(blob.source, "image has no pixels (width or height is 0)")
     return im
@@ -153,7 +155,10 @@ def _decode(im: Image.Image) -> Image.Image:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    """A library's exception as a lowercase phrase: 'Truncated File Read' -> 'truncated file read'."""
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    if text.istitle():
+        return text.lower()
     return text[0].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 

@@ -131,3 +131,103 @@ def test_python_m_and_closed_pipe():
     )
     assert json.loads(proc.stdout)["source"] == HARBOUR
     assert "Traceback" not in proc.stderr
+
+
+# --- phash ------------------------------------------------------------------------------------
+
+def test_phash_lines_like_sha256sum(tmp_path):
+    result = run("phash", HARBOUR, BADGE)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [line[18:] for line in lines] == [HARBOUR, BADGE]
+    assert all(len(line[:16]) == 16 and line[16:18] == "  " for line in lines)
+    inspected = json.loads(run("inspect", HARBOUR).stdout)["pHash"]
+    assert lines[0][:16] == inspected
+
+
+def test_phash_walks_folders_and_reports_bad_files(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.png").write_bytes(encode(scene(seed=1), "PNG"))
+    (tmp_path / "a.JPG").write_bytes(encode(scene(seed=2), "JPEG"))
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nothing")
+    (tmp_path / "notes.txt").write_text("skipped: not an image name")
+    result = run("phash", str(tmp_path), str(tmp_path / "missing"))
+    assert result.exit_code == 1
+    assert [line.split("  ", 1)[1] for line in result.stdout.splitlines()] == [
+        str(tmp_path / "a.JPG"), str(tmp_path / "sub" / "b.png")]
+    assert result.stderr.splitlines() == [
+        f"ikmeta: {tmp_path / 'broken.jpg'}: corrupt or truncated jpg header (truncated file read)",
+        f"ikmeta: {tmp_path / 'missing'}: no such file or folder",
+    ]
+
+
+def test_phash_json_and_ndjson():
+    as_json = json.loads(run("phash", "--json", HARBOUR).stdout)
+    assert as_json == [{"source": HARBOUR, "pHash": as_json[0]["pHash"]}]
+    lines = run("phash", "--ndjson", HARBOUR, BADGE).stdout.splitlines()
+    assert [json.loads(line)["source"] for line in lines] == [HARBOUR, BADGE]
+
+
+def test_phash_stdin():
+    result = run("phash", "-", stdin=(EXAMPLES / "badge.png").read_bytes())
+    assert result.stdout.endswith("  -\n")
+    assert result.stdout[:16] == run("phash", BADGE).stdout[:16]
+
+
+# --- distance ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("f06830ca9f1e3e90", "f06830ca9f1e3e90", "0"),
+    ("2d5ad3936d2e015b", "2d6ed293db36a4fb", "17"),
+    ("a4a65595ac94518b", "7838873e791f8400", "37"),
+    ("0xA4A65595AC94518B", "7838873E791F8400", "37"),
+])
+def test_distance_of_hashes(a, b, expected):
+    result = run("distance", a, b)
+    assert (result.exit_code, result.stdout) == (0, expected + "\n")
+
+
+def test_distance_of_images_and_json():
+    badge_hash = run("phash", BADGE).stdout[:16]
+    assert run("distance", BADGE, badge_hash).stdout == "0\n"
+    data = json.loads(run("distance", "--json", HARBOUR, BADGE).stdout)
+    assert set(data) == {"a", "b", "distance"} and 0 < data["distance"] <= 64
+    stdin = run("distance", "-", BADGE, stdin=(EXAMPLES / "badge.png").read_bytes())
+    assert stdin.stdout == "0\n"
+
+
+def test_an_existing_file_named_like_hex_is_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deadbeef").write_bytes((EXAMPLES / "badge.png").read_bytes())
+    badge_hash = run("phash", BADGE).stdout[:16]
+    assert run("distance", "deadbeef", badge_hash).stdout == "0\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["2d5ad3936d2e015b", "xyz"], "Invalid value for 'B': not a hexadecimal pHash and no such file: 'xyz'"),
+    (["", "2d5ad3936d2e015b"], "Invalid value for 'A': not a hexadecimal pHash and no such file: ''"),
+    (["2d5ad3936d2e015b", "2d5ad3936d2e015"], "pHashes differ in length: 16 vs 15 hex digits"),
+    (["-", "-"], "'-' (standard input) can be given only once"),
+    (["2d5ad3936d2e015b"], "Missing argument 'B'"),
+])
+def test_distance_usage_errors(args, message):
+    result = run("distance", *args)
+    assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_distance_with_an_unreadable_image_exits_1(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    result = run("distance", str(text), "2d5ad3936d2e015b")
+    assert result.exit_code == 1 and result.stderr.startswith(f"ikmeta: {text}: not an image")
+
+
+@pytest.mark.parametrize("args", [["distance", "2d5ad3936d2e015b", "2d6ed293db36a4fb"], ["--help"],
+                                  ["distance", "--help"], ["--version"]])
+def test_light_commands_import_no_image_libraries(args):
+    code = ("import sys; from ikmeta.cli import cli\n"
+            "try:\n    cli(%r, prog_name='ikmeta')\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in ('numpy', 'scipy', 'PIL', 'imagehash', 'exifread') if m in sys.modules)\n"
+            "print('HEAVY', heavy)" % (args,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.splitlines()[-1] == "HEAVY []"

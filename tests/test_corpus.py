@@ -105,3 +105,36 @@ def test_maker_notes_are_decoded(corpus):
     nikon = inspect_blob(read_source(str(corpus / "jpg" / "gps" / "DSCN0010.jpg"))).metadata
     assert nikon["exif"]["makernote"]["Quality"].rstrip() == "FINE"  # as stored, space-padded
     assert nikon["exif"]["gps"]["GPSLatitudeRef"] == "N"
+
+
+def bits(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def test_phash_agrees_with_the_naive_full_decode(corpus):
+    """Reduced-scale decoding keeps the hash equal to imagehash's full decode on >= 85% of
+    the corpus's JPEGs and within 2 bits on >= 99%."""
+    import imagehash
+    from PIL import Image, ImageOps
+
+    from ikmeta.metadata import phash_blob
+
+    jpegs = [p for p in images(corpus) if p.suffix.lower() in (".jpg", ".jpeg")]
+    distances = []
+    for path in jpegs:
+        naive = str(imagehash.phash(ImageOps.exif_transpose(Image.open(path))))
+        distances.append(bits(phash_blob(read_source(str(path))).metadata["pHash"], naive))
+    n = len(distances)
+    assert n >= 80
+    assert sum(d == 0 for d in distances) / n >= 0.85, distances
+    assert sum(d <= 2 for d in distances) / n >= 0.99, distances
+
+
+@pytest.mark.parametrize("kind, limit", [("landscape", 2), ("portrait", 4)])
+def test_the_eight_orientations_hash_alike(corpus, kind, limit):
+    from ikmeta.metadata import phash_blob
+
+    hashes = [phash_blob(read_source(str(corpus / "jpg" / "orientation" / f"{kind}_{i}.jpg"))).metadata["pHash"]
+              for i in range(1, 9)]
+    worst = max(bits(a, b) for a in hashes for b in hashes)
+    assert worst <= limit, hashes

@@ -1,0 +1,49 @@
+"""pHash values as text: parsing hex, and the Hamming distance ImageKit's SDKs compute.
+
+Light on purpose (no numpy, no Pillow): ``ikmeta distance`` between two hashes starts as
+fast as Click allows.
+
+    >>> distance("2d5ad3936d2e015b", "2d6ed293db36a4fb")
+    17
+"""
+from __future__ import annotations
+
+import string
+
+HEX_DIGITS = frozenset(string.hexdigits)
+
+
+class HashFormatError(ValueError):
+    """Text that is not a hexadecimal hash; the message says why."""
+
+
+def parse_hash(text: str) -> str:
+    """``text`` as a pHash: hex digits in any case, an optional ``0x``; returned lowercase, no prefix.
+
+    >>> parse_hash("0x2D5AD3936D2E015B")
+    '2d5ad3936d2e015b'
+    """
+    digits = text.strip()
+    if digits[:2].lower() == "0x":
+        digits = digits[2:]
+    if not digits:
+        raise HashFormatError("empty hash")
+    if not HEX_DIGITS.issuperset(digits):
+        raise HashFormatError("not hexadecimal")
+    return digits.lower()
+
+
+def is_hash(text: str) -> bool:
+    try:
+        parse_hash(text)
+    except HashFormatError:
+        return False
+    return True
+
+
+def distance(a: str, b: str) -> int:
+    """Hamming distance of two hex hashes of equal length: the number of differing bits."""
+    a, b = parse_hash(a), parse_hash(b)
+    if len(a) != len(b):
+        raise HashFormatError(f"pHashes differ in length: {len(a)} vs {len(b)} hex digits")
+    return bin(int(a, 16) ^ int(b, 16)).count("1")

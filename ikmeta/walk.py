@@ -1,0 +1,65 @@
+"""Finding image files: paths as given, folders walked recursively, in a stable order.
+
+    >>> list(image_paths(["photos"]))
+    ['photos/2023/a.jpg', 'photos/2023/b.HEIC', 'photos/c.png']
+
+Files named on the command line are taken whatever their name; inside folders, files are
+picked by extension (any case). Hidden files and folders (a name starting with '.') are
+skipped unless ``hidden``. Symbolic links to folders are followed, each real folder once,
+so a link loop ends. Problems (a missing path, a folder that cannot be read) are yielded as
+:class:`~ikmeta.errors.SourceError` values in place, so the walk goes on.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+from .errors import SourceError
+from .source import STDIN
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"}
+)
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def image_paths(paths: Iterable[str], hidden: bool = False) -> Iterator[str | SourceError]:
+    """Each path, or for a folder each image file below it (sorted by name, files first)."""
+    seen: set[str] = set()
+    for path in paths:
+        if path != STDIN and os.path.isdir(path):
+            yield from _walk(path, hidden, seen)
+        elif path == STDIN or os.path.lexists(path):
+            yield path
+        else:
+            yield SourceError(path, "no such file or folder")
+
+
+def _walk(folder: str, hidden: bool, seen: set[str]) -> Iterator[str | SourceError]:
+    real = os.path.realpath(folder)
+    if real in seen:
+        return
+    seen.add(real)
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except OSError as exc:
+        yield SourceError(folder, f"cannot read folder: {(exc.strerror or str(exc)).lower()}")
+        return
+    folders = []
+    for entry in entries:
+        if not hidden and entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()  # follows symbolic links
+        except OSError:
+            is_dir = False
+        if is_dir:
+            folders.append(entry.path)
+        elif is_image_name(entry.name):
+            yield entry.path
+    for sub in folders:
+        yield from _walk(sub, hidden, seen)

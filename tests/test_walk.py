@@ -1,0 +1,50 @@
+"""Finding image files in folders: order, extensions, hidden files, symlink loops, errors."""
+from __future__ import annotations
+
+import os
+
+from ikmeta.errors import SourceError
+from ikmeta.walk import image_paths
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return str(path)
+
+
+def test_walk_order_extensions_and_hidden(tmp_path):
+    for name in ["b.JPG", "a.png", "notes.txt", "sub/c.heic", "sub/deeper/d.TIFF", ".hidden.jpg",
+                 ".cache/e.jpg", "z.avif", "y.Jpeg", "x.webp"]:
+        touch(tmp_path / name)
+    found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)])]
+    assert found == ["a.png", "b.JPG", "x.webp", "y.Jpeg", "z.avif", "sub/c.heic", "sub/deeper/d.TIFF"]
+    with_hidden = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)], hidden=True)]
+    assert ".hidden.jpg" in with_hidden and ".cache/e.jpg" in with_hidden
+
+
+def test_files_are_taken_as_given_and_missing_paths_reported(tmp_path):
+    odd = touch(tmp_path / "picture.data")
+    out = list(image_paths([odd, str(tmp_path / "missing.jpg"), "-"]))
+    assert out[0] == odd and out[2] == "-"
+    assert isinstance(out[1], SourceError) and out[1].reason == "no such file or folder"
+
+
+def test_symlinked_folders_are_followed_once(tmp_path):
+    touch(tmp_path / "real" / "a.jpg")
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    os.symlink(tmp_path, tmp_path / "real" / "loop")  # a loop back to the top
+    found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)])]
+    assert found == ["link/a.jpg"] or found == ["real/a.jpg"]
+
+
+def test_unreadable_folder_is_reported(tmp_path):
+    locked = tmp_path / "locked"
+    touch(locked / "a.jpg")
+    locked.chmod(0)
+    try:
+        out = list(image_paths([str(tmp_path)]))
+    finally:
+        locked.chmod(0o755)
+    if os.geteuid() != 0:
+        assert isinstance(out[0], SourceError) and "cannot read folder" in out[0].reason
