@@ -2,28 +2,31 @@
 
 Data goes to stdout, messages to stderr as ``ikmeta: <source>: <reason>``.
 Exit codes: 0 all done, 1 some source could not be read, 2 usage error.
-Core modules are imported inside the commands, so ``--help`` stays fast.
+Core modules are imported inside the commands, so ``--help`` and ``distance`` stay fast.
 """
 from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import click
 
 from . import __version__
-from .errors import IkmetaError
+from .errors import IkmetaError, SourceError
+from .source import STDIN, FetchOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class IkmetaGroup(click.Group):
-    """Click group that ends quietly on a closed pipe (``ikmeta ... | head``) and on Ctrl-C."""
+    """Click group that ends quietly on a closed pipe (``ikmeta ... | head``)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         warnings.simplefilter("ignore")  # library warnings are not for the user; ikmeta reports its own
@@ -43,8 +46,10 @@ def cli() -> None:
     \b
       ikmeta inspect photo.jpg               the metadata object as JSON
       ikmeta inspect *.jpg --ndjson | jq .exif.exif.ISO
-      cat photo.jpg | ikmeta inspect -       read standard input
+      ikmeta phash photos/                   a pHash per image, like sha256sum
+      ikmeta distance a.jpg b.jpg            how many pHash bits differ
 
+    A SOURCE is a file, - for standard input, or an http(s) URL.
     Exit status: 0 when every source was read, 1 when some could not be
     (each named on stderr), 2 for a usage error.
     """
@@ -52,16 +57,19 @@ def cli() -> None:
 
 # --- shared options -------------------------------------------------------------------------
 
-def output_options(default: str, formats: tuple[str, ...] = ("json", "ndjson", "table")) -> Callable:
-    """``--json``, ``--ndjson``, ``--table``... as one ``output`` parameter, the same on every command."""
-    helps = {
-        "json": "One JSON document (an object for one source, else an array).",
-        "ndjson": "One compact JSON object per line, streamed.",
-        "table": "Aligned 'field  value' text for reading.",
-    }
+FORMAT_HELP = {
+    "json": "One JSON document.",
+    "ndjson": "One compact JSON object per line, streamed.",
+    "table": "Text for reading.",
+}
+
+
+def output_options(default: str, helps: dict[str, str] | None = None) -> Callable:
+    """``--json``, ``--ndjson``, ``--table`` as one ``output`` parameter, the same on every command."""
+    helps = {**FORMAT_HELP, **(helps or {})}
 
     def decorate(f: Callable) -> Callable:
-        for name in reversed(formats):
+        for name in reversed(list(helps)):
             label = helps[name] + (" [default]" if name == default else "")
             f = click.option(f"--{name}", "output", flag_value=name, default=name == default, help=label)(f)
         return f
@@ -78,15 +86,73 @@ def cpu_count() -> int:
 def jobs_option(f: Callable) -> Callable:
     return click.option(
         "-j", "--jobs", type=click.IntRange(min=1), default=cpu_count, show_default="CPU count",
-        help="Sources processed in parallel.",
+        help="Sources read, downloaded and decoded in parallel.",
     )(f)
 
 
-def check_sources(sources: Iterable[str]) -> list[str]:
-    sources = list(sources)
-    if sources.count("-") > 1:
-        raise click.BadParameter("'-' (standard input) can be given only once.", param_hint="SOURCE")
-    return sources
+class ByteSize(click.ParamType):
+    """A size in bytes: 1000000, 500k, 100MB, 2MiB, 1G."""
+
+    name = "size"
+    UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
+             "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
+        unit = match[2].lower() if match else None
+        if not match or unit not in self.UNITS or float(match[1]) * self.UNITS[unit] < 1:
+            self.fail(f"{value!r} is not a size (examples: 5000000, 500k, 100MB, 2MiB)", param, ctx)
+        return int(float(match[1]) * self.UNITS[unit])
+
+
+def fetch_options(f: Callable) -> Callable:
+    """``--timeout`` and ``--max-bytes``, for http(s) sources."""
+    f = click.option("--max-bytes", type=ByteSize(), default="100MB", show_default=True,
+                     help="Largest body to download from a URL (checked while streaming).")(f)
+    f = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+                     help="Seconds to wait for a URL's server, to connect and for each read.")(f)
+    return f
+
+
+def from_option(f: Callable) -> Callable:
+    return click.option("--from", "from_file", type=click.File("r", lazy=False), metavar="FILE",
+                        help="Read sources from FILE, one per line (- for standard input; blank lines "
+                             "and # comments are skipped).")(f)
+
+
+@dataclass
+class Sources:
+    """The sources a command was given: arguments first, then the lines of ``--from``."""
+
+    args: list[str]
+    from_file: TextIO | None = None
+
+    @classmethod
+    def check(cls, args: Iterable[str], from_file: TextIO | None = None, required: bool = True) -> Sources:
+        args = list(args)
+        if required and not args and from_file is None:
+            raise click.UsageError("Missing argument 'SOURCE...' (or --from FILE).")
+        if args.count(STDIN) > 1:
+            raise click.BadParameter("'-' (standard input) can be given only once.", param_hint="SOURCE")
+        if STDIN in args and from_file is not None and from_file.name == "<stdin>":
+            raise click.BadParameter("'-' cannot be a source when --from - reads the list from standard input.",
+                                     param_hint="SOURCE")
+        return cls(args, from_file)
+
+    @property
+    def single(self) -> bool:
+        return len(self.args) == 1 and self.from_file is None
+
+    def __iter__(self) -> Iterator[str | IkmetaError]:
+        yield from self.args
+        if self.from_file is not None:
+            for line in self.from_file:
+                name = line.strip()
+                if not name or name.startswith("#"):
+                    continue
+                yield SourceError(STDIN, "cannot be named in a --from list") if name == STDIN else name
 
 
 def fail(error: IkmetaError | str) -> None:
@@ -114,8 +180,6 @@ def emit(lines: Iterable[str], colour_json: bool = False) -> None:
     for line in lines:
         click.echo(line)
 
-
-# --- inspect --------------------------------------------------------------------------------
 
 def safely(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
     """``work(source)``, or the :class:`IkmetaError` that says why it failed (never a traceback)."""
@@ -146,40 +210,54 @@ def reports(work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jo
         yield outcome.metadata
 
 
-def inspect_source(source: str) -> Any:
+def inspect_source(source: str, fetch: FetchOptions | None = None) -> Any:
     from .metadata import inspect_blob
     from .source import read_source
 
-    return inspect_blob(read_source(source))
+    return inspect_blob(read_source(source, fetch=fetch))
 
 
-def phash_source(source: str) -> Any:
+def phash_source(source: str, fetch: FetchOptions | None = None) -> Any:
     from .metadata import phash_blob
     from .source import read_source
 
-    return phash_blob(read_source(source))
+    return phash_blob(read_source(source, fetch=fetch))
 
+
+def finish(state: dict[str, int]) -> None:
+    if state["failed"]:
+        sys.exit(EXIT_FAILED)
+
+
+# --- inspect --------------------------------------------------------------------------------
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True)
-@output_options(default="json")
+@click.argument("sources", metavar="SOURCE...", nargs=-1)
+@from_option
+@output_options("json", {"json": "One JSON document: an object for one SOURCE, else an array.",
+                         "table": "Aligned 'field  value' lines, nested keys dotted."})
 @jobs_option
-def inspect(sources: tuple[str, ...], output: str, jobs: int) -> None:
+@fetch_options
+def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, jobs: int, timeout: float,
+            max_bytes: int) -> None:
     """The metadata object of each image, as ImageKit's Metadata API gives it.
 
-    SOURCE is an image file, or - for standard input. One source prints one JSON
-    object; several print an array, in argument order. Unreadable sources are named
-    on stderr and the rest still printed (exit status 1).
+    SOURCE is an image file, - for standard input, or an http(s) URL. One source prints
+    one JSON object; several (or --from) print an array, in argument order. Unreadable
+    sources are named on stderr and the rest still printed (exit status 1).
 
     \b
     Examples:
       ikmeta inspect photo.jpg
       ikmeta inspect *.jpg --ndjson | jq .exif.exif.ISO
       cat photo.jpg | ikmeta inspect -
+      ikmeta inspect https://example.com/photo.jpg
+      find . -name '*.jpg' | ikmeta inspect --from - --ndjson
     """
-    names = check_sources(sources)
+    names = Sources.check(sources, from_file)
     state = {"failed": 0}
-    objects = reports(inspect_source, names, jobs, state)
+    work = functools.partial(inspect_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
+    objects = reports(work, names, jobs, state)
     if output == "ndjson":
         from .output import ndjson_lines
 
@@ -191,57 +269,65 @@ def inspect(sources: tuple[str, ...], output: str, jobs: int) -> None:
     else:
         from .output import json_lines
 
-        emit(json_lines(objects, single=len(names) == 1), colour_json=True)
-    if state["failed"]:
-        sys.exit(EXIT_FAILED)
+        emit(json_lines(objects, single=names.single), colour_json=True)
+    finish(state)
 
 
 # --- phash ----------------------------------------------------------------------------------
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True)
+@click.argument("sources", metavar="SOURCE...", nargs=-1)
+@from_option
 @click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
-@output_options(default="table")
+@output_options("table", {"json": "One JSON array of {source, pHash}.",
+                          "ndjson": "One {source, pHash} object per line, streamed.",
+                          "table": "'HASH  SOURCE' lines, like sha256sum."})
 @jobs_option
-def phash(sources: tuple[str, ...], hidden: bool, output: str, jobs: int) -> None:
+@fetch_options
+def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, output: str, jobs: int,
+          timeout: float, max_bytes: int) -> None:
     """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
 
-    SOURCE is an image file, a folder (walked recursively for image files), or - for
-    standard input. The hash is the one 'ikmeta inspect' reports as pHash.
+    SOURCE is an image file, a folder (walked recursively for image files), - for
+    standard input, or an http(s) URL. The hash is the one 'ikmeta inspect' reports.
 
     \b
     Examples:
       ikmeta phash photo.jpg
       ikmeta phash ~/Pictures | sort | uniq -w16 -D     exact-hash duplicates
       ikmeta phash --ndjson photos/ | jq -r .pHash
+      find . -name '*.jpg' | ikmeta phash --from -
     """
     from .walk import image_paths
 
-    check_sources(sources)
+    names = Sources.check(sources, from_file)
     state = {"failed": 0}
-    objects = reports(phash_source, image_paths(sources, hidden=hidden), jobs, state)
+    work = functools.partial(phash_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
+    objects = reports(work, image_paths(names, hidden=hidden), jobs, state)
     if output == "table":
         emit(f"{obj['pHash']}  {obj['source']}" for obj in objects)
     else:
         from .output import json_lines, ndjson_lines
 
         emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
-    if state["failed"]:
-        sys.exit(EXIT_FAILED)
+    finish(state)
 
 
 # --- distance -------------------------------------------------------------------------------
 
 class HashOrSource(click.ParamType):
-    """A hex pHash, or an image to hash (a path, or -). An existing file wins over hex."""
+    """A hex pHash, or an image to hash (a path, -, or a URL). An existing file wins over hex."""
 
     name = "hash-or-source"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from .hashes import HashFormatError, parse_hash
+        from .source import foreign_scheme, is_url
 
-        if value == "-" or os.path.exists(value):
+        if value == STDIN or is_url(value) or os.path.exists(value):
             return ("source", value)
+        if foreign_scheme(value):
+            self.fail(f"unsupported URL scheme in {value!r} (ikmeta fetches http:// and https:// only)", param, ctx)
         try:
             return ("hash", parse_hash(value))
         except HashFormatError:
@@ -251,23 +337,27 @@ class HashOrSource(click.ParamType):
 @cli.command(context_settings=CONTEXT)
 @click.argument("a", type=HashOrSource())
 @click.argument("b", type=HashOrSource())
-@output_options(default="table")
-def distance(a: tuple[str, str], b: tuple[str, str], output: str) -> None:
+@output_options("table", {"json": 'One object: {"a": HASH, "b": HASH, "distance": N}.',
+                          "ndjson": "The same object, compact, on one line.",
+                          "table": "The distance alone, a bare integer."})
+@fetch_options
+def distance(a: tuple[str, str], b: tuple[str, str], output: str, timeout: float, max_bytes: int) -> None:
     """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
 
     A and B are each a hex pHash (any case, optional 0x, any length as long as both are
-    equal) or an image (a path, or -) hashed on the fly. Prints the distance as a bare integer.
+    equal) or an image (a path, -, or an http(s) URL) hashed on the fly. Prints the distance
+    as a bare integer.
 
     \b
     Examples:
       ikmeta distance 2d5ad3936d2e015b 2d6ed293db36a4fb      prints 17
       ikmeta distance photo.jpg copy.jpg
-      ikmeta distance --json photo.jpg 2d5ad3936d2e015b
+      ikmeta distance --json https://example.com/a.jpg 2d5ad3936d2e015b
     """
     from .hashes import distance as hamming
 
-    check_sources(value for kind, value in (a, b) if kind == "source")
-    hashes = resolve_hashes([a, b])
+    Sources.check((value for kind, value in (a, b) if kind == "source"), required=False)
+    hashes = resolve_hashes([a, b], FetchOptions(timeout=timeout, max_bytes=max_bytes))
     if len(hashes[0]) != len(hashes[1]):
         raise click.UsageError(f"pHashes differ in length: {len(hashes[0])} vs {len(hashes[1])} hex digits")
     result = {"a": hashes[0], "b": hashes[1], "distance": hamming(*hashes)}
@@ -279,11 +369,11 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str) -> None:
         click.echo(compact(result) if output == "ndjson" else pretty(result))
 
 
-def resolve_hashes(values: list[tuple[str, str]]) -> list[str]:
+def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[str]:
     """The hex hash of each (kind, value): given as is, or computed from the image; exit 1 on a bad image."""
     sources = [value for kind, value in values if kind == "source"]
     state = {"failed": 0}
-    computed = {obj["source"]: obj["pHash"] for obj in reports(phash_source, sources, len(sources), state)}
-    if state["failed"]:
-        sys.exit(EXIT_FAILED)
+    work = functools.partial(phash_source, fetch=fetch)
+    computed = {obj["source"]: obj["pHash"] for obj in reports(work, sources, len(sources), state)}
+    finish(state)
     return [computed[value] if kind == "source" else value for kind, value in values]

@@ -108,7 +108,8 @@ def open_image(blob: Blob) -> Image.Image:
         announced = sniff(blob.data)
         if announced:
             raise ImageError(blob.source, f"corrupt or truncated {announced} header") from None
-        raise ImageError(blob.source, f"not an image ikmeta can read (formats: {SUPPORTED})") from None
+        sent = f"; the server sent {blob.content_type}" if blob.content_type else ""
+        raise ImageError(blob.source, f"not an image ikmeta can read (formats: {SUPPORTED}{sent})") from None
     except Exception as exc:  # Pillow's plugins raise SyntaxError, ValueError, struct.error...
         announced = sniff(blob.data)
         what = f"corrupt or truncated {announced} header" if announced else "corrupt image header"

@@ -3,7 +3,7 @@
     >>> list(image_paths(["photos"]))
     ['photos/2023/a.jpg', 'photos/2023/b.HEIC', 'photos/c.png']
 
-Files named on the command line are taken whatever their name; inside folders, files are
+Files and URLs named on the command line are taken whatever their name; inside folders, files are
 picked by extension (any case). Hidden files and folders (a name starting with '.') are
 skipped unless ``hidden``. Symbolic links to folders are followed, each real folder once,
 so a link loop ends. Problems (a missing path, a folder that cannot be read) are yielded as
@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
-from .errors import SourceError
-from .source import STDIN
+from .errors import IkmetaError, SourceError
+from .source import STDIN, foreign_scheme, is_url
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"}
@@ -26,13 +26,17 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def image_paths(paths: Iterable[str], hidden: bool = False) -> Iterator[str | SourceError]:
+def image_paths(paths: Iterable[str | IkmetaError], hidden: bool = False) -> Iterator[str | IkmetaError]:
     """Each path, or for a folder each image file below it (sorted by name, files first)."""
     seen: set[str] = set()
     for path in paths:
-        if path != STDIN and os.path.isdir(path):
+        if isinstance(path, IkmetaError):
+            yield path
+        elif path == STDIN or is_url(path) or foreign_scheme(path):
+            yield path  # read_source fetches it, or says why it will not
+        elif os.path.isdir(path):
             yield from _walk(path, hidden, seen)
-        elif path == STDIN or os.path.lexists(path):
+        elif os.path.lexists(path):
             yield path
         else:
             yield SourceError(path, "no such file or folder")

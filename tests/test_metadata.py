@@ -190,5 +190,5 @@ def test_corrupt_pixels_are_an_error():
 
 
 def test_examples_are_valid(schema):
-    for path in sorted(Path(ROOT, "examples").iterdir()):
+    for path in sorted(p for p in Path(ROOT, "examples").iterdir() if p.suffix in (".jpg", ".png")):
         jsonschema.validate(inspect(path.read_bytes(), str(path)), schema)

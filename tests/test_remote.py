@@ -1,0 +1,282 @@
+"""http(s) sources against a real server on 127.0.0.1 that serves images the tests made."""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from ikmeta import __version__
+from ikmeta.cli import cli
+from ikmeta.errors import SourceError
+from ikmeta.metadata import inspect_blob
+from ikmeta.source import FetchOptions, read_source
+
+from .conftest import EXAMPLES, encode, scene
+
+JPEG = (EXAMPLES / "harbour.jpg").read_bytes()
+PNG = encode(scene((300, 200), seed=3), "PNG")
+BIG = encode(scene((1600, 1200), seed=4), "BMP")  # ~5.8 MB
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+              "NO_PROXY")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str, str]] = []  # (path, User-Agent) of each request
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def send(self, code: int, body: bytes = b"", ctype: str = "image/jpeg", length: int | None = None,
+             headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def redirect(self, target: str) -> None:
+        self.send(302, b"", "text/plain", headers={"Location": target})
+
+    def do_GET(self) -> None:  # noqa: C901 - one route per case
+        Handler.seen.append((self.path, self.headers.get("User-Agent", "")))
+        path = self.path.split("://", 1)[-1].split("/", 1)[-1] if "://" in self.path else self.path.lstrip("/")
+        if path == "img.jpg":
+            self.send(200, JPEG)
+        elif path == "img.png":
+            self.send(200, PNG, "image/png")
+        elif path.startswith("hop"):  # hop3 -> hop2 -> hop1 -> hop0 -> img.jpg
+            n = int(path[3:])
+            self.redirect("/img.jpg" if n == 0 else f"/hop{n - 1}")
+        elif path == "loop":
+            self.redirect("/loop")
+        elif path == "to-ftp":
+            self.redirect("ftp://127.0.0.1/img.jpg")
+        elif path in ("404", "500"):
+            self.send(int(path), b"<h1>no</h1>", "text/html")
+        elif path == "slow":
+            time.sleep(2)
+            self.send(200, JPEG)
+        elif path == "big":
+            self.send(200, BIG, "image/bmp")
+        elif path == "big-chunked":  # no Content-Length: the cap must hold while streaming
+            self.send_response(200)
+            self.send_header("Content-Type", "image/bmp")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(BIG), 65536):
+                part = BIG[start:start + 65536]
+                self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        elif path == "short":
+            self.send(200, JPEG[:1000], length=len(JPEG))
+            self.close_connection = True
+        elif path == "page.html":
+            self.send(200, b"<!doctype html><title>not an image</title>", "text/html; charset=utf-8")
+        elif path == "gzip.jpg":
+            self.send(200, gzip.compress(JPEG), headers={"Content-Encoding": "gzip"})
+        elif path == "empty":
+            self.send(200, b"")
+        else:
+            self.send(404, b"", "text/plain")
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that hung up early (a timeout, a size cap) is part of the tests
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_url_gives_the_same_object_as_the_file(server):
+    remote = inspect_blob(read_source(f"{server}/img.jpg")).metadata
+    local = inspect_blob(read_source(str(EXAMPLES / "harbour.jpg"))).metadata
+    assert remote == {**local, "source": f"{server}/img.jpg"}
+    assert remote["size"] == len(JPEG)
+
+
+def test_user_agent(server):
+    read_source(f"{server}/img.png")
+    assert (f"/img.png", f"ikmeta/{__version__}") in Handler.seen
+
+
+def test_redirect_chain_is_followed(server):
+    assert read_source(f"{server}/hop3").data == JPEG  # 4 redirects, within the 5 allowed
+
+
+@pytest.mark.parametrize("path, options, reason", [
+    ("hop5", {}, "too many redirects (more than 5)"),
+    ("loop", {}, "redirect loop (back to"),
+    ("404", {}, "HTTP 404 Not Found"),
+    ("500", {}, "HTTP 500 Internal Server Error"),
+    ("slow", {"timeout": 0.5}, "timed out after 0.5 s"),
+    ("big", {"max_bytes": 1_000_000}, "over the --max-bytes limit of 1000000"),
+    ("big-chunked", {"max_bytes": 1_000_000}, "over the --max-bytes limit of 1000000"),
+    ("short", {}, f"body shorter than its Content-Length (1000 of {len(JPEG)} bytes)"),
+    ("to-ftp", {}, "redirected to a URL ikmeta does not fetch: ftp://127.0.0.1/img.jpg"),
+    ("empty", {}, "the server sent an empty body"),
+])
+def test_http_failures(server, path, options, reason):
+    url = f"{server}/{path}"
+    with pytest.raises(SourceError) as info:
+        read_source(url, fetch=FetchOptions(**options))
+    assert info.value.source == url
+    assert reason in info.value.reason
+
+
+def test_html_is_not_an_image(server):
+    result = run("inspect", f"{server}/page.html")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"ikmeta: {server}/page.html: not an image ikmeta can read (formats: jpg, png, "
+                                     "gif, webp, tiff, bmp, heic, avif; the server sent text/html)")
+
+
+def test_gzip_body_is_decoded(server):
+    blob = read_source(f"{server}/gzip.jpg")
+    assert blob.data == JPEG
+    assert inspect_blob(blob).metadata["size"] == len(JPEG)
+
+
+def test_connection_refused():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(SourceError, match="connection refused by 127.0.0.1"):
+        read_source(f"http://127.0.0.1:{port}/img.jpg")
+
+
+def test_unknown_host():
+    with pytest.raises(SourceError, match="cannot resolve host 'ikmeta-test.invalid'"):
+        read_source("http://ikmeta-test.invalid/img.jpg", fetch=FetchOptions(timeout=5))
+
+
+@pytest.mark.parametrize("source", ["ftp://example.com/a.jpg", "file:///etc/passwd", "data:image/png;base64,xx",
+                                    "s3://bucket/key.jpg"])
+def test_other_schemes_are_refused(source):
+    with pytest.raises(SourceError, match="unsupported URL scheme"):
+        read_source(source)
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_untrusted_certificate_is_a_tls_error(tls_server):
+    with pytest.raises(SourceError, match=r"TLS error: certificate verify failed \(self.signed certificate\)"):
+        read_source(f"{tls_server}/img.jpg", fetch=FetchOptions(timeout=5))
+
+
+def test_proxy_variables_are_honoured(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", server)  # our server answers absolute-URL requests as a proxy
+    assert read_source("http://images.example/img.jpg").data == JPEG
+    assert ("http://images.example/img.jpg", f"ikmeta/{__version__}") in Handler.seen
+    monkeypatch.setenv("NO_PROXY", "images.example")
+    with pytest.raises(SourceError, match="cannot resolve host 'images.example'"):
+        read_source("http://images.example/img.jpg", fetch=FetchOptions(timeout=5))
+
+
+# --- through the command line -----------------------------------------------------------------
+
+def test_cli_urls_in_order_with_errors_named(server):
+    result = run("inspect", "--ndjson", "-j", "4", f"{server}/img.png", f"{server}/404", f"{server}/img.jpg",
+                 f"{server}/hop2")
+    assert result.exit_code == 1
+    assert [json.loads(line)["source"] for line in result.stdout.splitlines()] == [
+        f"{server}/img.png", f"{server}/img.jpg", f"{server}/hop2"]
+    assert result.stderr == f"ikmeta: {server}/404: HTTP 404 Not Found\n"
+
+
+def test_cli_limits_are_options(server):
+    result = run("phash", "--max-bytes", "1MB", "--timeout", "0.5", f"{server}/big", f"{server}/slow")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"ikmeta: {server}/big: body of {len(BIG)} bytes is over the --max-bytes limit of 1000000",
+        f"ikmeta: {server}/slow: timed out after 0.5 s",
+    ]
+    help_text = run("inspect", "--help").stdout
+    assert "--timeout" in help_text and "default: 30.0" in help_text and "100MB" in help_text
+
+
+@pytest.mark.parametrize("value", ["0", "lots", "-5", "1.5XB"])
+def test_bad_max_bytes_is_a_usage_error(value):
+    result = run("inspect", "--max-bytes", value, "x.jpg")
+    assert result.exit_code == 2 and "is not a size" in result.stderr
+
+
+def test_distance_between_a_url_and_a_file(server):
+    assert run("distance", f"{server}/img.jpg", str(EXAMPLES / "harbour.jpg")).stdout == "0\n"
+    result = run("distance", "ftp://x/a.jpg", "2d5ad3936d2e015b")
+    assert result.exit_code == 2 and "unsupported URL scheme" in result.stderr
+
+
+def test_from_list_with_urls_files_comments_and_blank_lines(server, tmp_path):
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"# images\n\n{server}/img.jpg\n  {EXAMPLES / 'badge.png'}  \n{server}/404\n-\n")
+    result = run("phash", "--from", str(listing))
+    assert result.exit_code == 1
+    assert [line.split("  ", 1)[1] for line in result.stdout.splitlines()] == [
+        f"{server}/img.jpg", str(EXAMPLES / "badge.png")]
+    assert result.stderr.splitlines() == [f"ikmeta: {server}/404: HTTP 404 Not Found",
+                                          "ikmeta: -: cannot be named in a --from list"]
+
+
+def test_from_stdin(server):
+    listing = f"{EXAMPLES / 'harbour.jpg'}\n{server}/img.png\n"
+    result = CliRunner().invoke(cli, ["inspect", "--from", "-", "--ndjson"], input=listing)
+    assert result.exit_code == 0
+    assert [json.loads(line)["source"] for line in result.stdout.splitlines()] == [
+        str(EXAMPLES / "harbour.jpg"), f"{server}/img.png"]
+    one = CliRunner().invoke(cli, ["inspect", "--from", "-"], input=f"{EXAMPLES / 'harbour.jpg'}\n")
+    assert isinstance(json.loads(one.stdout), list)  # --from always gives an array
+
+
+def test_from_usage_errors(tmp_path):
+    assert "'-' cannot be a source when --from -" in CliRunner().invoke(
+        cli, ["inspect", "--from", "-", "-"], input="").stderr
+    missing = run("phash", "--from", str(tmp_path / "nope.txt"))
+    assert missing.exit_code == 2 and "nope.txt" in missing.stderr
+    assert "Missing argument 'SOURCE...' (or --from FILE)" in run("phash").stderr
