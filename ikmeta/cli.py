@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 
 from . import __version__
-from .errors import IkmetaError, SourceError
+from .errors import IkmetaError, SourceError, guarded
 from .source import STDIN, FetchOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -181,26 +181,12 @@ def emit(lines: Iterable[str], colour_json: bool = False) -> None:
         click.echo(line)
 
 
-def safely(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
-    """``work(source)``, or the :class:`IkmetaError` that says why it failed (never a traceback)."""
-    if isinstance(source, IkmetaError):  # already failed while finding sources
-        return source
-    try:
-        return work(source)
-    except IkmetaError as exc:
-        return exc
-    except MemoryError:
-        return IkmetaError(source, "not enough memory to read this image")
-    except Exception as exc:  # a bug or a library's surprise: still one line, still the next source
-        return IkmetaError(source, f"unexpected error: {type(exc).__name__}: {exc}")
-
-
 def reports(work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int,
             state: dict[str, int]) -> Iterator[dict]:
     """The metadata of each source in order; failures and warnings go to stderr as they come."""
     from .parallel import ordered_map
 
-    for outcome in ordered_map(functools.partial(safely, work), sources, jobs):
+    for outcome in ordered_map(functools.partial(guarded, work), sources, jobs):
         if isinstance(outcome, IkmetaError):
             fail(outcome)
             state["failed"] += 1
@@ -304,12 +290,13 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
     state = {"failed": 0}
     work = functools.partial(phash_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
     objects = reports(work, image_paths(names, hidden=hidden), jobs, state)
+    hashes = ({"source": obj["source"], "pHash": obj["pHash"]} for obj in objects)
     if output == "table":
-        emit(f"{obj['pHash']}  {obj['source']}" for obj in objects)
+        emit(f"{obj['pHash']}  {obj['source']}" for obj in hashes)
     else:
         from .output import json_lines, ndjson_lines
 
-        emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
+        emit(ndjson_lines(hashes) if output == "ndjson" else json_lines(hashes, single=False))
     finish(state)
 
 
@@ -377,3 +364,181 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
     computed = {obj["source"]: obj["pHash"] for obj in reports(work, sources, len(sources), state)}
     finish(state)
     return [computed[value] if kind == "source" else value for kind, value in values]
+
+
+# --- dupes ----------------------------------------------------------------------------------
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", metavar="PATH...", nargs=-1)
+@from_option
+@click.option("--hashes", "hash_list", type=click.File("r", lazy=False), metavar="FILE",
+              help="Group a hash list instead of scanning: 'HASH  SOURCE' lines as 'ikmeta phash' prints, "
+                   "or NDJSON objects with pHash and source (- for standard input).")
+@click.option("--max", "max_distance", type=click.IntRange(0, 64), default=10, show_default=True,
+              help="Largest Hamming distance between pHashes that counts as a duplicate.")
+@click.option("--linkage", type=click.Choice(["reference", "connected"]), default="reference", show_default=True,
+              help="reference: every member within --max of its group's best copy; "
+                   "connected: transitive groups.")
+@click.option("--hidden", is_flag=True, help="Also scan hidden files and folders.")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="The hash cache file [default: $XDG_CACHE_HOME/ikmeta/hashes.sqlite3].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the hash cache.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@output_options("table", {"json": "A JSON array of groups [default when piped].",
+                          "ndjson": "One group per line.",
+                          "csv": "One CSV row per file, with its group number.",
+                          "table": "A table per group and a summary [default on a terminal]."})
+@jobs_option
+@fetch_options
+@click.pass_context
+def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, hash_list: TextIO | None,
+          max_distance: int, linkage: str, hidden: bool, cache_path: str | None, no_cache: bool, quiet: bool,
+          output: str, jobs: int, timeout: float, max_bytes: int) -> None:
+    """Groups of near-duplicate images, by pHash distance. It only reports: it never moves,
+    deletes or rewrites a file.
+
+    PATHs are folders (walked recursively for image files), files or URLs. Each group's
+    reference is its best copy (most pixels, then largest file, then path order), listed
+    first; every other member is within --max of it (--linkage connected chains instead).
+    Solid-colour and blank images carry no pHash information and are never grouped.
+    Hashes are cached, so a second scan is near-instant.
+
+    \b
+    Examples:
+      ikmeta dupes ~/Pictures
+      ikmeta dupes ~/Pictures --max 6 --json > groups.json
+      ikmeta phash photos/ > hashes.txt && ikmeta dupes --hashes hashes.txt
+    """
+    from .dupes import group
+
+    output = output if ctx.get_parameter_source("output") != click.core.ParameterSource.DEFAULT \
+        else ("table" if stdout_is_terminal() else "json")
+    if hash_list is not None and (paths or from_file is not None):
+        raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
+    if hash_list is None:
+        Sources.check(paths, from_file)
+    state = {"failed": 0}
+    if hash_list is not None:
+        items = collect_items(read_hash_events(hash_list), state, quiet)
+    else:
+        fetch = FetchOptions(timeout=timeout, max_bytes=max_bytes)
+        items = scan_items(Sources(list(paths), from_file), hidden, cache_path, no_cache, jobs, fetch, quiet, state)
+    groups = group(items, max_distance, linkage, jobs)
+    show_groups(groups, output)
+    if not quiet:
+        summary = dupes_summary(items, groups, state["failed"])
+        if output == "table":
+            click.echo(summary)
+        else:
+            click.echo(summary, err=True)
+    finish(state)
+
+
+def read_hash_events(stream: TextIO) -> Iterator[Any]:
+    from .scan import read_hash_list
+
+    yield from read_hash_list(stream, "<stdin>" if stream.name == "<stdin>" else stream.name)
+
+
+def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache: bool, jobs: int,
+               fetch: FetchOptions, quiet: bool, state: dict[str, int]) -> list[Any]:
+    """Hash every image (cached where possible), with a progress bar on a terminal."""
+    from .cache import HashCache, default_cache_path
+    from .scan import scan
+    from .walk import image_paths
+
+    cache = HashCache.open(None if no_cache else cache_path or default_cache_path())
+    if cache.problem:
+        warn("cache", cache.problem)
+    with progress_bar(quiet) as bar:
+        events = scan(image_paths(sources, hidden=hidden), cache, jobs, fetch, on_total=bar.total)
+        items = collect_items(events, state, quiet, bar.advance)
+    if cache.problem and cache.connection is None:
+        warn("cache", cache.problem)
+    cache.close()
+    return items
+
+
+def collect_items(events: Iterable[Any], state: dict[str, int], quiet: bool,
+                  advance: Callable[[], None] = lambda: None) -> list[Any]:
+    from .dupes import Item
+    from .scan import Warning
+
+    items = []
+    for event in events:
+        if isinstance(event, Warning):
+            warn(event.source, event.message)
+            continue
+        advance()
+        if isinstance(event, IkmetaError):
+            fail(event)
+            state["failed"] += 1
+        elif isinstance(event, Item):
+            items.append(event)
+    return items
+
+
+class progress_bar:
+    """A rich progress bar on stderr (files done, rate, time left), only when stderr is a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.progress = None
+        self.task = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("hashing"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                     console=Console(stderr=True), transient=True)
+
+    def __enter__(self) -> progress_bar:
+        if self.progress is not None:
+            self.progress.start()
+            self.task = self.progress.add_task("hashing", total=None, rate="")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def total(self, count: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=count)
+
+    def advance(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+            speed = self.progress.tasks[0].speed
+            self.progress.update(self.task, rate=f"{speed:,.0f} files/s" if speed else "")
+
+
+def show_groups(groups: list[Any], output: str) -> None:
+    from .output import csv_lines, group_object, group_tables, json_lines, ndjson_lines
+
+    if output == "json":
+        emit(json_lines((group_object(g) for g in groups), single=False))
+    elif output == "ndjson":
+        emit(ndjson_lines(group_object(g) for g in groups))
+    elif output == "csv":
+        emit(csv_lines(groups))
+    else:
+        from rich.console import Console
+
+        console = Console(soft_wrap=False, highlight=False)
+        for table in group_tables(groups):
+            console.print(table)
+            console.print()
+
+
+def dupes_summary(items: list[Any], groups: list[Any], unreadable: int) -> str:
+    from .output import human_size
+
+    duplicates = sum(len(g.members) - 1 for g in groups)
+    freed = sum(item.size or 0 for g in groups for item, _ in g.members if item is not g.reference)
+    flat = sum(1 for item in items if item.flat)
+    parts = [f"{len(items)} images scanned", f"{len(groups)} groups", f"{duplicates} duplicates",
+             f"{human_size(freed)} freed by removing the non-references", f"{unreadable} unreadable"]
+    if flat:
+        parts.append(f"{flat} flat (grouped by colour alone)")
+    return ", ".join(parts)

@@ -123,17 +123,18 @@ def short_format(im: Image.Image) -> str:
     return FORMATS.get(im.format or "", (im.format or "unknown").lower())
 
 
-def load_reduced(blob: Blob, im: Image.Image) -> tuple[Image.Image, bool]:
+def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Image, bool]:
     """Decode ``im`` (opened from ``blob``), at reduced scale where the format allows it.
 
-    JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) straight to greyscale;
+    JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), straight to greyscale
+    unless ``mode`` is "RGB";
     HEIF uses an embedded thumbnail when it is a scaled copy of the image. Returns the
     image and whether its data was truncated (then the part that decodes is returned).
     Raises :class:`ImageError` when the pixels cannot be decoded.
     """
     try:
         with _gate.shared():
-            return _decode(im), False
+            return _decode(im, mode), False
     except OSError as exc:
         if "truncated" not in str(exc):
             raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
@@ -141,16 +142,27 @@ def load_reduced(blob: Blob, im: Image.Image) -> tuple[Image.Image, bool]:
         raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
     try:
         with _gate.alone():
-            return _decode(open_image(blob)), True
+            return _decode(open_image(blob), mode), True
     except ImageError:
         raise
     except Exception as exc:
         raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
 
 
-def _decode(im: Image.Image) -> Image.Image:
+def shrink(im: Image.Image) -> Image.Image:
+    """A large decoded image box-reduced by an integer factor (up to 8, keeping 128 pixels a side).
+
+    What libjpeg's DCT scaling does inside the JPEG decoder (an 8x8 block's mean is its DC
+    coefficient), done after decoding for the formats that cannot decode at reduced scale,
+    so that the Lanczos resize to 32x32 works on a small image.
+    """
+    factor = min(8, min(im.size) // DRAFT_SIZE[0])
+    return im.reduce(factor) if factor > 1 else im
+
+
+def _decode(im: Image.Image, mode: str) -> Image.Image:
     if im.format in ("JPEG", "MPO", "HEIF"):
-        im.draft("L" if im.mode in ("RGB", "L") else None, DRAFT_SIZE)
+        im.draft(mode if im.mode in ("RGB", "L") else None, DRAFT_SIZE)
     im.load()
     return im
 

@@ -6,6 +6,9 @@ the command line prints it as ``ikmeta: <source>: <reason>`` and exits 1.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class IkmetaError(Exception):
     """Base of every error ikmeta reports to the user."""
@@ -22,3 +25,20 @@ class SourceError(IkmetaError):
 
 class ImageError(IkmetaError):
     """The bytes are not an image ikmeta can read: unknown format, corrupt, or too large."""
+
+
+def guarded(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
+    """``work(source)``, or the :class:`IkmetaError` that says why it failed: never a traceback.
+
+    A source that already failed (while listing sources) is passed through.
+    """
+    if isinstance(source, IkmetaError):
+        return source
+    try:
+        return work(source)
+    except IkmetaError as exc:
+        return exc
+    except MemoryError:
+        return IkmetaError(source, "not enough memory to read this image")
+    except Exception as exc:  # a bug or a library's surprise: still one line, and the next source
+        return IkmetaError(source, f"unexpected error: {type(exc).__name__}: {exc}")

@@ -76,13 +76,11 @@ def read_exif(block: bytes, *, makernote: bool = True) -> dict[str, dict[str, An
     return groups
 
 
-def read_orientation(block: bytes) -> int | None:
-    """IFD0's Orientation (1-8) alone, without reading the rest of the block."""
+def read_ifd0(block: bytes) -> dict[str, Any]:
+    """IFD0 (the ``image`` group) alone, without reading the rest of the block."""
     tiff = _Tiff.from_block(block)
-    if tiff is None:
-        return None
-    value = tiff.read_ifd(tiff.first_ifd, "image")[0].by_id.get(ORIENTATION)
-    return value if isinstance(value, int) else None
+    return tiff.read_ifd(tiff.first_ifd, "image")[0].values if tiff is not None else {}
+
 
 
 class _Ifd:
@@ -173,7 +171,7 @@ class _Tiff:
             pairs = self.unpack(code, where, 2 * n)
             values = [_ratio(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
         else:
-            values = [_finite(v) for v in self.unpack(code, where, n)]
+            values = [json_number(v) for v in self.unpack(code, where, n)]
         return values[0] if n == 1 else values
 
 
@@ -192,7 +190,7 @@ def _ratio(num: int, den: int) -> int | float | None:
     return num / den
 
 
-def _finite(value: int | float) -> int | float | None:
+def json_number(value: int | float) -> int | float | None:
     """Floats as JSON numbers: integral ones as integers (35.0 -> 35), NaN and infinities as null."""
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import re
 from fractions import Fraction
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 from exifread.core.exif_header import ExifHeader
 from exifread.core.ifd_tag import IfdTag
 from exifread.tags.fields import FieldType
+
+from .exif import json_number
 
 logging.getLogger("exifread").addHandler(logging.NullHandler())
 logging.getLogger("exifread").propagate = False
@@ -99,7 +100,7 @@ def _scalar(value: Any) -> Any:
             return None
         return value.numerator // value.denominator if value.denominator == 1 else float(value)
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return json_number(value)
     if isinstance(value, (bytes, bytearray)):
         return list(value)
     if isinstance(value, (int, str)) or value is None:

@@ -15,13 +15,16 @@ from typing import Any
 from PIL import Image
 
 from . import isobmff
-from .decode import load_reduced, open_image, short_format
-from .exif import read_exif, read_orientation
-from .phash import phash_image, upright
+from .decode import load_reduced, open_image, short_format, shrink
+from .exif import read_exif, read_ifd0
+from .phash import phash_and_spread, upright
 from .quality import estimate_quality
 from .source import Blob
 
 DEFAULT_DENSITY = 72
+# A 32x32 grey sample with less spread than this (std, 0-255 levels) is flat: a solid colour
+# or a blank page, whose pHash is noise rather than a fingerprint.
+FLAT_SPREAD = 1.5
 TRUNCATED = "truncated image data: the pHash is of the part that decodes"
 
 
@@ -52,26 +55,44 @@ def inspect_blob(blob: Blob) -> Report:
         "density": density(im, fmt, exif["image"]),
         "hasTransparency": has_transparency(im),
     }
-    phash, warnings = hash_opened(blob, im, fmt, exif["image"].get("Orientation"))
+    (phash, _), warnings = hash_opened(blob, im, fmt, exif["image"].get("Orientation"))
     metadata["pHash"] = phash
     metadata["exif"] = exif
     return Report(blob.source, metadata, warnings)
 
 
 def phash_blob(blob: Blob) -> Report:
-    """Only the pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as possible."""
+    """The pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as possible.
+
+    Its metadata: ``source``, ``pHash``, ``width``, ``height`` (stored), ``size`` (bytes), and
+    for a flat image (a solid colour, a blank page: the hash carries no information) its
+    mean colour as ``flat`` (``"#rrggbb"``), else ``flat`` is None.
+    """
     im = open_image(blob)
     fmt = short_format(im)
     block = exif_block(blob, im, fmt)
-    phash, warnings = hash_opened(blob, im, fmt, read_orientation(block) if block else None)
-    return Report(blob.source, {"source": blob.source, "pHash": phash}, warnings)
+    ifd0 = read_ifd0(block) if block else {}
+    width, height = stored_size(blob, im, fmt, ifd0)
+    (phash, spread), warnings = hash_opened(blob, im, fmt, ifd0.get("Orientation"))
+    metadata = {"source": blob.source, "pHash": phash, "width": width, "height": height, "size": len(blob.data),
+                "flat": mean_colour(blob) if spread < FLAT_SPREAD else None}
+    return Report(blob.source, metadata, warnings)
 
 
-def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[str, list[str]]:
-    """The pHash of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
+def mean_colour(blob: Blob) -> str:
+    """The mean colour of an image as ``#rrggbb`` (decoded again, in colour, at reduced scale)."""
+    from PIL import ImageStat
+
+    pixels, _ = load_reduced(blob, open_image(blob), mode="RGB")
+    red, green, blue = (round(v) for v in ImageStat.Stat(pixels.convert("RGB")).mean[:3])
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[tuple[str, float], list[str]]:
+    """(pHash, spread) of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
     pixels, truncated = load_reduced(blob, im)
     still_to_apply = display_orientation(pixels, fmt, orientation)
-    return phash_image(upright(pixels, still_to_apply)), [TRUNCATED] if truncated else []
+    return phash_and_spread(upright(shrink(pixels), still_to_apply)), [TRUNCATED] if truncated else []
 
 
 def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:

@@ -71,3 +71,65 @@ def table_lines(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
         width = max(len(key) for key, _ in rows)
         for key, value in rows:
             yield f"{key:<{width}}  {value}"
+
+
+# --- duplicate groups -------------------------------------------------------------------------
+
+CSV_COLUMNS = ("group", "reference", "source", "distance", "pHash", "width", "height", "size")
+
+
+def group_object(group: Any) -> dict[str, Any]:
+    """A :class:`~ikmeta.dupes.Group` as JSON: reference, then files (reference first)."""
+    return {
+        "reference": group.reference.source,
+        "files": [{"source": item.source, "pHash": item.phash, "distance": distance, "width": item.width,
+                   "height": item.height, "size": item.size} for item, distance in group.members],
+    }
+
+
+def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
+    """One CSV row per file, with its group's number (1, 2, ...) and whether it is the reference."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="")
+
+    def row(values: Iterable[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(["" if v is None else v for v in values])
+        return buffer.getvalue()
+
+    yield row(CSV_COLUMNS)
+    for number, group in enumerate(groups, 1):
+        for item, distance in group.members:
+            yield row((number, "yes" if item is group.reference else "no", item.source, distance, item.phash,
+                       item.width, item.height, item.size))
+
+
+def human_size(size: float) -> str:
+    """1234567 -> '1.2 MB'."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+def group_tables(groups: Iterable[Any]) -> Iterator[Any]:
+    """A rich Table per group: the reference first, then its copies with their distance."""
+    from rich.table import Table
+
+    for number, group in enumerate(groups, 1):
+        table = Table(title=f"group {number}: {len(group.members)} images", title_justify="left",
+                      show_edge=False, pad_edge=False)
+        for column, justify in (("", "left"), ("path", "left"), ("dimensions", "right"), ("size", "right"),
+                                ("distance", "right")):
+            table.add_column(column, justify=justify, overflow="fold")  # long paths wrap, never cut
+        for item, distance in group.members:
+            dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
+            size = human_size(item.size) if item.size is not None else "?"
+            mark = "ref" if item is group.reference else ""
+            table.add_row(mark, item.source, dims, size, "flat" if distance is None else str(distance))
+        yield table

@@ -42,10 +42,19 @@ def upright(image: Image.Image, orientation: object) -> Image.Image:
 
 def phash_image(image: Image.Image) -> str:
     """The pHash of ``image`` as 16 lowercase hex digits."""
+    return phash_and_spread(image)[0]
+
+
+def phash_and_spread(image: Image.Image) -> tuple[str, float]:
+    """The pHash of ``image``, and the standard deviation of the 32x32 grey sample it is made from.
+
+    A spread near 0 means a flat image (a solid colour, a blank page): its hash is then noise,
+    not a fingerprint, and duplicate search leaves it out.
+    """
     small = image.convert("L").resize((SAMPLE_SIZE, SAMPLE_SIZE), Image.Resampling.LANCZOS)
     pixels = np.asarray(small, dtype=np.float64)
     low = DCT_BASIS @ pixels @ DCT_BASIS.T
     # Coefficients that are zero in exact arithmetic (flat or symmetric images) come out
     # as +-1e-13 here; scipy's FFT gives them as exact zeros. Snap them, so they compare alike.
     low[np.abs(low) < ROUNDOFF] = 0.0
-    return np.packbits(low > np.median(low)).tobytes().hex()
+    return np.packbits(low > np.median(low)).tobytes().hex(), float(pixels.std())

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikmeta.exif import GROUPS, coded_text, read_exif, read_orientation
+from ikmeta.exif import GROUPS, coded_text, read_exif, read_ifd0
 from ikmeta.exif_tags import EXIF_TAGS, GPS_TAGS
 
 from .conftest import TiffBuilder
@@ -215,9 +215,7 @@ def test_random_bytes_never_raise(tail, header):
     assert set(groups) == set(GROUPS)
 
 
-def test_read_orientation():
-    e = "<"
-    b = TiffBuilder(e)
-    b.ifd([entry(0x0112, short(e, 6))])
-    assert read_orientation(b.build()) == 6
-    assert read_orientation(b"nothing") is None
+def test_read_ifd0_alone():
+    block = canon_like("<")
+    assert read_ifd0(block) == read_exif(block)["image"]
+    assert read_ifd0(b"nothing") == {}

@@ -1,0 +1,190 @@
+"""A persistent cache of pHashes, so the second scan of a library is near-instant.
+
+    >>> cache = HashCache.open(default_cache_path())
+    >>> key = cache_key("/photos/a.jpg")            # absolute path, size, mtime in ns
+    >>> cache.get([key])                             # {} the first time
+    >>> cache.put([(key, {"pHash": "...", "width": 4000, "height": 3000, "flat": None})])
+
+An SQLite file in ``$XDG_CACHE_HOME/ikmeta/`` (``~/.cache/ikmeta/``). Entries are keyed by
+the file's absolute path, size, modification time (ns) and the hash algorithm's version, so
+an edited file or a new algorithm misses. Two runs may share it (WAL journal, waits on a
+busy database). A corrupt or foreign file at that path is replaced; when even that fails,
+the run goes on without a cache. Nothing here raises.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
+SCHEMA_VERSION = 1
+# The pHash algorithm and its inputs (draft scale, flatness rule): bump when they change.
+ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v3"
+FILE_NAME = "hashes.sqlite3"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+def default_cache_path() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ikmeta", FILE_NAME)
+
+
+def cache_key(path: str) -> CacheKey | None:
+    """The key of a local file, or None when it cannot be stat'ed (the reader will say why)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return CacheKey(os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
+class HashCache:
+    """pHashes by :class:`CacheKey`. Use :meth:`open`; a disabled cache (``None`` path) stores nothing."""
+
+    def __init__(self, connection: sqlite3.Connection | None, problem: str | None = None) -> None:
+        self.connection = connection
+        self.problem = problem  # why the cache is off, for one warning
+        self.pending: list[tuple] = []
+
+    @classmethod
+    def open(cls, path: str | None) -> HashCache:
+        if path is None:
+            return cls(None)
+        try:
+            return cls(_connect_patiently(path))
+        except sqlite3.OperationalError as exc:  # locked for too long, read-only...: not the file's fault
+            return cls(None, f"cache {path}: {exc}; running without it")
+        except (sqlite3.DatabaseError, _Foreign):
+            pass  # corrupt, or not ours: replace it
+        except OSError as exc:
+            return cls(None, f"cache {path}: {exc.strerror or exc}; running without it")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.isfile(path + suffix):
+                    os.remove(path + suffix)
+            return cls(_connect_patiently(path))
+        except (OSError, sqlite3.Error, _Foreign) as exc:
+            return cls(None, f"cache {path}: cannot be used ({exc}); running without it")
+
+    def get(self, keys: Iterable[CacheKey]) -> dict[CacheKey, dict[str, Any]]:
+        if self.connection is None:
+            return {}
+        found = {}
+        keys = list(keys)
+        try:
+            for start in range(0, len(keys), BATCH):
+                chunk = keys[start:start + BATCH]
+                marks = ",".join("?" * len(chunk))
+                rows = self.connection.execute(
+                    f"SELECT path, size, mtime_ns, phash, width, height, flat FROM hashes "
+                    f"WHERE algorithm = ? AND path IN ({marks})", [ALGORITHM, *(k.path for k in chunk)])
+                wanted = set(chunk)
+                for path, size, mtime_ns, phash, width, height, flat in rows:
+                    key = CacheKey(path, size, mtime_ns)
+                    if key in wanted:
+                        found[key] = {"pHash": phash, "width": width, "height": height, "flat": flat}
+        except sqlite3.Error as exc:
+            self._disable(exc)
+        return found
+
+    def put(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
+        """Queue entries; they are written every few hundred and at :meth:`close`."""
+        for key, value in entries:
+            self.pending.append((key.path, key.size, key.mtime_ns, ALGORITHM, value["pHash"], value.get("width"),
+                                 value.get("height"), value.get("flat")))
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.connection is None or not self.pending:
+            self.pending.clear()
+            return
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                self.connection.executemany(
+                    "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, algorithm, phash, width, height, flat) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.pending)
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._disable(exc)
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def _disable(self, exc: Exception) -> None:
+        self.problem = f"cache: {exc}; going on without it"
+        try:
+            if self.connection is not None:
+                self.connection.close()
+        except sqlite3.Error:
+            pass
+        self.connection = None
+
+
+class _Foreign(Exception):
+    """The file is an SQLite database, but not ikmeta's cache."""
+
+
+def _connect_patiently(path: str, attempts: int = 50) -> sqlite3.Connection:
+    """:func:`_connect`, trying again while another run holds the file (switching a new file to WAL
+    can fail at once with "database is locked", whatever the busy timeout)."""
+    for attempt in range(attempts - 1):
+        try:
+            return _connect(path)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    return _connect(path)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA busy_timeout = 30000")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        # Inspect, and if new set up, the file under the write lock, so that two runs starting
+        # together see either nothing or a finished cache, never one half made.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            app, = connection.execute("PRAGMA application_id").fetchone()
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and (app != APPLICATION_ID or "hashes" not in tables):
+                raise _Foreign(f"{path} is not an ikmeta cache")
+            if not tables:
+                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                connection.execute(
+                    "CREATE TABLE hashes (path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+                    "algorithm TEXT NOT NULL, phash TEXT NOT NULL, width INTEGER, height INTEGER, flat TEXT, "
+                    "PRIMARY KEY (path, algorithm)) WITHOUT ROWID")
+            connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    except BaseException:
+        connection.close()
+        raise
+    return connection

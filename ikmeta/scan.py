@@ -1,0 +1,139 @@
+"""Scanning sources into :class:`~ikmeta.dupes.Item` values: cached where possible, hashed in
+parallel where not.
+
+    >>> for event in scan(["a.jpg", "b.png"], HashCache.open(None), jobs=2):
+    ...     print(event)          # an Item, an IkmetaError, or a Warning, as each source finishes
+
+Also reads hash lists (``ikmeta phash`` output, or NDJSON with ``pHash`` and ``source``) into
+items, for grouping hashes made elsewhere.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from .cache import CacheKey, HashCache, cache_key
+from .dupes import Item
+from .errors import IkmetaError, SourceError, guarded
+from .hashes import HashFormatError, parse_hash
+from .parallel import ordered_map
+from .source import STDIN, FetchOptions, is_url
+
+FLAT_HASH = "8000000000000000"  # the pHash of a perfectly flat image: only the DC bit
+
+
+@dataclass(frozen=True)
+class Warning:  # noqa: A001 - a scan event, not the builtin category
+    source: str
+    message: str
+
+
+def scan(sources: Iterable[str | IkmetaError], cache: HashCache, jobs: int, fetch: FetchOptions | None = None,
+         on_total: Callable[[int], None] | None = None) -> Iterator[Item | IkmetaError | Warning]:
+    """An event per source: its :class:`Item` (from the cache or hashed now), or why it failed.
+
+    The sources are listed first (a walk is quick); ``on_total`` then hears how many there are.
+    """
+    keys: dict[str, CacheKey | None] = {}
+    misses: list[str] = []
+    pending = _distinct(sources)
+    if on_total is not None:
+        on_total(len(pending))
+    for source in pending:
+        if isinstance(source, IkmetaError):
+            yield source
+        elif source != STDIN and not is_url(source):
+            keys[source] = cache_key(source)
+    cached = cache.get(key for key in keys.values() if key is not None)
+    for source in pending:
+        if isinstance(source, IkmetaError):
+            continue
+        key = keys.get(source)
+        if key is not None and key in cached:
+            yield _item(source, {**cached[key], "size": key.size})
+        else:
+            misses.append(source)
+    for outcome in ordered_map(lambda s: guarded(lambda name: _fingerprint(name, fetch), s), misses, jobs):
+        if isinstance(outcome, IkmetaError):
+            yield outcome
+            continue
+        report = outcome
+        for message in report.warnings:
+            yield Warning(report.source, message)
+        key = keys.get(report.source)
+        if key is not None and not report.warnings:  # a truncated file may still be being written
+            cache.put([(key, report.metadata)])
+        yield _item(report.source, report.metadata)
+    cache.flush()
+
+
+def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
+    """The sources, each file once (a file named twice, or inside a folder also named, is not its own duplicate)."""
+    seen: set[str] = set()
+    distinct = []
+    for source in sources:
+        if isinstance(source, str) and source != STDIN and not is_url(source):
+            real = os.path.realpath(source)
+            if real in seen:
+                continue
+            seen.add(real)
+        distinct.append(source)
+    return distinct
+
+
+def _fingerprint(source: str, fetch: FetchOptions | None) -> Any:
+    from .metadata import phash_blob
+    from .source import read_source
+
+    return phash_blob(read_source(source, fetch=fetch))
+
+
+def _item(source: str, data: dict[str, Any]) -> Item:
+    colour = data.get("flat")  # a flat image's mean colour, else None
+    return Item(source, data["pHash"], data.get("width"), data.get("height"), data.get("size"),
+                flat=colour is not None, colour=colour)
+
+
+def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
+    """Items from ``HASH  SOURCE`` lines or NDJSON objects with ``pHash`` and ``source``.
+
+    NDJSON objects may also carry ``width``, ``height``, ``size`` (as ``ikmeta inspect
+    --ndjson`` prints them), which then rank the copies; without them, path order does.
+    The flat-image hash (8000000000000000) is marked flat. Blank lines and # comments are skipped.
+    """
+    for number, line in enumerate(stream, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        where = f"{name}:{number}"
+        try:
+            item = _parse_hash_line(text)
+        except (ValueError, HashFormatError) as exc:
+            yield SourceError(where, str(exc))
+            continue
+        yield item
+
+
+def _parse_hash_line(text: str) -> Item:
+    if text.startswith("{"):
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("pHash"), str) or \
+                not isinstance(data.get("source"), str):
+            raise ValueError("a JSON line needs \"pHash\" and \"source\" strings")
+        value, source = data["pHash"], data["source"]
+    else:
+        value, sep, source = text.partition("  ")
+        if not sep or not source:
+            raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces, source) nor a JSON object")
+        data = {}
+    phash = parse_hash(value)
+    if len(phash) != 16:
+        raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
+    numbers = {k: data.get(k) if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) else None
+               for k in ("width", "height", "size")}
+    colour = data.get("flat") if isinstance(data.get("flat"), str) else None
+    flat = colour is not None or phash == FLAT_HASH
+    return Item(source, phash, numbers["width"], numbers["height"], numbers["size"], flat, colour)

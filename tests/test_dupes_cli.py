@@ -1,0 +1,200 @@
+"""`ikmeta dupes`: scanning, caching, output formats, exit codes, and quality on real photos."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageDraw, ImageEnhance
+
+from ikmeta.cli import cli
+
+from .conftest import ROOT, encode, scene
+
+TOOLS = ROOT.parent / "shared" / "tools"
+
+
+def run(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture
+def library(tmp_path):
+    """A small photo library: two scenes with copies, a lone photo, blank pages, junk."""
+    root = tmp_path / "photos"
+    (root / "trip").mkdir(parents=True)
+    (root / ".thumbs").mkdir()
+    first = scene((800, 600), seed=1)
+    first.save(root / "trip" / "beach.jpg", quality=92)
+    first.resize((400, 300)).save(root / "beach_small.JPG", quality=80)
+    ImageEnhance.Brightness(first).enhance(1.1).save(root / "trip" / "beach_bright.png")
+    first.save(root / ".thumbs" / "beach.jpg", quality=50)  # hidden: skipped by default
+    second = scene((640, 480), seed=5)
+    second.save(root / "harbour.webp", quality=85)
+    second.save(root / "trip" / "harbour.jpg", quality=75)
+    scene((500, 500), seed=9).save(root / "lone.png")
+    Image.new("RGB", (300, 400), "white").save(root / "white.png")
+    Image.new("RGB", (300, 400), "white").save(root / "white-copy.jpg", quality=90)
+    Image.new("RGB", (300, 400), (0, 0, 255)).save(root / "blue.png")
+    page = Image.new("L", (850, 1100), 246)
+    ImageDraw.Draw(page).line([(100, 500), (750, 500)], fill=240)
+    page.save(root / "blank_page.png")
+    (root / "notes.txt").write_text("not an image")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    return root
+
+
+def summary_bytes(groups: list[dict]) -> str:
+    from ikmeta.output import human_size
+
+    return human_size(sum(f["size"] for g in groups for f in g["files"][1:]))
+
+
+def groups_of(result) -> list[list[str]]:
+    return [[os.path.basename(f["source"]) for f in g["files"]] for g in json.loads(result.stdout)]
+
+
+def test_groups_references_and_exit_code(library, tmp_path):
+    result = run("dupes", str(library), "--json", "--cache", str(tmp_path / "c.sqlite3"))
+    assert result.exit_code == 1  # broken.jpg could not be read
+    assert result.stderr.splitlines()[0] == f"ikmeta: {library / 'broken.jpg'}: corrupt or truncated jpg header " \
+                                            "(truncated file read)"
+    found = groups_of(result)
+    assert found[0] == ["beach.jpg", "beach_bright.png", "beach_small.JPG"]  # most pixels, then largest file
+    assert sorted(found[1]) == ["harbour.jpg", "harbour.webp"]
+    assert sorted(found[2]) == ["white-copy.jpg", "white.png"]  # flat, and the same colour
+    assert len(found) == 3  # blue, the blank page and the lone photo stay alone
+    data = json.loads(result.stdout)
+    beach = data[0]
+    assert beach["reference"] == str(library / "trip" / "beach.jpg")
+    assert beach["files"][0] == {"source": beach["reference"], "pHash": beach["files"][0]["pHash"], "distance": 0,
+                                 "width": 800, "height": 600, "size": (library / "trip" / "beach.jpg").stat().st_size}
+    assert all(0 <= f["distance"] <= 10 for f in beach["files"])
+    assert data[2]["files"][1]["distance"] is None  # flat images: grouped by colour, no pHash distance
+    assert result.stderr.splitlines()[-1] == ("10 images scanned, 3 groups, 4 duplicates, "
+                                              f"{summary_bytes(data)} freed by removing the non-references, "
+                                              "1 unreadable, 4 flat (grouped by colour alone)")
+
+
+def test_hidden_files_and_max(library, tmp_path):
+    cache = ["--cache", str(tmp_path / "c.sqlite3")]
+    hidden = run("dupes", str(library), "--json", "--hidden", *cache)
+    assert "beach.jpg" in groups_of(hidden)[0] and len(groups_of(hidden)[0]) == 4
+    strict = json.loads(run("dupes", str(library), "--json", "--max", "0", *cache).stdout)
+    assert all(f["distance"] in (0, None) for g in strict for f in g["files"])
+
+
+def test_output_formats(library, tmp_path):
+    cache = ["--cache", str(tmp_path / "c.sqlite3"), "-q"]
+    ndjson = run("dupes", str(library), "--ndjson", *cache).stdout.splitlines()
+    assert len(ndjson) == 3 and all(json.loads(line)["reference"] for line in ndjson)
+    rows = list(csv.DictReader(io.StringIO(run("dupes", str(library), "--csv", *cache).stdout)))
+    assert {r["group"] for r in rows} == {"1", "2", "3"}
+    assert [r["reference"] for r in rows if r["group"] == "1"] == ["yes", "no", "no"]
+    table = run("dupes", str(library), "--table", "--cache", str(tmp_path / "c.sqlite3"))
+    assert "group 1: 3 images" in table.stdout and "ref" in table.stdout and "freed by removing" in table.stdout
+    assert str(library / "trip" / "beach.jpg") in table.stdout.replace("\n", "").replace(" ", "") or \
+        "beach.jpg" in table.stdout
+
+
+def test_second_run_uses_the_cache(library, tmp_path):
+    cache = str(tmp_path / "c.sqlite3")
+    first = run("dupes", str(library), "--json", "--cache", cache)
+    rows = subprocess.run([sys.executable, "-c", f"import sqlite3; print(sqlite3.connect({cache!r}).execute("
+                           "'select count(*) from hashes').fetchone()[0])"], capture_output=True, text=True)
+    assert int(rows.stdout) == 10  # every readable image that is not hidden
+    (library / "trip" / "beach.jpg").write_bytes((library / "beach_small.JPG").read_bytes())  # edited: re-hashed
+    second = run("dupes", str(library), "--json", "--cache", cache)
+    assert second.stdout != first.stdout
+    assert groups_of(second)[0][0] == "beach_bright.png"
+
+
+def test_no_cache_writes_nothing(library, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    run("dupes", str(library), "--json", "--no-cache")
+    assert not (tmp_path / "xdg").exists()
+    run("dupes", str(library), "--json")
+    assert (tmp_path / "xdg" / "ikmeta" / "hashes.sqlite3").exists()
+
+
+def test_corrupt_cache_is_replaced(library, tmp_path):
+    cache = tmp_path / "c.sqlite3"
+    cache.write_text("garbage" * 1000)
+    result = run("dupes", str(library), "--json", "--cache", str(cache))
+    assert len(groups_of(result)) == 3 and "Traceback" not in result.stderr
+
+
+def test_hash_lists(library, tmp_path):
+    hashes = run("phash", str(library)).stdout
+    from_lines = run("dupes", "--hashes", "-", "--json", stdin=hashes)
+    assert from_lines.exit_code == 0
+    assert ["beach_bright.png", "beach_small.JPG", "beach.jpg"] in [sorted(g) for g in groups_of(from_lines)] or \
+        any(set(g) == {"beach_bright.png", "beach_small.JPG", "beach.jpg"} for g in groups_of(from_lines))
+    listing = tmp_path / "inspected.ndjson"
+    listing.write_text(run("inspect", "--ndjson", str(library / "trip" / "beach.jpg"),
+                           str(library / "beach_small.JPG")).stdout)
+    ranked = run("dupes", "--hashes", str(listing), "--json")
+    assert json.loads(ranked.stdout)[0]["reference"].endswith("beach.jpg")  # width/height used to rank
+    bad = run("dupes", "--hashes", "-", "--json", stdin="zzz  a.jpg\n")
+    assert bad.exit_code == 1 and bad.stderr.startswith("ikmeta: <stdin>:1: not hexadecimal")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["dupes"], "Missing argument"),
+    (["dupes", ".", "--max", "65"], "Invalid value for '--max'"),
+    (["dupes", ".", "--linkage", "single"], "Invalid value for '--linkage'"),
+    (["dupes", ".", "--hashes", "-"], "--hashes groups a hash list"),
+])
+def test_usage_errors(args, message):
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_dupes_never_writes_to_images(library, tmp_path):
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in library.rglob("*") if p.is_file()}
+    run("dupes", str(library), "--json", "--cache", str(tmp_path / "c.sqlite3"))
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in library.rglob("*") if p.is_file()}
+    assert before == after
+
+
+# --- on the corpus ----------------------------------------------------------------------------
+
+@pytest.mark.corpus
+def test_orientations_and_hdr_pairs(corpus, tmp_path):
+    result = run("dupes", str(corpus / "jpg" / "orientation"), str(corpus / "jpg" / "hdr"), "--json", "--no-cache")
+    groups = [sorted(os.path.basename(f["source"]) for f in g["files"]) for g in json.loads(result.stdout)]
+    assert sorted(f"landscape_{i}.jpg" for i in range(1, 9)) in groups
+    assert sorted(f"portrait_{i}.jpg" for i in range(1, 9)) in groups
+    assert ["iphone_hdr_NO.jpg", "iphone_hdr_YES.jpg"] in groups
+    orientation = [g for g in groups if g[0].startswith(("landscape", "portrait"))]
+    assert len(orientation) == 2
+
+
+def score(truth, groups_json: str) -> tuple[float, float]:
+    out = subprocess.run([sys.executable, str(TOOLS / "score_dupes.py"), str(truth), "-"], input=groups_json,
+                         capture_output=True, text=True, check=True, cwd=truth.parent).stdout
+    words = out.split()
+    return float(words[words.index("precision") + 1]), float(words[words.index("recall") + 1])
+
+
+@pytest.mark.corpus
+def test_quality_on_a_labelled_set(corpus, tmp_path):
+    out = tmp_path / "set"
+    subprocess.run([sys.executable, str(TOOLS / "make_dupes_set.py"), str(corpus), str(out), "--seed", "1",
+                    "--variants", "6"], check=True, capture_output=True)
+    default = run("dupes", str(out), "--json", "--no-cache")
+    precision, recall = score(out / "truth.json", default.stdout)
+    assert precision >= 0.99 and recall >= 0.88, (precision, recall)
+    connected = run("dupes", str(out), "--json", "--no-cache", "--linkage", "connected")
+    precision, recall = score(out / "truth.json", connected.stdout)
+    assert precision >= 0.99 and recall >= 0.91, (precision, recall)
+
+
+def test_a_file_named_twice_is_not_its_own_duplicate(library, tmp_path):
+    result = run("dupes", str(library / "lone.png"), str(library / "lone.png"), str(library), "--json", "--no-cache")
+    assert all("lone.png" not in g for g in groups_of(result))
