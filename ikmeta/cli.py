@@ -48,6 +48,7 @@ def cli() -> None:
       ikmeta inspect *.jpg --ndjson | jq .exif.exif.ISO
       ikmeta phash photos/                   a pHash per image, like sha256sum
       ikmeta distance a.jpg b.jpg            how many pHash bits differ
+      ikmeta dupes ~/Pictures --max 10       groups of near-duplicates
 
     A SOURCE is a file, - for standard input, or an http(s) URL.
     Exit status: 0 when every source was read, 1 when some could not be
