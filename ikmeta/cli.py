@@ -204,13 +204,6 @@ def inspect_source(source: str, fetch: FetchOptions | None = None) -> Any:
     return inspect_blob(read_source(source, fetch=fetch))
 
 
-def phash_source(source: str, fetch: FetchOptions | None = None) -> Any:
-    from .metadata import phash_blob
-    from .source import read_source
-
-    return phash_blob(read_source(source, fetch=fetch))
-
-
 def finish(state: dict[str, int]) -> None:
     if state["failed"]:
         sys.exit(EXIT_FAILED)
@@ -285,6 +278,7 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
       ikmeta phash --ndjson photos/ | jq -r .pHash
       find . -name '*.jpg' | ikmeta phash --from -
     """
+    from .scan import phash_source
     from .walk import image_paths
 
     names = Sources.check(sources, from_file)
@@ -360,6 +354,10 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, timeout: float
 def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[str]:
     """The hex hash of each (kind, value): given as is, or computed from the image; exit 1 on a bad image."""
     sources = [value for kind, value in values if kind == "source"]
+    if not sources:
+        return [value for _, value in values]
+    from .scan import phash_source
+
     state = {"failed": 0}
     work = functools.partial(phash_source, fetch=fetch)
     computed = {obj["source"]: obj["pHash"] for obj in reports(work, sources, len(sources), state)}

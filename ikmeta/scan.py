@@ -9,6 +9,7 @@ items, for grouping hashes made elsewhere.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -56,7 +57,8 @@ def scan(sources: Iterable[str | IkmetaError], cache: HashCache, jobs: int, fetc
             yield _item(source, {**cached[key], "size": key.size})
         else:
             misses.append(source)
-    for outcome in ordered_map(lambda s: guarded(lambda name: _fingerprint(name, fetch), s), misses, jobs):
+    work = functools.partial(guarded, functools.partial(phash_source, fetch=fetch))
+    for outcome in ordered_map(work, misses, jobs):
         if isinstance(outcome, IkmetaError):
             yield outcome
             continue
@@ -84,7 +86,8 @@ def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
     return distinct
 
 
-def _fingerprint(source: str, fetch: FetchOptions | None) -> Any:
+def phash_source(source: str, fetch: FetchOptions | None = None) -> Any:
+    """The :class:`~ikmeta.metadata.Report` of ``phash_blob`` for a source (Pillow and numpy load on first use)."""
     from .metadata import phash_blob
     from .source import read_source
 
