@@ -197,13 +197,6 @@ def reports(work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jo
         yield outcome.metadata
 
 
-def inspect_source(source: str, fetch: FetchOptions | None = None) -> Any:
-    from .metadata import inspect_blob
-    from .source import read_source
-
-    return inspect_blob(read_source(source, fetch=fetch))
-
-
 def finish(state: dict[str, int]) -> None:
     if state["failed"]:
         sys.exit(EXIT_FAILED)
@@ -234,6 +227,8 @@ def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, job
       ikmeta inspect https://example.com/photo.jpg
       find . -name '*.jpg' | ikmeta inspect --from - --ndjson
     """
+    from .metadata import inspect_source
+
     names = Sources.check(sources, from_file)
     state = {"failed": 0}
     work = functools.partial(inspect_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
@@ -278,7 +273,7 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
       ikmeta phash --ndjson photos/ | jq -r .pHash
       find . -name '*.jpg' | ikmeta phash --from -
     """
-    from .scan import phash_source
+    from .metadata import phash_source
     from .walk import image_paths
 
     names = Sources.check(sources, from_file)
@@ -356,7 +351,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
     sources = [value for kind, value in values if kind == "source"]
     if not sources:
         return [value for _, value in values]
-    from .scan import phash_source
+    from .metadata import phash_source
 
     state = {"failed": 0}
     work = functools.partial(phash_source, fetch=fetch)

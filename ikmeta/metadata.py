@@ -19,7 +19,7 @@ from .decode import load_reduced, open_image, short_format, shrink
 from .exif import read_exif, read_ifd0
 from .phash import phash_and_spread, upright
 from .quality import estimate_quality
-from .source import Blob
+from .source import Blob, FetchOptions, read_source
 
 DEFAULT_DENSITY = 72
 # A 32x32 grey sample with less spread than this (std, 0-255 levels) is flat: a solid colour
@@ -35,6 +35,16 @@ class Report:
     source: str
     metadata: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+
+
+def inspect_source(source: str, fetch: FetchOptions | None = None) -> Report:
+    """:func:`inspect_blob` of a path, ``-`` or URL; raises :class:`~ikmeta.errors.IkmetaError`."""
+    return inspect_blob(read_source(source, fetch=fetch))
+
+
+def phash_source(source: str, fetch: FetchOptions | None = None) -> Report:
+    """:func:`phash_blob` of a path, ``-`` or URL; raises :class:`~ikmeta.errors.IkmetaError`."""
+    return phash_blob(read_source(source, fetch=fetch))
 
 
 def inspect_blob(blob: Blob) -> Report:

@@ -57,4 +57,11 @@ def phash_and_spread(image: Image.Image) -> tuple[str, float]:
     # Coefficients that are zero in exact arithmetic (flat or symmetric images) come out
     # as +-1e-13 here; scipy's FFT gives them as exact zeros. Snap them, so they compare alike.
     low[np.abs(low) < ROUNDOFF] = 0.0
-    return np.packbits(low > np.median(low)).tobytes().hex(), float(pixels.std())
+    return np.packbits(low > _median(low)).tobytes().hex(), float(pixels.std())
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of an even count of values, without the numpy.ma import np.median costs (~7 ms)."""
+    ordered = np.sort(values, axis=None)
+    middle = ordered.size // 2
+    return float(ordered[middle - 1 : middle + 1].mean())

@@ -57,6 +57,10 @@ def scan(sources: Iterable[str | IkmetaError], cache: HashCache, jobs: int, fetc
             yield _item(source, {**cached[key], "size": key.size})
         else:
             misses.append(source)
+    if not misses:  # all cached: Pillow and numpy need not even load
+        return
+    from .metadata import phash_source
+
     work = functools.partial(guarded, functools.partial(phash_source, fetch=fetch))
     for outcome in ordered_map(work, misses, jobs):
         if isinstance(outcome, IkmetaError):
@@ -84,14 +88,6 @@ def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
             seen.add(real)
         distinct.append(source)
     return distinct
-
-
-def phash_source(source: str, fetch: FetchOptions | None = None) -> Any:
-    """The :class:`~ikmeta.metadata.Report` of ``phash_blob`` for a source (Pillow and numpy load on first use)."""
-    from .metadata import phash_blob
-    from .source import read_source
-
-    return phash_blob(read_source(source, fetch=fetch))
 
 
 def _item(source: str, data: dict[str, Any]) -> Item:
