@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,6 +118,24 @@ def open_image(blob: Blob) -> Image.Image:
     if im.width < 1 or im.height < 1:
         raise ImageError(blob.source, "image has no pixels (width or height is 0)")
     return im
+
+
+def png_chunk(data: bytes, kind: bytes) -> bytes | None:
+    """The data of a PNG's first ``kind`` chunk, wherever it is; None when it has none.
+
+    Pillow's header read stops at the first IDAT, so chunks after the pixels (ImageMagick
+    writes eXIf there) are found only by walking the chunk list.
+    """
+    at = 8  # after the signature
+    while at + 8 <= len(data):
+        length, name = struct.unpack_from(">I4s", data, at)
+        start, end = at + 8, at + 8 + length
+        if name == kind:
+            return data[start:end] if end <= len(data) else None
+        if name == b"IEND":
+            return None
+        at = end + 4  # and the CRC
+    return None
 
 
 def short_format(im: Image.Image) -> str:

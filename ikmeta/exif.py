@@ -36,6 +36,7 @@ USER_COMMENT = 0x9286
 GPS_TEXT_TAGS = {0x001B, 0x001C}  # GPSProcessingMethod, GPSAreaInformation: coded like UserComment
 VERSION_TAGS = {0x9000, 0xA000, 0x0002}  # ExifVersion, FlashpixVersion, InteropVersion
 XP_TAGS = {0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F}  # XPTitle ... XPSubject (UTF-16LE)
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")  # a multi-byte UTF-8 character (or most of one)
 MAX_ENTRIES = 1000  # more entries than any real IFD has: a corrupt count
 
 # ExifTool's family-1 group of each of our groups, to pick a tag's name.
@@ -201,31 +202,72 @@ def json_number(value: int | float) -> int | float | None:
 
 
 def _text(raw: bytes) -> str:
+    """Text bytes as a string: UTF-8 where they are UTF-8, else Latin-1 (one byte, one character).
+
+    Bytes that hold UTF-8 sequences as well as stray bytes are UTF-8 with the strays replaced.
+    """
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
+        if UTF8_SEQUENCE.search(raw):
+            return raw.decode("utf-8", "replace")
         return raw.decode("latin-1")
 
 
 def coded_text(raw: bytes, endian: str) -> str:
     """UserComment-style text: an 8-byte character-code header, then the text (EXIF 2.3, 4.6.5).
 
-    >>> coded_text(b"ASCII\\0\\0\\0Hello  ", "<")
+    >>> coded_text(b"ASCII\0\0\0Hello  ", "<")
     'Hello'
     """
     header, body = raw[:8], raw[8:]
     if header == b"UNICODE\x00":
-        if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            text = body.decode("utf-16", "replace")
-        else:
-            text = body.decode("utf-16-le" if endian == "<" else "utf-16-be", "replace")
+        text = _utf16(body, endian)
     elif header == b"JIS\x00\x00\x00\x00\x00":
-        text = body.decode("shift_jis", "replace")
+        text = _jis(body)
     elif header in (b"ASCII\x00\x00\x00", b"\x00" * 8):
         text = _text(body)
-    else:  # no header: the bytes are the text
-        text = _text(raw)
-    return text.split("\x00", 1)[0].rstrip()
+    else:  # no header, or one of no known code: the bytes are the text, as ExifTool shows them
+        text = _text(raw.replace(b"\x00", b""))
+    return text.split("\x00", 1)[0].rstrip(" ")
+
+
+def _utf16(body: bytes, endian: str) -> str:
+    """UTF-16 text: by its byte-order mark, else by where its zero bytes are, else in the file's order.
+
+    Writers disagree on the order (Microsoft Photo writes little-endian even in big-endian
+    EXIF); in text of Latin letters every other byte is zero, which tells the order.
+    """
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return body.decode("utf-16", "replace")
+    body = body[: len(body) // 2 * 2]
+    zeros_first, zeros_second = body[0::2].count(0), body[1::2].count(0)
+    if zeros_first != zeros_second:
+        big = zeros_first > zeros_second
+    else:
+        big = endian == ">"
+    return body.decode("utf-16-be" if big else "utf-16-le", "replace")
+
+
+def _jis(body: bytes) -> str:
+    """JIS-coded text: JIS X 0208 byte pairs (as EXIF means), else ISO-2022-JP or Shift-JIS."""
+    body = body.split(b"\x00", 1)[0]
+    if len(body) % 2 == 0 and all(0x21 <= b <= 0x7E for b in body):
+        try:
+            return bytes(b | 0x80 for b in body).decode("euc_jp")  # EUC-JP is JIS X 0208 with the high bits set
+        except UnicodeDecodeError:
+            pass
+    for codec in ("iso2022_jp", "shift_jis"):
+        try:
+            return body.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return _text(body)
+
+
+def _xp_text(raw: bytes) -> str:
+    """An XP* tag (Windows Explorer's title, comment...): UTF-16LE up to its first NUL."""
+    return raw[: len(raw) // 2 * 2].decode("utf-16-le", "replace").split("\x00", 1)[0]
 
 
 def _text_tag(tag: int, raw: bytes, group: str, endian: str) -> str | None:
@@ -234,6 +276,6 @@ def _text_tag(tag: int, raw: bytes, group: str, endian: str) -> str | None:
         return _text(raw.rstrip(b"\x00"))
     if (tag == USER_COMMENT and group == "exif") or (tag in GPS_TEXT_TAGS and group == "gps"):
         return coded_text(raw, endian)
-    if tag in XP_TAGS and group == "image":
-        return raw.decode("utf-16-le", "replace").rstrip("\x00")
+    if tag in XP_TAGS and group != "gps":
+        return _xp_text(raw)
     return None

@@ -15,13 +15,14 @@ from typing import Any
 from PIL import Image
 
 from . import isobmff
-from .decode import load_reduced, open_image, short_format, shrink
+from .decode import load_reduced, open_image, png_chunk, short_format, shrink
 from .exif import read_exif, read_ifd0
 from .phash import phash_and_spread, upright
 from .quality import estimate_quality
 from .source import Blob, FetchOptions, read_source
 
 DEFAULT_DENSITY = 72
+EXIF_DENSITY_FORMATS = ("jpg", "tiff", "heic", "avif")  # where ImageMagick takes density from EXIF
 # A 32x32 grey sample with less spread than this (std, 0-255 levels) is flat: a solid colour
 # or a blank page, whose pHash is noise rather than a fingerprint.
 FLAT_SPREAD = 1.5
@@ -112,6 +113,8 @@ def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:
     if fmt in ("heic", "avif"):
         return isobmff.exif_block(blob.data)
     block = im.info.get("exif")
+    if block is None and fmt == "png":  # an eXIf chunk after the pixels (as ImageMagick writes it)
+        block = png_chunk(blob.data, b"eXIf")
     return block if isinstance(block, bytes) else None
 
 
@@ -151,10 +154,16 @@ def display_orientation(pixels: Image.Image, fmt: str, orientation: Any) -> int 
 
 
 def density(im: Image.Image, fmt: str, ifd0: dict[str, Any]) -> int | float:
-    """Pixels per inch as ImageMagick reports it: EXIF resolution, then JFIF or PNG/BMP, else 72."""
-    x = ifd0.get("XResolution")
-    if isinstance(x, (int, float)) and x > 0:
-        return _tidy(x * 2.54 if ifd0.get("ResolutionUnit") == 3 else x)
+    """Pixels per inch as ImageMagick reports it, else 72.
+
+    JPEG, HEIC, AVIF: the EXIF resolution (even 0, which ImageMagick then shows as 72),
+    else (JPEG) JFIF; TIFF: its own resolution tags; PNG: pHYs (of unknown unit: the bare
+    number); BMP: its header.
+    ImageMagick reads no resolution from the EXIF of PNG or WebP files, nor any from GIF.
+    """
+    x = ifd0.get("XResolution") if fmt in EXIF_DENSITY_FORMATS else None
+    if isinstance(x, (int, float)):
+        return _tidy(x * 2.54 if ifd0.get("ResolutionUnit") == 3 else x) if x > 0 else DEFAULT_DENSITY
     if fmt == "jpg":
         jfif, unit = im.info.get("jfif_density"), im.info.get("jfif_unit")
         if unit in (1, 2) and jfif and jfif[0] > 0 and tuple(jfif) != (1, 1):
@@ -163,6 +172,9 @@ def density(im: Image.Image, fmt: str, ifd0: dict[str, Any]) -> int | float:
         dpi = im.info.get("dpi")
         if dpi and dpi[0] and dpi[0] > 0:
             return _tidy(float(dpi[0]))
+        aspect = im.info.get("aspect")  # PNG pHYs of unknown unit: ImageMagick shows the number as it is
+        if fmt == "png" and aspect and aspect[0] > 0:
+            return _tidy(float(aspect[0]))
     return DEFAULT_DENSITY
 
 

@@ -45,14 +45,20 @@ GREY_SUMS = (
 )
 
 
+# What ``identify -format %Q`` prints for a JPEG whose tables match no IJG quality
+# (ImageMagick leaves the quality undefined, and %Q shows its default, 92).
+UNMATCHED = 92
+
+
 def estimate_quality(tables: Mapping[int, Sequence[int]]) -> int:
-    """IJG quality 1..100 from quantisation tables in natural (row-major) order, 0 when unknown.
+    """IJG quality 1..100 from quantisation tables in natural (row-major) order, as ``%Q`` prints it.
 
     ``tables`` maps table slot (0..3) to its 64 entries, as Pillow's ``Image.quantization``.
+    Tables that match no IJG quality (hand-made ones) give ImageMagick's default, 92.
     """
     luma, chroma = tables.get(0), tables.get(1)
     if not luma or len(luma) < 64:
-        return 0
+        return UNMATCHED
     total = sum(sum(t) for t in tables.values())
     if chroma and len(chroma) >= 64:
         qvalue = luma[2] + luma[53] + chroma[0] + chroma[63]
@@ -66,5 +72,5 @@ def _match(qvalue: int, total: int, hashes: Sequence[int], sums: Sequence[int]) 
             continue
         if (qvalue <= hashes[i] and total <= sums[i]) or i >= 50:
             return i + 1
-        return 0
-    return 0
+        return UNMATCHED
+    return UNMATCHED

@@ -127,12 +127,23 @@ def test_exif_header_prefix_is_skipped():
 def test_table_names_from_exiftool():
     expected = {
         0x8827: "ISO", 0x9004: "CreateDate", 0x9204: "ExposureCompensation", 0xA003: "ExifImageHeight",
-        0x0132: "ModifyDate", 0x0201: "ThumbnailOffset", 0x0202: "ThumbnailLength", 0x8769: "ExifOffset",
+        0x0132: "ModifyDate", 0x8769: "ExifOffset", 0x014A: "SubIFD",
         0x8825: "GPSInfo", 0xA005: "InteropOffset", 0x0001: "InteropIndex", 0x0002: "InteropVersion",
     }
     for tag, name in expected.items():
         assert EXIF_TAGS[tag] == name
     assert GPS_TAGS[0x0000] == "GPSVersionID" and GPS_TAGS[0x0002] == "GPSLatitude"
+
+
+def test_names_that_depend_on_the_ifd_are_exiftools():
+    """0x0201/0x0202 are the thumbnail's offset and length in IFD1, other images' elsewhere."""
+    e = "<"
+    b = TiffBuilder(e)
+    b.ifd([entry(0x0201, long_(e, 4000)), entry(0x0202, long_(e, 900))])
+    b.ifd([entry(0x0201, long_(e, 5000)), entry(0x0202, long_(e, 1200))])
+    groups = read_exif(b.build(chain=(0, 1)))
+    assert groups["image"] == {"OtherImageStart": 4000, "OtherImageLength": 900}
+    assert groups["thumbnail"] == {"ThumbnailOffset": 5000, "ThumbnailLength": 1200}
 
 
 def test_zero_denominator_is_null_and_several_values_are_an_array():
@@ -183,11 +194,30 @@ def test_makernote_and_embedded_blocks_are_left_out():
     (b"ASCII\x00\x00\x00Hello world  \x00\x00", "Hello world"),
     (b"\x00" * 8 + b"\x00" * 20, ""),
     (b"UNICODE\x00" + "Grüße".encode("utf-16-le"), "Grüße"),
+    (b"UNICODE\x00" + "Grüße".encode("utf-16-be"), "Grüße"),  # the other order, told by its zero bytes
+    (b"UNICODE\x00" + "\ufeffGrüße".encode("utf-16-be"), "Grüße"),
+    (b"JIS\x00\x00\x00\x00\x00" + bytes(b & 0x7F for b in "写真".encode("euc_jp")), "写真"),  # JIS X 0208
     (b"JIS\x00\x00\x00\x00\x00" + "写真".encode("shift_jis"), "写真"),
     (b"no header at all", "no header at all"),
+    (b"FOOBAR\x00\x00text here", "FOOBARtext here"),  # an unknown code: all the bytes, as ExifTool shows them
+    (b"ASCII\x00\x00\x00line\n  ", "line\n"),  # only spaces are padding
 ])
 def test_coded_text(raw, text):
     assert coded_text(raw, "<") == text
+
+
+def test_text_tags_decode_like_exiftool():
+    e = "<"
+    b = TiffBuilder(e)
+    b.ifd([entry(0x010E, (2, 12, b"\xc3\xa9 and \xe9\x00\x00")), entry(0x013B, (2, 5, b"Caf\xe9\x00")),
+           entry(0x9C9B, (1, 10, "ab".encode("utf-16-le") + b"\x00\x00" + "cd".encode("utf-16-le"))),
+           entry(0x9C9C, (1, 7, "abc".encode("utf-16-le") + b"x")), entry(0x8769, long_(e, 0))])
+    b.ifd([entry(0x9C9F, (1, 6, "sub".encode("utf-16-le")))])
+    groups = read_exif(b.build(links={(0, 0x8769): 1}))
+    assert groups["image"]["ImageDescription"] == "é and \ufffd"  # UTF-8 with a stray byte
+    assert groups["image"]["Artist"] == "Café"  # Latin-1
+    assert groups["image"]["XPTitle"] == "ab" and groups["image"]["XPComment"] == "abc"
+    assert groups["exif"]["XPSubject"] == "sub"
 
 
 def test_loops_and_bad_offsets_end_quietly():

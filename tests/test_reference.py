@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 import pytest
 from PIL import Image
 
 from ikmeta.quality import estimate_quality
 
-from .conftest import ROOT, encode, need, scene
+from .conftest import ROOT, TiffBuilder, encode, need, scene
 
 pytestmark = pytest.mark.reference
 ORACLE = ROOT.parent / "shared" / "tools" / "exif_oracle.py"
@@ -68,3 +70,52 @@ def test_tag_table_is_up_to_date(exiftool):
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_exif_tags.py"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def png_with_chunk(data: bytes, kind: bytes, body: bytes, before: bytes) -> bytes:
+    """PNG ``data`` with a chunk added before its first ``before`` chunk."""
+    chunk = struct.pack(">I4s", len(body), kind) + body + struct.pack(">I", zlib.crc32(kind + body))
+    at = (data.rindex(before) if before == b"IEND" else data.index(before)) - 4  # IEND is last
+    return data[:at] + chunk + data[at:]
+
+
+def png_with_exif_after_pixels(im: Image.Image, exif: bytes) -> bytes:
+    """A PNG whose eXIf chunk comes after IDAT, where ImageMagick writes it."""
+    return png_with_chunk(encode(im, "PNG"), b"eXIf", exif, before=b"IEND")
+
+
+def text_block(endian: str) -> bytes:
+    """IFD0 with Make, resolution and an XPTitle; an Exif IFD whose UserComment is UTF-16 in the
+    other byte order (as Microsoft Photo writes it), and an XPComment of its own."""
+    e = endian
+    other = "utf-16-le" if e == ">" else "utf-16-be"
+    b = TiffBuilder(e)
+    b.ifd([(0x010F, 2, 6, b"Maker\0"), (0x011A, 5, 1, struct.pack(e + "II", 300, 1)),
+           (0x0128, 3, 1, struct.pack(e + "H", 2)),
+           (0x9C9B, 1, 8, "Tïtle".encode("utf-16-le")[:8]), (0x8769, 4, 1, b"")])
+    comment = b"UNICODE\0" + "Hello wörld".encode(other)
+    b.ifd([(0x9286, 7, len(comment), comment), (0x9C9C, 1, 6, "abc".encode("utf-16-le"))])
+    return b.build(links={(0, 0x8769): 1})
+
+
+def test_oracle_agreement_on_made_edge_cases(tmp_path, exiftool, identify):
+    """Files the corpus lacks, each a case once read wrong: eXIf after the pixels, density from
+    EXIF only where ImageMagick takes it and from a pHYs of unknown unit, UTF-16 text in the
+    other byte order, XP tags in the Exif IFD, JPEG tables that match no IJG quality."""
+    need(ORACLE.exists(), str(ORACLE))
+    im = scene((96, 64), seed=4)
+    for endian, name in (("<", "ii"), (">", "mm")):
+        block = text_block(endian)
+        (tmp_path / f"after_idat_{name}.png").write_bytes(png_with_exif_after_pixels(im, block))
+        (tmp_path / f"text_{name}.jpg").write_bytes(encode(im, "JPEG", exif=b"Exif\0\0" + block))
+        (tmp_path / f"text_{name}.webp").write_bytes(encode(im, "WEBP", exif=b"Exif\0\0" + block))
+        (tmp_path / f"phys_{name}.png").write_bytes(encode(im, "PNG", exif=block, dpi=(96, 96)))
+    zero = TiffBuilder("<")
+    zero.ifd([(0x011A, 5, 1, struct.pack("<II", 0, 1)), (0x0128, 3, 1, struct.pack("<H", 2))])
+    (tmp_path / "xres0_jfif96.jpg").write_bytes(encode(im, "JPEG", dpi=(96, 96), exif=b"Exif\0\0" + zero.build()))
+    (tmp_path / "phys_unknown_unit.png").write_bytes(png_with_chunk(encode(im, "PNG"), b"pHYs",
+                                                                   struct.pack(">IIB", 3, 3, 0), before=b"IDAT"))
+    (tmp_path / "odd_tables.jpg").write_bytes(encode(im, "JPEG", qtables=[[1] * 64, [255] * 64]))
+    (tmp_path / "odd_grey_tables.jpg").write_bytes(encode(im.convert("L"), "JPEG", qtables=[[255] * 32 + [1] * 32]))
+    out, overall, _ = run_oracle(tmp_path)
+    assert overall == 100.0, out

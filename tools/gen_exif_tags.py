@@ -9,9 +9,11 @@ Exif::Main and GPS::Main: tag ID and name). -listx leaves out the tags ExifTool
 treats as sub-directories (ExifOffset, GPSInfo, InteropOffset, ICC_Profile, ...);
 their names and kinds are read from the same ExifTool tables through Perl.
 
-Where ExifTool gives one ID several names, the name for an IFD is the one whose
-family-1 group is that IFD, else the first listed (0x0201 is ThumbnailOffset in
-IFD1, 0x0111 StripOffsets in IFD0).
+Where ExifTool gives one ID several names, the name for an IFD is the one ExifTool
+picks there in an ordinary JPEG: the first variant whose Condition holds, evaluated by
+ExifTool's own Perl with the directory's name set (0x0201 is ThumbnailOffset in IFD1 and
+OtherImageStart in IFD0, 0x014A SubIFD rather than Sony's A100DataOffset). IDs without
+conditions take the variant whose family-1 group is that IFD, else the first listed.
 
 Needs exiftool (Debian: libimage-exiftool-perl). Standard library only.
 """
@@ -43,6 +45,28 @@ for my $id (sort { $a <=> $b } grep { /^\d+$/ } keys %$t) {
 """
 
 
+# Prints "ID<TAB>IFD<TAB>NAME": the variant ExifTool picks for each multi-name tag of
+# Exif::Main in each IFD of an ordinary JPEG (conditions evaluated as ExifTool does).
+PERL_PICKS = r"""
+use Image::ExifTool;
+use Image::ExifTool::Exif;
+no warnings;
+my $t = Image::ExifTool::GetTagTable('Image::ExifTool::Exif::Main');
+for my $dir (qw(IFD0 IFD1 ExifIFD InteropIFD)) {
+    for my $id (sort { $a <=> $b } grep { /^\d+$/ and ref $t->{$_} eq 'ARRAY' } keys %$t) {
+        my $self = Image::ExifTool->new;
+        @$self{qw(DIR_NAME FILE_TYPE TIFF_TYPE)} = ($dir, 'JPEG', '');
+        $$self{PATH} = ['JPEG', 'APP1', $dir];
+        my $val = ''; my $valPt = \$val; my $format = 'int32u'; my $count = 1;
+        for my $info (grep { ref $_ eq 'HASH' } @{$t->{$id}}) {
+            my $cond = $info->{Condition};
+            if (not defined $cond or eval $cond) { print join("\t", $id, $dir, $info->{Name}), "\n"; last; }
+        }
+    }
+}
+"""
+
+
 def json_name(name: str) -> str:
     """ExifTool's name as a JSON key the schema accepts (IPTC-NAA -> IPTC_NAA)."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
@@ -68,6 +92,15 @@ def subdirectory_tags() -> dict[int, list[tuple[str, str]]]:
     return tags
 
 
+def exiftool_picks() -> dict[tuple[int, str], str]:
+    out = subprocess.run(["perl", "-e", PERL_PICKS], capture_output=True, text=True, check=True).stdout
+    picks = {}
+    for line in out.splitlines():
+        tag_id, ifd, name = line.split("\t")
+        picks[(int(tag_id), ifd)] = json_name(name)
+    return picks
+
+
 def name_for(variants: list[tuple[str, str | None]], group: str) -> str:
     for name, g1 in variants:
         if g1 == group:
@@ -84,11 +117,12 @@ def build() -> str:
         exif.setdefault(tag_id, [(name, None) for name, _ in variants])
     embedded = sorted(i for i, v in subdirs.items() if any(kind == "embedded" for _, kind in v))
 
-    default = {i: json_name(v[0][0]) for i, v in sorted(exif.items())}
+    picks = exiftool_picks()
+    default = {i: picks.get((i, "IFD0")) or json_name(v[0][0]) for i, v in sorted(exif.items())}
     by_group = {g: {} for g in IFD_GROUPS}
     for tag_id, variants in sorted(exif.items()):
         for g in IFD_GROUPS:
-            name = name_for(variants, g)
+            name = picks.get((tag_id, g)) or name_for(variants, g)
             if name != default[tag_id]:
                 by_group[g][tag_id] = name
 
