@@ -94,9 +94,16 @@ class _Ifd:
 
 
 class _Tiff:
-    def __init__(self, data: bytes, endian: str) -> None:
+    """A TIFF structure: classic (32-bit offsets, 12-byte entries) or BigTIFF (64-bit, 20-byte)."""
+
+    def __init__(self, data: bytes, endian: str, big: bool = False) -> None:
         self.data = data
         self.endian = endian
+        self.big = big
+        # Struct codes and sizes of an IFD's entry count, an offset, and an entry.
+        self.count_code, self.offset_code = ("Q", "Q") if big else ("H", "I")
+        self.count_size, self.offset_size = (8, 8) if big else (2, 4)
+        self.entry_size = 4 + 2 * self.offset_size
         self.seen: set[int] = set()
 
     @classmethod
@@ -104,15 +111,19 @@ class _Tiff:
         data = bytes(block[6:]) if block[:4] == b"Exif" else bytes(block)
         if len(data) < 8:
             return None
-        if data[:4] == b"II*\x00":
-            return cls(data, "<")
-        if data[:4] == b"MM\x00*":
-            return cls(data, ">")
+        endian = {b"II": "<", b"MM": ">"}.get(data[:2])
+        if endian is None:
+            return None
+        magic = struct.unpack_from(endian + "H", data, 2)[0]
+        if magic == 42:
+            return cls(data, endian)
+        if magic == 43 and len(data) >= 16 and struct.unpack_from(endian + "HH", data, 4) == (8, 0):
+            return cls(data, endian, big=True)
         return None
 
     @property
     def first_ifd(self) -> int:
-        return self.unpack("I", 4)[0]
+        return self.unpack(self.offset_code, 8 if self.big else 4)[0]
 
     def unpack(self, code: str, offset: int, count: int = 1) -> tuple:
         return struct.unpack_from(f"{self.endian}{count}{code}", self.data, offset)
@@ -127,22 +138,24 @@ class _Tiff:
         """The IFD at ``offset`` and the offset of the next one (0 for none)."""
         ifd = _Ifd()
         size = len(self.data)
-        if offset in self.seen or offset < 8 or offset + 2 > size:
+        if offset in self.seen or offset < 8 or offset + self.count_size > size:
             return ifd, 0
         self.seen.add(offset)
-        count = self.unpack("H", offset)[0]
+        count = self.unpack(self.count_code, offset)[0]
         if count > MAX_ENTRIES:
             return ifd, 0
-        count = min(count, (size - offset - 2) // 12)
+        first = offset + self.count_size
+        count = min(count, (size - first) // self.entry_size)
         names = _names_for(group)
         for i in range(count):
-            entry = offset + 2 + 12 * i
-            tag, field_type, n = self.unpack("HHI", entry)
+            entry = first + self.entry_size * i
+            tag, field_type, n = self.unpack("HH" + self.offset_code, entry)
             if field_type not in FIELD_TYPES:
                 continue
             code, width = FIELD_TYPES[field_type]
             length = n * width
-            where = entry + 8 if length <= 4 else self.unpack("I", entry + 8)[0]
+            value_at = entry + 4 + self.offset_size  # the value itself when it fits, else its offset
+            where = value_at if length <= self.offset_size else self.unpack(self.offset_code, value_at)[0]
             if where + length > size or (n == 0 and field_type != ASCII):
                 continue
             if tag in EMBEDDED_TAGS:
@@ -152,8 +165,8 @@ class _Tiff:
             name = names.get(tag) or f"Tag0x{tag:04X}"
             ifd.values[name] = value
             ifd.by_id[tag] = value
-        next_at = offset + 2 + 12 * count
-        following = self.unpack("I", next_at)[0] if next_at + 4 <= size else 0
+        next_at = first + self.entry_size * count
+        following = self.unpack(self.offset_code, next_at)[0] if next_at + self.offset_size <= size else 0
         return ifd, following
 
     def decode(self, tag: int, field_type: int, n: int, where: int, group: str) -> Any:

@@ -9,6 +9,7 @@ quality, density, hasTransparency, pHash, exif (see README "Output fields").
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,7 @@ def inspect_blob(blob: Blob) -> Report:
         "width": width,
         "size": len(blob.data),
         "format": fmt,
-        "hasColorProfile": bool(im.info.get("icc_profile")),
+        "hasColorProfile": has_color_profile(blob.data, im, fmt),
         "quality": estimate_quality(getattr(im, "quantization", None) or {}) if fmt == "jpg" else 0,
         "density": density(im, fmt, exif["image"]),
         "hasTransparency": has_transparency(im),
@@ -181,6 +182,23 @@ def density(im: Image.Image, fmt: str, ifd0: dict[str, Any]) -> int | float:
 def _tidy(value: float) -> int | float:
     value = round(float(value), 2)
     return int(value) if value.is_integer() else value
+
+
+GIF_ICC = b"\x21\xff\x0bICCRGBG1012"  # the application extension that holds a GIF's ICC profile
+BMP_EMBEDDED_PROFILE = 0x4D424544  # 'MBED': a BITMAPV5HEADER's colour space is an embedded profile
+
+
+def has_color_profile(data: bytes, im: Image.Image, fmt: str) -> bool:
+    """An ICC profile is embedded: as Pillow reads it, or in the GIF and BMP places Pillow skips."""
+    if im.info.get("icc_profile"):
+        return True
+    if fmt == "gif":
+        return GIF_ICC in data
+    if fmt == "bmp" and len(data) >= 134 and struct.unpack_from("<I", data, 14)[0] >= 124:
+        colour_space = struct.unpack_from("<I", data, 14 + 56)[0]  # bV5CSType
+        profile_size = struct.unpack_from("<I", data, 14 + 116)[0]  # bV5ProfileSize
+        return colour_space == BMP_EMBEDDED_PROFILE and profile_size > 0
+    return False
 
 
 def has_transparency(im: Image.Image) -> bool:

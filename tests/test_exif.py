@@ -249,3 +249,23 @@ def test_read_ifd0_alone():
     block = canon_like("<")
     assert read_ifd0(block) == read_exif(block)["image"]
     assert read_ifd0(b"nothing") == {}
+
+
+@pytest.mark.parametrize("e", ["<", ">"])
+def test_bigtiff_is_read(e):
+    """BigTIFF: 64-bit offsets and counts, 20-byte entries, values up to 8 bytes inline."""
+    def entry20(tag, typ, count, raw, data_at=None):
+        value = struct.pack(e + "Q", data_at) if data_at is not None else raw.ljust(8, b"\x00")
+        return struct.pack(e + "HHQ", tag, typ, count) + value
+
+    header = (b"II+\x00" if e == "<" else b"MM\x00+") + struct.pack(e + "HHQ", 8, 0, 16)
+    description = b"a long description\x00"
+    entries = [entry20(0x0100, 3, 1, struct.pack(e + "H", 96)), entry20(0x0101, 4, 1, struct.pack(e + "I", 64)),
+               entry20(0x010E, 2, len(description), b"", data_at=0), entry20(0x0112, 3, 1, struct.pack(e + "H", 6)),
+               entry20(0x011A, 5, 1, struct.pack(e + "II", 300, 1))]
+    data_at = 16 + 8 + 20 * len(entries) + 8
+    entries[2] = entry20(0x010E, 2, len(description), b"", data_at=data_at)
+    block = header + struct.pack(e + "Q", len(entries)) + b"".join(entries) + struct.pack(e + "Q", 0) + description
+    assert read_exif(block)["image"] == {"ImageWidth": 96, "ImageHeight": 64, "ImageDescription": "a long description",
+                                         "Orientation": 6, "XResolution": 300}
+    assert read_ifd0(block)["Orientation"] == 6

@@ -126,9 +126,11 @@ def test_density_ignores_jfif_aspect_ratio_only():
     assert density(im, "jpg", {}) == 72
 
 
-def test_tiff_stored_size_and_orientation():
+@pytest.mark.parametrize("big", [False, True])
+def test_tiff_stored_size_and_orientation(big):
     im = scene((320, 240), seed=5)
-    data = encode(im.transpose(Image.Transpose.ROTATE_90), "TIFF", exif=exif_with(t0x0112=6))
+    data = encode(im.transpose(Image.Transpose.ROTATE_90), "TIFF", exif=exif_with(t0x0112=6), big_tiff=big)
+    assert data[2:4] in ((b"+\x00", b"\x00+") if big else (b"*\x00", b"\x00*"))
     meta = inspect(data)
     assert (meta["width"], meta["height"]) == (240, 320)
     assert meta["exif"]["image"]["Orientation"] == 6

@@ -84,6 +84,35 @@ def png_with_exif_after_pixels(im: Image.Image, exif: bytes) -> bytes:
     return png_with_chunk(encode(im, "PNG"), b"eXIf", exif, before=b"IEND")
 
 
+def srgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def gif_with_profile(im: Image.Image, profile: bytes) -> bytes:
+    """A GIF with its ICC profile in an ICCRGBG1012 application extension (Pillow writes none)."""
+    data = encode(im.convert("P"), "GIF")
+    flags = data[10]
+    at = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)  # after the global colour table
+    blocks = b"".join(bytes([len(part)]) + part for part in (profile[i:i + 255] for i in range(0, len(profile), 255)))
+    return data[:at] + b"\x21\xff\x0bICCRGBG1012" + blocks + b"\x00" + data[at:]
+
+
+def bmp_with_profile(im: Image.Image, profile: bytes) -> bytes:
+    """A 24-bit BMP with a BITMAPV5HEADER and an embedded ICC profile (Pillow writes none)."""
+    width, height = im.size
+    stride = (width * 3 + 3) & ~3
+    rows = b"".join(im.convert("RGB").crop((0, y, width, y + 1)).tobytes("raw", "BGR").ljust(stride, b"\x00")
+                    for y in reversed(range(height)))
+    pixels_at = 14 + 124
+    profile_at = pixels_at + len(rows)
+    header = struct.pack("<IiiHHIIiiII", 124, width, height, 1, 24, 0, len(rows), 2835, 2835, 0, 0)
+    header += struct.pack("<IIIII", 0, 0, 0, 0, 0x4D424544) + b"\x00" * 36 + struct.pack("<III", 0, 0, 0)
+    header += struct.pack("<IIII", 4, profile_at - 14, len(profile), 0)
+    return b"BM" + struct.pack("<IHHI", profile_at + len(profile), 0, 0, pixels_at) + header + rows + profile
+
+
 def text_block(endian: str) -> bytes:
     """IFD0 with Make, resolution and an XPTitle; an Exif IFD whose UserComment is UTF-16 in the
     other byte order (as Microsoft Photo writes it), and an XPComment of its own."""
@@ -101,7 +130,8 @@ def text_block(endian: str) -> bytes:
 def test_oracle_agreement_on_made_edge_cases(tmp_path, exiftool, identify):
     """Files the corpus lacks, each a case once read wrong: eXIf after the pixels, density from
     EXIF only where ImageMagick takes it and from a pHYs of unknown unit, UTF-16 text in the
-    other byte order, XP tags in the Exif IFD, JPEG tables that match no IJG quality."""
+    other byte order, XP tags in the Exif IFD, JPEG tables that match no IJG quality, ICC
+    profiles in GIF and BMP files."""
     need(ORACLE.exists(), str(ORACLE))
     im = scene((96, 64), seed=4)
     for endian, name in (("<", "ii"), (">", "mm")):
@@ -115,6 +145,8 @@ def test_oracle_agreement_on_made_edge_cases(tmp_path, exiftool, identify):
     (tmp_path / "xres0_jfif96.jpg").write_bytes(encode(im, "JPEG", dpi=(96, 96), exif=b"Exif\0\0" + zero.build()))
     (tmp_path / "phys_unknown_unit.png").write_bytes(png_with_chunk(encode(im, "PNG"), b"pHYs",
                                                                    struct.pack(">IIB", 3, 3, 0), before=b"IDAT"))
+    (tmp_path / "profile.gif").write_bytes(gif_with_profile(im, srgb_profile()))
+    (tmp_path / "profile.bmp").write_bytes(bmp_with_profile(im, srgb_profile()))
     (tmp_path / "odd_tables.jpg").write_bytes(encode(im, "JPEG", qtables=[[1] * 64, [255] * 64]))
     (tmp_path / "odd_grey_tables.jpg").write_bytes(encode(im.convert("L"), "JPEG", qtables=[[255] * 32 + [1] * 32]))
     out, overall, _ = run_oracle(tmp_path)
