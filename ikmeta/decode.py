@@ -168,6 +168,11 @@ def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Im
         raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
 
 
+# Modes whose box reduction means something (Pillow refuses P, 1 and I;16, and would
+# average PA's palette indices); the others are made grey first.
+REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "HSV", "LAB", "I", "F"})
+
+
 def shrink(im: Image.Image) -> Image.Image:
     """A large decoded image box-reduced by an integer factor (up to 8, keeping 128 pixels a side).
 
@@ -176,7 +181,23 @@ def shrink(im: Image.Image) -> Image.Image:
     so that the Lanczos resize to 32x32 works on a small image.
     """
     factor = min(8, min(im.size) // DRAFT_SIZE[0])
-    return im.reduce(factor) if factor > 1 else im
+    if factor <= 1:
+        return im
+    if im.mode not in REDUCIBLE_MODES:  # palette, 1-bit, 16-bit grey: box means need levels
+        im = greyscale(im)
+    return im.reduce(factor)
+
+
+def greyscale(im: Image.Image) -> Image.Image:
+    """``im`` as 8-bit grey ("L"), as imagehash converts it; LAB images give their L channel.
+
+    Raises ValueError for the few modes Pillow cannot turn grey.
+    """
+    if im.mode == "L":
+        return im
+    if im.mode == "LAB":
+        return im.getchannel("L")
+    return im.convert("L")
 
 
 def _decode(im: Image.Image, mode: str) -> Image.Image:

@@ -16,7 +16,8 @@ from typing import Any
 from PIL import Image
 
 from . import isobmff
-from .decode import load_reduced, open_image, png_chunk, short_format, shrink
+from .decode import greyscale, load_reduced, open_image, png_chunk, short_format, shrink
+from .errors import ImageError
 from .exif import read_exif, read_ifd0
 from .phash import phash_and_spread, upright
 from .quality import estimate_quality
@@ -96,7 +97,11 @@ def mean_colour(blob: Blob) -> str:
     from PIL import ImageStat
 
     pixels, _ = load_reduced(blob, open_image(blob), mode="RGB")
-    red, green, blue = (round(v) for v in ImageStat.Stat(pixels.convert("RGB")).mean[:3])
+    try:
+        rgb = pixels.convert("RGB")
+    except ValueError:  # LAB and the like: their grey
+        rgb = greyscale(pixels).convert("RGB")
+    red, green, blue = (round(v) for v in ImageStat.Stat(rgb).mean[:3])
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
@@ -104,7 +109,11 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
     """(pHash, spread) of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
     pixels, truncated = load_reduced(blob, im)
     still_to_apply = display_orientation(pixels, fmt, orientation)
-    return phash_and_spread(upright(shrink(pixels), still_to_apply)), [TRUNCATED] if truncated else []
+    try:
+        small = shrink(greyscale(pixels) if pixels.mode == "LAB" else pixels)
+        return phash_and_spread(upright(small, still_to_apply)), [TRUNCATED] if truncated else []
+    except ValueError:  # a mode Pillow cannot make grey ("La", ...)
+        raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
 
 
 def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:

@@ -1,6 +1,7 @@
 """The metadata object for every format ikmeta reads, and the errors for what it cannot."""
 from __future__ import annotations
 
+import io
 import json
 import struct
 import zlib
@@ -195,3 +196,21 @@ def test_corrupt_pixels_are_an_error():
 def test_examples_are_valid(schema):
     for path in sorted(p for p in Path(ROOT, "examples").iterdir() if p.suffix in (".jpg", ".png")):
         jsonschema.validate(inspect(path.read_bytes(), str(path)), schema)
+
+
+@pytest.mark.parametrize("mode, fmt", [("P", "GIF"), ("P", "PNG"), ("1", "PNG"), ("1", "BMP"), ("I;16", "PNG"),
+                                       ("I;16", "TIFF"), ("LA", "PNG"), ("CMYK", "TIFF")])
+def test_large_images_of_every_mode_hash_like_imagehash(mode, fmt):
+    """Images of 256 pixels a side and more are box-reduced before the resize; Pillow cannot
+    reduce palette, 1-bit or 16-bit grey pixels, which are made grey first."""
+    im = scene((640, 480), seed=3).convert("L" if mode in ("1", "I;16") else "RGB").convert(mode)
+    data = encode(im, fmt)
+    ours = inspect_blob(Blob(f"big.{fmt.lower()}", data)).metadata["pHash"]
+    assert bin(int(ours, 16) ^ int(phash_image(Image.open(io.BytesIO(data))), 16)).count("1") <= 4
+    assert phash_blob(Blob("x", data)).metadata["pHash"] == ours
+
+
+def test_lab_images_hash_their_lightness():
+    im = scene((640, 480), seed=3).convert("LAB")
+    ours = inspect_blob(Blob("lab.tif", encode(im, "TIFF"))).metadata["pHash"]
+    assert bin(int(ours, 16) ^ int(phash_image(im.getchannel("L")), 16)).count("1") <= 4
