@@ -8,12 +8,14 @@
 An SQLite file in ``$XDG_CACHE_HOME/ikmeta/`` (``~/.cache/ikmeta/``). Entries are keyed by
 the file's absolute path, size, modification time (ns) and the hash algorithm's version, so
 an edited file or a new algorithm misses. Two runs may share it (WAL journal, waits on a
-busy database). A corrupt or foreign file at that path is replaced; when even that fails,
-the run goes on without a cache. Nothing here raises.
+busy database). A corrupt cache is replaced, and so is a foreign file at the default path
+(ikmeta's own folder); a file the user names with --cache that is not ikmeta's cache is
+never touched. When the cache cannot be used, the run goes on without it. Nothing here raises.
 """
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -58,15 +60,25 @@ class HashCache:
         self.pending: list[tuple] = []
 
     @classmethod
-    def open(cls, path: str | None) -> HashCache:
+    def open(cls, path: str | None, *, replace_foreign: bool = True) -> HashCache:
+        """The cache at ``path`` (None: no cache), made there when there is none.
+
+        A corrupt cache is replaced. A file that is not ikmeta's cache is replaced only when
+        ``replace_foreign`` (the default location, which is ikmeta's own folder); a path the
+        user named is never overwritten unless it holds an ikmeta cache: the run goes on
+        without one instead.
+        """
         if path is None:
             return cls(None)
+        if os.path.exists(path) and not os.path.isfile(path):
+            return cls(None, f"cache {path}: not a regular file; running without it")
         try:
             return cls(_connect_patiently(path))
         except sqlite3.OperationalError as exc:  # locked for too long, read-only...: not the file's fault
             return cls(None, f"cache {path}: {exc}; running without it")
         except (sqlite3.DatabaseError, _Foreign):
-            pass  # corrupt, or not ours: replace it
+            if not (replace_foreign or _is_ours(path)):
+                return cls(None, f"cache {path}: not an ikmeta cache, left as it is; running without a cache")
         except OSError as exc:
             return cls(None, f"cache {path}: {exc.strerror or exc}; running without it")
         try:
@@ -92,7 +104,7 @@ class HashCache:
                 wanted = set(chunk)
                 for path, size, mtime_ns, phash, width, height, flat in rows:
                     key = CacheKey(path, size, mtime_ns)
-                    if key in wanted:
+                    if key in wanted and _valid_row(phash, width, height, flat):  # else hashed afresh
                         found[key] = {"pHash": phash, "width": width, "height": height, "flat": flat}
         except sqlite3.Error as exc:
             self._disable(exc)
@@ -140,6 +152,17 @@ class HashCache:
         self.connection = None
 
 
+HASH_HEX = re.compile(r"[0-9a-f]{16}")
+COLOUR = re.compile(r"#[0-9a-f]{6}")
+
+
+def _valid_row(phash: Any, width: Any, height: Any, flat: Any) -> bool:
+    """A row as ikmeta writes them (a damaged or hand-edited one is a miss, never a crash)."""
+    return (isinstance(phash, str) and HASH_HEX.fullmatch(phash) is not None
+            and all(v is None or (isinstance(v, int) and v > 0) for v in (width, height))
+            and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None)))
+
+
 class _Foreign(Exception):
     """The file is an SQLite database, but not ikmeta's cache."""
 
@@ -157,21 +180,39 @@ def _connect_patiently(path: str, attempts: int = 50) -> sqlite3.Connection:
     return _connect(path)
 
 
+def _is_ours(path: str) -> bool:
+    """An empty file, or an SQLite file whose header carries ikmeta's application id."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(72)
+    except OSError:
+        return False
+    return not header or (header[:16] == b"SQLite format 3\x00" and len(header) == 72
+                          and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
+
+
+def _check_ours(connection: sqlite3.Connection, path: str) -> None:
+    """Raise :class:`_Foreign` unless the database is empty or ikmeta's cache (reads only)."""
+    app, = connection.execute("PRAGMA application_id").fetchone()
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and (app != APPLICATION_ID or "hashes" not in tables):
+        raise _Foreign(f"{path} is not an ikmeta cache")
+
+
 def _connect(path: str) -> sqlite3.Connection:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
         connection.execute("PRAGMA busy_timeout = 30000")
+        _check_ours(connection, path)  # before anything writes to it (the WAL switch does)
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         # Inspect, and if new set up, the file under the write lock, so that two runs starting
         # together see either nothing or a finished cache, never one half made.
         connection.execute("BEGIN IMMEDIATE")
         try:
-            app, = connection.execute("PRAGMA application_id").fetchone()
+            _check_ours(connection, path)
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and (app != APPLICATION_ID or "hashes" not in tables):
-                raise _Foreign(f"{path} is not an ikmeta cache")
             if not tables:
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -441,13 +441,15 @@ def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache:
     from .scan import scan
     from .walk import image_paths
 
-    cache = HashCache.open(None if no_cache else cache_path or default_cache_path())
-    if cache.problem:
-        warn("cache", cache.problem)
+    cache = HashCache.open(None if no_cache else cache_path or default_cache_path(),
+                           replace_foreign=cache_path is None)
+    announced = cache.problem
+    if announced:
+        warn("cache", announced)
     with progress_bar(quiet) as bar:
         events = scan(image_paths(sources, hidden=hidden), cache, jobs, fetch, on_total=bar.total)
         items = collect_items(events, state, quiet, bar.advance)
-    if cache.problem and cache.connection is None:
+    if cache.problem and cache.problem != announced:  # it broke during the scan
         warn("cache", cache.problem)
     cache.close()
     return items

@@ -35,7 +35,7 @@ def test_key_is_absolute(tmp_path, monkeypatch):
     assert cache_key("missing.jpg") is None
 
 
-def test_corrupt_and_foreign_files_are_replaced(tmp_path):
+def test_corrupt_and_foreign_files_at_the_default_place_are_replaced(tmp_path):
     corrupt = tmp_path / "corrupt.sqlite3"
     corrupt.write_bytes(b"this is not a database" * 100)
     cache = HashCache.open(str(corrupt))
@@ -49,6 +49,50 @@ def test_corrupt_and_foreign_files_are_replaced(tmp_path):
     tables = {r[0] for r in cache.connection.execute("SELECT name FROM sqlite_master")}
     assert "hashes" in tables and "notes" not in tables
     cache.close()
+
+
+def test_a_named_file_that_is_not_a_cache_is_never_touched(tmp_path):
+    """--cache names a path: a note, a photo or another program's database there stays as it is."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"my notes\n")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 10)
+    database = tmp_path / "contacts.db"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE contacts (name TEXT)")
+    before = {p: p.read_bytes() for p in (notes, photo, database)}
+    for path in before:
+        cache = HashCache.open(str(path), replace_foreign=False)
+        assert cache.connection is None and "not an ikmeta cache" in cache.problem
+        cache.close()
+    assert {p: p.read_bytes() for p in before} == before
+    assert not any(p.name.endswith(("-wal", "-shm")) for p in tmp_path.iterdir())
+
+
+def test_a_named_cache_of_ikmetas_own_is_used_or_replaced(tmp_path):
+    path = tmp_path / "mine.sqlite3"
+    cache = HashCache.open(str(path), replace_foreign=False)
+    assert cache.connection is not None
+    cache.close()
+    assert HashCache.open(str(path), replace_foreign=False).connection is not None
+    empty = tmp_path / "empty.sqlite3"
+    empty.write_bytes(b"")
+    assert HashCache.open(str(empty), replace_foreign=False).connection is not None
+
+
+@pytest.mark.parametrize("column, value", [("phash", "zz"), ("phash", b"\xff"), ("flat", "#zz"), ("width", -3),
+                                           ("width", "wide")])
+def test_damaged_rows_are_misses(tmp_path, column, value):
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+    path = str(tmp_path / "cache.sqlite3")
+    cache = HashCache.open(path)
+    key = cache_key(str(image))
+    cache.put([(key, VALUE)])
+    cache.close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"UPDATE hashes SET {column} = ?", (value,))
+    assert HashCache.open(path).get([key]) == {}
 
 
 def test_unusable_path_runs_without_a_cache(tmp_path):

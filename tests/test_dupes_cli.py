@@ -122,11 +122,23 @@ def test_no_cache_writes_nothing(library, tmp_path, monkeypatch):
     assert (tmp_path / "xdg" / "ikmeta" / "hashes.sqlite3").exists()
 
 
-def test_corrupt_cache_is_replaced(library, tmp_path):
-    cache = tmp_path / "c.sqlite3"
+def test_corrupt_cache_at_the_default_place_is_replaced(library, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cache = tmp_path / "xdg" / "ikmeta" / "hashes.sqlite3"
+    cache.parent.mkdir(parents=True)
     cache.write_text("garbage" * 1000)
-    result = run("dupes", str(library), "--json", "--cache", str(cache))
+    result = run("dupes", str(library), "--json")
     assert len(groups_of(result)) == 3 and "Traceback" not in result.stderr
+    assert cache.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_a_named_file_that_is_not_a_cache_is_left_alone(library, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    result = run("dupes", str(library), "--json", "--cache", str(notes))
+    assert len(groups_of(result)) == 3 and result.exit_code == 1  # 1: the library holds unreadable junk
+    assert notes.read_text() == "my notes\n"
+    assert result.stderr.count("not an ikmeta cache") == 1
 
 
 def test_hash_lists(library, tmp_path):
