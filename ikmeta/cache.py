@@ -153,7 +153,7 @@ class HashCache:
 
 
 HASH_HEX = re.compile(r"[0-9a-f]{16}")
-COLOUR = re.compile(r"#[0-9a-f]{6}")
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 
 def _valid_row(phash: Any, width: Any, height: Any, flat: Any) -> bool:
@@ -191,10 +191,20 @@ def _is_ours(path: str) -> bool:
                           and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
 
 
-def _check_ours(connection: sqlite3.Connection, path: str) -> None:
-    """Raise :class:`_Foreign` unless the database is empty or ikmeta's cache (reads only)."""
-    app, = connection.execute("PRAGMA application_id").fetchone()
-    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def _check_ours(connection: sqlite3.Connection, path: str, *, in_transaction: bool = False) -> None:
+    """Raise :class:`_Foreign` unless the database is empty or ikmeta's cache (reads only).
+
+    Both reads are made in one transaction, so that a cache another run is creating is seen
+    whole or not at all.
+    """
+    if not in_transaction:
+        connection.execute("BEGIN")
+    try:
+        app, = connection.execute("PRAGMA application_id").fetchone()
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        if not in_transaction:
+            connection.execute("COMMIT")
     if tables and (app != APPLICATION_ID or "hashes" not in tables):
         raise _Foreign(f"{path} is not an ikmeta cache")
 
@@ -211,7 +221,7 @@ def _connect(path: str) -> sqlite3.Connection:
         # together see either nothing or a finished cache, never one half made.
         connection.execute("BEGIN IMMEDIATE")
         try:
-            _check_ours(connection, path)
+            _check_ours(connection, path, in_transaction=True)
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not tables:
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")

@@ -6,6 +6,7 @@ Core modules are imported inside the commands, so ``--help`` and ``distance`` st
 """
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -22,6 +23,8 @@ from .errors import IkmetaError, SourceError, guarded
 from .source import STDIN, FetchOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Errors writing stdout that mean the output cannot be written (a full disk, a closed descriptor).
+OUTPUT_ERRORS = {errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG}
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -30,12 +33,24 @@ class IkmetaGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         warnings.simplefilter("ignore")  # library warnings are not for the user; ikmeta reports its own
+        for stream in (sys.stdout, sys.stderr):
+            # A file name's bytes that are not UTF-8 go out as they came in, never as an error.
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="surrogateescape")
+        if sys.stdout is None:
+            print("ikmeta: standard output is closed; nothing to write to", file=sys.stderr)
+            sys.exit(EXIT_FAILED)
         try:
             return super().main(*args, **kwargs)
         except BrokenPipeError:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_FAILED)
+        except OSError as exc:  # a full disk, a closed descriptor: the output cannot be written
+            if exc.errno not in OUTPUT_ERRORS:
+                raise
+            print(f"ikmeta: cannot write the output: {os.strerror(exc.errno).lower()}", file=sys.stderr)
+            os._exit(EXIT_FAILED)  # flushing stdout again at exit would fail again
 
 
 @click.group(cls=IkmetaGroup, context_settings=CONTEXT)
@@ -111,14 +126,26 @@ class ByteSize(click.ParamType):
 def fetch_options(f: Callable) -> Callable:
     """``--timeout`` and ``--max-bytes``, for http(s) sources."""
     f = click.option("--max-bytes", type=ByteSize(), default="100MB", show_default=True,
-                     help="Largest body to download from a URL (checked while streaming).")(f)
+                     help="Largest body to download from a URL (checked while streaming), or to read "
+                          "from standard input or a pipe.")(f)
     f = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
                      help="Seconds to wait for a URL's server, to connect and for each read.")(f)
     return f
 
 
+# A list of names or hashes: UTF-8 (a leading BOM skipped), and bytes that are not UTF-8 kept
+# as the file names they stand for (surrogateescape), never a decoding error.
+LIST_FILE = click.File("r", encoding="utf-8-sig", errors="surrogateescape", lazy=False)
+
+
+def list_name(stream: TextIO) -> str:
+    """The name of a --from or --hashes list for messages: its path, or <stdin>."""
+    name = getattr(stream, "name", None)
+    return name if isinstance(name, str) else "<stdin>"
+
+
 def from_option(f: Callable) -> Callable:
-    return click.option("--from", "from_file", type=click.File("r", lazy=False), metavar="FILE",
+    return click.option("--from", "from_file", type=LIST_FILE, metavar="FILE",
                         help="Read sources from FILE, one per line (- for standard input; blank lines "
                              "and # comments are skipped).")(f)
 
@@ -137,7 +164,7 @@ class Sources:
             raise click.UsageError("Missing argument 'SOURCE...' (or --from FILE).")
         if args.count(STDIN) > 1:
             raise click.BadParameter("'-' (standard input) can be given only once.", param_hint="SOURCE")
-        if STDIN in args and from_file is not None and from_file.name == "<stdin>":
+        if STDIN in args and from_file is not None and list_name(from_file) == "<stdin>":
             raise click.BadParameter("'-' cannot be a source when --from - reads the list from standard input.",
                                      param_hint="SOURCE")
         return cls(args, from_file)
@@ -149,19 +176,27 @@ class Sources:
     def __iter__(self) -> Iterator[str | IkmetaError]:
         yield from self.args
         if self.from_file is not None:
-            for line in self.from_file:
-                name = line.strip()
-                if not name or name.startswith("#"):
-                    continue
-                yield SourceError(STDIN, "cannot be named in a --from list") if name == STDIN else name
+            from .source import list_lines
+
+            for where, name in list_lines(self.from_file, list_name(self.from_file)):
+                if isinstance(name, SourceError):
+                    yield name
+                elif "\x00" in name:
+                    yield SourceError(where, "not a file name (it holds a NUL byte: is the list a binary file?)")
+                else:
+                    yield SourceError(where, "'-' cannot be named in a --from list") if name == STDIN else name
 
 
 def fail(error: IkmetaError | str) -> None:
-    click.echo(f"ikmeta: {error}", err=True)
+    from .output import one_line
+
+    click.echo(f"ikmeta: {one_line(str(error))}", err=True)
 
 
 def warn(source: str, message: str) -> None:
-    click.echo(f"ikmeta: {source}: warning: {message}", err=True)
+    from .output import one_line
+
+    click.echo(f"ikmeta: {one_line(f'{source}: warning: {message}')}", err=True)
 
 
 def stdout_is_terminal() -> bool:
@@ -179,7 +214,7 @@ def emit(lines: Iterable[str], colour_json: bool = False) -> None:
             console.print(highlight(line))
         return
     for line in lines:
-        click.echo(line)
+        click.echo(line, color=True)  # as it is: a file name's escape codes are not ikmeta's styling
 
 
 def reports(work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int,
@@ -282,7 +317,9 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
     objects = reports(work, image_paths(names, hidden=hidden), jobs, state)
     hashes = ({"source": obj["source"], "pHash": obj["pHash"]} for obj in objects)
     if output == "table":
-        emit(f"{obj['pHash']}  {obj['source']}" for obj in hashes)
+        from .output import checksum_line
+
+        emit(checksum_line(obj["pHash"], obj["source"]) for obj in hashes)
     else:
         from .output import json_lines, ndjson_lines
 
@@ -365,7 +402,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", metavar="PATH...", nargs=-1)
 @from_option
-@click.option("--hashes", "hash_list", type=click.File("r", lazy=False), metavar="FILE",
+@click.option("--hashes", "hash_list", type=LIST_FILE, metavar="FILE",
               help="Group a hash list instead of scanning: 'HASH  SOURCE' lines as 'ikmeta phash' prints, "
                    "or NDJSON objects with pHash and source (- for standard input).")
 @click.option("--max", "max_distance", type=click.IntRange(0, 64), default=10, show_default=True,
@@ -431,7 +468,7 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
 def read_hash_events(stream: TextIO) -> Iterator[Any]:
     from .scan import read_hash_list
 
-    yield from read_hash_list(stream, "<stdin>" if stream.name == "<stdin>" else stream.name)
+    yield from read_hash_list(stream, list_name(stream))
 
 
 def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache: bool, jobs: int,

@@ -8,13 +8,49 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 
 # Characters JSON allows raw in strings but many line readers (Python's splitlines,
 # JavaScript) take for line breaks: escaped, so one document is always one line.
-LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# Also the lone surrogates that stand for a file name's bytes that are not UTF-8 (Python's
+# surrogateescape): escaped too, so that stdout is always valid UTF-8 and json.loads gives
+# the name back (os.fsencode turns it into the original bytes).
+LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029",
+                             **{chr(c): f"\\u{c:04x}" for c in range(0xDC80, 0xDD00)}})
+# Characters that would break a message or a text line in two, or drive the terminal.
+CONTROLS = str.maketrans({**{chr(c): f"\\x{c:02x}" for c in (*range(0x20), 0x7F)},
+                          "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (a newline as \\n), for messages on stderr."""
+    return text.translate(CONTROLS)
+
+
+def checksum_line(digest: str, name: str) -> str:
+    """``DIGEST  NAME`` as sha256sum prints it: a name holding a backslash, newline or CR has
+    them escaped, and the line then starts with a backslash.
+
+    >>> checksum_line("81197f0e7ae66839", "a\\nb.jpg")
+    '\\\\81197f0e7ae66839  a\\\\nb.jpg'
+    """
+    if "\\" in name or "\n" in name or "\r" in name:
+        return "\\" + digest + "  " + name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    return f"{digest}  {name}"
+
+
+def parse_checksum_line(line: str) -> tuple[str, str] | None:
+    """(digest, name) of a :func:`checksum_line`, or None when it is not one."""
+    escaped = line.startswith("\\")
+    digest, sep, name = line[escaped:].partition("  ")
+    if not sep or not name:
+        return None
+    if escaped:
+        name = re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m[1], m[1]), name)
+    return digest, name
 
 
 def compact(obj: Any) -> str:
@@ -67,7 +103,7 @@ def table_lines(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
     for n, obj in enumerate(objects):
         if n:
             yield ""
-        rows = [(key, value if isinstance(value, str) else compact(value)) for key, value in flatten(obj)]
+        rows = [(key, one_line(value) if isinstance(value, str) else compact(value)) for key, value in flatten(obj)]
         width = max(len(key) for key, _ in rows)
         for key, value in rows:
             yield f"{key:<{width}}  {value}"
@@ -120,6 +156,7 @@ def human_size(size: float) -> str:
 def group_tables(groups: Iterable[Any]) -> Iterator[Any]:
     """A rich Table per group: the reference first, then its copies with their distance."""
     from rich.table import Table
+    from rich.text import Text
 
     for number, group in enumerate(groups, 1):
         table = Table(title=f"group {number}: {len(group.members)} images", title_justify="left",
@@ -131,5 +168,6 @@ def group_tables(groups: Iterable[Any]) -> Iterator[Any]:
             dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
             size = human_size(item.size) if item.size is not None else "?"
             mark = "ref" if item is group.reference else ""
-            table.add_row(mark, item.source, dims, size, "flat" if distance is None else str(distance))
+            path = Text(one_line(item.source))  # as it is: '[bold]' in a name is not markup
+            table.add_row(mark, path, dims, size, "flat" if distance is None else str(distance))
         yield table

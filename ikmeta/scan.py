@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .cache import CacheKey, HashCache, cache_key
+from .cache import COLOUR, CacheKey, HashCache, cache_key
 from .dupes import Item
 from .errors import IkmetaError, SourceError, guarded
 from .hashes import HashFormatError, parse_hash
+from .output import parse_checksum_line
 from .parallel import ordered_map
-from .source import STDIN, FetchOptions, is_url
+from .source import STDIN, FetchOptions, is_url, list_lines
 
 FLAT_HASH = "8000000000000000"  # the pHash of a perfectly flat image: only the DC bit
 
@@ -103,13 +104,15 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
     --ndjson`` prints them), which then rank the copies; without them, path order does.
     The flat-image hash (8000000000000000) is marked flat. Blank lines and # comments are skipped.
     """
-    for number, line in enumerate(stream, 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
+    for where, text in list_lines(stream, name):
+        if isinstance(text, SourceError):
+            yield text
             continue
-        where = f"{name}:{number}"
         try:
             item = _parse_hash_line(text)
+        except RecursionError:
+            yield SourceError(where, "JSON nested too deeply")
+            continue
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
@@ -124,15 +127,18 @@ def _parse_hash_line(text: str) -> Item:
             raise ValueError("a JSON line needs \"pHash\" and \"source\" strings")
         value, source = data["pHash"], data["source"]
     else:
-        value, sep, source = text.partition("  ")
-        if not sep or not source:
+        parsed = parse_checksum_line(text)
+        if parsed is None:
             raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces, source) nor a JSON object")
+        value, source = parsed
         data = {}
     phash = parse_hash(value)
     if len(phash) != 16:
         raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
     numbers = {k: data.get(k) if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) else None
                for k in ("width", "height", "size")}
-    colour = data.get("flat") if isinstance(data.get("flat"), str) else None
+    colour = data.get("flat")
+    if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
+        raise ValueError(f"\"flat\" is {colour!r}, not null nor a colour like \"#f0f0f0\"")
     flat = colour is not None or phash == FLAT_HASH
     return Item(source, phash, numbers["width"], numbers["height"], numbers["size"], flat, colour)

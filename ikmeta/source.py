@@ -12,8 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from .errors import SourceError
@@ -59,9 +61,12 @@ def foreign_scheme(source: str) -> str | None:
 
 def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions | None = None) -> Blob:
     """Read a path, standard input for ``-``, or a URL; raise :class:`SourceError` naming the reason."""
+    limit = (fetch or FetchOptions()).max_bytes
     if source == STDIN:
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read()
+        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise SourceError(source, "standard input is closed")
+        data = _read_capped(stream, limit, source)
         if not data:
             raise SourceError(source, "standard input is empty")
         return Blob(source, data)
@@ -72,13 +77,23 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
     scheme = foreign_scheme(source)
     if scheme and not os.path.exists(source):
         raise SourceError(source, f"unsupported URL scheme '{scheme}' (ikmeta fetches http:// and https:// only)")
-    return Blob(source, read_file(source))
+    return Blob(source, read_file(source, limit))
 
 
-def read_file(path: str) -> bytes:
+def read_file(path: str, limit: int | None = None) -> bytes:
+    """The bytes of a file. A pipe or device (which may never end) is read up to ``limit`` bytes."""
+    if not path:
+        raise SourceError("''", "empty file name")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        # Opened without blocking, so that a named pipe no program writes to reads as empty
+        # rather than waiting for ever; reads then block as usual.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb") as fh:
+            regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+            data = fh.read() if regular or limit is None else _read_capped(fh, limit, path)
+    except ValueError:  # open() refuses a NUL in the name
+        raise SourceError(path.replace("\x00", "\\x00"), "file name holds a NUL byte") from None
     except FileNotFoundError:
         raise SourceError(path, "no such file") from None
     except IsADirectoryError:
@@ -95,3 +110,34 @@ def read_file(path: str) -> bytes:
     return data
 
 
+def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:
+    """All of ``stream``, unless it holds more than ``limit`` bytes (then SourceError)."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise SourceError(name, f"more than {limit} bytes (--max-bytes); not read")
+    return data
+
+
+
+
+MAX_LINE = 65536  # characters: a longer line in a list of names is not a name
+
+
+def list_lines(stream, name: str) -> Iterator[tuple[str, str | SourceError]]:
+    """(``name:line``, text) for each line of a list of names or hashes, stripped, with blank
+    lines and ``#`` comments skipped; a line too long to be one is a SourceError."""
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE)
+        if not line:
+            return
+        number += 1
+        where = f"{name}:{number}"
+        if len(line) == MAX_LINE and not line.endswith("\n"):
+            while line and not line.endswith("\n"):  # skip the rest of it
+                line = stream.readline(MAX_LINE)
+            yield where, SourceError(where, f"line longer than {MAX_LINE} characters: not a name or hash")
+            continue
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield where, text

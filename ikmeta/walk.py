@@ -32,6 +32,8 @@ def image_paths(paths: Iterable[str | IkmetaError], hidden: bool = False) -> Ite
     for path in paths:
         if isinstance(path, IkmetaError):
             yield path
+        elif not path:
+            yield SourceError("''", "empty file name")
         elif path == STDIN or is_url(path) or foreign_scheme(path):
             yield path  # read_source fetches it, or says why it will not
         elif os.path.isdir(path):
@@ -64,6 +66,15 @@ def _walk(folder: str, hidden: bool, seen: set[str]) -> Iterator[str | SourceErr
         if is_dir:
             folders.append(entry.path)
         elif is_image_name(entry.name):
-            yield entry.path
+            yield entry.path if _is_file(entry) else SourceError(entry.path, "not a regular file (a pipe or "
+                                                                              "device?), skipped")
     for sub in folders:
         yield from _walk(sub, hidden, seen)
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """A regular file, or a link to one (a dangling link too: reading it will say so)."""
+    try:
+        return entry.is_file() or (entry.is_symlink() and not os.path.exists(entry.path))
+    except OSError:
+        return True

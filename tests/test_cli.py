@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -231,3 +232,84 @@ def test_light_commands_import_no_image_libraries(args):
             "print('HEAVY', heavy)" % (args,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.splitlines()[-1] == "HEAVY []"
+
+
+# --- names and streams that are not what they seem ----------------------------------------
+
+def ikmeta(*args, stdin: bytes | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """The real command in a subprocess, bytes in and out (for what CliRunner cannot show)."""
+    return subprocess.run([sys.executable, "-m", "ikmeta", *args], input=stdin, capture_output=True,
+                          timeout=60, **kwargs)
+
+
+def test_file_names_that_are_not_utf8_round_trip(tmp_path):
+    folder = tmp_path / "names"
+    folder.mkdir()
+    odd = bytes(folder) + b"/caf\xe9.png"
+    with open(odd, "wb") as fh:
+        fh.write((EXAMPLES / "badge.png").read_bytes())
+    lines = ikmeta("phash", str(folder))
+    assert lines.returncode == 0 and lines.stdout == b"81197f0e7ae66839  " + odd + b"\n"  # the bytes, as ls shows them
+    ndjson = ikmeta("phash", "--ndjson", str(folder))
+    text = ndjson.stdout.decode("utf-8")  # always valid UTF-8: the stray byte escaped
+    assert "\\udce9" in text and os.fsencode(json.loads(text)["source"]) == odd
+    grouped = ikmeta("dupes", "--hashes", "-", "--json", stdin=lines.stdout + ndjson.stdout)
+    assert grouped.returncode == 0 and b"Traceback" not in grouped.stderr
+    listed = ikmeta("inspect", "--from", "-", "--ndjson", stdin=odd + b"\n")
+    assert listed.returncode == 0 and json.loads(listed.stdout)["pHash"] == "81197f0e7ae66839"
+
+
+def test_binary_data_as_a_list_is_one_line_per_bad_entry():
+    result = ikmeta("inspect", "--from", "-", stdin=(EXAMPLES / "harbour.jpg").read_bytes()[:4000])
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    assert json.loads(result.stdout) == []
+    assert all(line.startswith(b"ikmeta: <stdin>:") for line in result.stderr.splitlines())
+
+
+def test_names_with_newlines_are_escaped_as_sha256sum_does(tmp_path):
+    name = tmp_path / "two\nlines.png"
+    name.write_bytes((EXAMPLES / "badge.png").read_bytes())
+    line = run("phash", str(name)).stdout
+    assert line == "\\81197f0e7ae66839  " + str(name).replace("\n", "\\n") + "\n"
+    back = run("dupes", "--hashes", "-", "--ndjson", "--max", "0", stdin=(line + line.replace("two", "one")).encode())
+    assert back.exit_code == 0
+    assert {f["source"] for f in json.loads(back.stdout)["files"]} == {str(name), str(name).replace("two", "one")}
+    missing = run("inspect", str(tmp_path / "gone\nnow.jpg"))
+    assert missing.stderr.count("\n") == 1 and "gone\\nnow.jpg: no such file" in missing.stderr
+
+
+def test_pipes_and_devices_never_hang(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.jpg")  # nothing will ever write to it
+    (folder / "badge.png").write_bytes((EXAMPLES / "badge.png").read_bytes())
+    walked = ikmeta("phash", str(folder))
+    assert walked.returncode == 1 and walked.stdout.endswith(b"badge.png\n")
+    assert b"pipe.jpg: not a regular file" in walked.stderr
+    named = ikmeta("inspect", str(folder / "pipe.jpg"))
+    assert named.returncode == 1 and b"pipe.jpg: empty file" in named.stderr
+    endless = ikmeta("inspect", "--max-bytes", "1MB", "/dev/zero")
+    assert endless.returncode == 1 and endless.stderr == b"ikmeta: /dev/zero: more than 1000000 bytes (--max-bytes); not read\n"
+    piped = ikmeta("phash", "--max-bytes", "1k", "-", stdin=(EXAMPLES / "harbour.jpg").read_bytes())
+    assert piped.returncode == 1 and b"-: more than 1000 bytes" in piped.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_one_line_and_exit_1():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "ikmeta", "inspect", HARBOUR], stdout=full,
+                                stderr=subprocess.PIPE, timeout=60)
+    assert result.returncode == 1 and result.stderr == b"ikmeta: cannot write the output: no space left on device\n"
+    closed = subprocess.run(f"{sys.executable} -m ikmeta phash {HARBOUR} >&-", shell=True, capture_output=True)
+    assert closed.returncode == 1 and b"standard output is closed" in closed.stderr
+
+
+@pytest.mark.parametrize("line, reason", [
+    ('{"pHash":"81197f0e7ae66839","source":"a.png","flat":"garbage"}', "not null nor a colour"),
+    ('{"pHash":"81197f0e7ae66839","source":"a.png","x":' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    ("81197f0e7ae66839" + " " * 70000, "longer than 65536 characters"),
+])
+def test_bad_hash_list_lines_are_named(line, reason):
+    result = run("dupes", "--hashes", "-", "--json", stdin=(line + "\n81197f0e7ae66839  b.png\n").encode())
+    assert result.exit_code == 1 and result.stderr.startswith("ikmeta: <stdin>:1: ") and reason in result.stderr
+    assert json.loads(result.stdout) == []

@@ -210,3 +210,15 @@ def test_quality_on_a_labelled_set(corpus, tmp_path):
 def test_a_file_named_twice_is_not_its_own_duplicate(library, tmp_path):
     result = run("dupes", str(library / "lone.png"), str(library / "lone.png"), str(library), "--json", "--no-cache")
     assert all("lone.png" not in g for g in groups_of(result))
+
+
+def test_table_shows_paths_as_they_are(tmp_path):
+    """Brackets in file names are not rich markup: shown as they are, never a crash."""
+    (tmp_path / "[").mkdir()
+    badge = (ROOT / "examples" / "badge.png").read_bytes()
+    names = ["IMG [copy].png", "[bold]b.png", "[/]a.png"]
+    for name in names:
+        (tmp_path / name).write_bytes(badge)
+    result = CliRunner().invoke(cli, ["dupes", str(tmp_path), "--table", "--no-cache"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    assert all(str(tmp_path / name) in result.stdout for name in names)

@@ -261,7 +261,7 @@ def test_from_list_with_urls_files_comments_and_blank_lines(server, tmp_path):
     assert [line.split("  ", 1)[1] for line in result.stdout.splitlines()] == [
         f"{server}/img.jpg", str(EXAMPLES / "badge.png")]
     assert result.stderr.splitlines() == [f"ikmeta: {server}/404: HTTP 404 Not Found",
-                                          "ikmeta: -: cannot be named in a --from list"]
+                                          f"ikmeta: {listing}:6: '-' cannot be named in a --from list"]
 
 
 def test_from_stdin(server):
