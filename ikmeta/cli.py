@@ -454,7 +454,11 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     else:
         fetch = FetchOptions(timeout=timeout, max_bytes=max_bytes)
         items = scan_items(Sources(list(paths), from_file), hidden, cache_path, no_cache, jobs, fetch, quiet, state)
-    groups = group(items, max_distance, linkage, jobs)
+    try:
+        groups = group(items, max_distance, linkage, jobs)
+    except MemoryError:
+        fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
+        sys.exit(EXIT_FAILED)
     show_groups(groups, output)
     if not quiet:
         summary = dupes_summary(items, groups, state["failed"])

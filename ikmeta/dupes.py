@@ -71,9 +71,7 @@ def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs
         raise ValueError(f"linkage must be one of {LINKAGES}")
     ranked = sorted((item for item in items if not item.flat), key=rank_key)
     values = [int(item.phash, 16) for item in ranked]
-    pairs = near_pairs(values, max_distance, jobs)
-    leaders = _reference_leaders(len(ranked), pairs) if linkage == "reference" else \
-        _component_leaders(len(ranked), pairs)
+    leaders = _leaders(values, max_distance, linkage, jobs)
     groups = [Group(ranked[leader], [(ranked[k], bin(values[k] ^ values[leader]).count("1")) for k in members])
               for leader, members in _members(leaders)]
     flats = sorted((item for item in items if item.flat and item.colour), key=rank_key)
@@ -110,6 +108,28 @@ def _colour_leaders(flats: list[Item]) -> list[int]:
 
 def _rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _leaders(values: list[int], radius: int, linkage: str, jobs: int) -> list[int]:
+    """The leader (group reference) of each hash in rank order; a hash alone leads itself.
+
+    Few pairs (the usual case: a small radius, or the multi-index search pays) come as a list
+    of pairs. Where brute force is the method anyway (a large radius, when nearly every pair
+    may be near), the groups are built block by block, with no list of pairs, so memory stays
+    bounded whatever the radius.
+    """
+    if len(values) > SMALL:
+        import numpy as np
+
+        from . import neighbors
+
+        if neighbors.choose_substrings(len(values), radius) is None:
+            hashes = np.array(values, dtype=np.uint64)
+            found = neighbors.streamed_reference_leaders(hashes, radius) if linkage == "reference" else \
+                neighbors.streamed_component_leaders(hashes, radius)
+            return found.tolist()
+    pairs = near_pairs(values, radius, jobs)
+    return _reference_leaders(len(values), pairs) if linkage == "reference" else _component_leaders(len(values), pairs)
 
 
 def near_pairs(values: list[int], radius: int, jobs: int = 1) -> list[tuple[int, int]]:

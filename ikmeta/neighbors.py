@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -95,6 +96,60 @@ def brute_pairs(hashes: np.ndarray, radius: int, jobs: int = 1) -> tuple[np.ndar
     else:
         parts = [block(s) for s in starts]
     return _concat(parts)
+
+
+def _near_rows(hashes: np.ndarray, radius: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(i, boolean row: which hashes are within ``radius`` of hash i), for every i in order,
+    computed a block of rows at a time (bounded memory)."""
+    n = len(hashes)
+    rows = max(1, BRUTE_CHUNK_CELLS // max(n, 1))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        near = np.bitwise_count(hashes[start:stop, None] ^ hashes[None, :]) <= radius
+        for offset in range(stop - start):
+            yield start + offset, near[offset]
+
+
+def streamed_reference_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
+    """Greedy reference groups (as :func:`ikmeta.dupes.group` builds them from pairs), by brute
+    force in blocks: in rank order, a hash no earlier reference took becomes a reference and
+    takes every later hash still free within ``radius``. Memory O(n), whatever the radius."""
+    leaders = np.full(len(hashes), -1, dtype=np.int64)
+    free = np.ones(len(hashes), dtype=bool)
+    for i, near in _near_rows(hashes, radius):
+        if not free[i]:
+            continue
+        take = near & free
+        take[: i + 1] = False
+        leaders[i] = i
+        leaders[take] = i
+        free[i] = False
+        free[take] = False
+    return leaders
+
+
+def streamed_component_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
+    """Connected components (each led by its lowest index), by brute force in blocks and a
+    union-find whose roots are always their component's lowest index. Memory O(n)."""
+    parent = np.arange(len(hashes), dtype=np.int64)
+
+    def roots(members: np.ndarray) -> np.ndarray:
+        found = parent[members]
+        while True:
+            up = parent[found]
+            if np.array_equal(up, found):
+                return found
+            found = up
+
+    for i, near in _near_rows(hashes, radius):
+        members = np.nonzero(near)[0]
+        if len(members) < 2:
+            continue
+        tops = np.unique(roots(members))
+        lowest = tops[0]
+        parent[tops] = lowest  # merge, under the lowest index
+        parent[members] = lowest  # and keep the trees flat
+    return roots(np.arange(len(hashes)))
 
 
 def index_pairs(hashes: np.ndarray, radius: int, m: int, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikmeta.neighbors import brute_pairs, choose_substrings, index_pairs, near_pairs, substring_bounds
+from ikmeta.neighbors import (brute_pairs, choose_substrings, index_pairs, near_pairs, streamed_component_leaders,
+                              streamed_reference_leaders, substring_bounds)
 
 
 def planted(n: int, seed: int, radius: int = 10, share: float = 0.1) -> np.ndarray:
@@ -67,3 +68,18 @@ def test_substrings_cover_64_bits():
         bounds = substring_bounds(m)
         assert sum(width for _, width in bounds) == 64
         assert [low for low, _ in bounds] == [sum(w for _, w in bounds[:k]) for k in range(m)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=2, max_size=60), st.integers(0, 64), st.integers(0, 3))
+def test_streamed_groups_equal_the_groups_from_pairs(values, radius, near_copies):
+    """The bounded-memory grouping (used where brute force runs) gives the same leaders as the
+    pair lists, for both linkages."""
+    from ikmeta.dupes import _component_leaders, _reference_leaders
+    from ikmeta.dupes import near_pairs as pair_list
+
+    values = values + [v ^ (1 << (k % 64)) for k, v in enumerate(values[:near_copies])]
+    hashes = np.array(values, dtype=np.uint64)
+    pairs = pair_list(values, radius)
+    assert streamed_reference_leaders(hashes, radius).tolist() == _reference_leaders(len(values), pairs)
+    assert streamed_component_leaders(hashes, radius).tolist() == _component_leaders(len(values), pairs)
