@@ -119,12 +119,12 @@ def streamed_reference_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
     for i, near in _near_rows(hashes, radius):
         if not free[i]:
             continue
-        take = near & free
-        take[: i + 1] = False
+        later = np.flatnonzero(near[i + 1:]) + (i + 1)  # one pass over the row; the rest is small
+        later = later[free[later]]
         leaders[i] = i
-        leaders[take] = i
+        leaders[later] = i
         free[i] = False
-        free[take] = False
+        free[later] = False
     return leaders
 
 
