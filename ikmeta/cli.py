@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import math
 import os
 import re
 import sys
@@ -123,12 +124,27 @@ class ByteSize(click.ParamType):
         return int(float(match[1]) * self.UNITS[unit])
 
 
+class Seconds(click.FloatRange):
+    """A positive, finite number of seconds, at most a day."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=86400, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 def fetch_options(f: Callable) -> Callable:
     """``--timeout`` and ``--max-bytes``, for http(s) sources."""
     f = click.option("--max-bytes", type=ByteSize(), default="100MB", show_default=True,
                      help="Largest body to download from a URL (checked while streaming), or to read "
                           "from standard input or a pipe.")(f)
-    f = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+    f = click.option("--timeout", type=Seconds(), default=30.0, show_default=True,
                      help="Seconds to wait for a URL's server, to connect and for each read.")(f)
     return f
 
@@ -329,6 +345,9 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
 
 # --- distance -------------------------------------------------------------------------------
 
+HEX_HASH = re.compile(r"(0[xX])?[0-9a-fA-F]+")
+
+
 class HashOrSource(click.ParamType):
     """A hex pHash, or an image to hash (a path, -, or a URL). An existing file wins over hex."""
 
@@ -338,8 +357,10 @@ class HashOrSource(click.ParamType):
         from .hashes import HashFormatError, parse_hash
         from .source import foreign_scheme, is_url
 
-        if value == STDIN or is_url(value) or os.path.exists(value):
+        if value == STDIN or is_url(value) or (os.path.exists(value) and not os.path.isdir(value)):
             return ("source", value)
+        if os.path.isdir(value) and not HEX_HASH.fullmatch(value):
+            self.fail(f"{value!r} is a folder; distance compares two images or hashes", param, ctx)
         if foreign_scheme(value):
             self.fail(f"unsupported URL scheme in {value!r} (ikmeta fetches http:// and https:// only)", param, ctx)
         try:

@@ -102,8 +102,10 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
 
     NDJSON objects may also carry ``width``, ``height``, ``size`` (as ``ikmeta inspect
     --ndjson`` prints them), which then rank the copies; without them, path order does.
-    The flat-image hash (8000000000000000) is marked flat. Blank lines and # comments are skipped.
+    The flat-image hash (8000000000000000) is marked flat. Blank lines and # comments are skipped;
+    a source listed again is skipped too.
     """
+    seen: set[str] = set()  # a source listed twice is one image, not its own duplicate
     for where, text in list_lines(stream, name):
         if isinstance(text, SourceError):
             yield text
@@ -116,7 +118,9 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
-        yield item
+        if item.source not in seen:
+            seen.add(item.source)
+            yield item
 
 
 def _parse_hash_line(text: str) -> Item:

@@ -313,3 +313,12 @@ def test_bad_hash_list_lines_are_named(line, reason):
     result = run("dupes", "--hashes", "-", "--json", stdin=(line + "\n81197f0e7ae66839  b.png\n").encode())
     assert result.exit_code == 1 and result.stderr.startswith("ikmeta: <stdin>:1: ") and reason in result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_a_folder_named_like_a_hash_is_the_hash(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deadbeef").mkdir()
+    assert run("distance", "deadbeef", "deadbeee").stdout == "1\n"
+    (tmp_path / "photos").mkdir()
+    result = run("distance", "photos", "2d5ad3936d2e015b")
+    assert result.exit_code == 2 and "is a folder" in result.stderr

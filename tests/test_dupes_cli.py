@@ -222,3 +222,10 @@ def test_table_shows_paths_as_they_are(tmp_path):
     result = CliRunner().invoke(cli, ["dupes", str(tmp_path), "--table", "--no-cache"], env={"COLUMNS": "400"})
     assert result.exit_code == 0
     assert all(str(tmp_path / name) in result.stdout for name in names)
+
+
+def test_a_source_listed_twice_is_not_its_own_duplicate():
+    lines = "81197f0e7ae66839  a.png\n81197f0e7ae66839  a.png\n\ufeff2d5ad3936d2e015b  b.png\n"
+    result = run("dupes", "--hashes", "-", "--json", stdin="\ufeff" + lines)
+    assert result.exit_code == 1 and json.loads(result.stdout) == []  # 1: the BOM mid-list is not a hash
+    assert "<stdin>:3" in result.stderr and "<stdin>:1" not in result.stderr

@@ -280,3 +280,9 @@ def test_from_usage_errors(tmp_path):
     missing = run("phash", "--from", str(tmp_path / "nope.txt"))
     assert missing.exit_code == 2 and "nope.txt" in missing.stderr
     assert "Missing argument 'SOURCE...' (or --from FILE)" in run("phash").stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e300", "0", "-1"])
+def test_bad_timeout_is_a_usage_error(value):
+    result = run("phash", "--timeout", value, "x.jpg")
+    assert result.exit_code == 2 and "--timeout" in result.stderr
