@@ -9,6 +9,7 @@ size while streaming, redirects), gzip and deflate bodies, and one-line errors.
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import socket
 import ssl
@@ -42,17 +43,47 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         if len(self.visited) > self.limit:
             raise SourceError(self.source, f"too many redirects (more than {self.limit})")
         self.visited.add(target)
-        return super().redirect_request(req, fp, code, msg, headers, target)
+        follow = super().redirect_request(req, fp, code, msg, headers, target)
+        if follow is not None and urllib.parse.urlsplit(target).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            follow.remove_header("Authorization")  # credentials go to the host they were given for, only
+        return follow
+
+
+def request_for(url: str) -> urllib.request.Request:
+    """The request for ``url`` as a browser or curl sends it: a user:password@ in the URL as
+    Basic authorisation, a non-ASCII host in IDNA, non-ASCII path and query percent-encoded.
+    Raises SourceError for a URL with no host or a malformed one."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname, parts.port  # ValueError for "[zz]" or a port out of range
+    except ValueError as exc:
+        raise SourceError(url, f"invalid URL ({exc})") from None
+    if not host:
+        raise SourceError(url, "invalid URL (no host)")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise SourceError(url, f"invalid host name {host!r}") from None
+    if ":" in ascii_host:
+        ascii_host = f"[{ascii_host}]"  # IPv6
+    netloc = ascii_host if port is None else f"{ascii_host}:{port}"
+    path = urllib.parse.quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
+    query = urllib.parse.quote(parts.query, safe="/%:@!$&'()*+,;=~?")
+    headers = {
+        "User-Agent": f"ikmeta/{__version__}",
+        "Accept": "image/*,*/*;q=0.5",
+        "Accept-Encoding": "gzip, deflate, identity;q=0.5",
+    }
+    if parts.username is not None:
+        credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+    return urllib.request.Request(urllib.parse.urlunsplit((parts.scheme, netloc, path, query, "")), headers=headers)
 
 
 def fetch_url(url: str, options: FetchOptions) -> Blob:
     """Download ``url`` within ``options``' limits, as a :class:`Blob`."""
-    request = urllib.request.Request(url, headers={
-        "User-Agent": f"ikmeta/{__version__}",
-        "Accept": "image/*,*/*;q=0.5",
-        "Accept-Encoding": "gzip, deflate, identity;q=0.5",
-    })
-    opener = urllib.request.build_opener(_Redirects(url, options.max_redirects))
+    request = request_for(url)
+    opener = urllib.request.build_opener(_Redirects(request.full_url, options.max_redirects))
     try:
         with opener.open(request, timeout=options.timeout) as response:
             data = _read_body(url, response, options.max_bytes)

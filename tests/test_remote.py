@@ -1,6 +1,7 @@
 """http(s) sources against a real server on 127.0.0.1 that serves images the tests made."""
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import shutil
@@ -286,3 +287,19 @@ def test_from_usage_errors(tmp_path):
 def test_bad_timeout_is_a_usage_error(value):
     result = run("phash", "--timeout", value, "x.jpg")
     assert result.exit_code == 2 and "--timeout" in result.stderr
+
+
+def test_urls_are_sent_as_curl_sends_them():
+    from ikmeta.remote import request_for
+
+    request = request_for("http://ann:s%40fe@bücher.example/fotos/straße.jpg?größe=1 2")
+    assert request.full_url == "http://xn--bcher-kva.example/fotos/stra%C3%9Fe.jpg?gr%C3%B6%C3%9Fe=1%202"
+    assert request.get_header("Authorization") == "Basic " + base64.b64encode(b"ann:s@fe").decode()
+    assert request_for("http://example.com").full_url == "http://example.com/"
+
+
+@pytest.mark.parametrize("url, reason", [("http://[zz]/a.jpg", "invalid URL"), ("http://:80/a.jpg", "no host"),
+                                         ("http://example.com:99999/a.jpg", "invalid URL")])
+def test_malformed_urls_are_one_line(url, reason):
+    result = run("inspect", url)
+    assert result.exit_code == 1 and reason in result.stderr and "unexpected" not in result.stderr
