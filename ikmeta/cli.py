@@ -11,6 +11,7 @@ import functools
 import math
 import os
 import re
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from .errors import IkmetaError, SourceError, guarded
 from .source import STDIN, FetchOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 128 + 2  # as the shell reports a program killed by SIGINT
 # Errors writing stdout that mean the output cannot be written (a full disk, a closed descriptor).
 OUTPUT_ERRORS = {errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG}
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -41,6 +43,7 @@ class IkmetaGroup(click.Group):
         if sys.stdout is None:
             print("ikmeta: standard output is closed; nothing to write to", file=sys.stderr)
             sys.exit(EXIT_FAILED)
+        previous = signal.signal(signal.SIGINT, _interrupted)
         try:
             return super().main(*args, **kwargs)
         except BrokenPipeError:
@@ -52,6 +55,14 @@ class IkmetaGroup(click.Group):
                 raise
             print(f"ikmeta: cannot write the output: {os.strerror(exc.errno).lower()}", file=sys.stderr)
             os._exit(EXIT_FAILED)  # flushing stdout again at exit would fail again
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C: stop at once (decodes in flight are not waited for), with the shell's code for it."""
+    print(("\n" if sys.stderr.isatty() else "") + "ikmeta: interrupted", file=sys.stderr)
+    os._exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=IkmetaGroup, context_settings=CONTEXT)

@@ -322,3 +322,16 @@ def test_a_folder_named_like_a_hash_is_the_hash(tmp_path, monkeypatch):
     (tmp_path / "photos").mkdir()
     result = run("distance", "photos", "2d5ad3936d2e015b")
     assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_ctrl_c_stops_at_once_with_130():
+    import signal
+    import time
+
+    waiting = subprocess.Popen([sys.executable, "-m", "ikmeta", "inspect", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.5)  # started, and reading standard input that never ends
+    waiting.send_signal(signal.SIGINT)
+    out, err = waiting.communicate(timeout=30)
+    waiting.stdin.close()
+    assert waiting.returncode == 130 and err == b"ikmeta: interrupted\n" and out == b""
