@@ -79,16 +79,22 @@ def plugins_for(data: bytes) -> list[str]:
     """Pillow format IDs to try on ``data``, their plugins imported: the one its first bytes name, else all."""
     announced = sniff(data)
     wanted = [PLUGINS[announced]] if announced else list(PLUGINS.values())
-    for format_id, module in wanted:
-        if format_id not in Image.OPEN:
-            _load_plugin(module)
+    for _, module in wanted:
+        _load_plugin(module)  # cheap once loaded; Pillow's own preinit may have loaded it unconfigured
     return [format_id for format_id, _ in wanted]
+
+
+# The largest PNG text or ICC chunk, inflated, that Pillow may read (its own limit is 1 MB,
+# which refuses valid files with a big XMP packet; all text stays under MAX_TEXT_MEMORY, 64 MB).
+PNG_TEXT_CHUNK = 16 * 2**20
 
 
 def _load_plugin(module: str) -> None:
     global _heif_ready
     if module != "pillow_heif":
-        importlib.import_module(module)
+        plugin = importlib.import_module(module)
+        if hasattr(plugin, "MAX_TEXT_CHUNK"):  # PNG: a text or ICC chunk may inflate past Pillow's 1 MB
+            plugin.MAX_TEXT_CHUNK = max(plugin.MAX_TEXT_CHUNK, PNG_TEXT_CHUNK)
         return
     with _heif_lock:  # registering pillow-heif's opener twice at once would race
         if not _heif_ready:
@@ -107,6 +113,9 @@ def open_image(blob: Blob) -> Image.Image:
                          f"limit of {2 * Image.MAX_IMAGE_PIXELS} pixels") from None
     except UnidentifiedImageError:
         announced = sniff(blob.data)
+        unsupported = _unsupported_tiff(blob.data) if announced == "tiff" else None
+        if unsupported:
+            raise ImageError(blob.source, unsupported) from None
         if announced:
             raise ImageError(blob.source, f"corrupt or truncated {announced} header") from None
         sent = f"; the server sent {blob.content_type}" if blob.content_type else ""
@@ -136,6 +145,26 @@ def png_chunk(data: bytes, kind: bytes) -> bytes | None:
             return None
         at = end + 4  # and the CRC
     return None
+
+
+SAMPLE_FORMATS = {1: "unsigned integer", 2: "signed integer", 3: "floating-point", 4: "undefined"}
+
+
+def _unsupported_tiff(data: bytes) -> str | None:
+    """Why Pillow refused a TIFF whose header is sound: its pixel format, as its tags give it."""
+    from .exif import read_ifd0
+
+    ifd0 = read_ifd0(data)
+    if not isinstance(ifd0.get("ImageWidth"), int):
+        return None
+    def first(name: str, default: object) -> object:  # a per-sample tag's first value
+        value = ifd0.get(name, default)
+        return value[0] if isinstance(value, list) and value else value
+
+    kind = SAMPLE_FORMATS.get(first("SampleFormat", 1), "unknown")  # type: ignore[arg-type]
+    return (f"TIFF pixel format Pillow cannot decode ({first('SamplesPerPixel', 1)} samples of "
+            f"{first('BitsPerSample', 1)}-bit {kind}, photometric {first('PhotometricInterpretation', '?')}, "
+            f"compression {first('Compression', 1)})")
 
 
 def short_format(im: Image.Image) -> str:

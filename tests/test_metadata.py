@@ -16,7 +16,7 @@ from ikmeta.metadata import TRUNCATED, density, inspect_blob, phash_blob
 from ikmeta.phash import phash_image
 from ikmeta.source import Blob
 
-from .conftest import ROOT, encode, exif_with, scene
+from .conftest import ROOT, TiffBuilder, encode, exif_with, scene
 
 SCHEMA_PATH = ROOT.parent / "shared" / "metadata.schema.json"
 KEYS = ["source", "height", "width", "size", "format", "hasColorProfile", "quality", "density",
@@ -214,3 +214,31 @@ def test_lab_images_hash_their_lightness():
     im = scene((640, 480), seed=3).convert("LAB")
     ours = inspect_blob(Blob("lab.tif", encode(im, "TIFF"))).metadata["pHash"]
     assert bin(int(ours, 16) ^ int(phash_image(im.getchannel("L")), 16)).count("1") <= 4
+
+
+def test_a_sound_tiff_in_a_pixel_format_pillow_lacks_says_so():
+    e = "<"
+    b = TiffBuilder(e)
+    pixels = struct.pack("<12f", *([0.5] * 12))  # 2x2 RGB, 32-bit float samples
+
+    def short(*values):
+        return (3, len(values), struct.pack(f"{e}{len(values)}H", *values))
+
+    b.ifd([(0x0100, *short(2)), (0x0101, *short(2)), (0x0102, *short(32, 32, 32)), (0x0103, *short(1)),
+           (0x0106, *short(2)), (0x0111, 4, 1, struct.pack("<I", 0)), (0x0115, *short(3)), (0x0116, *short(2)),
+           (0x0117, 4, 1, struct.pack("<I", len(pixels))), (0x0153, *short(3, 3, 3))])
+    block = bytearray(b.build())
+    at = block.index(struct.pack("<HHI", 0x0111, 4, 1)) + 8  # StripOffsets: the pixels follow the block
+    block[at:at + 4] = struct.pack("<I", len(block))
+    data = bytes(block) + pixels
+    with pytest.raises(ImageError, match="TIFF pixel format Pillow cannot decode .3 samples of 32-bit floating-point"):
+        inspect_blob(Blob("float.tif", data))
+
+
+def test_png_with_a_text_chunk_over_a_megabyte_is_read():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", "<x:xmpmeta>" + "a" * 3_000_000 + "</x:xmpmeta>", zip=True)
+    data = encode(scene((64, 48)), "PNG", pnginfo=info)
+    assert inspect_blob(Blob("big-xmp.png", data)).metadata["width"] == 64
