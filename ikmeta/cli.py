@@ -1,7 +1,7 @@
 """The ``ikmeta`` command line: a thin Click layer over the core.
 
 Data goes to stdout, messages to stderr as ``ikmeta: <source>: <reason>``.
-Exit codes: 0 all done, 1 some source could not be read, 2 usage error.
+Exit codes: 0 all done, 1 some source could not be read, 2 usage error, 130 interrupted.
 Core modules are imported inside the commands, so ``--help`` and ``distance`` stay fast.
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ def cli() -> None:
 
     A SOURCE is a file, - for standard input, or an http(s) URL.
     Exit status: 0 when every source was read, 1 when some could not be
-    (each named on stderr), 2 for a usage error.
+    (each named on stderr), 2 for a usage error, 130 when interrupted.
     """
 
 
@@ -92,13 +92,17 @@ FORMAT_HELP = {
 }
 
 
-def output_options(default: str, helps: dict[str, str] | None = None) -> Callable:
-    """``--json``, ``--ndjson``, ``--table`` as one ``output`` parameter, the same on every command."""
+def output_options(default: str, helps: dict[str, str] | None = None, *, tag_default: bool = True) -> Callable:
+    """``--json``, ``--ndjson``, ``--table`` as one ``output`` parameter, the same on every command.
+
+    ``tag_default=False`` leaves "[default]" out of the help, for a command whose help says
+    itself when each format is the default.
+    """
     helps = {**FORMAT_HELP, **(helps or {})}
 
     def decorate(f: Callable) -> Callable:
         for name in reversed(list(helps)):
-            label = helps[name] + (" [default]" if name == default else "")
+            label = helps[name] + (" [default]" if name == default and tag_default else "")
             f = click.option(f"--{name}", "output", flag_value=name, default=name == default, help=label)(f)
         return f
 
@@ -342,7 +346,7 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
     state = {"failed": 0}
     work = functools.partial(phash_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
     objects = reports(work, image_paths(names, hidden=hidden), jobs, state)
-    hashes = ({"source": obj["source"], "pHash": obj["pHash"]} for obj in objects)
+    hashes = ({"source": obj["source"], "pHash": obj["pHash"], "flat": obj["flat"]} for obj in objects)
     if output == "table":
         from .output import checksum_line
 
@@ -450,7 +454,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 @output_options("table", {"json": "A JSON array of groups [default when piped].",
                           "ndjson": "One group per line.",
                           "csv": "One CSV row per file, with its group number.",
-                          "table": "A table per group and a summary [default on a terminal]."})
+                          "table": "A table per group and a summary [default on a terminal]."}, tag_default=False)
 @jobs_option
 @fetch_options
 @click.pass_context
@@ -463,8 +467,10 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     PATHs are folders (walked recursively for image files), files or URLs. Each group's
     reference is its best copy (most pixels, then largest file, then path order), listed
     first; every other member is within --max of it (--linkage connected chains instead).
-    Solid-colour and blank images carry no pHash information and are never grouped.
-    Hashes are cached, so a second scan is near-instant.
+    Solid-colour and blank images carry no pHash information: they are grouped only with
+    others of about the same colour, never by pHash. Hashes are cached, so a second scan
+    is near-instant. Exit status: 0 when the scan ran (duplicates or not), 1 when some
+    files could not be read, 2 for a usage error.
 
     \b
     Examples:
@@ -475,7 +481,7 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     from .dupes import group
 
     output = output if ctx.get_parameter_source("output") != click.core.ParameterSource.DEFAULT \
-        else ("table" if stdout_is_terminal() else "json")
+        else ("table" if sys.stdout.isatty() else "json")  # NO_COLOR turns colour off, not the table
     if hash_list is not None and (paths or from_file is not None):
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
     if hash_list is None:

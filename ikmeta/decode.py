@@ -96,6 +96,8 @@ def _load_plugin(module: str) -> None:
         if hasattr(plugin, "MAX_TEXT_CHUNK"):  # PNG: a text or ICC chunk may inflate past Pillow's 1 MB
             plugin.MAX_TEXT_CHUNK = max(plugin.MAX_TEXT_CHUNK, PNG_TEXT_CHUNK)
         return
+    if _heif_ready:
+        return
     with _heif_lock:  # registering pillow-heif's opener twice at once would race
         if not _heif_ready:
             import pillow_heif

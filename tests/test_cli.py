@@ -164,9 +164,25 @@ def test_phash_walks_folders_and_reports_bad_files(tmp_path):
 
 def test_phash_json_and_ndjson():
     as_json = json.loads(run("phash", "--json", HARBOUR).stdout)
-    assert as_json == [{"source": HARBOUR, "pHash": as_json[0]["pHash"]}]
+    assert as_json == [{"source": HARBOUR, "pHash": run("phash", HARBOUR).stdout[:16], "flat": None}]
     lines = run("phash", "--ndjson", HARBOUR, BADGE).stdout.splitlines()
     assert [json.loads(line)["source"] for line in lines] == [HARBOUR, BADGE]
+
+
+def test_near_blank_pages_from_a_hash_list_group_by_colour(tmp_path):
+    """phash --ndjson carries a flat image's colour, so dupes --hashes never groups blank
+    pages by their (noise) pHash, as a scan would not."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    for k in range(3):  # grey pages with a little sensor noise: each has its own random pHash
+        page = np.clip(200 + rng.normal(0, 0.6, (300, 200)), 0, 255).astype("uint8")
+        Image.fromarray(page).save(tmp_path / f"page{k}.png")
+    listed = run("phash", "--ndjson", str(tmp_path)).stdout
+    assert all(json.loads(line)["flat"] in ("#c7c7c7", "#c8c8c8") for line in listed.splitlines())
+    groups = json.loads(run("dupes", "--hashes", "-", "--json", "--max", "64", stdin=listed.encode()).stdout)
+    assert [[f["distance"] for f in g["files"]] for g in groups] == [[None, None, None]]
 
 
 def test_phash_stdin():
