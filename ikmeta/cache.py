@@ -98,12 +98,13 @@ class HashCache:
             for start in range(0, len(keys), BATCH):
                 chunk = keys[start:start + BATCH]
                 marks = ",".join("?" * len(chunk))
+                by_stored = {_stored_path(k.path): k.path for k in chunk}
                 rows = self.connection.execute(
                     f"SELECT path, size, mtime_ns, phash, width, height, flat FROM hashes "
-                    f"WHERE algorithm = ? AND path IN ({marks})", [ALGORITHM, *(k.path for k in chunk)])
+                    f"WHERE algorithm = ? AND path IN ({marks})", [ALGORITHM, *by_stored])
                 wanted = set(chunk)
-                for path, size, mtime_ns, phash, width, height, flat in rows:
-                    key = CacheKey(path, size, mtime_ns)
+                for stored, size, mtime_ns, phash, width, height, flat in rows:
+                    key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
                     if key in wanted and _valid_row(phash, width, height, flat):  # else hashed afresh
                         found[key] = {"pHash": phash, "width": width, "height": height, "flat": flat}
         except sqlite3.Error as exc:
@@ -113,8 +114,8 @@ class HashCache:
     def put(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
         """Queue entries; they are written every few hundred and at :meth:`close`."""
         for key, value in entries:
-            self.pending.append((key.path, key.size, key.mtime_ns, ALGORITHM, value["pHash"], value.get("width"),
-                                 value.get("height"), value.get("flat")))
+            self.pending.append((_stored_path(key.path), key.size, key.mtime_ns, ALGORITHM, value["pHash"],
+                                 value.get("width"), value.get("height"), value.get("flat")))
         if len(self.pending) >= BATCH:
             self.flush()
 
@@ -150,6 +151,16 @@ class HashCache:
         except sqlite3.Error:
             pass
         self.connection = None
+
+
+def _stored_path(path: str) -> str:
+    """A path as the cache stores it: itself, or for a name whose bytes are not UTF-8 (which
+    SQLite's text cannot hold) ``bytes:`` and the bytes in hex (never an absolute path)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return "bytes:" + os.fsencode(path).hex()
 
 
 HASH_HEX = re.compile(r"[0-9a-f]{16}")

@@ -22,7 +22,7 @@ import click
 
 from . import __version__
 from .errors import IkmetaError, SourceError, guarded
-from .source import STDIN, FetchOptions
+from .source import STDIN, FetchOptions, is_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + 2  # as the shell reports a program killed by SIGINT
@@ -169,6 +169,15 @@ def fetch_options(f: Callable) -> Callable:
 LIST_FILE = click.File("r", encoding="utf-8-sig", errors="surrogateescape", lazy=False)
 
 
+def listed_name(line: str) -> str:
+    """A --from line as a source: the name exactly as written (spaces may be part of it),
+    unless no such file exists and the name without its outer spaces does (or is a URL)."""
+    bare = line.strip()
+    if bare != line and (is_url(bare) or (not os.path.lexists(line) and os.path.lexists(bare))):
+        return bare
+    return line
+
+
 def list_name(stream: TextIO) -> str:
     """The name of a --from or --hashes list for messages: its path, or <stdin>."""
     name = getattr(stream, "name", None)
@@ -214,8 +223,10 @@ class Sources:
                     yield name
                 elif "\x00" in name:
                     yield SourceError(where, "not a file name (it holds a NUL byte: is the list a binary file?)")
+                elif name.strip() == STDIN:
+                    yield SourceError(where, "'-' cannot be named in a --from list")
                 else:
-                    yield SourceError(where, "'-' cannot be named in a --from list") if name == STDIN else name
+                    yield listed_name(name)
 
 
 def fail(error: IkmetaError | str) -> None:

@@ -18,8 +18,13 @@ Two linkages:
 
 Flat items (a solid colour, a blank page) have a pHash that is noise, so they are never
 grouped by it: a flat item joins only flat items of the same colour (each channel's mean
-within ``FLAT_TOLERANCE`` of the reference's), with no distance. Pairs come from :func:`ikmeta.neighbors.near_pairs` (multi-index hashing) for large
-inputs, and from a plain loop for small ones; both find exactly the same pairs.
+within ``FLAT_TOLERANCE`` of the reference's), with no distance.
+
+Near pairs come from a plain loop for small inputs and from
+:func:`ikmeta.neighbors.near_pairs` (multi-index hashing) for large ones; both find exactly
+the same pairs. Where brute force is the method anyway (a large radius), the groups are
+built block by block without a list of pairs (:mod:`ikmeta.neighbors`' streamed leaders),
+so memory stays bounded; tests hold all three to the same groups.
 """
 from __future__ import annotations
 

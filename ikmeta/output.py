@@ -15,13 +15,14 @@ from typing import Any
 
 # Characters JSON allows raw in strings but many line readers (Python's splitlines,
 # JavaScript) take for line breaks: escaped, so one document is always one line.
-# Also the lone surrogates that stand for a file name's bytes that are not UTF-8 (Python's
-# surrogateescape): escaped too, so that stdout is always valid UTF-8 and json.loads gives
-# the name back (os.fsencode turns it into the original bytes).
+# Also lone surrogates, above all those that stand for a file name's bytes that are not
+# UTF-8 (Python's surrogateescape): escaped too, so that stdout is always valid UTF-8 and
+# json.loads gives the name back (os.fsencode turns it into the original bytes).
 LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029",
-                             **{chr(c): f"\\u{c:04x}" for c in range(0xDC80, 0xDD00)}})
+                             **{chr(c): f"\\u{c:04x}" for c in range(0xD800, 0xE000)}})
 # Characters that would break a message or a text line in two, or drive the terminal.
-CONTROLS = str.maketrans({**{chr(c): f"\\x{c:02x}" for c in (*range(0x20), 0x7F)},
+CONTROLS = str.maketrans({**{chr(c): f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+                          "\u2028": "\\u2028", "\u2029": "\\u2029",
                           "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
@@ -129,13 +130,15 @@ def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
     import io
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="")
+    # "\r\n" as the terminator (RFC 4180), so that the writer quotes a name holding either;
+    # each row is then yielded without it, and printed with a newline.
+    writer = csv.writer(buffer, lineterminator="\r\n")
 
     def row(values: Iterable[Any]) -> str:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(["" if v is None else v for v in values])
-        return buffer.getvalue()
+        return buffer.getvalue()[:-2]
 
     yield row(CSV_COLUMNS)
     for number, group in enumerate(groups, 1):

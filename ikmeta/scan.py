@@ -24,7 +24,8 @@ from .output import parse_checksum_line
 from .parallel import ordered_map
 from .source import STDIN, FetchOptions, is_url, list_lines
 
-FLAT_HASH = "8000000000000000"  # the pHash of a perfectly flat image: only the DC bit
+# The pHashes of perfectly flat images: only the DC bit (any colour), or none (black).
+FLAT_HASHES = frozenset({"8000000000000000", "0000000000000000"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
 
     NDJSON objects may also carry ``width``, ``height``, ``size`` (as ``ikmeta inspect
     --ndjson`` prints them), which then rank the copies; without them, path order does.
-    The flat-image hash (8000000000000000) is marked flat. Blank lines and # comments are skipped;
+    The flat-image hashes (8000000000000000, and 0000000000000000 for black) are marked flat. Blank lines and # comments are skipped;
     a source listed again is skipped too.
     """
     seen: set[str] = set()  # a source listed twice is one image, not its own duplicate
@@ -118,12 +119,14 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
-        if item.source not in seen:
-            seen.add(item.source)
+        same = item.source if is_url(item.source) else os.path.realpath(item.source)  # ./a.jpg is a.jpg
+        if same not in seen:
+            seen.add(same)
             yield item
 
 
 def _parse_hash_line(text: str) -> Item:
+    text = text.lstrip()  # before a hash or an object, spaces are not part of anything
     if text.startswith("{"):
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("pHash"), str) or \
@@ -136,6 +139,10 @@ def _parse_hash_line(text: str) -> Item:
             raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces, source) nor a JSON object")
         value, source = parsed
         data = {}
+    try:
+        source.encode("utf-8", "surrogateescape")  # a name's bytes, as Python holds them
+    except UnicodeEncodeError:
+        raise ValueError(f"source {source!r} is not a file name (it holds a lone UTF-16 surrogate)") from None
     phash = parse_hash(value)
     if len(phash) != 16:
         raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
@@ -144,5 +151,5 @@ def _parse_hash_line(text: str) -> Item:
     colour = data.get("flat")
     if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
         raise ValueError(f"\"flat\" is {colour!r}, not null nor a colour like \"#f0f0f0\"")
-    flat = colour is not None or phash == FLAT_HASH
+    flat = colour is not None or phash in FLAT_HASHES
     return Item(source, phash, numbers["width"], numbers["height"], numbers["size"], flat, colour)

@@ -124,8 +124,9 @@ MAX_LINE = 65536  # characters: a longer line in a list of names is not a name
 
 
 def list_lines(stream, name: str) -> Iterator[tuple[str, str | SourceError]]:
-    """(``name:line``, text) for each line of a list of names or hashes, stripped, with blank
-    lines and ``#`` comments skipped; a line too long to be one is a SourceError."""
+    """(``name:line``, text) for each line of a list of names or hashes, without its line
+    ending (other spaces are kept: they may be part of a name); blank lines and ``#``
+    comments are skipped, and a line too long to be a name is a SourceError."""
     number = 0
     while True:
         line = stream.readline(MAX_LINE)
@@ -138,6 +139,6 @@ def list_lines(stream, name: str) -> Iterator[tuple[str, str | SourceError]]:
                 line = stream.readline(MAX_LINE)
             yield where, SourceError(where, f"line longer than {MAX_LINE} characters: not a name or hash")
             continue
-        text = line.strip()
-        if text and not text.startswith("#"):
+        text = line.rstrip("\r\n")
+        if text.strip() and not text.lstrip().startswith("#"):
             yield where, text

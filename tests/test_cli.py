@@ -351,3 +351,46 @@ def test_ctrl_c_stops_at_once_with_130():
     out, err = waiting.communicate(timeout=30)
     waiting.stdin.close()
     assert waiting.returncode == 130 and err == b"ikmeta: interrupted\n" and out == b""
+
+
+def test_list_names_keep_their_spaces(tmp_path, monkeypatch):
+    """A --from line is the name as written, spaces and all; outer spaces are dropped only
+    when no file has them and one without them exists (a hand-written list)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jpg").write_bytes((EXAMPLES / "badge.png").read_bytes())
+    (tmp_path / "a.jpg ").write_bytes((EXAMPLES / "harbour.jpg").read_bytes())
+    (tmp_path / " b.png").write_bytes((EXAMPLES / "badge.png").read_bytes())
+    result = run("phash", "--from", "-", stdin=b"a.jpg \n b.png\n  a.jpg\n")
+    assert result.exit_code == 0
+    harbour, badge = run("phash", HARBOUR).stdout[:16], run("phash", BADGE).stdout[:16]
+    assert result.stdout.splitlines() == [f"{harbour}  a.jpg ", f"{badge}   b.png", f"{badge}  a.jpg"]
+
+
+def test_the_same_file_twice_in_a_hash_list_counts_once(monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parent)
+    lines = run("phash", "examples", "examples/harbour.jpg", "./examples/harbour.jpg").stdout
+    result = run("dupes", "--hashes", "-", "--json", stdin=lines.encode())
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+def test_a_lone_surrogate_in_a_hash_list_is_a_bad_line():
+    lines = '{"pHash":"81197f0e7ae66839","source":"a"}\n{"pHash":"81197f0e7ae66839","source":"\\ud800x"}\n'
+    for output in ("--json", "--csv", "--table"):
+        result = run("dupes", "--hashes", "-", output, stdin=lines.encode())
+        assert result.exit_code == 1 and "<stdin>:2: source" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cache_holds_names_that_are_not_utf8(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in (b"a.png", b"b\xff.png"):
+        with open(bytes(folder) + b"/" + name, "wb") as fh:
+            fh.write((EXAMPLES / "badge.png").read_bytes())
+    cache = str(tmp_path / "cache.sqlite3")
+    first = ikmeta("dupes", str(folder), "--json", "--cache", cache)
+    second = ikmeta("dupes", str(folder), "--json", "--cache", cache)
+    assert first.returncode == second.returncode == 0 and first.stdout == second.stdout
+    assert len(json.loads(first.stdout)[0]["files"]) == 2 and b"Traceback" not in first.stderr + second.stderr
+    import sqlite3
+
+    assert sqlite3.connect(cache).execute("SELECT count(*) FROM hashes").fetchone()[0] == 2

@@ -6,7 +6,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikmeta.output import flatten, json_lines, ndjson_lines, table_lines
+from ikmeta.output import csv_lines, flatten, json_lines, ndjson_lines, table_lines
 
 values = st.recursive(
     st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -48,3 +48,16 @@ def test_flatten_and_table():
     assert list(flatten(obj)) == [("a", 1), ("exif.image.Make", "X"), ("exif.gps", {}), ("list", [1, 2])]
     assert list(table_lines([obj])) == ["a                1", "exif.image.Make  X", "exif.gps         {}",
                                         "list             [1,2]"]
+
+
+def test_csv_quotes_names_with_line_breaks_commas_and_quotes():
+    import csv
+    import io
+
+    from ikmeta.dupes import Group, Item
+
+    names = ["new\nline.jpg", "cr\rname.jpg", 'plain, "q".jpg']
+    items = [Item(name, "81197f0e7ae66839", 1, 1, 1) for name in names]
+    text = "\n".join(csv_lines([Group(items[0], [(item, 0) for item in items])])) + "\n"
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert [row[2] for row in rows[1:]] == names
