@@ -9,7 +9,8 @@ part that costs; the rest (EXIF, hashing 32x32 pixels) is small.
 from __future__ import annotations
 
 import os
-from collections import deque
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -30,20 +31,43 @@ def default_jobs() -> int:
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
     """``map(fn, items)`` on ``jobs`` threads, yielding each result as soon as it and all before it are done.
 
-    At most ``jobs * 4`` items are in flight, so a list of a million sources streams in
-    constant memory. With one job everything runs in the calling thread.
+    The items are drawn on a thread of their own, so a slow source of items (a list piped in
+    from ``find`` on a network drive) never holds back results that are ready. At most
+    ``jobs * 4`` items are in flight, so a list of a million sources streams in constant
+    memory. With one job everything runs in the calling thread.
     """
     if jobs <= 1:
         yield from map(fn, items)
         return
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ikmeta")
-    pending: deque[Future[R]] = deque()
+    slots = threading.Semaphore(jobs * IN_FLIGHT_PER_JOB)
+    submitted: queue.SimpleQueue[Future[R] | BaseException | None] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def feed() -> None:
+        try:
+            for item in items:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                submitted.put(pool.submit(fn, item))
+        except BaseException as exc:  # the items' own failure, raised where it happened in the order
+            submitted.put(exc)
+        finally:
+            submitted.put(None)  # the end
+
+    feeder = threading.Thread(target=feed, name="ikmeta-feed", daemon=True)  # may wait on stdin for ever
+    feeder.start()
     try:
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        while (next_up := submitted.get()) is not None:
+            if isinstance(next_up, BaseException):
+                raise next_up
+            try:
+                yield next_up.result()
+            finally:
+                slots.release()
     finally:
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)

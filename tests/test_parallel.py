@@ -44,3 +44,35 @@ def test_one_job_runs_in_the_calling_thread():
 
 def test_default_jobs():
     assert default_jobs() >= 1
+
+
+def test_results_are_not_held_back_by_a_slow_source_of_items():
+    """A result is yielded as soon as it is ready, even while the next item is still coming
+    (a list piped in slowly)."""
+    more = threading.Event()
+
+    def items():
+        yield 1
+        more.wait(10)  # the producer is slow
+        yield 2
+
+    results = ordered_map(lambda x: x * 10, items(), 4)
+    start = time.monotonic()
+    assert next(results) == 10 and time.monotonic() - start < 5
+    more.set()
+    assert list(results) == [20]
+
+
+def test_a_failing_source_of_items_raises_in_order():
+    def items():
+        yield 1
+        raise ValueError("list broke")
+
+    results = ordered_map(lambda x: x, items(), 2)
+    assert next(results) == 1
+    try:
+        next(results)
+    except ValueError as exc:
+        assert str(exc) == "list broke"
+    else:
+        raise AssertionError("the items' failure was lost")
