@@ -14,6 +14,7 @@ never touched. When the cache cannot be used, the run goes on without it. Nothin
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -80,7 +81,9 @@ class HashCache:
             if not (replace_foreign or _is_ours(path)):
                 return cls(None, f"cache {path}: not an ikmeta cache, left as it is; running without a cache")
         except OSError as exc:
-            return cls(None, f"cache {path}: {exc.strerror or exc}; running without it")
+            reason = "a part of the path is not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR) \
+                else (exc.strerror or str(exc)).lower()
+            return cls(None, f"cache {path}: {reason}; running without it")
         try:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.isfile(path + suffix):

@@ -198,15 +198,17 @@ class Sources:
     from_file: TextIO | None = None
 
     @classmethod
-    def check(cls, args: Iterable[str], from_file: TextIO | None = None, required: bool = True) -> Sources:
+    def check(cls, args: Iterable[str], from_file: TextIO | None = None, required: bool = True,
+              name: str = "SOURCE") -> Sources:
+        """The sources, once the usage rules hold (``name``: the arguments' name in messages)."""
         args = list(args)
         if required and not args and from_file is None:
-            raise click.UsageError("Missing argument 'SOURCE...' (or --from FILE).")
+            raise click.UsageError(f"Missing argument '{name}...' (or --from FILE).")
         if args.count(STDIN) > 1:
-            raise click.BadParameter("'-' (standard input) can be given only once.", param_hint="SOURCE")
+            raise click.BadParameter("'-' (standard input) can be given only once.", param_hint=name)
         if STDIN in args and from_file is not None and list_name(from_file) == "<stdin>":
             raise click.BadParameter("'-' cannot be a source when --from - reads the list from standard input.",
-                                     param_hint="SOURCE")
+                                     param_hint=name)
         return cls(args, from_file)
 
     @property
@@ -371,21 +373,18 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
 
 # --- distance -------------------------------------------------------------------------------
 
-HEX_HASH = re.compile(r"(0[xX])?[0-9a-fA-F]+")
-
-
 class HashOrSource(click.ParamType):
     """A hex pHash, or an image to hash (a path, -, or a URL). An existing file wins over hex."""
 
     name = "hash-or-source"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .hashes import HashFormatError, parse_hash
+        from .hashes import HashFormatError, is_hash, parse_hash
         from .source import foreign_scheme, is_url
 
         if value == STDIN or is_url(value) or (os.path.exists(value) and not os.path.isdir(value)):
             return ("source", value)
-        if os.path.isdir(value) and not HEX_HASH.fullmatch(value):
+        if os.path.isdir(value) and not is_hash(value):
             self.fail(f"{value!r} is a folder; distance compares two images or hashes", param, ctx)
         if foreign_scheme(value):
             self.fail(f"unsupported URL scheme in {value!r} (ikmeta fetches http:// and https:// only)", param, ctx)
@@ -496,7 +495,9 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     if hash_list is not None and (paths or from_file is not None):
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
     if hash_list is None:
-        Sources.check(paths, from_file)
+        Sources.check(paths, from_file, name="PATH")
+    if cache_path == "":
+        raise click.BadParameter("an empty path; give a file name, or --no-cache", param_hint="'--cache'")
     state = {"failed": 0}
     if hash_list is not None:
         items = collect_items(read_hash_events(hash_list), state, quiet)
@@ -620,11 +621,17 @@ def show_groups(groups: list[Any], output: str) -> None:
 def dupes_summary(items: list[Any], groups: list[Any], unreadable: int) -> str:
     from .output import human_size
 
-    duplicates = sum(len(g.members) - 1 for g in groups)
-    freed = sum(item.size or 0 for g in groups for item, _ in g.members if item is not g.reference)
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+    copies = [item for g in groups for item, _ in g.members if item is not g.reference]
+    if all(item.size is None for item in copies) and copies:
+        freed = "size unknown"  # a hash list without sizes
+    else:
+        freed = human_size(sum(item.size or 0 for item in copies))
     flat = sum(1 for item in items if item.flat)
-    parts = [f"{len(items)} images scanned", f"{len(groups)} groups", f"{duplicates} duplicates",
-             f"{human_size(freed)} freed by removing the non-references", f"{unreadable} unreadable"]
+    parts = [f"{count(len(items), 'image')} scanned", count(len(groups), "group"), count(len(copies), "duplicate"),
+             f"{freed} freed by removing the non-references", f"{unreadable} unreadable"]
     if flat:
         parts.append(f"{flat} flat (grouped by colour alone)")
     return ", ".join(parts)

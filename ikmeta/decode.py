@@ -201,7 +201,7 @@ def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Im
 
 # Modes whose box reduction means something (Pillow refuses P, 1 and I;16, and would
 # average PA's palette indices); the others are made grey first.
-REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "HSV", "LAB", "I", "F"})
+REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "HSV", "I", "F"})
 
 
 def shrink(im: Image.Image) -> Image.Image:

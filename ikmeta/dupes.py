@@ -66,10 +66,6 @@ def rank_key(item: Item) -> tuple[int, int, str]:
     return (-item.pixels, -(item.size or 0), item.source)
 
 
-def hamming(a: str, b: str) -> int:
-    return bin(int(a, 16) ^ int(b, 16)).count("1")
-
-
 def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs: int = 1) -> list[Group]:
     """Groups of two or more near-duplicates, the group with the best reference first."""
     if linkage not in LINKAGES:

@@ -31,7 +31,6 @@ FIELD_TYPES = {
 }
 
 EXIF_POINTER, GPS_POINTER, INTEROP_POINTER, MAKERNOTE = 0x8769, 0x8825, 0xA005, 0x927C
-ORIENTATION = 0x0112
 USER_COMMENT = 0x9286
 GPS_TEXT_TAGS = {0x001B, 0x001C}  # GPSProcessingMethod, GPSAreaInformation: coded like UserComment
 VERSION_TAGS = {0x9000, 0xA000, 0x0002}  # ExifVersion, FlashpixVersion, InteropVersion
@@ -47,7 +46,7 @@ def empty_groups() -> dict[str, dict[str, Any]]:
     return {g: {} for g in GROUPS}
 
 
-def read_exif(block: bytes, *, makernote: bool = True) -> dict[str, dict[str, Any]]:
+def read_exif(block: bytes) -> dict[str, dict[str, Any]]:
     """The six groups of a TIFF-structured EXIF block (``II*\\0...`` or ``MM\\0*...``).
 
     A leading ``Exif\\0\\0`` (as in JPEG APP1 and HEIF) is skipped. Anything that
@@ -70,7 +69,7 @@ def read_exif(block: bytes, *, makernote: bool = True) -> dict[str, dict[str, An
     gps = tiff.sub_ifd(ifd0, GPS_POINTER, "gps")
     if gps is not None:
         groups["gps"] = gps.values
-    if makernote and exif_ifd is not None and MAKERNOTE in exif_ifd.raw:
+    if exif_ifd is not None and MAKERNOTE in exif_ifd.raw:
         from .makernote import read_makernote
 
         groups["makernote"] = read_makernote(tiff.data, tiff.endian, exif_ifd.raw[MAKERNOTE], ifd0.values)

@@ -91,7 +91,7 @@ def fetch_url(url: str, options: FetchOptions) -> Blob:
     except SourceError:
         raise
     except urllib.error.HTTPError as exc:
-        raise SourceError(url, _http_error(exc, options)) from None
+        raise SourceError(url, _http_error(exc)) from None
     except urllib.error.URLError as exc:
         raise SourceError(url, _network_error(exc.reason, url, options)) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -150,7 +150,7 @@ def _inflate(url: str, inflate, chunk: bytes, room: int) -> bytes:  # type: igno
     return out
 
 
-def _http_error(exc: urllib.error.HTTPError, options: FetchOptions) -> str:
+def _http_error(exc: urllib.error.HTTPError) -> str:
     if 300 <= exc.code < 400 and not exc.headers.get("Location"):
         return f"HTTP {exc.code} {exc.reason} without a Location to go to"
     reason = exc.reason or http.client.responses.get(exc.code, "")

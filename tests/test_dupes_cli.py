@@ -96,10 +96,10 @@ def test_output_formats(library, tmp_path):
     rows = list(csv.DictReader(io.StringIO(run("dupes", str(library), "--csv", *cache).stdout)))
     assert {r["group"] for r in rows} == {"1", "2", "3"}
     assert [r["reference"] for r in rows if r["group"] == "1"] == ["yes", "no", "no"]
-    table = run("dupes", str(library), "--table", "--cache", str(tmp_path / "c.sqlite3"))
+    table = CliRunner().invoke(cli, ["dupes", str(library), "--table", "--cache", str(tmp_path / "c.sqlite3")],
+                               env={"COLUMNS": "400"})
     assert "group 1: 3 images" in table.stdout and "ref" in table.stdout and "freed by removing" in table.stdout
-    assert str(library / "trip" / "beach.jpg") in table.stdout.replace("\n", "").replace(" ", "") or \
-        "beach.jpg" in table.stdout
+    assert str(library / "trip" / "beach_bright.png") in table.stdout  # whole: wide enough not to wrap
 
 
 def test_second_run_uses_the_cache(library, tmp_path):
@@ -145,8 +145,7 @@ def test_hash_lists(library, tmp_path):
     hashes = run("phash", str(library)).stdout
     from_lines = run("dupes", "--hashes", "-", "--json", stdin=hashes)
     assert from_lines.exit_code == 0
-    assert ["beach_bright.png", "beach_small.JPG", "beach.jpg"] in [sorted(g) for g in groups_of(from_lines)] or \
-        any(set(g) == {"beach_bright.png", "beach_small.JPG", "beach.jpg"} for g in groups_of(from_lines))
+    assert any(set(g) == {"beach_bright.png", "beach_small.JPG", "beach.jpg"} for g in groups_of(from_lines))
     listing = tmp_path / "inspected.ndjson"
     listing.write_text(run("inspect", "--ndjson", str(library / "trip" / "beach.jpg"),
                            str(library / "beach_small.JPG")).stdout)

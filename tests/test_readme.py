@@ -21,7 +21,7 @@ def examples() -> list[tuple[str, str | None]]:
     for lang, body in BLOCK.findall(README):
         lines = body.splitlines()
         if lang == "sh":
-            found += [(line, None) for line in lines if re.match(r"^(ikmeta |cat \S+ \| ikmeta )", line)]
+            found += [(line, None) for line in lines if re.match(r"^(ikmeta |(cat|find) .*\| ikmeta )", line)]
         elif lang == "" and lines and lines[0].startswith("$ ikmeta"):
             found.append((lines[0][2:], "\n".join(lines[1:])))
     return found

@@ -14,7 +14,7 @@ from .conftest import EXAMPLES, ROOT
 STABLE = ("width", "height", "format", "hasColorProfile", "quality", "density", "hasTransparency", "exif")
 
 
-@pytest.mark.parametrize("name", ["harbour.jpg", "badge.png"])
+@pytest.mark.parametrize("name", ["harbour.jpg", "harbour_small.jpg", "badge.png"])
 def test_examples_are_reproducible(tmp_path, name):
     subprocess.run([sys.executable, str(ROOT / "tools" / "make_samples.py"), str(tmp_path)], check=True,
                    capture_output=True)

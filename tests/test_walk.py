@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from ikmeta.errors import SourceError
 from ikmeta.walk import image_paths
 
@@ -35,9 +37,10 @@ def test_symlinked_folders_are_followed_once(tmp_path):
     os.symlink(tmp_path / "real", tmp_path / "link")
     os.symlink(tmp_path, tmp_path / "real" / "loop")  # a loop back to the top
     found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)])]
-    assert found == ["link/a.jpg"] or found == ["real/a.jpg"]
+    assert found == ["link/a.jpg"]  # folders in name order: link/ comes before real/, whose a.jpg it is
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
 def test_unreadable_folder_is_reported(tmp_path):
     locked = tmp_path / "locked"
     touch(locked / "a.jpg")
@@ -46,5 +49,4 @@ def test_unreadable_folder_is_reported(tmp_path):
         out = list(image_paths([str(tmp_path)]))
     finally:
         locked.chmod(0o755)
-    if os.geteuid() != 0:
-        assert isinstance(out[0], SourceError) and "cannot read folder" in out[0].reason
+    assert isinstance(out[0], SourceError) and "cannot read folder" in out[0].reason

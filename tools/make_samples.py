@@ -6,6 +6,8 @@
 Everything here is drawn by this script, so the project owns it:
 - harbour.jpg: a 800x533 JPEG "photo" (sky, sun, sea, boats) with an sRGB ICC profile
   and EXIF in IFD0, the Exif IFD and the GPS IFD.
+- harbour_small.jpg: the same picture as a 400x267 web copy (quality 70, no metadata),
+  so that `ikmeta dupes examples` has a near-duplicate to find.
 - badge.png: a 256x256 RGBA PNG with transparent corners and a 300 dpi pHYs chunk.
 Needs Pillow only.
 """
@@ -99,6 +101,10 @@ def save_harbour(path: str) -> None:
     im.save(path, "JPEG", quality=85, exif=exif, icc_profile=srgb)
 
 
+def save_harbour_small(path: str) -> None:
+    draw_harbour().resize((400, 267), Image.Resampling.LANCZOS).save(path, "JPEG", quality=70)
+
+
 def save_badge(path: str) -> None:
     draw_badge().save(path, "PNG", dpi=(300, 300), optimize=True)
 
@@ -106,8 +112,9 @@ def save_badge(path: str) -> None:
 def main(out: str) -> int:
     os.makedirs(out, exist_ok=True)
     save_harbour(os.path.join(out, "harbour.jpg"))
+    save_harbour_small(os.path.join(out, "harbour_small.jpg"))
     save_badge(os.path.join(out, "badge.png"))
-    print(f"wrote {out}/harbour.jpg and {out}/badge.png")
+    print(f"wrote {out}/harbour.jpg, {out}/harbour_small.jpg and {out}/badge.png")
     return 0
 
 
