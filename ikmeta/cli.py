@@ -284,7 +284,7 @@ def finish(state: dict[str, int]) -> None:
 # --- inspect --------------------------------------------------------------------------------
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("sources", metavar="SOURCE...", nargs=-1)
+@click.argument("sources", metavar="[SOURCE]...", nargs=-1)
 @from_option
 @output_options("json", {"json": "One JSON document: an object for one SOURCE, else an array.",
                          "table": "Aligned 'field  value' lines, nested keys dotted."})
@@ -330,7 +330,7 @@ def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, job
 # --- phash ----------------------------------------------------------------------------------
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("sources", metavar="SOURCE...", nargs=-1)
+@click.argument("sources", metavar="[SOURCE]...", nargs=-1)
 @from_option
 @click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
 @output_options("table", {"json": "One JSON array of {source, pHash}.",
@@ -344,6 +344,8 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
 
     SOURCE is an image file, a folder (walked recursively for image files), - for
     standard input, or an http(s) URL. The hash is the one 'ikmeta inspect' reports.
+    As in sha256sum, a name with a backslash or line break is escaped and its line
+    starts with a backslash. --ndjson objects also give a flat image's mean colour.
 
     \b
     Examples:
@@ -405,8 +407,9 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, timeout: float
     """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
 
     A and B are each a hex pHash (any case, optional 0x, any length as long as both are
-    equal) or an image (a path, -, or an http(s) URL) hashed on the fly. Prints the distance
-    as a bare integer.
+    equal) or an image (a path, -, or an http(s) URL) hashed on the fly; an existing file
+    named like hex is the file, a folder so named is the hash. Prints the distance as a
+    bare integer.
 
     \b
     Examples:
@@ -446,7 +449,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 # --- dupes ----------------------------------------------------------------------------------
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("paths", metavar="PATH...", nargs=-1)
+@click.argument("paths", metavar="[PATH]...", nargs=-1)
 @from_option
 @click.option("--hashes", "hash_list", type=LIST_FILE, metavar="FILE",
               help="Group a hash list instead of scanning: 'HASH  SOURCE' lines as 'ikmeta phash' prints, "
