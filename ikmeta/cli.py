@@ -540,7 +540,7 @@ def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache:
     announced = cache.problem
     if announced:
         warn("cache", announced)
-    with progress_bar(quiet) as bar:
+    with ProgressBar(quiet) as bar:
         events = scan(image_paths(sources, hidden=hidden), cache, jobs, fetch, on_total=bar.total)
         items = collect_items(events, state, quiet, bar.advance)
     if cache.problem and cache.problem != announced:  # it broke during the scan
@@ -552,11 +552,11 @@ def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache:
 def collect_items(events: Iterable[Any], state: dict[str, int], quiet: bool,
                   advance: Callable[[], None] = lambda: None) -> list[Any]:
     from .dupes import Item
-    from .scan import Warning
+    from .scan import ScanWarning
 
     items = []
     for event in events:
-        if isinstance(event, Warning):
+        if isinstance(event, ScanWarning):
             warn(event.source, event.message)
             continue
         advance()
@@ -568,7 +568,7 @@ def collect_items(events: Iterable[Any], state: dict[str, int], quiet: bool,
     return items
 
 
-class progress_bar:
+class ProgressBar:
     """A rich progress bar on stderr (files done, rate, time left), only when stderr is a terminal."""
 
     def __init__(self, quiet: bool) -> None:
@@ -582,7 +582,7 @@ class progress_bar:
                                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                                      console=Console(stderr=True), transient=True)
 
-    def __enter__(self) -> progress_bar:
+    def __enter__(self) -> ProgressBar:
         if self.progress is not None:
             self.progress.start()
             self.task = self.progress.add_task("hashing", total=None, rate="")

@@ -82,7 +82,6 @@ def read_ifd0(block: bytes) -> dict[str, Any]:
     return tiff.read_ifd(tiff.first_ifd, "image")[0].values if tiff is not None else {}
 
 
-
 class _Ifd:
     """One IFD read: JSON values by tag name and by tag ID, and (offset, length) of embedded blocks."""
 

@@ -2,7 +2,7 @@
 parallel where not.
 
     >>> for event in scan(["a.jpg", "b.png"], HashCache.open(None), jobs=2):
-    ...     print(event)          # an Item, an IkmetaError, or a Warning, as each source finishes
+    ...     print(event)          # an Item, an IkmetaError, or a ScanWarning, as each source finishes
 
 Also reads hash lists (``ikmeta phash`` output, or NDJSON with ``pHash`` and ``source``) into
 items, for grouping hashes made elsewhere.
@@ -29,13 +29,13 @@ FLAT_HASHES = frozenset({"8000000000000000", "0000000000000000"})
 
 
 @dataclass(frozen=True)
-class Warning:  # noqa: A001 - a scan event, not the builtin category
+class ScanWarning:  # a scan event: a source read with a warning
     source: str
     message: str
 
 
 def scan(sources: Iterable[str | IkmetaError], cache: HashCache, jobs: int, fetch: FetchOptions | None = None,
-         on_total: Callable[[int], None] | None = None) -> Iterator[Item | IkmetaError | Warning]:
+         on_total: Callable[[int], None] | None = None) -> Iterator[Item | IkmetaError | ScanWarning]:
     """An event per source: its :class:`Item` (from the cache or hashed now), or why it failed.
 
     The sources are listed first (a walk is quick); ``on_total`` then hears how many there are.
@@ -70,7 +70,7 @@ def scan(sources: Iterable[str | IkmetaError], cache: HashCache, jobs: int, fetc
             continue
         report = outcome
         for message in report.warnings:
-            yield Warning(report.source, message)
+            yield ScanWarning(report.source, message)
         key = keys.get(report.source)
         if key is not None and not report.warnings:  # a truncated file may still be being written
             cache.put([(key, report.metadata)])

@@ -118,8 +118,6 @@ def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:
     return data
 
 
-
-
 MAX_LINE = 65536  # characters: a longer line in a list of names is not a name
 
 
