@@ -91,27 +91,6 @@ pairs = [(a, b) for (a, ha), (b, hb) in itertools.combinations(hashes, 2) if ha 
 print(time.perf_counter() - start)
 """
 
-# What ikmeta must decode for the pHashes, decoded as ikmeta decodes it (JPEG at 1/8 scale,
-# PNG, WebP and HEIC at full size), on all cores, with no start-up, hashing, cache or output.
-FLOOR = r"""
-import sys, time
-sys.path.insert(0, sys.argv[1])
-from ikmeta.decode import load_reduced, open_image
-from ikmeta.errors import guarded
-from ikmeta.parallel import default_jobs, ordered_map
-from ikmeta.source import read_source
-
-def decode(path):
-    blob = read_source(path)
-    load_reduced(blob, open_image(blob))
-
-start = time.perf_counter()
-for _ in ordered_map(lambda path: guarded(decode, path), sys.argv[2:], default_jobs()):
-    pass
-print(time.perf_counter() - start)
-"""
-
-
 def grouping(sizes: list[int], radius: int) -> None:
     print(f"grouping, radius {radius}, cpus {len(os.sched_getaffinity(0))}:")
     for n in sizes:
@@ -167,8 +146,8 @@ def scanning(corpus: Path, radius: int) -> None:
                   + ", ".join(f"{n} {k[1:]}" for k, n in sorted(kinds.items())))
             naive = float(subprocess.run([sys.executable, "-c", NAIVE, str(radius), *files], capture_output=True,
                                          text=True, check=True).stdout)
-            floor = min(float(subprocess.run([sys.executable, "-c", FLOOR, str(ROOT), *files], capture_output=True,
-                                             text=True, check=True).stdout) for _ in range(3))
+            floor = min(float(subprocess.run([sys.executable, str(ROOT / "bench" / "floor.py"), *files],
+                                             capture_output=True, text=True, check=True).stdout) for _ in range(3))
             cache = str(Path(tmp) / "cache.sqlite3")
             command = [sys.executable, "-m", "ikmeta", "dupes", str(folder), "--json", "--cache", cache,
                        "--max", str(radius)]

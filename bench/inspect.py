@@ -63,28 +63,10 @@ def best_time(command: list[str], files: list[str], rounds: int) -> float:
     return best
 
 
-def decode_only(files: list[str]) -> None:
-    """What ikmeta must decode for the pHash, as it decodes it (JPEG at 1/8 scale...), on all cores."""
-    from ikmeta.decode import load_reduced, open_image
-    from ikmeta.errors import guarded
-    from ikmeta.parallel import default_jobs, ordered_map
-    from ikmeta.source import read_source
-
-    def decode(path: str) -> None:
-        blob = read_source(path)
-        load_reduced(blob, open_image(blob))
-
-    for _ in ordered_map(lambda path: guarded(decode, path), files, default_jobs()):
-        pass
-
-
 def floor_time(files: list[str], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        decode_only(files)
-        best = min(best, time.perf_counter() - start)
-    return best
+    from bench.floor import decode_all
+
+    return min(decode_all(files) for _ in range(rounds))
 
 
 def compare(label: str, files: list[str], rounds: int, floor: float) -> float:

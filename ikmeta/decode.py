@@ -214,21 +214,11 @@ def shrink(im: Image.Image) -> Image.Image:
     factor = min(8, min(im.size) // DRAFT_SIZE[0])
     if factor <= 1:
         return im
-    if im.mode not in REDUCIBLE_MODES:  # palette, 1-bit, 16-bit grey: box means need levels
+    if im.mode not in REDUCIBLE_MODES:  # palette, 1-bit, 16-bit grey, LAB: box means need grey levels
+        from .phash import greyscale
+
         im = greyscale(im)
     return im.reduce(factor)
-
-
-def greyscale(im: Image.Image) -> Image.Image:
-    """``im`` as 8-bit grey ("L"), as imagehash converts it; LAB images give their L channel.
-
-    Raises ValueError for the few modes Pillow cannot turn grey.
-    """
-    if im.mode == "L":
-        return im
-    if im.mode == "LAB":
-        return im.getchannel("L")
-    return im.convert("L")
 
 
 def _decode(im: Image.Image, mode: str) -> Image.Image:

@@ -16,10 +16,10 @@ from typing import Any
 from PIL import Image
 
 from . import isobmff
-from .decode import greyscale, load_reduced, open_image, png_chunk, short_format, shrink
+from .decode import load_reduced, open_image, png_chunk, short_format, shrink
 from .errors import ImageError
 from .exif import read_exif, read_ifd0
-from .phash import phash_and_spread, upright
+from .phash import greyscale, phash_and_spread, upright
 from .quality import estimate_quality
 from .source import Blob, FetchOptions, read_source
 
@@ -110,8 +110,7 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
     pixels, truncated = load_reduced(blob, im)
     still_to_apply = display_orientation(pixels, fmt, orientation)
     try:
-        small = shrink(greyscale(pixels) if pixels.mode == "LAB" else pixels)
-        return phash_and_spread(upright(small, still_to_apply)), [TRUNCATED] if truncated else []
+        return phash_and_spread(upright(shrink(pixels), still_to_apply)), [TRUNCATED] if truncated else []
     except ValueError:  # a mode Pillow cannot make grey ("La", ...)
         raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
 

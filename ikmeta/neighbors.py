@@ -77,34 +77,34 @@ def choose_substrings(n: int, radius: int) -> int | None:
     return best
 
 
+def row_blocks(n: int) -> list[tuple[int, int]]:
+    """(start, stop) blocks of rows whose distances to all ``n`` hashes fit BRUTE_CHUNK_CELLS."""
+    rows = max(1, BRUTE_CHUNK_CELLS // max(n, 1))
+    return [(start, min(n, start + rows)) for start in range(0, n, rows)]
+
+
 def brute_pairs(hashes: np.ndarray, radius: int, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """All pairs within ``radius`` by XOR and popcount over blocks of rows (the reference method)."""
-    n = len(hashes)
-    rows = max(1, BRUTE_CHUNK_CELLS // max(n, 1))
-
-    def block(start: int) -> tuple[np.ndarray, np.ndarray]:
-        stop = min(n, start + rows)
+    def block(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        start, stop = rows
         dist = np.bitwise_count(hashes[start:stop, None] ^ hashes[None, start:])
         bi, bj = np.nonzero(dist <= radius)
         keep = bj > bi  # block row r is hash start + r; column c is hash start + c
         return (bi[keep] + start).astype(np.int64), (bj[keep] + start).astype(np.int64)
 
-    starts = range(0, n, rows)
+    blocks = row_blocks(len(hashes))
     if jobs > 1:
         with ThreadPoolExecutor(jobs) as pool:
-            parts = list(pool.map(block, starts))
+            parts = list(pool.map(block, blocks))
     else:
-        parts = [block(s) for s in starts]
+        parts = [block(b) for b in blocks]
     return _concat(parts)
 
 
 def _near_rows(hashes: np.ndarray, radius: int) -> Iterator[tuple[int, np.ndarray]]:
     """(i, boolean row: which hashes are within ``radius`` of hash i), for every i in order,
     computed a block of rows at a time (bounded memory)."""
-    n = len(hashes)
-    rows = max(1, BRUTE_CHUNK_CELLS // max(n, 1))
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
+    for start, stop in row_blocks(len(hashes)):
         near = np.bitwise_count(hashes[start:stop, None] ^ hashes[None, :]) <= radius
         for offset in range(stop - start):
             yield start + offset, near[offset]

@@ -40,6 +40,18 @@ def upright(image: Image.Image, orientation: object) -> Image.Image:
     return image.transpose(method) if method is not None else image
 
 
+def greyscale(im: Image.Image) -> Image.Image:
+    """``im`` as 8-bit grey ("L"), as imagehash converts it; LAB images give their L channel.
+
+    Raises ValueError for the few modes Pillow cannot turn grey.
+    """
+    if im.mode == "L":
+        return im
+    if im.mode == "LAB":
+        return im.getchannel("L")
+    return im.convert("L")
+
+
 def phash_image(image: Image.Image) -> str:
     """The pHash of ``image`` as 16 lowercase hex digits."""
     return phash_and_spread(image)[0]
@@ -51,7 +63,7 @@ def phash_and_spread(image: Image.Image) -> tuple[str, float]:
     A spread near 0 means a flat image (a solid colour, a blank page): its hash is then noise,
     not a fingerprint, and duplicate search leaves it out.
     """
-    small = image.convert("L").resize((SAMPLE_SIZE, SAMPLE_SIZE), Image.Resampling.LANCZOS)
+    small = greyscale(image).resize((SAMPLE_SIZE, SAMPLE_SIZE), Image.Resampling.LANCZOS)
     pixels = np.asarray(small, dtype=np.float64)
     low = DCT_BASIS @ pixels @ DCT_BASIS.T
     # Coefficients that are zero in exact arithmetic (flat or symmetric images) come out
