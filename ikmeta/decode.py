@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import struct
@@ -89,12 +90,39 @@ def plugins_for(data: bytes) -> list[str]:
 PNG_TEXT_CHUNK = 16 * 2**20
 
 
+@functools.cache
+def _quiet_libtiff() -> None:
+    """Stop libtiff printing its own warnings and errors on stderr ("LZWDecode: Not enough
+    data at scanline 12"), between ikmeta's one-line messages; Pillow still sees every error
+    and ikmeta reports it. Linux: the libtiff Pillow loaded is found in /proc/self/maps;
+    elsewhere, or when it is not there, nothing changes."""
+    import ctypes
+
+    from PIL import _imaging  # noqa: F401 - loads libtiff, when Pillow links it
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = {line.split(None, 5)[-1].strip() for line in maps if "libtiff" in line and ".so" in line}
+    except OSError:
+        return
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+            for setter in (library.TIFFSetWarningHandler, library.TIFFSetErrorHandler):
+                setter.argtypes, setter.restype = [ctypes.c_void_p], ctypes.c_void_p
+                setter(None)  # NULL: do not print
+        except (OSError, AttributeError):
+            continue
+
+
 def _load_plugin(module: str) -> None:
     global _heif_ready
     if module != "pillow_heif":
         plugin = importlib.import_module(module)
         if hasattr(plugin, "MAX_TEXT_CHUNK"):  # PNG: a text or ICC chunk may inflate past Pillow's 1 MB
             plugin.MAX_TEXT_CHUNK = max(plugin.MAX_TEXT_CHUNK, PNG_TEXT_CHUNK)
+        if module == "PIL.TiffImagePlugin":
+            _quiet_libtiff()
         return
     if _heif_ready:
         return

@@ -398,3 +398,14 @@ def test_cache_holds_names_that_are_not_utf8(tmp_path):
     import sqlite3
 
     assert sqlite3.connect(cache).execute("SELECT count(*) FROM hashes").fetchone()[0] == 2
+
+
+def test_libtiff_prints_nothing_of_its_own(tmp_path):
+    """A corrupt LZW strip makes libtiff complain on stderr by itself; only ikmeta's line shows."""
+    data = bytearray(encode(scene((400, 300), seed=2), "TIFF", compression="tiff_lzw"))
+    data[3000:3040] = b"\xff" * 40
+    path = tmp_path / "flipped.tif"
+    path.write_bytes(bytes(data))
+    result = ikmeta("phash", str(path))
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines() == [f"ikmeta: {path}: corrupt image data (decoder error -2)"]
