@@ -317,3 +317,49 @@ class _TruncationGate:
 
 
 _gate = _TruncationGate()
+
+
+# Pixel memory that decodes in flight may hold together: beyond it, a decode waits for others
+# to finish (one that needs more than all of it runs alone). Bounds peak memory on many cores.
+PIXEL_BUDGET = 1 << 30
+BYTES_PER_PIXEL = 8  # Pillow keeps 1 to 4 bytes a pixel; the decoded image plus one converted copy
+
+
+class MemoryGate:
+    """Lets work that holds ``size`` bytes start only while the total in flight stays within
+    ``budget``; work bigger than the budget runs when nothing else is in flight.
+
+    >>> gate = MemoryGate(100)
+    >>> with gate.hold(60): pass
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        size = max(0, min(size, self.budget))
+        with self._cond:
+            while self.used and self.used + size > self.budget:
+                self._cond.wait()
+            self.used += size
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= size
+                self._cond.notify_all()
+
+
+pixel_memory = MemoryGate(PIXEL_BUDGET)
+
+
+def decoded_bytes(im: Image.Image) -> int:
+    """About the memory decoding ``im`` and making its hash takes (JPEG: at 1/8 scale)."""
+    width, height = im.size
+    pixels = width * height
+    if im.format in ("JPEG", "MPO"):
+        pixels //= 64
+    return pixels * BYTES_PER_PIXEL

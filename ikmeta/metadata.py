@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from . import isobmff
-from .decode import load_reduced, open_image, png_chunk, short_format, shrink
+from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .errors import ImageError
 from .exif import read_exif, read_ifd0
 from .phash import greyscale, phash_and_spread, upright
@@ -96,23 +96,26 @@ def mean_colour(blob: Blob) -> str:
     """The mean colour of an image as ``#rrggbb`` (decoded again, in colour, at reduced scale)."""
     from PIL import ImageStat
 
-    pixels, _ = load_reduced(blob, open_image(blob), mode="RGB")
-    try:
-        rgb = pixels.convert("RGB")
-    except ValueError:  # LAB and the like: their grey
-        rgb = greyscale(pixels).convert("RGB")
-    red, green, blue = (round(v) for v in ImageStat.Stat(rgb).mean[:3])
+    im = open_image(blob)
+    with pixel_memory.hold(decoded_bytes(im)):
+        pixels, _ = load_reduced(blob, im, mode="RGB")
+        try:
+            rgb = pixels.convert("RGB")
+        except ValueError:  # LAB and the like: their grey
+            rgb = greyscale(pixels).convert("RGB")
+        red, green, blue = (round(v) for v in ImageStat.Stat(rgb).mean[:3])
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[tuple[str, float], list[str]]:
     """(pHash, spread) of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
-    pixels, truncated = load_reduced(blob, im)
-    still_to_apply = display_orientation(pixels, fmt, orientation)
-    try:
-        return phash_and_spread(upright(shrink(pixels), still_to_apply)), [TRUNCATED] if truncated else []
-    except ValueError:  # a mode Pillow cannot make grey ("La", ...)
-        raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
+    with pixel_memory.hold(decoded_bytes(im)):  # so that many cores do not hold many huge images at once
+        pixels, truncated = load_reduced(blob, im)
+        still_to_apply = display_orientation(pixels, fmt, orientation)
+        try:
+            return phash_and_spread(upright(shrink(pixels), still_to_apply)), [TRUNCATED] if truncated else []
+        except ValueError:  # a mode Pillow cannot make grey ("La", ...)
+            raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
 
 
 def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:

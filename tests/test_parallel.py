@@ -76,3 +76,24 @@ def test_a_failing_source_of_items_raises_in_order():
         assert str(exc) == "list broke"
     else:
         raise AssertionError("the items' failure was lost")
+
+
+def test_memory_gate_keeps_the_total_in_flight_within_its_budget():
+    from ikmeta.decode import MemoryGate
+
+    gate, lock = MemoryGate(100), threading.Lock()
+    in_flight, peak = [0], [0]
+
+    def work(size):
+        with gate.hold(size):
+            with lock:
+                in_flight[0] += min(size, 100)
+                peak[0] = max(peak[0], in_flight[0])
+            time.sleep(0.002)
+            with lock:
+                in_flight[0] -= min(size, 100)
+        return size
+
+    sizes = [random.Random(k).choice([10, 40, 70, 250]) for k in range(200)]
+    assert list(ordered_map(work, sizes, 6)) == sizes  # even work above the budget gets its turn
+    assert peak[0] <= 100
