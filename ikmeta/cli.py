@@ -155,13 +155,16 @@ class Seconds(click.FloatRange):
 
 
 def fetch_options(f: Callable) -> Callable:
-    """``--timeout`` and ``--max-bytes``, for http(s) sources."""
-    f = click.option("--max-bytes", type=ByteSize(), default="100MB", show_default=True,
-                     help="Largest body to download from a URL (checked while streaming), or to read "
-                          "from standard input or a pipe.")(f)
-    f = click.option("--timeout", type=Seconds(), default=30.0, show_default=True,
-                     help="Seconds to wait for a URL's server, to connect and for each read.")(f)
-    return f
+    """``--timeout`` and ``--max-bytes``, handed to the command as one ``fetch`` (FetchOptions)."""
+    @functools.wraps(f)
+    def with_fetch(*args: Any, timeout: float, max_bytes: int, **kwargs: Any) -> Any:
+        return f(*args, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes), **kwargs)
+
+    with_fetch = click.option("--max-bytes", type=ByteSize(), default="100MB", show_default=True,
+                              help="Largest body to download from a URL (checked while streaming), or to "
+                                   "read from standard input or a pipe.")(with_fetch)
+    return click.option("--timeout", type=Seconds(), default=30.0, show_default=True,
+                        help="Seconds to wait for a URL's server, to connect and for each read.")(with_fetch)
 
 
 # A list of names or hashes: UTF-8 (a leading BOM skipped), and bytes that are not UTF-8 kept
@@ -290,8 +293,8 @@ def finish(state: dict[str, int]) -> None:
                          "table": "Aligned 'field  value' lines, nested keys dotted."})
 @jobs_option
 @fetch_options
-def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, jobs: int, timeout: float,
-            max_bytes: int) -> None:
+def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, jobs: int,
+            fetch: FetchOptions) -> None:
     """The metadata object of each image, as ImageKit's Metadata API gives it.
 
     SOURCE is an image file, - for standard input, or an http(s) URL. One source prints
@@ -310,7 +313,7 @@ def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, job
 
     names = Sources.check(sources, from_file)
     state = {"failed": 0}
-    work = functools.partial(inspect_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
+    work = functools.partial(inspect_source, fetch=fetch)
     objects = reports(work, names, jobs, state)
     if output == "ndjson":
         from .output import ndjson_lines
@@ -339,7 +342,7 @@ def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, job
 @jobs_option
 @fetch_options
 def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, output: str, jobs: int,
-          timeout: float, max_bytes: int) -> None:
+          fetch: FetchOptions) -> None:
     """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
 
     SOURCE is an image file, a folder (walked recursively for image files), - for
@@ -359,7 +362,7 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
 
     names = Sources.check(sources, from_file)
     state = {"failed": 0}
-    work = functools.partial(phash_source, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes))
+    work = functools.partial(phash_source, fetch=fetch)
     objects = reports(work, image_paths(names, hidden=hidden), jobs, state)
     hashes = ({"source": obj["source"], "pHash": obj["pHash"], "flat": obj["flat"]} for obj in objects)
     if output == "table":
@@ -403,7 +406,7 @@ class HashOrSource(click.ParamType):
                           "ndjson": "The same object, compact, on one line.",
                           "table": "The distance alone, a bare integer."})
 @fetch_options
-def distance(a: tuple[str, str], b: tuple[str, str], output: str, timeout: float, max_bytes: int) -> None:
+def distance(a: tuple[str, str], b: tuple[str, str], output: str, fetch: FetchOptions) -> None:
     """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
 
     A and B are each a hex pHash (any case, optional 0x, any length as long as both are
@@ -420,7 +423,7 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, timeout: float
     from .hashes import distance as hamming
 
     Sources.check((value for kind, value in (a, b) if kind == "source"), required=False)
-    hashes = resolve_hashes([a, b], FetchOptions(timeout=timeout, max_bytes=max_bytes))
+    hashes = resolve_hashes([a, b], fetch)
     if len(hashes[0]) != len(hashes[1]):
         raise click.UsageError(f"pHashes differ in length: {len(hashes[0])} vs {len(hashes[1])} hex digits")
     result = {"a": hashes[0], "b": hashes[1], "distance": hamming(*hashes)}
@@ -473,7 +476,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 @click.pass_context
 def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, hash_list: TextIO | None,
           max_distance: int, linkage: str, hidden: bool, cache_path: str | None, no_cache: bool, quiet: bool,
-          output: str, jobs: int, timeout: float, max_bytes: int) -> None:
+          output: str, jobs: int, fetch: FetchOptions) -> None:
     """Groups of near-duplicate images, by pHash distance. It only reports: it never moves,
     deletes or rewrites a file.
 
@@ -505,7 +508,6 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     if hash_list is not None:
         items = collect_items(read_hash_events(hash_list), state, quiet)
     else:
-        fetch = FetchOptions(timeout=timeout, max_bytes=max_bytes)
         items = scan_items(Sources(list(paths), from_file), hidden, cache_path, no_cache, jobs, fetch, quiet, state)
     try:
         groups = group(items, max_distance, linkage, jobs)
