@@ -19,6 +19,7 @@ import os
 import re
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +56,11 @@ def cache_key(path: str) -> CacheKey | None:
 class HashCache:
     """pHashes by :class:`CacheKey`. Use :meth:`open`; a disabled cache (``None`` path) stores nothing."""
 
-    def __init__(self, connection: sqlite3.Connection | None, problem: str | None = None) -> None:
+    def __init__(self, connection: sqlite3.Connection | None, problem: str | None = None,
+                 read_only: bool = False) -> None:
         self.connection = connection
-        self.problem = problem  # why the cache is off, for one warning
+        self.problem = problem  # why the cache is off (or only read), for one warning
+        self.read_only = read_only
         self.pending: list[tuple] = []
 
     @classmethod
@@ -76,6 +79,9 @@ class HashCache:
         try:
             return cls(_connect_patiently(path))
         except sqlite3.OperationalError as exc:  # locked for too long, read-only...: not the file's fault
+            reader = _open_read_only(path) if "locked" not in str(exc) and _is_ours(path) else None
+            if reader is not None:  # on read-only media, say: the hashes in it still serve
+                return cls(reader, f"cache {path}: cannot be written ({exc}); reading it only", read_only=True)
             return cls(None, f"cache {path}: {exc}; running without it")
         except (sqlite3.DatabaseError, _Foreign):
             if not (replace_foreign or _is_ours(path)):
@@ -116,6 +122,8 @@ class HashCache:
 
     def put(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
         """Queue entries; they are written every few hundred and at :meth:`close`."""
+        if self.read_only:
+            return
         for key, value in entries:
             self.pending.append((_stored_path(key.path), key.size, key.mtime_ns, ALGORITHM, value["pHash"],
                                  value.get("width"), value.get("height"), value.get("flat")))
@@ -192,6 +200,20 @@ def _connect_patiently(path: str, attempts: int = 50) -> sqlite3.Connection:
                 raise
             time.sleep(0.02 * (attempt + 1))
     return _connect(path)
+
+
+def _open_read_only(path: str) -> sqlite3.Connection | None:
+    """An ikmeta cache opened for reading only (read-only media), or None when even that fails."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path))
+    for mode in ("?mode=ro", "?immutable=1"):  # immutable: a WAL file with no -shm beside it
+        try:
+            connection = sqlite3.connect(uri + mode, uri=True, check_same_thread=False)
+            _check_ours(connection, path)
+            connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()
+            return connection
+        except (sqlite3.Error, _Foreign):
+            continue
+    return None
 
 
 def _is_ours(path: str) -> bool:

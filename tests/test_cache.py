@@ -139,3 +139,29 @@ def test_two_writers_share_the_file(tmp_path, attempt):
     assert cache.connection.execute("SELECT DISTINCT algorithm FROM hashes").fetchall() == [(ALGORITHM,)]
     cache.close()
     assert os.path.exists(path)
+
+
+def test_a_cache_that_cannot_be_written_is_still_read(tmp_path, monkeypatch):
+    """On read-only media the cache's hashes still serve; nothing is added (running as root,
+    the read-only failure is simulated)."""
+    import ikmeta.cache as cache_module
+
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+    path = str(tmp_path / "cache.sqlite3")
+    key = cache_key(str(image))
+    writer = HashCache.open(path)
+    writer.put([(key, VALUE)])
+    writer.close()
+
+    def read_only(_path, attempts=50):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(cache_module, "_connect_patiently", read_only)
+    cache = HashCache.open(path)
+    assert cache.read_only and "reading it only" in cache.problem
+    assert cache.get([key]) == {key: VALUE}
+    other = cache_key(str(tmp_path / "cache.sqlite3"))
+    cache.put([(other, VALUE)])
+    cache.close()
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM hashes").fetchone()[0] == 1  # nothing added
