@@ -541,14 +541,20 @@ def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache:
                            replace_foreign=cache_path is None)
     announced = cache.problem
     if announced:
-        warn("cache", announced)
+        warn(*cache_warning(announced))
     with ProgressBar(quiet) as bar:
         events = scan(image_paths(sources, hidden=hidden), cache, jobs, fetch, on_total=bar.total)
         items = collect_items(events, state, quiet, bar.advance)
     if cache.problem and cache.problem != announced:  # it broke during the scan
-        warn("cache", cache.problem)
+        warn(*cache_warning(cache.problem))
     cache.close()
     return items
+
+
+def cache_warning(problem: str) -> tuple[str, str]:
+    """(source, message) of a cache problem: 'cache PATH: reason' names the cache file."""
+    head, _, reason = problem.partition(": ")
+    return (head, reason) if reason else ("cache", problem)
 
 
 def collect_items(events: Iterable[Any], state: dict[str, int], quiet: bool,
