@@ -103,8 +103,8 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
 
     NDJSON objects may also carry ``width``, ``height``, ``size`` (as ``ikmeta inspect
     --ndjson`` prints them), which then rank the copies; without them, path order does.
-    The flat-image hashes (8000000000000000, and 0000000000000000 for black) are marked flat. Blank lines and # comments are skipped;
-    a source listed again is skipped too.
+    The flat-image hashes (8000000000000000, and 0000000000000000 for black) are marked flat.
+    Blank lines and # comments are skipped; a source listed again is skipped too.
     """
     seen: set[str] = set()  # a source listed twice is one image, not its own duplicate
     for where, text in list_lines(stream, name):

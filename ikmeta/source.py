@@ -14,9 +14,9 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass
 from collections.abc import Iterator
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
 
 from .errors import SourceError
 
@@ -121,7 +121,7 @@ def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:
 MAX_LINE = 65536  # characters: a longer line in a list of names is not a name
 
 
-def list_lines(stream, name: str) -> Iterator[tuple[str, str | SourceError]]:
+def list_lines(stream: TextIO, name: str) -> Iterator[tuple[str, str | SourceError]]:
     """(``name:line``, text) for each line of a list of names or hashes, without its line
     ending (other spaces are kept: they may be part of a name); blank lines and ``#``
     comments are skipped, and a line too long to be a name is a SourceError."""
