@@ -57,8 +57,9 @@ class HashCache:
     """pHashes by :class:`CacheKey`. Use :meth:`open`; a disabled cache (``None`` path) stores nothing."""
 
     def __init__(self, connection: sqlite3.Connection | None, problem: str | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, path: str | None = None) -> None:
         self.connection = connection
+        self.path = path
         self.problem = problem  # why the cache is off (or only read), for one warning
         self.read_only = read_only
         self.pending: list[tuple] = []
@@ -75,28 +76,28 @@ class HashCache:
         if path is None:
             return cls(None)
         if os.path.exists(path) and not os.path.isfile(path):
-            return cls(None, f"cache {path}: not a regular file; running without it")
+            return cls(None, path=path, problem="not a regular file; running without it")
         try:
-            return cls(_connect_patiently(path))
+            return cls(_connect_patiently(path), path=path)
         except sqlite3.OperationalError as exc:  # locked for too long, read-only...: not the file's fault
             reader = _open_read_only(path) if "locked" not in str(exc) and _is_ours(path) else None
             if reader is not None:  # on read-only media, say: the hashes in it still serve
-                return cls(reader, f"cache {path}: cannot be written ({exc}); reading it only", read_only=True)
-            return cls(None, f"cache {path}: {exc}; running without it")
+                return cls(reader, f"cannot be written ({exc}); reading it only", read_only=True, path=path)
+            return cls(None, path=path, problem=f"{exc}; running without it")
         except (sqlite3.DatabaseError, _Foreign):
             if not (replace_foreign or _is_ours(path)):
-                return cls(None, f"cache {path}: not an ikmeta cache, left as it is; running without a cache")
+                return cls(None, path=path, problem="not an ikmeta cache, left as it is; running without a cache")
         except OSError as exc:
             reason = "a part of the path is not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR) \
                 else (exc.strerror or str(exc)).lower()
-            return cls(None, f"cache {path}: {reason}; running without it")
+            return cls(None, path=path, problem=f"{reason}; running without it")
         try:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.isfile(path + suffix):
                     os.remove(path + suffix)
-            return cls(_connect_patiently(path))
+            return cls(_connect_patiently(path), path=path)
         except (OSError, sqlite3.Error, _Foreign) as exc:
-            return cls(None, f"cache {path}: cannot be used ({exc}); running without it")
+            return cls(None, path=path, problem=f"cannot be used ({exc}); running without it")
 
     def get(self, keys: Iterable[CacheKey]) -> dict[CacheKey, dict[str, Any]]:
         if self.connection is None:
@@ -155,7 +156,7 @@ class HashCache:
             self.connection = None
 
     def _disable(self, exc: Exception) -> None:
-        self.problem = f"cache: {exc}; going on without it"
+        self.problem = f"{exc}; going on without it"
         try:
             if self.connection is not None:
                 self.connection.close()
@@ -237,11 +238,14 @@ def _check_ours(connection: sqlite3.Connection, path: str, *, in_transaction: bo
         connection.execute("BEGIN")
     try:
         app, = connection.execute("PRAGMA application_id").fetchone()
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        version, = connection.execute("PRAGMA user_version").fetchone()
+        objects = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     finally:
         if not in_transaction:
             connection.execute("COMMIT")
-    if tables and (app != APPLICATION_ID or "hashes" not in tables):
+    if app == APPLICATION_ID and (not objects or "hashes" in objects):
+        return
+    if app or version or objects:  # another program's mark, version or schema: not ours to touch
         raise _Foreign(f"{path} is not an ikmeta cache")
 
 

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -47,9 +48,15 @@ class IkmetaGroup(click.Group):
         try:
             return super().main(*args, **kwargs)
         except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(EXIT_FAILED)
+            _exit_now(EXIT_FAILED)
+        except SystemExit as exc:  # also how Click ends a run on a closed pipe
+            from .parallel import FEED_THREAD
+
+            if any(t.name == FEED_THREAD and t.is_alive() for t in threading.enumerate()):
+                # A thread is still reading a --from list on stdin: a normal interpreter exit
+                # would abort on it ("could not acquire lock ... at interpreter shutdown").
+                _exit_now(exc.code if isinstance(exc.code, int) else EXIT_FAILED)
+            raise
         except OSError as exc:  # a full disk, a closed descriptor: the output cannot be written
             if exc.errno not in OUTPUT_ERRORS:
                 raise
@@ -59,9 +66,23 @@ class IkmetaGroup(click.Group):
             signal.signal(signal.SIGINT, previous)
 
 
+def _exit_now(code: int) -> None:
+    """Exit at once, with what is written so far flushed where it still can be."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def _interrupted(signum: int, frame: Any) -> None:
     """Ctrl-C: stop at once (decodes in flight are not waited for), with the shell's code for it."""
-    print(("\n" if sys.stderr.isatty() else "") + "ikmeta: interrupted", file=sys.stderr)
+    try:
+        print(("\n" if sys.stderr.isatty() else "") + "ikmeta: interrupted", file=sys.stderr, flush=True)
+    except (AttributeError, OSError, ValueError):  # stderr closed: nothing to say it on
+        pass
     os._exit(EXIT_INTERRUPTED)
 
 
@@ -148,6 +169,10 @@ class Seconds(click.FloatRange):
         super().__init__(min=0, max=86400, min_open=True)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
         seconds = super().convert(value, param, ctx)
         if math.isnan(seconds):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
@@ -541,20 +566,19 @@ def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache:
                            replace_foreign=cache_path is None)
     announced = cache.problem
     if announced:
-        warn(*cache_warning(announced))
+        warn(cache_name(cache), announced)
     with ProgressBar(quiet) as bar:
         events = scan(image_paths(sources, hidden=hidden), cache, jobs, fetch, on_total=bar.total)
         items = collect_items(events, state, quiet, bar.advance)
     if cache.problem and cache.problem != announced:  # it broke during the scan
-        warn(*cache_warning(cache.problem))
+        warn(cache_name(cache), cache.problem)
     cache.close()
     return items
 
 
-def cache_warning(problem: str) -> tuple[str, str]:
-    """(source, message) of a cache problem: 'cache PATH: reason' names the cache file."""
-    head, _, reason = problem.partition(": ")
-    return (head, reason) if reason else ("cache", problem)
+def cache_name(cache: Any) -> str:
+    """How messages name the cache: 'cache PATH'."""
+    return f"cache {cache.path}" if cache.path else "cache"
 
 
 def collect_items(events: Iterable[Any], state: dict[str, int], quiet: bool,

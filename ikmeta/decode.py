@@ -115,8 +115,20 @@ def _quiet_libtiff() -> None:
             continue
 
 
+@functools.cache
+def _quiet_pillow_logging() -> None:
+    """Pillow logs some decoding problems itself ("More samples per pixel than can be
+    decoded"), which Python would print on stderr; ikmeta reports them in its own line."""
+    import logging
+
+    logger = logging.getLogger("PIL")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
 def _load_plugin(module: str) -> None:
     global _heif_ready
+    _quiet_pillow_logging()
     if module != "pillow_heif":
         plugin = importlib.import_module(module)
         if hasattr(plugin, "MAX_TEXT_CHUNK"):  # PNG: a text or ICC chunk may inflate past Pillow's 1 MB

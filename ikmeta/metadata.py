@@ -87,6 +87,7 @@ def phash_blob(blob: Blob) -> Report:
     ifd0 = read_ifd0(block) if block else {}
     width, height = stored_size(blob, im, fmt, ifd0)
     (phash, spread), warnings = hash_opened(blob, im, fmt, ifd0.get("Orientation"))
+    im.close()  # its pixels, before a flat image is decoded again for its colour
     metadata = {"source": blob.source, "pHash": phash, "width": width, "height": height, "size": len(blob.data),
                 "flat": mean_colour(blob) if spread < FLAT_SPREAD else None}
     return Report(blob.source, metadata, warnings)

@@ -18,6 +18,7 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 IN_FLIGHT_PER_JOB = 4
+FEED_THREAD = "ikmeta-feed"  # the thread that draws the items: at exit, it may be blocked reading stdin
 
 
 def default_jobs() -> int:
@@ -58,7 +59,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator
         finally:
             submitted.put(None)  # the end
 
-    feeder = threading.Thread(target=feed, name="ikmeta-feed", daemon=True)  # may wait on stdin for ever
+    feeder = threading.Thread(target=feed, name=FEED_THREAD, daemon=True)  # may wait on stdin for ever
     feeder.start()
     try:
         while (next_up := submitted.get()) is not None:

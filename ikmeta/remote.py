@@ -33,6 +33,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         self.source = source
         self.limit = limit
         self.visited = {source}
+        self.current = source  # the URL being fetched now
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         target = urllib.parse.urljoin(req.full_url, newurl)
@@ -43,9 +44,11 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         if len(self.visited) > self.limit:
             raise SourceError(self.source, f"too many redirects (more than {self.limit})")
         self.visited.add(target)
+        self.current = target
         follow = super().redirect_request(req, fp, code, msg, headers, target)
-        if follow is not None and urllib.parse.urlsplit(target).netloc != urllib.parse.urlsplit(req.full_url).netloc:
-            follow.remove_header("Authorization")  # credentials go to the host they were given for, only
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(target)
+        if follow is not None and (new.scheme, new.netloc) != (old.scheme, old.netloc):
+            follow.remove_header("Authorization")  # credentials go where they were given for, and as safely
         return follow
 
 
@@ -83,7 +86,8 @@ def request_for(url: str) -> urllib.request.Request:
 def fetch_url(url: str, options: FetchOptions) -> Blob:
     """Download ``url`` within ``options``' limits, as a :class:`Blob`."""
     request = request_for(url)
-    opener = urllib.request.build_opener(_Redirects(request.full_url, options.max_redirects))
+    redirects = _Redirects(request.full_url, options.max_redirects)
+    opener = urllib.request.build_opener(redirects)
     try:
         with opener.open(request, timeout=options.timeout) as response:
             data = _read_body(url, response, options.max_bytes)
@@ -92,10 +96,10 @@ def fetch_url(url: str, options: FetchOptions) -> Blob:
         raise
     except urllib.error.HTTPError as exc:
         raise SourceError(url, _http_error(exc)) from None
-    except urllib.error.URLError as exc:
-        raise SourceError(url, _network_error(exc.reason, url, options)) from None
+    except urllib.error.URLError as exc:  # messages name the host that failed, after any redirect
+        raise SourceError(url, _network_error(exc.reason, redirects.current, options)) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise SourceError(url, _network_error(exc, url, options)) from None
+        raise SourceError(url, _network_error(exc, redirects.current, options)) from None
     if not data:
         raise SourceError(url, "the server sent an empty body")
     return Blob(url, data, content_type)

@@ -112,12 +112,19 @@ def read_file(path: str, limit: int | None = None) -> bytes:
 
 def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:
     """All of ``stream``, unless it holds more than ``limit`` bytes (then SourceError)."""
-    data = stream.read(limit + 1)
-    if len(data) > limit:
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
         raise SourceError(name, f"more than {limit} bytes (--max-bytes); not read")
-    return data
+    return b"".join(chunks)
 
 
+READ_CHUNK = 1 << 20
 MAX_LINE = 65536  # characters: a longer line in a list of names is not a name
 
 
@@ -127,7 +134,11 @@ def list_lines(stream: TextIO, name: str) -> Iterator[tuple[str, str | SourceErr
     comments are skipped, and a line too long to be a name is a SourceError."""
     number = 0
     while True:
-        line = stream.readline(MAX_LINE)
+        try:
+            line = stream.readline(MAX_LINE)
+        except OSError as exc:
+            yield name, SourceError(name, f"cannot read the list: {(exc.strerror or str(exc)).lower()}")
+            return
         if not line:
             return
         number += 1

@@ -60,7 +60,14 @@ def test_a_named_file_that_is_not_a_cache_is_never_touched(tmp_path):
     database = tmp_path / "contacts.db"
     with sqlite3.connect(database) as db:
         db.execute("CREATE TABLE contacts (name TEXT)")
-    before = {p: p.read_bytes() for p in (notes, photo, database)}
+    marked = tmp_path / "marked.db"  # another program's, with no table yet: its mark and version
+    with sqlite3.connect(marked) as db:
+        db.execute("PRAGMA application_id = 1234")
+        db.execute("PRAGMA user_version = 7")
+    viewed = tmp_path / "viewed.db"  # a schema of views only
+    with sqlite3.connect(viewed) as db:
+        db.execute("CREATE VIEW settings AS SELECT 1")
+    before = {p: p.read_bytes() for p in (notes, photo, database, marked, viewed)}
     for path in before:
         cache = HashCache.open(str(path), replace_foreign=False)
         assert cache.connection is None and "not an ikmeta cache" in cache.problem

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 
@@ -409,3 +410,37 @@ def test_libtiff_prints_nothing_of_its_own(tmp_path):
     result = ikmeta("phash", str(path))
     assert result.returncode == 1
     assert result.stderr.decode().splitlines() == [f"ikmeta: {path}: corrupt image data (decoder error -2)"]
+
+
+def test_pillow_logs_nothing_of_its_own(tmp_path):
+    """Pillow logs some TIFF problems itself; only ikmeta's line reaches stderr."""
+    data = bytearray(encode(scene((64, 48)), "TIFF"))
+    entry = struct.pack("<HHIH", 0x0115, 3, 1, 3)  # SamplesPerPixel 3 ...
+    at = bytes(data).index(entry)
+    data[at:at + len(entry)] = struct.pack("<HHIH", 0x0115, 3, 1, 515)  # ... says 515
+    path = tmp_path / "samples.tif"
+    path.write_bytes(bytes(data))
+    result = ikmeta("phash", str(path))
+    assert result.returncode == 1
+    assert [line.startswith(b"ikmeta: ") for line in result.stderr.splitlines()] == [True]
+
+
+def test_ctrl_c_with_stderr_closed_still_stops_with_130():
+    import signal
+    import time
+
+    waiting = subprocess.Popen(["bash", "-c", f"exec {sys.executable} -m ikmeta inspect - 2>&-"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    time.sleep(2.5)
+    waiting.send_signal(signal.SIGINT)
+    waiting.communicate(timeout=30)
+    assert waiting.returncode == 130
+
+
+def test_a_slow_list_and_a_reader_that_stops_early_end_quietly():
+    """| head -1 while --from - is still arriving: exit 1 and nothing on stderr (not an abort
+    on the thread still reading the list)."""
+    script = (f"{{ for k in 1 2 3 4; do echo {HARBOUR}; sleep 0.5; done; }} | "
+              f"{sys.executable} -m ikmeta phash --from - -j 2 | head -1; echo ${{PIPESTATUS[1]}} >&2")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.endswith(f"  {HARBOUR}\n") and result.stderr == "1\n"

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ikmeta.errors import SourceError
-from ikmeta.source import read_source
+from ikmeta.source import FetchOptions, read_source
 
 
 def test_reads_a_file(tmp_path):
@@ -48,3 +48,25 @@ def test_permission_denied(tmp_path):
 def test_empty_stdin():
     with pytest.raises(SourceError, match="standard input is empty"):
         read_source("-", stdin=io.BytesIO(b""))
+
+
+def test_a_list_that_cannot_be_read_is_one_error():
+    from ikmeta.source import list_lines
+
+    class Broken:
+        def __init__(self):
+            self.lines = ["a.jpg\n"]
+
+        def readline(self, limit):
+            if self.lines:
+                return self.lines.pop()
+            raise OSError(5, "Input/output error")
+
+    out = list(list_lines(Broken(), "list.txt"))
+    assert out[0] == ("list.txt:1", "a.jpg")
+    assert isinstance(out[1][1], SourceError) and str(out[1][1]) == "list.txt: cannot read the list: input/output error"
+
+
+def test_a_huge_max_bytes_reserves_nothing():
+    data = b"\x89PNG" + b"x" * 5000
+    assert read_source("-", stdin=io.BytesIO(data), fetch=FetchOptions(max_bytes=10**15)).data == data
