@@ -55,7 +55,7 @@ class IkmetaGroup(click.Group):
             if any(t.name == FEED_THREAD and t.is_alive() for t in threading.enumerate()):
                 # A thread is still reading a --from list on stdin: a normal interpreter exit
                 # would abort on it ("could not acquire lock ... at interpreter shutdown").
-                _exit_now(exc.code if isinstance(exc.code, int) else EXIT_FAILED)
+                _exit_now(exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_FAILED)
             raise
         except OSError as exc:  # a full disk, a closed descriptor: the output cannot be written
             if exc.errno not in OUTPUT_ERRORS:
