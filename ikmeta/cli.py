@@ -61,7 +61,7 @@ class IkmetaGroup(click.Group):
             if exc.errno not in OUTPUT_ERRORS:
                 raise
             print(f"ikmeta: cannot write the output: {os.strerror(exc.errno).lower()}", file=sys.stderr)
-            os._exit(EXIT_FAILED)  # flushing stdout again at exit would fail again
+            _exit_now(EXIT_FAILED)  # not a normal exit, whose flush of stdout would fail again
         finally:
             signal.signal(signal.SIGINT, previous)
 
@@ -170,13 +170,12 @@ class Seconds(click.FloatRange):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
-            float(value)
+            number = float(value)
         except (TypeError, ValueError):
+            number = math.nan
+        if math.isnan(number):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        seconds = super().convert(value, param, ctx)
-        if math.isnan(seconds):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        return seconds
+        return super().convert(value, param, ctx)
 
 
 def fetch_options(f: Callable) -> Callable:

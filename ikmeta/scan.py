@@ -119,7 +119,7 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
-        same = item.source if is_url(item.source) else os.path.realpath(item.source)  # ./a.jpg is a.jpg
+        same = item.source if is_url(item.source) else os.path.abspath(item.source)  # ./a.jpg is a.jpg (no I/O)
         if same not in seen:
             seen.add(same)
             yield item
