@@ -20,6 +20,7 @@ Targets: first run at least 5x faster than the naive loop; second at least 20x f
 the first. The decode floor (decoding just what the hashes need, as ikmeta decodes it, on all
 cores, in one process with nothing else) bounds what any cold run can reach.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,10 @@ if brute:
     ranked = sorted(items, key=lambda it: (-it.pixels, -it.size, it.source))
     mine = near_pairs([int(it.phash, 16) for it in ranked], radius, default_jobs())
     order = {it.source: r for r, it in enumerate(ranked)}
-    theirs = sorted(tuple(sorted((order[f"img{a:07d}.jpg"], order[f"img{b:07d}.jpg"]))) for a, b in zip(i.tolist(), j.tolist()))
+    theirs = sorted(
+        tuple(sorted((order[f"img{a:07d}.jpg"], order[f"img{b:07d}.jpg"])))
+        for a, b in zip(i.tolist(), j.tolist(), strict=True)
+    )
     result["same_pairs"] = sorted(mine) == theirs
     result["pairs"] = len(theirs)
 result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -91,20 +95,28 @@ pairs = [(a, b) for (a, ha), (b, hb) in itertools.combinations(hashes, 2) if ha 
 print(time.perf_counter() - start)
 """
 
+
 def grouping(sizes: list[int], radius: int) -> None:
     print(f"grouping, radius {radius}, cpus {len(os.sched_getaffinity(0))}:")
     for n in sizes:
-        out = subprocess.run([sys.executable, "-c", GROUPING, str(ROOT), str(n), str(radius),
-                              "1" if n <= 100_000 else "0"], capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", GROUPING, str(ROOT), str(n), str(radius), "1" if n <= 100_000 else "0"],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode:
             print(f"  n={n}: failed: {out.stderr[-400:]}")
             continue
         r = json.loads(out.stdout)
-        line = (f"  {r['n']:>9,} hashes: ikmeta {r['ours']:7.2f} s, {r['groups']:,} groups, "
-                f"peak {r['peak_mb']:.0f} MB")
+        line = (
+            f"  {r['n']:>9,} hashes: ikmeta {r['ours']:7.2f} s, {r['groups']:,} groups, "
+            f"peak {r['peak_mb']:.0f} MB"
+        )
         if "brute" in r:
-            line += (f"; brute force {r['brute']:7.2f} s ({r['brute'] / r['ours']:.1f}x), "
-                     f"same pairs: {r['same_pairs']} ({r['pairs']:,})")
+            line += (
+                f"; brute force {r['brute']:7.2f} s ({r['brute'] / r['ours']:.1f}x), "
+                f"same pairs: {r['same_pairs']} ({r['pairs']:,})"
+            )
         print(line, flush=True)
 
 
@@ -116,15 +128,31 @@ def timed(args: list[str], env: dict[str, str] | None = None) -> float:
 
 def edited_copies(corpus: Path, folder: Path) -> None:
     """~520 files: each corpus photo and 9 edited copies (JPEG re-encodes, PNG, WebP, resized...)."""
-    subprocess.run([sys.executable, str(ROOT.parent / "shared" / "tools" / "make_dupes_set.py"), str(corpus),
-                    str(folder), "--seed", "1", "--variants", "9"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT.parent / "shared" / "tools" / "make_dupes_set.py"),
+            str(corpus),
+            str(folder),
+            "--seed",
+            "1",
+            "--variants",
+            "9",
+        ],
+        check=True,
+        capture_output=True,
+    )
     (folder / "truth.json").unlink()
 
 
 def plain_copies(corpus: Path, folder: Path, count: int = 500) -> None:
     """``count`` byte copies of the corpus's photos (JPEG, HEIC, TIFF as they come), round robin."""
-    photos = sorted(p for p in corpus.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".heic", ".heif", ".tif",
-                                                                          ".tiff") and "invalid" not in p.parts)
+    photos = sorted(
+        p
+        for p in corpus.rglob("*")
+        if p.suffix.lower() in (".jpg", ".jpeg", ".heic", ".heif", ".tif", ".tiff")
+        and "invalid" not in p.parts
+    )
     folder.mkdir(parents=True)
     for i in range(count):
         source = photos[i % len(photos)]
@@ -132,8 +160,10 @@ def plain_copies(corpus: Path, folder: Path, count: int = 500) -> None:
 
 
 def scanning(corpus: Path, radius: int) -> None:
-    for label, build in (("edited copies (make_dupes_set.py --variants 9)", edited_copies),
-                         ("copies of the corpus's photos", plain_copies)):
+    for label, build in (
+        ("edited copies (make_dupes_set.py --variants 9)", edited_copies),
+        ("copies of the corpus's photos", plain_copies),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "photos"
             build(corpus, folder)
@@ -142,29 +172,64 @@ def scanning(corpus: Path, radius: int) -> None:
             for f in files:
                 kinds[Path(f).suffix.lower()] = kinds.get(Path(f).suffix.lower(), 0) + 1
             size = sum(os.path.getsize(f) for f in files) / 1e6
-            print(f"scan of {len(files)} images, {size:.0f} MB, {label}: "
-                  + ", ".join(f"{n} {k[1:]}" for k, n in sorted(kinds.items())))
-            naive = float(subprocess.run([sys.executable, "-c", NAIVE, str(radius), *files], capture_output=True,
-                                         text=True, check=True).stdout)
-            floor = min(float(subprocess.run([sys.executable, str(ROOT / "bench" / "floor.py"), *files],
-                                             capture_output=True, text=True, check=True).stdout) for _ in range(3))
+            print(
+                f"scan of {len(files)} images, {size:.0f} MB, {label}: "
+                + ", ".join(f"{n} {k[1:]}" for k, n in sorted(kinds.items()))
+            )
+            naive = float(
+                subprocess.run(
+                    [sys.executable, "-c", NAIVE, str(radius), *files],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            floor = min(
+                float(
+                    subprocess.run(
+                        [sys.executable, str(ROOT / "bench" / "floor.py"), *files],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                for _ in range(3)
+            )
             cache = str(Path(tmp) / "cache.sqlite3")
-            command = [sys.executable, "-m", "ikmeta", "dupes", str(folder), "--json", "--cache", cache,
-                       "--max", str(radius)]
+            command = [
+                sys.executable,
+                "-m",
+                "ikmeta",
+                "dupes",
+                str(folder),
+                "--json",
+                "--cache",
+                cache,
+                "--max",
+                str(radius),
+            ]
             first = timed(command)
             second = min(timed(command) for _ in range(5))
             print(f"  naive loop            {naive:7.2f} s")
-            print(f"  decode floor          {floor:7.2f} s   naive / floor {naive / floor:5.1f}x (the most a cold run "
-                  f"can reach with these decoders)")
-            print(f"  ikmeta dupes, cold    {first:7.2f} s   naive / cold {naive / first:5.1f}x (target >= 5)")
-            print(f"  ikmeta dupes, cached  {second:7.3f} s   cold / cached {first / second:5.1f}x (target >= 20)")
+            print(
+                f"  decode floor          {floor:7.2f} s   naive / floor {naive / floor:5.1f}x (the most a cold run "
+                f"can reach with these decoders)"
+            )
+            print(
+                f"  ikmeta dupes, cold    {first:7.2f} s   naive / cold {naive / first:5.1f}x (target >= 5)"
+            )
+            print(
+                f"  ikmeta dupes, cached  {second:7.3f} s   cold / cached {first / second:5.1f}x (target >= 20)"
+            )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--radius", type=int, default=10)
-    ap.add_argument("--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+    ap.add_argument(
+        "--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus"))
+    )
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-grouping", action="store_true")
     args = ap.parse_args()

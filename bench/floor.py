@@ -4,6 +4,7 @@ on all cores, with no start-up, EXIF, hashing, cache or output.
 
     python3 bench/floor.py FILE...     # prints the seconds it took
 """
+
 from __future__ import annotations
 
 import sys

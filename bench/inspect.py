@@ -16,11 +16,11 @@ pixel-hashing run of that set can pass with these decoders on this machine.
 Then the peak resident memory of `ikmeta inspect` on one 24-megapixel JPEG the bench draws.
 Target: ikmeta at least exiftool's throughput; peak memory under 200 MB.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -49,7 +49,7 @@ def big_jpegs(files: list[str]) -> list[str]:
                 with Image.open(f) as im:
                     if im.width * im.height >= 2_000_000:
                         out.append(f)
-            except Exception:
+            except Exception:  # noqa: BLE001 - not an image Pillow opens: not in the set
                 pass
     return out
 
@@ -73,8 +73,10 @@ def compare(label: str, files: list[str], rounds: int, floor: float) -> float:
     ours = best_time(IKMETA, files, rounds)
     theirs = best_time(EXIFTOOL, files, rounds)
     ratio = theirs / ours
-    print(f"{label:44s} {len(files):5d} files  ikmeta {len(files) / ours:7.1f} img/s  "
-          f"exiftool {len(files) / theirs:7.1f} img/s  ratio {ratio:5.2f}  (decode floor: {theirs / floor:5.2f})")
+    print(
+        f"{label:44s} {len(files):5d} files  ikmeta {len(files) / ours:7.1f} img/s  "
+        f"exiftool {len(files) / theirs:7.1f} img/s  ratio {ratio:5.2f}  (decode floor: {theirs / floor:5.2f})"
+    )
     return ratio
 
 
@@ -91,15 +93,19 @@ def draw_24mp(path: Path) -> None:
 
 def peak_memory_mb(command: list[str]) -> float:
     """Peak RSS of ``command``, in a helper process so that only its child is counted."""
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
     out = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True)
     return int(out.stdout) / 1024
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+    ap.add_argument(
+        "--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus"))
+    )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
@@ -109,20 +115,30 @@ def main() -> int:
     big = big_jpegs(files)
     print(f"cpus: {len(os.sched_getaffinity(0))}  corpus: {args.corpus}")
     floor_all, floor_big = floor_time(files, args.rounds), floor_time(big, args.rounds)
-    print(f"decode floor, in process on all cores: corpus {len(files) / floor_all:.1f} img/s, "
-          f"JPEGs >= 2 MP {len(big) / floor_big:.1f} img/s")
+    print(
+        f"decode floor, in process on all cores: corpus {len(files) / floor_all:.1f} img/s, "
+        f"JPEGs >= 2 MP {len(big) / floor_big:.1f} img/s"
+    )
     ratios = [
         compare("corpus, one run", files, args.rounds, floor_all),
-        compare(f"corpus x{args.repeat}, one run", files * args.repeat, max(1, args.rounds // 2),
-                floor_all * args.repeat),
+        compare(
+            f"corpus x{args.repeat}, one run",
+            files * args.repeat,
+            max(1, args.rounds // 2),
+            floor_all * args.repeat,
+        ),
         compare("JPEGs >= 2 MP, one run", big, args.rounds, floor_big),
-        compare(f"JPEGs >= 2 MP x{args.repeat}, one run", big * args.repeat, max(1, args.rounds // 2),
-                floor_big * args.repeat),
+        compare(
+            f"JPEGs >= 2 MP x{args.repeat}, one run",
+            big * args.repeat,
+            max(1, args.rounds // 2),
+            floor_big * args.repeat,
+        ),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(tmp) / "24mp.jpg"
         draw_24mp(photo)
-        peak = peak_memory_mb(IKMETA[:-1] + [str(photo)])
+        peak = peak_memory_mb([*IKMETA[:-1], str(photo)])
     print(f"peak memory, one 24 MP JPEG ({photo.name}, 6000x4000): {peak:.0f} MB (target < 200 MB)")
     print(f"worst throughput ratio ikmeta/exiftool: {min(ratios):.2f} (target >= 1)")
     return 0

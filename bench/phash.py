@@ -12,9 +12,11 @@ of them that the bench makes. Per image, for each set:
 Targets: one job at least 5x faster than naive and within 1.3x of the floor; all cores
 close to linear. Two bounds are printed too: naive / floor, and naive / (floor + the bare
 start-up of a hashing command: the interpreter loading Click, numpy and Pillow, nothing of
-ikmeta), which no one-job `ikmeta phash` (or any command built as the design says) can pass. Then start-up: `ikmeta --help` and `ikmeta distance HASH HASH` against
+ikmeta), which no one-job `ikmeta phash` (or any command built as the design says) can pass.
+Then start-up: `ikmeta --help` and `ikmeta distance HASH HASH` against
 `python -c 'import click'`, target under 1.5x.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +51,7 @@ def big_jpegs(root: Path) -> list[str]:
                 with Image.open(p) as im:
                     if im.width * im.height >= 2_000_000:
                         out.append(str(p))
-            except Exception:
+            except Exception:  # noqa: BLE001 - not an image Pillow opens: not in the set
                 pass
     return out
 
@@ -79,13 +81,14 @@ def command(args: list[str]) -> None:
     subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
-def report(label: str, files: list[str], arg: list[str], rounds: int, jobs: int, startup: float,
-           bare_start: float) -> None:
+def report(
+    label: str, files: list[str], arg: list[str], rounds: int, jobs: int, startup: float, bare_start: float
+) -> None:
     n = len(files)
     t_naive = best(lambda: naive(files), max(1, rounds - 1)) / n
     t_floor = best(lambda: floor(files), rounds) / n
-    t_one = best(lambda: command(PHASH + ["-j", "1"] + arg), rounds) / n
-    t_all = best(lambda: command(PHASH + ["-j", str(jobs)] + arg), rounds) / n
+    t_one = best(lambda: command([*PHASH, "-j", "1", *arg]), rounds) / n
+    t_all = best(lambda: command([*PHASH, "-j", str(jobs), *arg]), rounds) / n
     t_one_net = t_one - startup / n
     t_all_net = t_all - startup / n
     ms = 1000
@@ -97,11 +100,17 @@ def report(label: str, files: list[str], arg: list[str], rounds: int, jobs: int,
     print(f"  naive / ikmeta -j 1   {t_naive / t_one:7.2f}x  (target >= 5)")
     bound = t_naive / (t_floor + bare_start / n)
     print(f"  naive / floor         {t_naive / t_floor:7.2f}x  (decoding alone, in a running process)")
-    print(f"  naive / (floor + bare start-up) {bound:5.2f}x  (the most any -j 1 command of this design "
-          f"can reach)")
-    print(f"  ikmeta -j 1 / floor   {t_one / t_floor:7.2f}x  ({t_one_net / t_floor:.2f}x less start-up; target <= 1.3)")
-    print(f"  -j 1 / -j {jobs:<4d}         {t_one / t_all:7.2f}x  ({t_one_net / t_all_net:.2f}x less start-up; "
-          f"linear = {jobs})")
+    print(
+        f"  naive / (floor + bare start-up) {bound:5.2f}x  (the most any -j 1 command of this design "
+        f"can reach)"
+    )
+    print(
+        f"  ikmeta -j 1 / floor   {t_one / t_floor:7.2f}x  ({t_one_net / t_floor:.2f}x less start-up; target <= 1.3)"
+    )
+    print(
+        f"  -j 1 / -j {jobs:<4d}         {t_one / t_all:7.2f}x  ({t_one_net / t_all_net:.2f}x less start-up; "
+        f"linear = {jobs})"
+    )
 
 
 def startup(rounds: int) -> tuple[float, float]:
@@ -112,18 +121,22 @@ def startup(rounds: int) -> tuple[float, float]:
     print(f"start-up (best of {rounds}): python -c 'import click' {base * 1000:.1f} ms")
     bare = wall([sys.executable, "-c", BARE_START])
     print(f"  python -c '{BARE_START}' {bare * 1000:.1f} ms (bare start-up of a hashing command)")
-    for label, args in [("ikmeta --help", ["--help"]),
-                        ("ikmeta distance HASH HASH", ["distance", "2d5ad3936d2e015b", "2d6ed293db36a4fb"])]:
+    for label, args in [
+        ("ikmeta --help", ["--help"]),
+        ("ikmeta distance HASH HASH", ["distance", "2d5ad3936d2e015b", "2d6ed293db36a4fb"]),
+    ]:
         t = wall([sys.executable, "-m", "ikmeta", *args])
         print(f"  {label:28s} {t * 1000:6.1f} ms  {t / base:.2f}x  (target < 1.5)")
-    one = wall(PHASH + [str(ROOT / "examples" / "badge.png")])
+    one = wall([*PHASH, str(ROOT / "examples" / "badge.png")])
     print(f"  {'ikmeta phash (one image)':28s} {one * 1000:6.1f} ms")
     return one, bare
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+    ap.add_argument(
+        "--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus"))
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--folder-size", type=int, default=200)
     args = ap.parse_args()

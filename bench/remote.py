@@ -8,6 +8,7 @@ corpus's JPEGs. Each row runs `ikmeta inspect --ndjson --from LIST -j N` on the 
 the second pair of rows adds 20 ms of server latency per response, as a CDN would, which
 is where fetching concurrently pays. Prints images/s for each and the -j 8 / -j 1 ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,7 @@ def timed(args: list[str], rounds: int) -> float:
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
-        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(args, capture_output=True, text=True)
         best = min(best, time.perf_counter() - start)
         if proc.returncode != 0:
             sys.exit(f"bench/remote.py: ikmeta failed: {proc.stderr[:500]}")
@@ -61,7 +62,9 @@ def timed(args: list[str], rounds: int) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+    ap.add_argument(
+        "--corpus", default=os.environ.get("IKMETA_CORPUS", str(ROOT.parent / "shared" / "corpus"))
+    )
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
@@ -81,11 +84,22 @@ def main() -> int:
             Handler.latency = latency
             rates = {}
             for jobs in (1, 8):
-                command = [sys.executable, "-m", "ikmeta", "inspect", "--ndjson", "--from", str(listing),
-                           "-j", str(jobs)]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "ikmeta",
+                    "inspect",
+                    "--ndjson",
+                    "--from",
+                    str(listing),
+                    "-j",
+                    str(jobs),
+                ]
                 seconds = timed(command, args.rounds)
                 rates[jobs] = args.count / seconds
-                print(f"  latency {latency * 1000:3.0f} ms  -j {jobs}:  {rates[jobs]:7.1f} images/s  ({seconds:.2f} s)")
+                print(
+                    f"  latency {latency * 1000:3.0f} ms  -j {jobs}:  {rates[jobs]:7.1f} images/s  ({seconds:.2f} s)"
+                )
             print(f"  latency {latency * 1000:3.0f} ms  -j 8 / -j 1: {rates[8] / rates[1]:.2f}x")
         httpd.shutdown()
     return 0

@@ -1,4 +1,5 @@
 """`python -m ikmeta` runs the command line."""
+
 from .cli import cli
 
 if __name__ == "__main__":

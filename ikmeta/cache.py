@@ -12,6 +12,7 @@ busy database). A corrupt cache is replaced, and so is a foreign file at the def
 (ikmeta's own folder); a file the user names with --cache that is not ikmeta's cache is
 never touched. When the cache cannot be used, the run goes on without it. Nothing here raises.
 """
+
 from __future__ import annotations
 
 import errno
@@ -56,13 +57,18 @@ def cache_key(path: str) -> CacheKey | None:
 class HashCache:
     """pHashes by :class:`CacheKey`. Use :meth:`open`; a disabled cache (``None`` path) stores nothing."""
 
-    def __init__(self, connection: sqlite3.Connection | None, problem: str | None = None,
-                 read_only: bool = False, path: str | None = None) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection | None,
+        problem: str | None = None,
+        read_only: bool = False,
+        path: str | None = None,
+    ) -> None:
         self.connection = connection
         self.path = path
         self.problem = problem  # why the cache is off (or only read), for one warning
         self.read_only = read_only
-        self.pending: list[tuple] = []
+        self.pending: list[tuple[Any, ...]] = []  # rows for the next INSERT
 
     @classmethod
     def open(cls, path: str | None, *, replace_foreign: bool = True) -> HashCache:
@@ -86,10 +92,15 @@ class HashCache:
             return cls(None, path=path, problem=f"{exc}; running without it")
         except (sqlite3.DatabaseError, _Foreign):
             if not (replace_foreign or _is_ours(path)):
-                return cls(None, path=path, problem="not an ikmeta cache, left as it is; running without a cache")
+                return cls(
+                    None, path=path, problem="not an ikmeta cache, left as it is; running without a cache"
+                )
         except OSError as exc:
-            reason = "a part of the path is not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR) \
+            reason = (
+                "a part of the path is not a folder"
+                if exc.errno in (errno.EEXIST, errno.ENOTDIR)
                 else (exc.strerror or str(exc)).lower()
+            )
             return cls(None, path=path, problem=f"{reason}; running without it")
         try:
             for suffix in ("", "-wal", "-shm"):
@@ -106,12 +117,14 @@ class HashCache:
         keys = list(keys)
         try:
             for start in range(0, len(keys), BATCH):
-                chunk = keys[start:start + BATCH]
+                chunk = keys[start : start + BATCH]
                 marks = ",".join("?" * len(chunk))
                 by_stored = {_stored_path(k.path): k.path for k in chunk}
                 rows = self.connection.execute(
                     f"SELECT path, size, mtime_ns, phash, width, height, flat FROM hashes "
-                    f"WHERE algorithm = ? AND path IN ({marks})", [ALGORITHM, *by_stored])
+                    f"WHERE algorithm = ? AND path IN ({marks})",
+                    [ALGORITHM, *by_stored],
+                )
                 wanted = set(chunk)
                 for stored, size, mtime_ns, phash, width, height, flat in rows:
                     key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
@@ -126,8 +139,18 @@ class HashCache:
         if self.read_only:
             return
         for key, value in entries:
-            self.pending.append((_stored_path(key.path), key.size, key.mtime_ns, ALGORITHM, value["pHash"],
-                                 value.get("width"), value.get("height"), value.get("flat")))
+            self.pending.append(
+                (
+                    _stored_path(key.path),
+                    key.size,
+                    key.mtime_ns,
+                    ALGORITHM,
+                    value["pHash"],
+                    value.get("width"),
+                    value.get("height"),
+                    value.get("flat"),
+                )
+            )
         if len(self.pending) >= BATCH:
             self.flush()
 
@@ -140,7 +163,9 @@ class HashCache:
             try:
                 self.connection.executemany(
                     "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, algorithm, phash, width, height, flat) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.pending)
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    self.pending,
+                )
                 self.connection.execute("COMMIT")
             except BaseException:
                 self.connection.execute("ROLLBACK")
@@ -181,9 +206,12 @@ COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 def _valid_row(phash: Any, width: Any, height: Any, flat: Any) -> bool:
     """A row as ikmeta writes them (a damaged or hand-edited one is a miss, never a crash)."""
-    return (isinstance(phash, str) and HASH_HEX.fullmatch(phash) is not None
-            and all(v is None or (isinstance(v, int) and v > 0) for v in (width, height))
-            and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None)))
+    return (
+        isinstance(phash, str)
+        and HASH_HEX.fullmatch(phash) is not None
+        and all(v is None or (isinstance(v, int) and v > 0) for v in (width, height))
+        and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None))
+    )
 
 
 class _Foreign(Exception):
@@ -224,8 +252,11 @@ def _is_ours(path: str) -> bool:
             header = fh.read(72)
     except OSError:
         return False
-    return not header or (header[:16] == b"SQLite format 3\x00" and len(header) == 72
-                          and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
+    return not header or (
+        header[:16] == b"SQLite format 3\x00"
+        and len(header) == 72
+        and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+    )
 
 
 def _check_ours(connection: sqlite3.Connection, path: str, *, in_transaction: bool = False) -> None:
@@ -237,8 +268,8 @@ def _check_ours(connection: sqlite3.Connection, path: str, *, in_transaction: bo
     if not in_transaction:
         connection.execute("BEGIN")
     try:
-        app, = connection.execute("PRAGMA application_id").fetchone()
-        version, = connection.execute("PRAGMA user_version").fetchone()
+        (app,) = connection.execute("PRAGMA application_id").fetchone()
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
         objects = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     finally:
         if not in_transaction:
@@ -262,14 +293,17 @@ def _connect(path: str) -> sqlite3.Connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
             _check_ours(connection, path, in_transaction=True)
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             if not tables:
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 connection.execute(
                     "CREATE TABLE hashes (path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
                     "algorithm TEXT NOT NULL, phash TEXT NOT NULL, width INTEGER, height INTEGER, flat TEXT, "
-                    "PRIMARY KEY (path, algorithm)) WITHOUT ROWID")
+                    "PRIMARY KEY (path, algorithm)) WITHOUT ROWID"
+                )
             connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
             connection.execute("COMMIT")
         except BaseException:

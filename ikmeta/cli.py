@@ -4,6 +4,7 @@ Data goes to stdout, messages to stderr as ``ikmeta: <source>: <reason>``.
 Exit codes: 0 all done, 1 some source could not be read, 2 usage error, 130 interrupted.
 Core modules are imported inside the commands, so ``--help`` and ``distance`` stay fast.
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,7 +18,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 
 import click
 
@@ -25,7 +26,11 @@ from . import __version__
 from .errors import IkmetaError, SourceError, guarded
 from .source import STDIN, FetchOptions, is_url
 
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])  # a command function, as option decorators take it
 EXIT_INTERRUPTED = 128 + 2  # as the shell reports a program killed by SIGINT
 # Errors writing stdout that mean the output cannot be written (a full disk, a closed descriptor).
 OUTPUT_ERRORS = {errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG}
@@ -55,7 +60,9 @@ class IkmetaGroup(click.Group):
             if any(t.name == FEED_THREAD and t.is_alive() for t in threading.enumerate()):
                 # A thread is still reading a --from list on stdin: a normal interpreter exit
                 # would abort on it ("could not acquire lock ... at interpreter shutdown").
-                _exit_now(exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_FAILED)
+                _exit_now(
+                    exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_FAILED
+                )
             raise
         except OSError as exc:  # a full disk, a closed descriptor: the output cannot be written
             if exc.errno not in OUTPUT_ERRORS:
@@ -113,7 +120,9 @@ FORMAT_HELP = {
 }
 
 
-def output_options(default: str, helps: dict[str, str] | None = None, *, tag_default: bool = True) -> Callable:
+def output_options(
+    default: str, helps: dict[str, str] | None = None, *, tag_default: bool = True
+) -> Callable[[F], F]:
     """``--json``, ``--ndjson``, ``--table`` as one ``output`` parameter, the same on every command.
 
     ``tag_default=False`` leaves "[default]" out of the help, for a command whose help says
@@ -121,7 +130,7 @@ def output_options(default: str, helps: dict[str, str] | None = None, *, tag_def
     """
     helps = {**FORMAT_HELP, **(helps or {})}
 
-    def decorate(f: Callable) -> Callable:
+    def decorate(f: F) -> F:
         for name in reversed(list(helps)):
             label = helps[name] + (" [default]" if name == default and tag_default else "")
             f = click.option(f"--{name}", "output", flag_value=name, default=name == default, help=label)(f)
@@ -136,19 +145,34 @@ def cpu_count() -> int:
     return default_jobs()
 
 
-def jobs_option(f: Callable) -> Callable:
+def jobs_option(f: F) -> F:
     return click.option(
-        "-j", "--jobs", type=click.IntRange(min=1), default=cpu_count, show_default="CPU count",
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=cpu_count,
+        show_default="CPU count",
         help="Sources read, downloaded and decoded in parallel.",
     )(f)
 
 
-class ByteSize(click.ParamType):
+class ByteSize(click.ParamType[int]):
     """A size in bytes: 1000000, 500k, 100MB, 2MiB, 1G."""
 
     name = "size"
-    UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-             "kib": 2**10, "mib": 2**20, "gib": 2**30}
+    UNITS: ClassVar[dict[str, int]] = {
+        "": 1,
+        "b": 1,
+        "k": 10**3,
+        "kb": 10**3,
+        "m": 10**6,
+        "mb": 10**6,
+        "g": 10**9,
+        "gb": 10**9,
+        "kib": 2**10,
+        "mib": 2**20,
+        "gib": 2**30,
+    }
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
@@ -178,17 +202,28 @@ class Seconds(click.FloatRange):
         return super().convert(value, param, ctx)
 
 
-def fetch_options(f: Callable) -> Callable:
+def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, gives timeout, max_bytes
     """``--timeout`` and ``--max-bytes``, handed to the command as one ``fetch`` (FetchOptions)."""
+
     @functools.wraps(f)
     def with_fetch(*args: Any, timeout: float, max_bytes: int, **kwargs: Any) -> Any:
         return f(*args, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes), **kwargs)
 
-    with_fetch = click.option("--max-bytes", type=ByteSize(), default="100MB", show_default=True,
-                              help="Largest body to download from a URL (checked while streaming), or to "
-                                   "read from standard input or a pipe.")(with_fetch)
-    return click.option("--timeout", type=Seconds(), default=30.0, show_default=True,
-                        help="Seconds to wait for a URL's server, to connect and for each read.")(with_fetch)
+    with_fetch = click.option(
+        "--max-bytes",
+        type=ByteSize(),
+        default="100MB",
+        show_default=True,
+        help="Largest body to download from a URL (checked while streaming), or to "
+        "read from standard input or a pipe.",
+    )(with_fetch)
+    return click.option(
+        "--timeout",
+        type=Seconds(),
+        default=30.0,
+        show_default=True,
+        help="Seconds to wait for a URL's server, to connect and for each read.",
+    )(with_fetch)
 
 
 # A list of names or hashes: UTF-8 (a leading BOM skipped), and bytes that are not UTF-8 kept
@@ -211,10 +246,15 @@ def list_name(stream: TextIO) -> str:
     return name if isinstance(name, str) else "<stdin>"
 
 
-def from_option(f: Callable) -> Callable:
-    return click.option("--from", "from_file", type=LIST_FILE, metavar="FILE",
-                        help="Read sources from FILE, one per line (- for standard input; blank lines "
-                             "and # comments are skipped).")(f)
+def from_option(f: F) -> F:
+    return click.option(
+        "--from",
+        "from_file",
+        type=LIST_FILE,
+        metavar="FILE",
+        help="Read sources from FILE, one per line (- for standard input; blank lines "
+        "and # comments are skipped).",
+    )(f)
 
 
 @dataclass
@@ -225,8 +265,9 @@ class Sources:
     from_file: TextIO | None = None
 
     @classmethod
-    def check(cls, args: Iterable[str], from_file: TextIO | None = None, required: bool = True,
-              name: str = "SOURCE") -> Sources:
+    def check(
+        cls, args: Iterable[str], from_file: TextIO | None = None, required: bool = True, name: str = "SOURCE"
+    ) -> Sources:
         """The sources, once the usage rules hold (``name``: the arguments' name in messages)."""
         args = list(args)
         if required and not args and from_file is None:
@@ -234,8 +275,9 @@ class Sources:
         if args.count(STDIN) > 1:
             raise click.BadParameter("'-' (standard input) can be given only once.", param_hint=name)
         if STDIN in args and from_file is not None and list_name(from_file) == "<stdin>":
-            raise click.BadParameter("'-' cannot be a source when --from - reads the list from standard input.",
-                                     param_hint=name)
+            raise click.BadParameter(
+                "'-' cannot be a source when --from - reads the list from standard input.", param_hint=name
+            )
         return cls(args, from_file)
 
     @property
@@ -251,7 +293,9 @@ class Sources:
                 if isinstance(name, SourceError):
                     yield name
                 elif "\x00" in name:
-                    yield SourceError(where, "not a file name (it holds a NUL byte: is the list a binary file?)")
+                    yield SourceError(
+                        where, "not a file name (it holds a NUL byte: is the list a binary file?)"
+                    )
                 elif name.strip() == STDIN:
                     yield SourceError(where, "'-' cannot be named in a --from list")
                 else:
@@ -288,8 +332,9 @@ def emit(lines: Iterable[str], colour_json: bool = False) -> None:
         click.echo(line, color=True)  # as it is: a file name's escape codes are not ikmeta's styling
 
 
-def reports(work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int,
-            state: dict[str, int]) -> Iterator[dict]:
+def reports(
+    work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int, state: dict[str, int]
+) -> Iterator[dict[str, Any]]:
     """The metadata of each source in order; failures and warnings go to stderr as they come."""
     from .parallel import ordered_map
 
@@ -310,15 +355,22 @@ def finish(state: dict[str, int]) -> None:
 
 # --- inspect --------------------------------------------------------------------------------
 
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("sources", metavar="[SOURCE]...", nargs=-1)
 @from_option
-@output_options("json", {"json": "One JSON document: an object for one SOURCE, else an array.",
-                         "table": "Aligned 'field  value' lines, nested keys dotted."})
+@output_options(
+    "json",
+    {
+        "json": "One JSON document: an object for one SOURCE, else an array.",
+        "table": "Aligned 'field  value' lines, nested keys dotted.",
+    },
+)
 @jobs_option
 @fetch_options
-def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, jobs: int,
-            fetch: FetchOptions) -> None:
+def inspect(
+    sources: tuple[str, ...], from_file: TextIO | None, output: str, jobs: int, fetch: FetchOptions
+) -> None:
     """The metadata object of each image, as ImageKit's Metadata API gives it.
 
     SOURCE is an image file, - for standard input, or an http(s) URL. One source prints
@@ -356,17 +408,29 @@ def inspect(sources: tuple[str, ...], from_file: TextIO | None, output: str, job
 
 # --- phash ----------------------------------------------------------------------------------
 
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("sources", metavar="[SOURCE]...", nargs=-1)
 @from_option
 @click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
-@output_options("table", {"json": "One JSON array of {source, pHash}.",
-                          "ndjson": "One {source, pHash} object per line, streamed.",
-                          "table": "'HASH  SOURCE' lines, like sha256sum."})
+@output_options(
+    "table",
+    {
+        "json": "One JSON array of {source, pHash}.",
+        "ndjson": "One {source, pHash} object per line, streamed.",
+        "table": "'HASH  SOURCE' lines, like sha256sum.",
+    },
+)
 @jobs_option
 @fetch_options
-def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, output: str, jobs: int,
-          fetch: FetchOptions) -> None:
+def phash(
+    sources: tuple[str, ...],
+    from_file: TextIO | None,
+    hidden: bool,
+    output: str,
+    jobs: int,
+    fetch: FetchOptions,
+) -> None:
     """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
 
     SOURCE is an image file, a folder (walked recursively for image files), - for
@@ -402,7 +466,8 @@ def phash(sources: tuple[str, ...], from_file: TextIO | None, hidden: bool, outp
 
 # --- distance -------------------------------------------------------------------------------
 
-class HashOrSource(click.ParamType):
+
+class HashOrSource(click.ParamType[Any]):
     """A hex pHash, or an image to hash (a path, -, or a URL). An existing file wins over hex."""
 
     name = "hash-or-source"
@@ -416,7 +481,9 @@ class HashOrSource(click.ParamType):
         if os.path.isdir(value) and not is_hash(value):
             self.fail(f"{value!r} is a folder; distance compares two images or hashes", param, ctx)
         if foreign_scheme(value):
-            self.fail(f"unsupported URL scheme in {value!r} (ikmeta fetches http:// and https:// only)", param, ctx)
+            self.fail(
+                f"unsupported URL scheme in {value!r} (ikmeta fetches http:// and https:// only)", param, ctx
+            )
         try:
             return ("hash", parse_hash(value))
         except HashFormatError:
@@ -426,9 +493,14 @@ class HashOrSource(click.ParamType):
 @cli.command(context_settings=CONTEXT)
 @click.argument("a", type=HashOrSource())
 @click.argument("b", type=HashOrSource())
-@output_options("table", {"json": 'One object: {"a": HASH, "b": HASH, "distance": N}.',
-                          "ndjson": "The same object, compact, on one line.",
-                          "table": "The distance alone, a bare integer."})
+@output_options(
+    "table",
+    {
+        "json": 'One object: {"a": HASH, "b": HASH, "distance": N}.',
+        "ndjson": "The same object, compact, on one line.",
+        "table": "The distance alone, a bare integer.",
+    },
+)
 @fetch_options
 def distance(a: tuple[str, str], b: tuple[str, str], output: str, fetch: FetchOptions) -> None:
     """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
@@ -475,32 +547,71 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 
 # --- dupes ----------------------------------------------------------------------------------
 
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", metavar="[PATH]...", nargs=-1)
 @from_option
-@click.option("--hashes", "hash_list", type=LIST_FILE, metavar="FILE",
-              help="Group a hash list instead of scanning: 'HASH  SOURCE' lines as 'ikmeta phash' prints, "
-                   "or NDJSON objects with pHash and source (- for standard input).")
-@click.option("--max", "max_distance", type=click.IntRange(0, 64), default=10, show_default=True,
-              help="Largest Hamming distance between pHashes that counts as a duplicate.")
-@click.option("--linkage", type=click.Choice(["reference", "connected"]), default="reference", show_default=True,
-              help="reference: every member within --max of its group's best copy; "
-                   "connected: transitive groups.")
+@click.option(
+    "--hashes",
+    "hash_list",
+    type=LIST_FILE,
+    metavar="FILE",
+    help="Group a hash list instead of scanning: 'HASH  SOURCE' lines as 'ikmeta phash' prints, "
+    "or NDJSON objects with pHash and source (- for standard input).",
+)
+@click.option(
+    "--max",
+    "max_distance",
+    type=click.IntRange(0, 64),
+    default=10,
+    show_default=True,
+    help="Largest Hamming distance between pHashes that counts as a duplicate.",
+)
+@click.option(
+    "--linkage",
+    type=click.Choice(["reference", "connected"]),
+    default="reference",
+    show_default=True,
+    help="reference: every member within --max of its group's best copy; connected: transitive groups.",
+)
 @click.option("--hidden", is_flag=True, help="Also scan hidden files and folders.")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), metavar="PATH",
-              help="The hash cache file [default: $XDG_CACHE_HOME/ikmeta/hashes.sqlite3].")
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="The hash cache file [default: $XDG_CACHE_HOME/ikmeta/hashes.sqlite3].",
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the hash cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
-@output_options("table", {"json": "A JSON array of groups [default when piped].",
-                          "ndjson": "One group per line.",
-                          "csv": "One CSV row per file, with its group number.",
-                          "table": "A table per group and a summary [default on a terminal]."}, tag_default=False)
+@output_options(
+    "table",
+    {
+        "json": "A JSON array of groups [default when piped].",
+        "ndjson": "One group per line.",
+        "csv": "One CSV row per file, with its group number.",
+        "table": "A table per group and a summary [default on a terminal].",
+    },
+    tag_default=False,
+)
 @jobs_option
 @fetch_options
 @click.pass_context
-def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, hash_list: TextIO | None,
-          max_distance: int, linkage: str, hidden: bool, cache_path: str | None, no_cache: bool, quiet: bool,
-          output: str, jobs: int, fetch: FetchOptions) -> None:
+def dupes(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    from_file: TextIO | None,
+    hash_list: TextIO | None,
+    max_distance: int,
+    linkage: str,
+    hidden: bool,
+    cache_path: str | None,
+    no_cache: bool,
+    quiet: bool,
+    output: str,
+    jobs: int,
+    fetch: FetchOptions,
+) -> None:
     """Groups of near-duplicate images, by pHash distance. It only reports: it never moves,
     deletes or rewrites a file.
 
@@ -520,8 +631,11 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     """
     from .dupes import group
 
-    output = output if ctx.get_parameter_source("output") != click.core.ParameterSource.DEFAULT \
-        else ("table" if sys.stdout.isatty() else "json")  # NO_COLOR turns colour off, not the table
+    output = (
+        output
+        if ctx.get_parameter_source("output") != click.core.ParameterSource.DEFAULT
+        else ("table" if sys.stdout.isatty() else "json")
+    )  # NO_COLOR turns colour off, not the table
     if hash_list is not None and (paths or from_file is not None):
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
     if hash_list is None:
@@ -532,7 +646,9 @@ def dupes(ctx: click.Context, paths: tuple[str, ...], from_file: TextIO | None, 
     if hash_list is not None:
         items = collect_items(read_hash_events(hash_list), state, quiet)
     else:
-        items = scan_items(Sources(list(paths), from_file), hidden, cache_path, no_cache, jobs, fetch, quiet, state)
+        items = scan_items(
+            Sources(list(paths), from_file), hidden, cache_path, no_cache, jobs, fetch, quiet, state
+        )
     try:
         groups = group(items, max_distance, linkage, jobs)
     except MemoryError:
@@ -554,15 +670,24 @@ def read_hash_events(stream: TextIO) -> Iterator[Any]:
     yield from read_hash_list(stream, list_name(stream))
 
 
-def scan_items(sources: Sources, hidden: bool, cache_path: str | None, no_cache: bool, jobs: int,
-               fetch: FetchOptions, quiet: bool, state: dict[str, int]) -> list[Any]:
+def scan_items(
+    sources: Sources,
+    hidden: bool,
+    cache_path: str | None,
+    no_cache: bool,
+    jobs: int,
+    fetch: FetchOptions,
+    quiet: bool,
+    state: dict[str, int],
+) -> list[Any]:
     """Hash every image (cached where possible), with a progress bar on a terminal."""
     from .cache import HashCache, default_cache_path
     from .scan import scan
     from .walk import image_paths
 
-    cache = HashCache.open(None if no_cache else cache_path or default_cache_path(),
-                           replace_foreign=cache_path is None)
+    cache = HashCache.open(
+        None if no_cache else cache_path or default_cache_path(), replace_foreign=cache_path is None
+    )
     announced = cache.problem
     if announced:
         warn(cache_name(cache), announced)
@@ -580,8 +705,9 @@ def cache_name(cache: Any) -> str:
     return f"cache {cache.path}" if cache.path else "cache"
 
 
-def collect_items(events: Iterable[Any], state: dict[str, int], quiet: bool,
-                  advance: Callable[[], None] = lambda: None) -> list[Any]:
+def collect_items(
+    events: Iterable[Any], state: dict[str, int], quiet: bool, advance: Callable[[], None] = lambda: None
+) -> list[Any]:
     from .dupes import Item
     from .scan import ScanWarning
 
@@ -603,35 +729,48 @@ class ProgressBar:
     """A rich progress bar on stderr (files done, rate, time left), only when stderr is a terminal."""
 
     def __init__(self, quiet: bool) -> None:
-        self.progress = None
-        self.task = None
+        self.bar: tuple[Progress, TaskID] | None = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
-            self.progress = Progress(TextColumn("hashing"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                                     console=Console(stderr=True), transient=True)
+            progress = Progress(
+                TextColumn("hashing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar = progress, progress.add_task("hashing", total=None, rate="")
 
     def __enter__(self) -> ProgressBar:
-        if self.progress is not None:
-            self.progress.start()
-            self.task = self.progress.add_task("hashing", total=None, rate="")
+        if self.bar is not None:
+            self.bar[0].start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar[0].stop()
 
     def total(self, count: int) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, total=count)
+        if self.bar is not None:
+            progress, task = self.bar
+            progress.update(task, total=count)
 
     def advance(self) -> None:
-        if self.progress is not None:
-            self.progress.advance(self.task)
-            speed = self.progress.tasks[0].speed
-            self.progress.update(self.task, rate=f"{speed:,.0f} files/s" if speed else "")
+        if self.bar is not None:
+            progress, task = self.bar
+            progress.advance(task)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:,.0f} files/s" if speed else "")
 
 
 def show_groups(groups: list[Any], output: str) -> None:
@@ -664,8 +803,13 @@ def dupes_summary(items: list[Any], groups: list[Any], unreadable: int) -> str:
     else:
         freed = human_size(sum(item.size or 0 for item in copies))
     flat = sum(1 for item in items if item.flat)
-    parts = [f"{count(len(items), 'image')} scanned", count(len(groups), "group"), count(len(copies), "duplicate"),
-             f"{freed} freed by removing the non-references", f"{unreadable} unreadable"]
+    parts = [
+        f"{count(len(items), 'image')} scanned",
+        count(len(groups), "group"),
+        count(len(copies), "duplicate"),
+        f"{freed} freed by removing the non-references",
+        f"{unreadable} unreadable",
+    ]
     if flat:
         parts.append(f"{flat} flat (grouped by colour alone)")
     return ", ".join(parts)

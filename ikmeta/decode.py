@@ -1,8 +1,9 @@
 """Opening images with Pillow: the formats ikmeta reads, clear errors, reduced-scale decoding.
 
-    >>> im = open_image(blob)                    # header only; raises ImageError
-    >>> small, truncated = load_reduced(blob, im)  # pixels at 1/2..1/8 scale where the format allows
+>>> im = open_image(blob)                    # header only; raises ImageError
+>>> small, truncated = load_reduced(blob, im)  # pixels at 1/2..1/8 scale where the format allows
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,6 +13,7 @@ import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
@@ -20,24 +22,35 @@ from .source import Blob
 
 # Pillow format name -> ikmeta's short name.
 FORMATS = {
-    "JPEG": "jpg", "MPO": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp",
-    "TIFF": "tiff", "BMP": "bmp", "HEIF": "heic", "AVIF": "avif",
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+    "TIFF": "tiff",
+    "BMP": "bmp",
+    "HEIF": "heic",
+    "AVIF": "avif",
 }
 SUPPORTED = "jpg, png, gif, webp, tiff, bmp, heic, avif"
 # The Pillow plugin (format ID, module) that reads each format. Only these run, so no EPS
 # (Ghostscript) or other rarely-audited reader sees untrusted input; and only the one a
 # file's first bytes name is imported (Pillow's Image.init() would import ~40, 30 ms).
 PLUGINS = {
-    "jpg": ("JPEG", "PIL.JpegImagePlugin"), "png": ("PNG", "PIL.PngImagePlugin"),
-    "gif": ("GIF", "PIL.GifImagePlugin"), "webp": ("WEBP", "PIL.WebPImagePlugin"),
-    "tiff": ("TIFF", "PIL.TiffImagePlugin"), "bmp": ("BMP", "PIL.BmpImagePlugin"),
-    "heic": ("HEIF", "pillow_heif"), "avif": ("AVIF", "PIL.AvifImagePlugin"),
+    "jpg": ("JPEG", "PIL.JpegImagePlugin"),
+    "png": ("PNG", "PIL.PngImagePlugin"),
+    "gif": ("GIF", "PIL.GifImagePlugin"),
+    "webp": ("WEBP", "PIL.WebPImagePlugin"),
+    "tiff": ("TIFF", "PIL.TiffImagePlugin"),
+    "bmp": ("BMP", "PIL.BmpImagePlugin"),
+    "heic": ("HEIF", "pillow_heif"),
+    "avif": ("AVIF", "PIL.AvifImagePlugin"),
 }
 # Pillow's draft mode picks the largest reduction (up to 1/8) that keeps at least this size.
 DRAFT_SIZE = (128, 128)
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
 _heif_lock = threading.Lock()
-_heif_ready = False
+_heif_ready = threading.Event()
 
 
 def sniff(data: bytes) -> str | None:
@@ -67,9 +80,12 @@ def _heif_family(data: bytes) -> str | None:
     """'avif' or 'heic' from an ISOBMFF ``ftyp`` box's major and compatible brands."""
     size = int.from_bytes(data[:4], "big")
     major = data[8:12]
-    compatible = {data[i:i + 4] for i in range(16, min(size, 256) - 3, 4)}
-    if major in (b"avif", b"avis") or (major in (b"mif1", b"msf1") and b"avif" in compatible
-                                       and not compatible & {b"heic", b"heix", b"hevc", b"hevx"}):
+    compatible = {data[i : i + 4] for i in range(16, min(size, 256) - 3, 4)}
+    if major in (b"avif", b"avis") or (
+        major in (b"mif1", b"msf1")
+        and b"avif" in compatible
+        and not compatible & {b"heic", b"heix", b"hevc", b"hevx"}
+    ):
         return "avif"
     if major in HEIF_BRANDS or compatible & HEIF_BRANDS:
         return "heic"
@@ -127,23 +143,22 @@ def _quiet_pillow_logging() -> None:
 
 
 def _load_plugin(module: str) -> None:
-    global _heif_ready
     _quiet_pillow_logging()
     if module != "pillow_heif":
-        plugin = importlib.import_module(module)
+        plugin: Any = importlib.import_module(module)  # a Pillow plugin; only PNG's has MAX_TEXT_CHUNK
         if hasattr(plugin, "MAX_TEXT_CHUNK"):  # PNG: a text or ICC chunk may inflate past Pillow's 1 MB
             plugin.MAX_TEXT_CHUNK = max(plugin.MAX_TEXT_CHUNK, PNG_TEXT_CHUNK)
         if module == "PIL.TiffImagePlugin":
             _quiet_libtiff()
         return
-    if _heif_ready:
+    if _heif_ready.is_set():
         return
     with _heif_lock:  # registering pillow-heif's opener twice at once would race
-        if not _heif_ready:
+        if not _heif_ready.is_set():
             import pillow_heif
 
             pillow_heif.register_heif_opener()
-            _heif_ready = True
+            _heif_ready.set()
 
 
 def open_image(blob: Blob) -> Image.Image:
@@ -151,8 +166,11 @@ def open_image(blob: Blob) -> Image.Image:
     try:
         im = Image.open(io.BytesIO(blob.data), formats=plugins_for(blob.data))
     except Image.DecompressionBombError as exc:
-        raise ImageError(blob.source, f"image too large ({_pixels(exc)}): over Pillow's decompression-bomb "
-                         f"limit of {2 * Image.MAX_IMAGE_PIXELS} pixels") from None
+        raise ImageError(
+            blob.source,
+            f"image too large ({_pixels(exc)}): over Pillow's decompression-bomb "
+            f"limit of {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels",  # only raised when a limit is set
+        ) from None
     except UnidentifiedImageError:
         announced = sniff(blob.data)
         unsupported = _unsupported_tiff(blob.data) if announced == "tiff" else None
@@ -162,7 +180,7 @@ def open_image(blob: Blob) -> Image.Image:
             raise ImageError(blob.source, f"corrupt or truncated {announced} header") from None
         sent = f"; the server sent {blob.content_type}" if blob.content_type else ""
         raise ImageError(blob.source, f"not an image ikmeta can read (formats: {SUPPORTED}{sent})") from None
-    except Exception as exc:  # Pillow's plugins raise SyntaxError, ValueError, struct.error...
+    except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise SyntaxError, ValueError, struct.error...
         announced = sniff(blob.data)
         what = f"corrupt or truncated {announced} header" if announced else "corrupt image header"
         raise ImageError(blob.source, f"{what} ({_describe(exc)})") from None
@@ -199,14 +217,18 @@ def _unsupported_tiff(data: bytes) -> str | None:
     ifd0 = read_ifd0(data)
     if not isinstance(ifd0.get("ImageWidth"), int):
         return None
+
     def first(name: str, default: object) -> object:  # a per-sample tag's first value
         value = ifd0.get(name, default)
         return value[0] if isinstance(value, list) and value else value
 
-    kind = SAMPLE_FORMATS.get(first("SampleFormat", 1), "unknown")  # type: ignore[arg-type]
-    return (f"TIFF pixel format Pillow cannot decode ({first('SamplesPerPixel', 1)} samples of "
-            f"{first('BitsPerSample', 1)}-bit {kind}, photometric {first('PhotometricInterpretation', '?')}, "
-            f"compression {first('Compression', 1)})")
+    sample_format = first("SampleFormat", 1)
+    kind = SAMPLE_FORMATS.get(sample_format, "unknown") if isinstance(sample_format, int) else "unknown"
+    return (
+        f"TIFF pixel format Pillow cannot decode ({first('SamplesPerPixel', 1)} samples of "
+        f"{first('BitsPerSample', 1)}-bit {kind}, photometric {first('PhotometricInterpretation', '?')}, "
+        f"compression {first('Compression', 1)})"
+    )
 
 
 def short_format(im: Image.Image) -> str:
@@ -228,14 +250,14 @@ def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Im
     except OSError as exc:
         if "truncated" not in str(exc):
             raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - decoders raise ValueError, SyntaxError, struct.error...
         raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
     try:
         with _gate.alone():
             return _decode(open_image(blob), mode), True
     except ImageError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - as above, for the second, truncation-tolerant decode
         raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
 
 

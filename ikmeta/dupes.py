@@ -26,6 +26,7 @@ the same pairs. Where brute force is the method anyway (a large radius), the gro
 built block by block without a list of pairs (:mod:`ikmeta.neighbors`' streamed leaders),
 so memory stays bounded; tests hold all three to the same groups.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,11 +74,15 @@ def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs
     ranked = sorted((item for item in items if not item.flat), key=rank_key)
     values = [int(item.phash, 16) for item in ranked]
     leaders = _leaders(values, max_distance, linkage, jobs)
-    groups = [Group(ranked[leader], [(ranked[k], bin(values[k] ^ values[leader]).count("1")) for k in members])
-              for leader, members in _members(leaders)]
+    groups = [
+        Group(ranked[leader], [(ranked[k], bin(values[k] ^ values[leader]).count("1")) for k in members])
+        for leader, members in _members(leaders)
+    ]
     flats = sorted((item for item in items if item.flat and item.colour), key=rank_key)
-    groups += [Group(flats[leader], [(flats[k], None) for k in members])
-               for leader, members in _members(_colour_leaders(flats))]
+    groups += [
+        Group(flats[leader], [(flats[k], None) for k in members])
+        for leader, members in _members(_colour_leaders(flats))
+    ]
     return sorted(groups, key=lambda g: rank_key(g.reference))
 
 
@@ -95,10 +100,17 @@ def _colour_leaders(flats: list[Item]) -> list[int]:
     leaders = []
     for index, item in enumerate(flats):
         rgb = _rgb(item.colour or "")
-        cell = tuple(v // FLAT_TOLERANCE for v in rgb)
-        near = sorted(ref for dr in (-1, 0, 1) for dg in (-1, 0, 1) for db in (-1, 0, 1)
-                      for ref in cells.get((cell[0] + dr, cell[1] + dg, cell[2] + db), ())
-                      if max(abs(a - b) for a, b in zip(rgb, _rgb(flats[ref].colour or ""))) <= FLAT_TOLERANCE)
+        red, green, blue = (v // FLAT_TOLERANCE for v in rgb)
+        cell = (red, green, blue)
+        near = sorted(
+            ref
+            for dr in (-1, 0, 1)
+            for dg in (-1, 0, 1)
+            for db in (-1, 0, 1)
+            for ref in cells.get((cell[0] + dr, cell[1] + dg, cell[2] + db), ())
+            if max(abs(a - b) for a, b in zip(rgb, _rgb(flats[ref].colour or ""), strict=True))
+            <= FLAT_TOLERANCE
+        )
         if near:
             leaders.append(near[0])
         else:
@@ -126,24 +138,36 @@ def _leaders(values: list[int], radius: int, linkage: str, jobs: int) -> list[in
 
         if neighbors.choose_substrings(len(values), radius) is None:
             hashes = np.array(values, dtype=np.uint64)
-            found = neighbors.streamed_reference_leaders(hashes, radius) if linkage == "reference" else \
-                neighbors.streamed_component_leaders(hashes, radius)
-            return found.tolist()
+            found = (
+                neighbors.streamed_reference_leaders(hashes, radius)
+                if linkage == "reference"
+                else neighbors.streamed_component_leaders(hashes, radius)
+            )
+            leaders: list[int] = found.tolist()
+            return leaders
     pairs = near_pairs(values, radius, jobs)
-    return _reference_leaders(len(values), pairs) if linkage == "reference" else _component_leaders(len(values), pairs)
+    return (
+        _reference_leaders(len(values), pairs)
+        if linkage == "reference"
+        else _component_leaders(len(values), pairs)
+    )
 
 
 def near_pairs(values: list[int], radius: int, jobs: int = 1) -> list[tuple[int, int]]:
     """(i, j), i < j, for every pair of 64-bit ``values`` within Hamming ``radius``, sorted."""
     if len(values) <= SMALL:
-        return [(i, j) for i in range(len(values)) for j in range(i + 1, len(values))
-                if bin(values[i] ^ values[j]).count("1") <= radius]
+        return [
+            (i, j)
+            for i in range(len(values))
+            for j in range(i + 1, len(values))
+            if bin(values[i] ^ values[j]).count("1") <= radius
+        ]
     import numpy as np
 
     from . import neighbors
 
     i, j = neighbors.near_pairs(np.array(values, dtype=np.uint64), radius, jobs)
-    return list(zip(i.tolist(), j.tolist()))
+    return list(zip(i.tolist(), j.tolist(), strict=True))
 
 
 def _reference_leaders(n: int, pairs: list[tuple[int, int]]) -> list[int]:

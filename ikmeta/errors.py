@@ -4,6 +4,7 @@ the command line prints it as ``ikmeta: <source>: <reason>`` and exits 1.
     >>> str(SourceError("photo.jpg", "no such file"))
     'photo.jpg: no such file'
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,5 +41,5 @@ def guarded(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
         return exc
     except MemoryError:
         return IkmetaError(source, "not enough memory to read this image")
-    except Exception as exc:  # a bug or a library's surprise: still one line, and the next source
+    except Exception as exc:  # noqa: BLE001 - a bug or a library's surprise: one line, then the next source
         return IkmetaError(source, f"unexpected error: {type(exc).__name__}: {exc}")

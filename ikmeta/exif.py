@@ -10,6 +10,7 @@ and ``makernote``, always all six. Tags are named by ID from ExifTool's table
 raises on bad data: what cannot be read is left out, and parsing stops at the first
 thing that points outside the block or loops.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,22 @@ GROUPS = ("image", "thumbnail", "exif", "gps", "interoperability", "makernote")
 BYTE, ASCII, SHORT, LONG, RATIONAL, SBYTE, UNDEFINED, SSHORT, SLONG, SRATIONAL = range(1, 11)
 FLOAT, DOUBLE, IFD, LONG8, SLONG8, IFD8 = 11, 12, 13, 16, 17, 18
 FIELD_TYPES = {
-    BYTE: ("B", 1), ASCII: ("s", 1), SHORT: ("H", 2), LONG: ("I", 4), RATIONAL: ("I", 8),
-    SBYTE: ("b", 1), UNDEFINED: ("s", 1), SSHORT: ("h", 2), SLONG: ("i", 4), SRATIONAL: ("i", 8),
-    FLOAT: ("f", 4), DOUBLE: ("d", 8), IFD: ("I", 4), LONG8: ("Q", 8), SLONG8: ("q", 8), IFD8: ("Q", 8),
+    BYTE: ("B", 1),
+    ASCII: ("s", 1),
+    SHORT: ("H", 2),
+    LONG: ("I", 4),
+    RATIONAL: ("I", 8),
+    SBYTE: ("b", 1),
+    UNDEFINED: ("s", 1),
+    SSHORT: ("h", 2),
+    SLONG: ("i", 4),
+    SRATIONAL: ("i", 8),
+    FLOAT: ("f", 4),
+    DOUBLE: ("d", 8),
+    IFD: ("I", 4),
+    LONG8: ("Q", 8),
+    SLONG8: ("q", 8),
+    IFD8: ("Q", 8),
 }
 
 EXIF_POINTER, GPS_POINTER, INTEROP_POINTER, MAKERNOTE = 0x8769, 0x8825, 0xA005, 0x927C
@@ -121,9 +135,10 @@ class _Tiff:
 
     @property
     def first_ifd(self) -> int:
-        return self.unpack(self.offset_code, 8 if self.big else 4)[0]
+        offset: int = self.unpack(self.offset_code, 8 if self.big else 4)[0]
+        return offset
 
-    def unpack(self, code: str, offset: int, count: int = 1) -> tuple:
+    def unpack(self, code: str, offset: int, count: int = 1) -> tuple[Any, ...]:
         return struct.unpack_from(f"{self.endian}{count}{code}", self.data, offset)
 
     def sub_ifd(self, parent: _Ifd, pointer_tag: int, group: str) -> _Ifd | None:
@@ -150,7 +165,7 @@ class _Tiff:
             tag, field_type, n = self.unpack("HH" + self.offset_code, entry)
             if field_type not in FIELD_TYPES:
                 continue
-            code, width = FIELD_TYPES[field_type]
+            _, width = FIELD_TYPES[field_type]
             length = n * width
             value_at = entry + 4 + self.offset_size  # the value itself when it fits, else its offset
             where = value_at if length <= self.offset_size else self.unpack(self.offset_code, value_at)[0]
@@ -169,7 +184,7 @@ class _Tiff:
 
     def decode(self, tag: int, field_type: int, n: int, where: int, group: str) -> Any:
         code, width = FIELD_TYPES[field_type]
-        raw = self.data[where:where + n * width]
+        raw = self.data[where : where + n * width]
         if field_type == ASCII:
             return _text(raw.split(b"\x00", 1)[0])
         if field_type in (BYTE, UNDEFINED):
@@ -177,8 +192,8 @@ class _Tiff:
             if text is not None:
                 return text
         if field_type == UNDEFINED:
-            values = list(raw)
-            return values[0] if n == 1 else values
+            return raw[0] if n == 1 else list(raw)
+        values: list[int | float | None]
         if field_type in (RATIONAL, SRATIONAL):
             pairs = self.unpack(code, where, 2 * n)
             values = [_ratio(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
@@ -253,10 +268,7 @@ def _utf16(body: bytes, endian: str) -> str:
         return body.decode("utf-16", "replace")
     body = body[: len(body) // 2 * 2]
     zeros_first, zeros_second = body[0::2].count(0), body[1::2].count(0)
-    if zeros_first != zeros_second:
-        big = zeros_first > zeros_second
-    else:
-        big = endian == ">"
+    big = zeros_first > zeros_second if zeros_first != zeros_second else endian == ">"
     return body.decode("utf-16-be" if big else "utf-16-le", "replace")
 
 
@@ -265,7 +277,9 @@ def _jis(body: bytes) -> str:
     body = body.split(b"\x00", 1)[0]
     if len(body) % 2 == 0 and all(0x21 <= b <= 0x7E for b in body):
         try:
-            return bytes(b | 0x80 for b in body).decode("euc_jp")  # EUC-JP is JIS X 0208 with the high bits set
+            return bytes(b | 0x80 for b in body).decode(
+                "euc_jp"
+            )  # EUC-JP is JIS X 0208 with the high bits set
         except UnicodeDecodeError:
             pass
     for codec in ("iso2022_jp", "shift_jis"):

@@ -6,6 +6,7 @@ fast as Click allows.
     >>> distance("2d5ad3936d2e015b", "2d6ed293db36a4fb")
     17
 """
+
 from __future__ import annotations
 
 import string

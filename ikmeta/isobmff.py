@@ -6,6 +6,7 @@ Pillow's HEIF and AVIF readers report the size after the container's rotation
     >>> stored_size(heic_bytes)
     (4032, 3024)
 """
+
 from __future__ import annotations
 
 import struct
@@ -70,7 +71,7 @@ def _stored_size(data: bytes) -> tuple[int, int] | None:
 
 def _associations(data: bytes, start: int, end: int, item: int) -> list[int]:
     """1-based ``ipco`` indices of the properties ``ipma`` gives ``item``."""
-    version, flags = data[start], int.from_bytes(data[start + 1:start + 4], "big")
+    version, flags = data[start], int.from_bytes(data[start + 1 : start + 4], "big")
     count = struct.unpack_from(">I", data, start + 4)[0]
     pos = start + 8
     for _ in range(count):
@@ -121,11 +122,11 @@ def _exif_block(data: bytes) -> bytes | None:
     if extent is None:
         return None
     offset, length = extent
-    payload = data[offset:offset + length] if length else data[offset:]
+    payload = data[offset : offset + length] if length else data[offset:]
     if len(payload) < 4:
         return None
     skip = struct.unpack_from(">I", payload, 0)[0]  # bytes before the TIFF header (often 'Exif\0\0')
-    block = payload[4 + skip:]
+    block = payload[4 + skip :]
     if block[:4] not in (b"II*\x00", b"MM\x00*"):
         # Some writers get the offset wrong; look for the TIFF header near the start.
         for marker in (b"II*\x00", b"MM\x00*"):
@@ -144,10 +145,11 @@ def _exif_item(data: bytes, start: int, end: int) -> int | None:
         if kind != b"infe" or data[s] < 2:
             continue
         infe_version = data[s]
+        item_id: int
         if infe_version == 2:
-            item_id, item_type = struct.unpack_from(">H", data, s + 4)[0], data[s + 8:s + 12]
+            item_id, item_type = struct.unpack_from(">H", data, s + 4)[0], data[s + 8 : s + 12]
         else:
-            item_id, item_type = struct.unpack_from(">I", data, s + 4)[0], data[s + 10:s + 14]
+            item_id, item_type = struct.unpack_from(">I", data, s + 4)[0], data[s + 10 : s + 14]
         if item_type == b"Exif":
             return item_id
     return None
@@ -156,7 +158,7 @@ def _exif_item(data: bytes, start: int, end: int) -> int | None:
 def _item_extent(data: bytes, start: int, end: int, item: int) -> tuple[int, int] | None:
     """(file offset, length) of ``item``'s first extent in ``iloc`` (construction method 0)."""
     version = data[start]
-    sizes = data[start + 4:start + 6]
+    sizes = data[start + 4 : start + 6]
     offset_size, length_size = sizes[0] >> 4, sizes[0] & 15
     base_size, index_size = sizes[1] >> 4, (sizes[1] & 15 if version in (1, 2) else 0)
     pos = start + 6
@@ -169,7 +171,7 @@ def _item_extent(data: bytes, start: int, end: int, item: int) -> tuple[int, int
 
     def read(size: int) -> int:
         nonlocal pos
-        value = int.from_bytes(data[pos:pos + size], "big") if size else 0
+        value = int.from_bytes(data[pos : pos + size], "big") if size else 0
         pos += size
         return value
 

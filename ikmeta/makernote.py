@@ -7,6 +7,7 @@ Casio, Sony, Apple, DJI), under exifread's tag names and ikmeta's value rules.
 ikmeta reads the standard IFDs itself (:mod:`ikmeta.exif`); exifread is handed only the
 maker-note block, with the Make and Model it needs to pick a decoder.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,14 +35,18 @@ class _BoundedHeader(ExifHeader):
     A corrupt maker note otherwise makes exifread walk tens of thousands of junk entries.
     """
 
-    def dump_ifd(self, ifd: int, ifd_name: str, tag_dict: Any = None, relative: int = 0, **kwargs: Any) -> None:
+    file_handle: io.BytesIO  # read_makernote always hands it one
+
+    def dump_ifd(
+        self, ifd: int, ifd_name: str, tag_dict: Any = None, relative: Any = 0, stop_tag: Any = None
+    ) -> None:
         size = len(self.file_handle.getbuffer())
         if self.offset + ifd + 2 > size:
             return
         entries = self.s2n(ifd, 2)
         if entries > MAX_ENTRIES or self.offset + ifd + 2 + 12 * entries > size:
             return
-        super().dump_ifd(ifd, ifd_name, tag_dict=tag_dict, relative=relative, **kwargs)
+        super().dump_ifd(ifd, ifd_name, tag_dict=tag_dict, relative=relative, stop_tag=stop_tag)
 
 
 def read_makernote(tiff: bytes, endian: str, block: tuple[int, int], ifd0: dict[str, Any]) -> dict[str, Any]:
@@ -50,22 +55,26 @@ def read_makernote(tiff: bytes, endian: str, block: tuple[int, int], ifd0: dict[
     if not isinstance(make, str):
         return {}
     where, length = block
-    header = _BoundedHeader(io.BytesIO(tiff), "I" if endian == "<" else "M", 0, 0, strict=False, detailed=True)
+    header = _BoundedHeader(
+        io.BytesIO(tiff), "I" if endian == "<" else "M", 0, 0, strict=False, detailed=True
+    )
     header.tags = {
         "Image Make": _tag(make, FieldType.ASCII, make),
         "Image Model": _tag(model if isinstance(model, str) else "", FieldType.ASCII, model or ""),
-        "EXIF MakerNote": IfdTag("", 0x927C, FieldType.UNDEFINED, list(tiff[where:where + length]), where, length),
+        "EXIF MakerNote": IfdTag(
+            "", 0x927C, FieldType.UNDEFINED, list(tiff[where : where + length]), where, length
+        ),
     }
     try:
         header.decode_maker_note()
-    except Exception:  # exifread raises many kinds on malformed notes; what it decoded so far stays
+    except Exception:  # noqa: BLE001 - exifread raises many kinds on bad notes; what it decoded stays
         pass
     notes = {}
     for key, tag in header.tags.items():
         if key.startswith(PREFIX) and isinstance(tag, IfdTag):
             value = json_value(tag.values)
             if value is not None and value != []:
-                notes[json_name(key[len(PREFIX):])] = value
+                notes[json_name(key[len(PREFIX) :])] = value
     return notes
 
 

@@ -7,6 +7,7 @@
 Keys, in ImageKit's order after ``source``: height, width, size, format, hasColorProfile,
 quality, density, hasTransparency, pHash, exif (see README "Output fields").
 """
+
 from __future__ import annotations
 
 import struct
@@ -88,8 +89,14 @@ def phash_blob(blob: Blob) -> Report:
     width, height = stored_size(blob, im, fmt, ifd0)
     (phash, spread), warnings = hash_opened(blob, im, fmt, ifd0.get("Orientation"))
     im.close()  # its pixels, before a flat image is decoded again for its colour
-    metadata = {"source": blob.source, "pHash": phash, "width": width, "height": height, "size": len(blob.data),
-                "flat": mean_colour(blob) if spread < FLAT_SPREAD else None}
+    metadata = {
+        "source": blob.source,
+        "pHash": phash,
+        "width": width,
+        "height": height,
+        "size": len(blob.data),
+        "flat": mean_colour(blob) if spread < FLAT_SPREAD else None,
+    }
     return Report(blob.source, metadata, warnings)
 
 
@@ -108,7 +115,9 @@ def mean_colour(blob: Blob) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
-def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[tuple[str, float], list[str]]:
+def hash_opened(
+    blob: Blob, im: Image.Image, fmt: str, orientation: Any
+) -> tuple[tuple[str, float], list[str]]:
     """(pHash, spread) of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
     with pixel_memory.hold(decoded_bytes(im)):  # so that many cores do not hold many huge images at once
         pixels, truncated = load_reduced(blob, im)
@@ -202,13 +211,13 @@ BMP_EMBEDDED_PROFILE = 0x4D424544  # 'MBED': a BITMAPV5HEADER's colour space is 
 
 def has_color_profile(data: bytes, im: Image.Image, fmt: str) -> bool:
     """An ICC profile is embedded: as Pillow reads it, or in the GIF and BMP places Pillow skips."""
-    if im.info.get("icc_profile"):
+    if im.info.get("icc_profile"):  # bytes, or None / b"" when absent
         return True
     if fmt == "gif":
         return GIF_ICC in data
     if fmt == "bmp" and len(data) >= 134 and struct.unpack_from("<I", data, 14)[0] >= 124:
-        colour_space = struct.unpack_from("<I", data, 14 + 56)[0]  # bV5CSType
-        profile_size = struct.unpack_from("<I", data, 14 + 116)[0]  # bV5ProfileSize
+        colour_space: int = struct.unpack_from("<I", data, 14 + 56)[0]  # bV5CSType
+        profile_size: int = struct.unpack_from("<I", data, 14 + 116)[0]  # bV5ProfileSize
         return colour_space == BMP_EMBEDDED_PROFILE and profile_size > 0
     return False
 

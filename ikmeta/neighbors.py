@@ -14,6 +14,7 @@ releases the GIL). ``m`` is chosen per run from a cost model; where the index wo
 (few hashes, a large radius) a chunked brute force runs instead. Both give exactly the same
 pairs.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -52,7 +53,7 @@ def substring_bounds(m: int) -> list[tuple[int, int]]:
     """(low bit, width) of ``m`` substrings covering 64 bits, as equal as possible."""
     widths = [BITS // m + (1 if k < BITS % m else 0) for k in range(m)]
     starts = [sum(widths[:k]) for k in range(m)]
-    return list(zip(starts, widths))
+    return list(zip(starts, widths, strict=True))
 
 
 def ball(width: int, t: int) -> int:
@@ -85,6 +86,7 @@ def row_blocks(n: int) -> list[tuple[int, int]]:
 
 def brute_pairs(hashes: np.ndarray, radius: int, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """All pairs within ``radius`` by XOR and popcount over blocks of rows (the reference method)."""
+
     def block(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         start, stop = rows
         dist = np.bitwise_count(hashes[start:stop, None] ^ hashes[None, start:])
@@ -119,7 +121,7 @@ def streamed_reference_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
     for i, near in _near_rows(hashes, radius):
         if not free[i]:
             continue
-        later = np.flatnonzero(near[i + 1:]) + (i + 1)  # one pass over the row; the rest is small
+        later = np.flatnonzero(near[i + 1 :]) + (i + 1)  # one pass over the row; the rest is small
         later = later[free[later]]
         leaders[i] = i
         leaders[later] = i
@@ -136,12 +138,12 @@ def streamed_component_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
     def roots(members: np.ndarray) -> np.ndarray:
         found = parent[members]
         while True:
-            up = parent[found]
+            up: np.ndarray = parent[found]
             if np.array_equal(up, found):
-                return found
+                return up
             found = up
 
-    for i, near in _near_rows(hashes, radius):
+    for _, near in _near_rows(hashes, radius):
         members = np.nonzero(near)[0]
         if len(members) < 2:
             continue
@@ -159,7 +161,11 @@ def index_pairs(hashes: np.ndarray, radius: int, m: int, jobs: int = 1) -> tuple
     t = radius // m
     tasks = []
     for low, width in substring_bounds(m):
-        masks = [sum(1 << b for b in bits) for d in range(t + 1) for bits in itertools.combinations(range(width), d)]
+        masks = [
+            sum(1 << b for b in bits)
+            for d in range(t + 1)
+            for bits in itertools.combinations(range(width), d)
+        ]
         tasks.append((low, width, masks))
     if jobs > 1:
         with ThreadPoolExecutor(jobs) as pool:
@@ -174,8 +180,9 @@ def index_pairs(hashes: np.ndarray, radius: int, m: int, jobs: int = 1) -> tuple
     return code // len(hashes), code % len(hashes)
 
 
-def _substring_pairs(hashes: np.ndarray, radius: int, low: int, width: int,
-                     masks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _substring_pairs(
+    hashes: np.ndarray, radius: int, low: int, width: int, masks: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
     n = len(hashes)
     keys = ((hashes >> np.uint64(low)) & np.uint64((1 << width) - 1)).astype(np.int64)
     order = np.argsort(keys, kind="stable")
@@ -190,8 +197,16 @@ def _substring_pairs(hashes: np.ndarray, radius: int, low: int, width: int,
     return _concat(parts)
 
 
-def _probe(hashes: np.ndarray, keys: np.ndarray, order: np.ndarray, by_key: np.ndarray, starts: np.ndarray,
-           everyone: np.ndarray, radius: int, masks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _probe(
+    hashes: np.ndarray,
+    keys: np.ndarray,
+    order: np.ndarray,
+    by_key: np.ndarray,
+    starts: np.ndarray,
+    everyone: np.ndarray,
+    radius: int,
+    masks: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs within ``radius`` of the hashes ``everyone`` (indices) and any hash in a bucket ``mask`` away."""
     # Each unordered pair whose keys differ by a mask is looked for from one side only: from the
     # hash whose key has the mask's top bit clear. Those hashes (index, key, hash), per bit:
@@ -225,5 +240,7 @@ def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
     if not parts:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty.copy()
-    return (np.concatenate([p[0] for p in parts]).astype(np.int64),
-            np.concatenate([p[1] for p in parts]).astype(np.int64))
+    return (
+        np.concatenate([p[0] for p in parts]).astype(np.int64),
+        np.concatenate([p[1] for p in parts]).astype(np.int64),
+    )

@@ -1,29 +1,45 @@
 """Output: each format is a generator of lines, so long runs stream.
 
-    >>> list(ndjson_lines([{"a": 1}, {"a": 2}]))
-    ['{"a":1}', '{"a":2}']
-    >>> list(json_lines([{"a": 1}, {"a": 2}], single=False))
-    ['[', '  {', '    "a": 1', '  },', '  {', '    "a": 2', '  }', ']']
+>>> list(ndjson_lines([{"a": 1}, {"a": 2}]))
+['{"a":1}', '{"a":2}']
+>>> list(json_lines([{"a": 1}, {"a": 2}], single=False))
+['[', '  {', '    "a": 1', '  },', '  {', '    "a": 2', '  }', ']']
 """
+
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 # Characters JSON allows raw in strings but many line readers (Python's splitlines,
 # JavaScript) take for line breaks: escaped, so one document is always one line.
 # Also lone surrogates, above all those that stand for a file name's bytes that are not
 # UTF-8 (Python's surrogateescape): escaped too, so that stdout is always valid UTF-8 and
 # json.loads gives the name back (os.fsencode turns it into the original bytes).
-LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029",
-                             **{chr(c): f"\\u{c:04x}" for c in range(0xD800, 0xE000)}})
+LINE_BREAKS = str.maketrans(
+    {
+        "\x85": "\\u0085",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+        **{chr(c): f"\\u{c:04x}" for c in range(0xD800, 0xE000)},
+    }
+)
 # Characters that would break a message or a text line in two, or drive the terminal.
-CONTROLS = str.maketrans({**{chr(c): f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
-                          "\u2028": "\\u2028", "\u2029": "\\u2029",
-                          "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+CONTROLS = str.maketrans(
+    {
+        **{chr(c): f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+        "\n": "\\n",
+        "\r": "\\r",
+        "\t": "\\t",
+    }
+)
 
 
 def one_line(text: str) -> str:
@@ -104,7 +120,10 @@ def table_lines(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
     for n, obj in enumerate(objects):
         if n:
             yield ""
-        rows = [(key, one_line(value) if isinstance(value, str) else compact(value)) for key, value in flatten(obj)]
+        rows = [
+            (key, one_line(value) if isinstance(value, str) else compact(value))
+            for key, value in flatten(obj)
+        ]
         width = max(len(key) for key, _ in rows)
         for key, value in rows:
             yield f"{key:<{width}}  {value}"
@@ -119,8 +138,17 @@ def group_object(group: Any) -> dict[str, Any]:
     """A :class:`~ikmeta.dupes.Group` as JSON: reference, then files (reference first)."""
     return {
         "reference": group.reference.source,
-        "files": [{"source": item.source, "pHash": item.phash, "distance": distance, "width": item.width,
-                   "height": item.height, "size": item.size} for item, distance in group.members],
+        "files": [
+            {
+                "source": item.source,
+                "pHash": item.phash,
+                "distance": distance,
+                "width": item.width,
+                "height": item.height,
+                "size": item.size,
+            }
+            for item, distance in group.members
+        ],
     }
 
 
@@ -143,8 +171,18 @@ def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
     yield row(CSV_COLUMNS)
     for number, group in enumerate(groups, 1):
         for item, distance in group.members:
-            yield row((number, "yes" if item is group.reference else "no", item.source, distance, item.phash,
-                       item.width, item.height, item.size))
+            yield row(
+                (
+                    number,
+                    "yes" if item is group.reference else "no",
+                    item.source,
+                    distance,
+                    item.phash,
+                    item.width,
+                    item.height,
+                    item.size,
+                )
+            )
 
 
 def human_size(size: float) -> str:
@@ -162,10 +200,20 @@ def group_tables(groups: Iterable[Any]) -> Iterator[Any]:
     from rich.text import Text
 
     for number, group in enumerate(groups, 1):
-        table = Table(title=f"group {number}: {len(group.members)} images", title_justify="left",
-                      show_edge=False, pad_edge=False)
-        for column, justify in (("", "left"), ("path", "left"), ("dimensions", "right"), ("size", "right"),
-                                ("distance", "right")):
+        table = Table(
+            title=f"group {number}: {len(group.members)} images",
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
+        columns: tuple[tuple[str, JustifyMethod], ...] = (
+            ("", "left"),
+            ("path", "left"),
+            ("dimensions", "right"),
+            ("size", "right"),
+            ("distance", "right"),
+        )
+        for column, justify in columns:
             table.add_column(column, justify=justify, overflow="fold")  # long paths wrap, never cut
         for item, distance in group.members:
             dims = f"{item.width}x{item.height}" if item.width and item.height else "?"

@@ -6,6 +6,7 @@ part that costs; the rest (EXIF, hashing 32x32 pixels) is small.
     >>> list(ordered_map(len, ["a", "bb", "ccc"], jobs=2))
     [1, 2, 3]
 """
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator
                 if stop.is_set():
                     return
                 submitted.put(pool.submit(fn, item))
-        except BaseException as exc:  # the items' own failure, raised where it happened in the order
+        except BaseException as exc:  # noqa: BLE001 - the items' failure, raised in its place in the order
             submitted.put(exc)
         finally:
             submitted.put(None)  # the end

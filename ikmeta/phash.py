@@ -8,6 +8,7 @@ keeps scipy's import (~0.2 s) off every run; tests hold it equal to imagehash's.
     >>> phash_image(Image.open("photo.jpg"))
     'f06830ca9f1e3e90'
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``...) the way curl and re
 and verifies TLS with the system's certificates. This module adds the limits (time,
 size while streaming, redirects), gzip and deflate bodies, and one-line errors.
 """
+
 from __future__ import annotations
 
 import base64
@@ -80,7 +81,9 @@ def request_for(url: str) -> urllib.request.Request:
     if parts.username is not None:
         credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-    return urllib.request.Request(urllib.parse.urlunsplit((parts.scheme, netloc, path, query, "")), headers=headers)
+    return urllib.request.Request(
+        urllib.parse.urlunsplit((parts.scheme, netloc, path, query, "")), headers=headers
+    )
 
 
 def fetch_url(url: str, options: FetchOptions) -> Blob:
@@ -91,7 +94,9 @@ def fetch_url(url: str, options: FetchOptions) -> Blob:
     try:
         with opener.open(request, timeout=options.timeout) as response:
             data = _read_body(url, response, options.max_bytes)
-            content_type = response.headers.get_content_type() if response.headers.get("Content-Type") else None
+            content_type = (
+                response.headers.get_content_type() if response.headers.get("Content-Type") else None
+            )
     except SourceError:
         raise
     except urllib.error.HTTPError as exc:
@@ -110,15 +115,19 @@ def _read_body(url: str, response: http.client.HTTPResponse, max_bytes: int) -> 
     declared_length = int(declared) if declared and declared.isdigit() else None
     encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
     if declared_length is not None and declared_length > max_bytes and encoding == "identity":
-        raise SourceError(url, f"body of {declared_length} bytes is over the --max-bytes limit of {max_bytes}")
+        raise SourceError(
+            url, f"body of {declared_length} bytes is over the --max-bytes limit of {max_bytes}"
+        )
     inflate = _decoder(url, encoding)
     chunks, size, received = [], 0, 0
     while True:
         try:
             chunk = response.read(CHUNK)
         except http.client.IncompleteRead as exc:
-            raise SourceError(url, f"the connection closed before the body ended ({received + len(exc.partial)} "
-                                   "bytes received)") from None
+            raise SourceError(
+                url,
+                f"the connection closed before the body ended ({received + len(exc.partial)} bytes received)",
+            ) from None
         if not chunk:
             break
         received += len(chunk)
@@ -129,7 +138,9 @@ def _read_body(url: str, response: http.client.HTTPResponse, max_bytes: int) -> 
             raise SourceError(url, f"body is over the --max-bytes limit of {max_bytes} bytes")
         chunks.append(chunk)
     if declared_length is not None and received < declared_length:
-        raise SourceError(url, f"body shorter than its Content-Length ({received} of {declared_length} bytes)")
+        raise SourceError(
+            url, f"body shorter than its Content-Length ({received} of {declared_length} bytes)"
+        )
     return b"".join(chunks)
 
 
@@ -143,7 +154,7 @@ def _decoder(url: str, encoding: str):  # type: ignore[no-untyped-def]
     raise SourceError(url, f"unsupported Content-Encoding '{encoding}'")
 
 
-def _inflate(url: str, inflate, chunk: bytes, room: int) -> bytes:  # type: ignore[no-untyped-def]
+def _inflate(url: str, inflate: zlib._Decompress, chunk: bytes, room: int) -> bytes:
     """Decompress ``chunk``, producing at most ``room + 1`` bytes (enough to see the cap passed)."""
     try:
         out = inflate.decompress(chunk, room + 1)

@@ -7,6 +7,7 @@ parallel where not.
 Also reads hash lists (``ikmeta phash`` output, or NDJSON with ``pHash`` and ``source``) into
 items, for grouping hashes made elsewhere.
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,8 +35,13 @@ class ScanWarning:  # a scan event: a source read with a warning
     message: str
 
 
-def scan(sources: Iterable[str | IkmetaError], cache: HashCache, jobs: int, fetch: FetchOptions | None = None,
-         on_total: Callable[[int], None] | None = None) -> Iterator[Item | IkmetaError | ScanWarning]:
+def scan(
+    sources: Iterable[str | IkmetaError],
+    cache: HashCache,
+    jobs: int,
+    fetch: FetchOptions | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Iterator[Item | IkmetaError | ScanWarning]:
     """An event per source: its :class:`Item` (from the cache or hashed now), or why it failed.
 
     The sources are listed first (a walk is quick); ``on_total`` then hears how many there are.
@@ -94,8 +100,15 @@ def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
 
 def _item(source: str, data: dict[str, Any]) -> Item:
     colour = data.get("flat")  # a flat image's mean colour, else None
-    return Item(source, data["pHash"], data.get("width"), data.get("height"), data.get("size"),
-                flat=colour is not None, colour=colour)
+    return Item(
+        source,
+        data["pHash"],
+        data.get("width"),
+        data.get("height"),
+        data.get("size"),
+        flat=colour is not None,
+        colour=colour,
+    )
 
 
 def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
@@ -119,7 +132,9 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
-        same = item.source if is_url(item.source) else os.path.abspath(item.source)  # ./a.jpg is a.jpg (no I/O)
+        same = (
+            item.source if is_url(item.source) else os.path.abspath(item.source)
+        )  # ./a.jpg is a.jpg (no I/O)
         if same not in seen:
             seen.add(same)
             yield item
@@ -129,9 +144,12 @@ def _parse_hash_line(text: str) -> Item:
     text = text.lstrip()  # before a hash or an object, spaces are not part of anything
     if text.startswith("{"):
         data = json.loads(text)
-        if not isinstance(data, dict) or not isinstance(data.get("pHash"), str) or \
-                not isinstance(data.get("source"), str):
-            raise ValueError("a JSON line needs \"pHash\" and \"source\" strings")
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("pHash"), str)
+            or not isinstance(data.get("source"), str)
+        ):
+            raise ValueError('a JSON line needs "pHash" and "source" strings')
         value, source = data["pHash"], data["source"]
     else:
         parsed = parse_checksum_line(text)
@@ -146,10 +164,12 @@ def _parse_hash_line(text: str) -> Item:
     phash = parse_hash(value)
     if len(phash) != 16:
         raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
-    numbers = {k: data.get(k) if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) else None
-               for k in ("width", "height", "size")}
+    numbers = {
+        k: data.get(k) if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) else None
+        for k in ("width", "height", "size")
+    }
     colour = data.get("flat")
     if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
-        raise ValueError(f"\"flat\" is {colour!r}, not null nor a colour like \"#f0f0f0\"")
+        raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
     flat = colour is not None or phash in FLAT_HASHES
     return Item(source, phash, numbers["width"], numbers["height"], numbers["size"], flat, colour)

@@ -7,6 +7,7 @@ input, or an http(s) URL (downloaded by :mod:`ikmeta.remote`).
     >>> read_source("https://example.com/a.jpg", fetch=FetchOptions(timeout=10))
     Blob(source='https://example.com/a.jpg', data=b'...', content_type='image/jpeg')
 """
+
 from __future__ import annotations
 
 import errno
@@ -76,7 +77,9 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
         return fetch_url(source, fetch or FetchOptions())
     scheme = foreign_scheme(source)
     if scheme and not os.path.exists(source):
-        raise SourceError(source, f"unsupported URL scheme '{scheme}' (ikmeta fetches http:// and https:// only)")
+        raise SourceError(
+            source, f"unsupported URL scheme '{scheme}' (ikmeta fetches http:// and https:// only)"
+        )
     return Blob(source, read_file(source, limit))
 
 

@@ -9,6 +9,7 @@ skipped unless ``hidden``. Symbolic links to folders are followed, each real fol
 so a link loop ends. Problems (a missing path, a folder that cannot be read) are yielded as
 :class:`~ikmeta.errors.SourceError` values in place, so the walk goes on.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,13 +67,16 @@ def _walk(folder: str, hidden: bool, seen: set[str]) -> Iterator[str | SourceErr
         if is_dir:
             folders.append(entry.path)
         elif is_image_name(entry.name):
-            yield entry.path if _is_file(entry) else SourceError(entry.path, "not a regular file (a pipe or "
-                                                                              "device?), skipped")
+            yield (
+                entry.path
+                if _is_file(entry)
+                else SourceError(entry.path, "not a regular file (a pipe or device?), skipped")
+            )
     for sub in folders:
         yield from _walk(sub, hidden, seen)
 
 
-def _is_file(entry: os.DirEntry) -> bool:
+def _is_file(entry: os.DirEntry[str]) -> bool:
     """A regular file, or a link to one (a dangling link too: reading it will say so)."""
     try:
         return entry.is_file() or (entry.is_symlink() and not os.path.exists(entry.path))

@@ -3,6 +3,7 @@
 Tests that need ../shared/corpus or exiftool/ImageMagick skip when those are absent,
 except in CI (CI=true), where their absence is a failure.
 """
+
 from __future__ import annotations
 
 import io
@@ -10,6 +11,7 @@ import os
 import shutil
 import struct
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from PIL import Image, ImageDraw
@@ -52,6 +54,7 @@ def identify() -> str:
 
 
 # --- images drawn for tests -------------------------------------------------------------------
+
 
 def scene(size: tuple[int, int] = (320, 240), seed: int = 0) -> Image.Image:
     """A deterministic picture with structure at several scales (so its pHash means something)."""
@@ -102,7 +105,21 @@ class TiffBuilder:
     >>> b = TiffBuilder("<"); b.ifd([(0x010F, 2, 1, b"Canon\\0")]); b.build()
     """
 
-    TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+    TYPE_SIZES: ClassVar[dict[int, int]] = {
+        1: 1,
+        2: 1,
+        3: 2,
+        4: 4,
+        5: 8,
+        6: 1,
+        7: 1,
+        8: 2,
+        9: 4,
+        10: 8,
+        11: 4,
+        12: 8,
+        13: 4,
+    }
 
     def __init__(self, endian: str = "<") -> None:
         self.endian = endian
@@ -129,9 +146,8 @@ class TiffBuilder:
         for index, entries in enumerate(self.ifds):
             data_at = offsets[index] + 2 + 12 * len(entries) + 4
             table, data = bytearray(struct.pack(e + "H", len(entries))), bytearray()
-            for tag, typ, count, raw in entries:
-                if (index, tag) in links:
-                    raw = struct.pack(e + "I", offsets[links[(index, tag)]])
+            for tag, typ, count, stored in entries:
+                raw = struct.pack(e + "I", offsets[links[(index, tag)]]) if (index, tag) in links else stored
                 if len(raw) > 4:
                     field = struct.pack(e + "I", data_at + len(data))
                     data += raw

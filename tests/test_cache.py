@@ -1,4 +1,5 @@
 """The hash cache: hits and misses by path, size and mtime; corrupt or foreign files replaced."""
+
 from __future__ import annotations
 
 import os
@@ -87,8 +88,10 @@ def test_a_named_cache_of_ikmetas_own_is_used_or_replaced(tmp_path):
     assert HashCache.open(str(empty), replace_foreign=False).connection is not None
 
 
-@pytest.mark.parametrize("column, value", [("phash", "zz"), ("phash", b"\xff"), ("flat", "#zz"), ("width", -3),
-                                           ("width", "wide")])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("phash", "zz"), ("phash", b"\xff"), ("flat", "#zz"), ("width", -3), ("width", "wide")],
+)
 def test_damaged_rows_are_misses(tmp_path, column, value):
     image = tmp_path / "a.jpg"
     image.write_bytes(b"x")

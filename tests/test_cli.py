@@ -1,4 +1,5 @@
 """The command line: output formats, argument order, messages on stderr, exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,9 @@ def test_bad_sources_are_named_on_stderr_and_the_rest_still_printed(tmp_path):
     empty.write_bytes(b"")
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    result = run("inspect", HARBOUR, str(tmp_path / "missing.jpg"), str(tmp_path), str(empty), str(text), BADGE)
+    result = run(
+        "inspect", HARBOUR, str(tmp_path / "missing.jpg"), str(tmp_path), str(empty), str(text), BADGE
+    )
     assert result.exit_code == 1
     assert [m["source"] for m in json.loads(result.stdout)] == [HARBOUR, BADGE]
     assert result.stderr.splitlines() == [
@@ -97,13 +100,16 @@ def test_truncated_image_is_reported_with_a_warning(tmp_path):
     assert result.stderr.startswith(f"ikmeta: {cut}: warning: truncated image data")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["inspect"], "Missing argument 'SOURCE...'"),
-    (["inspect", "-", "-"], "'-' (standard input) can be given only once"),
-    (["inspect", "--jobs", "0", HARBOUR], "Invalid value for '-j' / '--jobs'"),
-    (["inspect", "--bogus", HARBOUR], "No such option"),
-    (["nosuchcommand"], "No such command 'nosuchcommand'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inspect"], "Missing argument 'SOURCE...'"),
+        (["inspect", "-", "-"], "'-' (standard input) can be given only once"),
+        (["inspect", "--jobs", "0", HARBOUR], "Invalid value for '-j' / '--jobs'"),
+        (["inspect", "--bogus", HARBOUR], "No such option"),
+        (["nosuchcommand"], "No such command 'nosuchcommand'"),
+    ],
+)
 def test_usage_errors_exit_2(args, message):
     result = run(*args)
     assert result.exit_code == 2
@@ -129,15 +135,23 @@ def test_many_sources_keep_order_with_many_jobs(tmp_path):
 def test_python_m_and_closed_pipe():
     """`python -m ikmeta` works; a reader that stops early (| head) ends it quietly."""
     proc = subprocess.run(
-        ["bash", "-c", f"{sys.executable} -m ikmeta inspect --ndjson {' '.join([HARBOUR] * 200)} | head -n 1; "
-                       "echo ${PIPESTATUS[0]} >&2"],
-        capture_output=True, text=True,
+        [
+            "bash",
+            "-c",
+            (
+                f"{sys.executable} -m ikmeta inspect --ndjson {' '.join([HARBOUR] * 200)} | head -n 1; "
+                "echo ${PIPESTATUS[0]} >&2"
+            ),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert json.loads(proc.stdout)["source"] == HARBOUR
     assert proc.stderr == "1\n"  # exit 1 (not all was written), and not a word on stderr
 
 
 # --- phash ------------------------------------------------------------------------------------
+
 
 def test_phash_lines_like_sha256sum(tmp_path):
     result = run("phash", HARBOUR, BADGE)
@@ -158,7 +172,9 @@ def test_phash_walks_folders_and_reports_bad_files(tmp_path):
     result = run("phash", str(tmp_path), str(tmp_path / "missing"))
     assert result.exit_code == 1
     assert [line.split("  ", 1)[1] for line in result.stdout.splitlines()] == [
-        str(tmp_path / "a.JPG"), str(tmp_path / "sub" / "b.png")]
+        str(tmp_path / "a.JPG"),
+        str(tmp_path / "sub" / "b.png"),
+    ]
     assert result.stderr.splitlines() == [
         f"ikmeta: {tmp_path / 'broken.jpg'}: corrupt or truncated jpg header (truncated file read)",
         f"ikmeta: {tmp_path / 'missing'}: no such file or folder",
@@ -196,12 +212,16 @@ def test_phash_stdin():
 
 # --- distance ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("a, b, expected", [
-    ("f06830ca9f1e3e90", "f06830ca9f1e3e90", "0"),
-    ("2d5ad3936d2e015b", "2d6ed293db36a4fb", "17"),
-    ("a4a65595ac94518b", "7838873e791f8400", "37"),
-    ("0xA4A65595AC94518B", "7838873E791F8400", "37"),
-])
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("f06830ca9f1e3e90", "f06830ca9f1e3e90", "0"),
+        ("2d5ad3936d2e015b", "2d6ed293db36a4fb", "17"),
+        ("a4a65595ac94518b", "7838873e791f8400", "37"),
+        ("0xA4A65595AC94518B", "7838873E791F8400", "37"),
+    ],
+)
 def test_distance_of_hashes(a, b, expected):
     result = run("distance", a, b)
     assert (result.exit_code, result.stdout) == (0, expected + "\n")
@@ -223,13 +243,19 @@ def test_an_existing_file_named_like_hex_is_a_file(tmp_path, monkeypatch):
     assert run("distance", "deadbeef", badge_hash).stdout == "0\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["2d5ad3936d2e015b", "xyz"], "Invalid value for 'B': not a hexadecimal pHash and no such file: 'xyz'"),
-    (["", "2d5ad3936d2e015b"], "Invalid value for 'A': not a hexadecimal pHash and no such file: ''"),
-    (["2d5ad3936d2e015b", "2d5ad3936d2e015"], "pHashes differ in length: 16 vs 15 hex digits"),
-    (["-", "-"], "'-' (standard input) can be given only once"),
-    (["2d5ad3936d2e015b"], "Missing argument 'B'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["2d5ad3936d2e015b", "xyz"],
+            "Invalid value for 'B': not a hexadecimal pHash and no such file: 'xyz'",
+        ),
+        (["", "2d5ad3936d2e015b"], "Invalid value for 'A': not a hexadecimal pHash and no such file: ''"),
+        (["2d5ad3936d2e015b", "2d5ad3936d2e015"], "pHashes differ in length: 16 vs 15 hex digits"),
+        (["-", "-"], "'-' (standard input) can be given only once"),
+        (["2d5ad3936d2e015b"], "Missing argument 'B'"),
+    ],
+)
 def test_distance_usage_errors(args, message):
     result = run("distance", *args)
     assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
@@ -242,23 +268,29 @@ def test_distance_with_an_unreadable_image_exits_1(tmp_path):
     assert result.exit_code == 1 and result.stderr.startswith(f"ikmeta: {text}: not an image")
 
 
-@pytest.mark.parametrize("args", [["distance", "2d5ad3936d2e015b", "2d6ed293db36a4fb"], ["--help"],
-                                  ["distance", "--help"], ["--version"]])
+@pytest.mark.parametrize(
+    "args",
+    [["distance", "2d5ad3936d2e015b", "2d6ed293db36a4fb"], ["--help"], ["distance", "--help"], ["--version"]],
+)
 def test_light_commands_import_no_image_libraries(args):
-    code = ("import sys; from ikmeta.cli import cli\n"
-            "try:\n    cli(%r, prog_name='ikmeta')\nexcept SystemExit:\n    pass\n"
-            "heavy = sorted(m for m in ('numpy', 'scipy', 'PIL', 'imagehash', 'exifread') if m in sys.modules)\n"
-            "print('HEAVY', heavy)" % (args,))
+    code = (
+        "import sys; from ikmeta.cli import cli\n"
+        f"try:\n    cli({args!r}, prog_name='ikmeta')\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('numpy', 'scipy', 'PIL', 'imagehash', 'exifread') if m in sys.modules)\n"
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.splitlines()[-1] == "HEAVY []"
 
 
 # --- names and streams that are not what they seem ----------------------------------------
 
+
 def ikmeta(*args, stdin: bytes | None = None, **kwargs) -> subprocess.CompletedProcess:
     """The real command in a subprocess, bytes in and out (for what CliRunner cannot show)."""
-    return subprocess.run([sys.executable, "-m", "ikmeta", *args], input=stdin, capture_output=True,
-                          timeout=60, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "ikmeta", *args], input=stdin, capture_output=True, timeout=60, **kwargs
+    )
 
 
 def test_file_names_that_are_not_utf8_round_trip(tmp_path):
@@ -268,7 +300,9 @@ def test_file_names_that_are_not_utf8_round_trip(tmp_path):
     with open(odd, "wb") as fh:
         fh.write((EXAMPLES / "badge.png").read_bytes())
     lines = ikmeta("phash", str(folder))
-    assert lines.returncode == 0 and lines.stdout == b"81197f0e7ae66839  " + odd + b"\n"  # the bytes, as ls shows them
+    assert (
+        lines.returncode == 0 and lines.stdout == b"81197f0e7ae66839  " + odd + b"\n"
+    )  # the bytes, as ls shows them
     ndjson = ikmeta("phash", "--ndjson", str(folder))
     text = ndjson.stdout.decode("utf-8")  # always valid UTF-8: the stray byte escaped
     assert "\\udce9" in text and os.fsencode(json.loads(text)["source"]) == odd
@@ -290,9 +324,14 @@ def test_names_with_newlines_are_escaped_as_sha256sum_does(tmp_path):
     name.write_bytes((EXAMPLES / "badge.png").read_bytes())
     line = run("phash", str(name)).stdout
     assert line == "\\81197f0e7ae66839  " + str(name).replace("\n", "\\n") + "\n"
-    back = run("dupes", "--hashes", "-", "--ndjson", "--max", "0", stdin=(line + line.replace("two", "one")).encode())
+    back = run(
+        "dupes", "--hashes", "-", "--ndjson", "--max", "0", stdin=(line + line.replace("two", "one")).encode()
+    )
     assert back.exit_code == 0
-    assert {f["source"] for f in json.loads(back.stdout)["files"]} == {str(name), str(name).replace("two", "one")}
+    assert {f["source"] for f in json.loads(back.stdout)["files"]} == {
+        str(name),
+        str(name).replace("two", "one"),
+    }
     missing = run("inspect", str(tmp_path / "gone\nnow.jpg"))
     assert missing.stderr.count("\n") == 1 and "gone\\nnow.jpg: no such file" in missing.stderr
 
@@ -308,7 +347,10 @@ def test_pipes_and_devices_never_hang(tmp_path):
     named = ikmeta("inspect", str(folder / "pipe.jpg"))
     assert named.returncode == 1 and b"pipe.jpg: empty file" in named.stderr
     endless = ikmeta("inspect", "--max-bytes", "1MB", "/dev/zero")
-    assert endless.returncode == 1 and endless.stderr == b"ikmeta: /dev/zero: more than 1000000 bytes (--max-bytes); not read\n"
+    assert (
+        endless.returncode == 1
+        and endless.stderr == b"ikmeta: /dev/zero: more than 1000000 bytes (--max-bytes); not read\n"
+    )
     piped = ikmeta("phash", "--max-bytes", "1k", "-", stdin=(EXAMPLES / "harbour.jpg").read_bytes())
     assert piped.returncode == 1 and b"-: more than 1000 bytes" in piped.stderr
 
@@ -316,21 +358,38 @@ def test_pipes_and_devices_never_hang(tmp_path):
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_output_that_cannot_be_written_is_one_line_and_exit_1():
     with open("/dev/full", "w") as full:
-        result = subprocess.run([sys.executable, "-m", "ikmeta", "inspect", HARBOUR], stdout=full,
-                                stderr=subprocess.PIPE, timeout=60)
-    assert result.returncode == 1 and result.stderr == b"ikmeta: cannot write the output: no space left on device\n"
-    closed = subprocess.run(f"{sys.executable} -m ikmeta phash {HARBOUR} >&-", shell=True, capture_output=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "ikmeta", "inspect", HARBOUR],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    assert (
+        result.returncode == 1
+        and result.stderr == b"ikmeta: cannot write the output: no space left on device\n"
+    )
+    closed = subprocess.run(
+        f"{sys.executable} -m ikmeta phash {HARBOUR} >&-", shell=True, capture_output=True
+    )
     assert closed.returncode == 1 and b"standard output is closed" in closed.stderr
 
 
-@pytest.mark.parametrize("line, reason", [
-    ('{"pHash":"81197f0e7ae66839","source":"a.png","flat":"garbage"}', "not null nor a colour"),
-    ('{"pHash":"81197f0e7ae66839","source":"a.png","x":' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
-    ("81197f0e7ae66839" + " " * 70000, "longer than 65536 characters"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"pHash":"81197f0e7ae66839","source":"a.png","flat":"garbage"}', "not null nor a colour"),
+        (
+            '{"pHash":"81197f0e7ae66839","source":"a.png","x":' + "[" * 5000 + "]" * 5000 + "}",
+            "nested too deeply",
+        ),
+        ("81197f0e7ae66839" + " " * 70000, "longer than 65536 characters"),
+    ],
+)
 def test_bad_hash_list_lines_are_named(line, reason):
     result = run("dupes", "--hashes", "-", "--json", stdin=(line + "\n81197f0e7ae66839  b.png\n").encode())
-    assert result.exit_code == 1 and result.stderr.startswith("ikmeta: <stdin>:1: ") and reason in result.stderr
+    assert (
+        result.exit_code == 1 and result.stderr.startswith("ikmeta: <stdin>:1: ") and reason in result.stderr
+    )
     assert json.loads(result.stdout) == []
 
 
@@ -347,8 +406,12 @@ def test_ctrl_c_stops_at_once_with_130():
     import signal
     import time
 
-    waiting = subprocess.Popen([sys.executable, "-m", "ikmeta", "inspect", "-"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "ikmeta", "inspect", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(2.5)  # started, and reading standard input that never ends
     waiting.send_signal(signal.SIGINT)
     out, err = waiting.communicate(timeout=30)
@@ -375,14 +438,19 @@ def test_the_same_file_twice_in_a_hash_list_counts_once(monkeypatch):
     result = run("dupes", "--hashes", "-", "--json", stdin=lines.encode())
     assert result.exit_code == 0
     assert [[f["source"] for f in g["files"]] for g in json.loads(result.stdout)] == [
-        ["examples/harbour.jpg", "examples/harbour_small.jpg"]]  # the web copy; harbour.jpg once
+        ["examples/harbour.jpg", "examples/harbour_small.jpg"]
+    ]  # the web copy; harbour.jpg once
 
 
 def test_a_lone_surrogate_in_a_hash_list_is_a_bad_line():
     lines = '{"pHash":"81197f0e7ae66839","source":"a"}\n{"pHash":"81197f0e7ae66839","source":"\\ud800x"}\n'
     for output in ("--json", "--csv", "--table"):
         result = run("dupes", "--hashes", "-", output, stdin=lines.encode())
-        assert result.exit_code == 1 and "<stdin>:2: source" in result.stderr and "Traceback" not in result.stderr
+        assert (
+            result.exit_code == 1
+            and "<stdin>:2: source" in result.stderr
+            and "Traceback" not in result.stderr
+        )
 
 
 def test_cache_holds_names_that_are_not_utf8(tmp_path):
@@ -417,7 +485,7 @@ def test_pillow_logs_nothing_of_its_own(tmp_path):
     data = bytearray(encode(scene((64, 48)), "TIFF"))
     entry = struct.pack("<HHIH", 0x0115, 3, 1, 3)  # SamplesPerPixel 3 ...
     at = bytes(data).index(entry)
-    data[at:at + len(entry)] = struct.pack("<HHIH", 0x0115, 3, 1, 515)  # ... says 515
+    data[at : at + len(entry)] = struct.pack("<HHIH", 0x0115, 3, 1, 515)  # ... says 515
     path = tmp_path / "samples.tif"
     path.write_bytes(bytes(data))
     result = ikmeta("phash", str(path))
@@ -429,8 +497,11 @@ def test_ctrl_c_with_stderr_closed_still_stops_with_130():
     import signal
     import time
 
-    waiting = subprocess.Popen(["bash", "-c", f"exec {sys.executable} -m ikmeta inspect - 2>&-"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    waiting = subprocess.Popen(
+        ["bash", "-c", f"exec {sys.executable} -m ikmeta inspect - 2>&-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     time.sleep(2.5)
     waiting.send_signal(signal.SIGINT)
     waiting.communicate(timeout=30)
@@ -440,7 +511,9 @@ def test_ctrl_c_with_stderr_closed_still_stops_with_130():
 def test_a_slow_list_and_a_reader_that_stops_early_end_quietly():
     """| head -1 while --from - is still arriving: exit 1 and nothing on stderr (not an abort
     on the thread still reading the list)."""
-    script = (f"{{ for k in 1 2 3 4; do echo {HARBOUR}; sleep 0.5; done; }} | "
-              f"{sys.executable} -m ikmeta phash --from - -j 2 | head -1; echo ${{PIPESTATUS[1]}} >&2")
+    script = (
+        f"{{ for k in 1 2 3 4; do echo {HARBOUR}; sleep 0.5; done; }} | "
+        f"{sys.executable} -m ikmeta phash --from - -j 2 | head -1; echo ${{PIPESTATUS[1]}} >&2"
+    )
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.endswith(f"  {HARBOUR}\n") and result.stderr == "1\n"

@@ -1,4 +1,5 @@
 """group(): references, linkage, flat images, determinism; Hypothesis for the invariants."""
+
 from __future__ import annotations
 
 import random
@@ -31,10 +32,15 @@ def summary(groups: list[Group]) -> list[tuple[str, list[tuple[str, int | None]]
 
 def test_reference_is_the_best_copy_and_listed_first():
     base = 0x0123456789ABCDEF
-    items = [item("small.jpg", flip(base, 1), pixels=10), item("big.jpg", base, pixels=1000),
-             item("same-size-bigger-file.jpg", flip(base, 2), pixels=10, size=99), item("other.jpg", ~base & (2**64 - 1))]
+    items = [
+        item("small.jpg", flip(base, 1), pixels=10),
+        item("big.jpg", base, pixels=1000),
+        item("same-size-bigger-file.jpg", flip(base, 2), pixels=10, size=99),
+        item("other.jpg", ~base & (2**64 - 1)),
+    ]
     assert summary(group(items, 10)) == [
-        ("big.jpg", [("big.jpg", 0), ("same-size-bigger-file.jpg", 1), ("small.jpg", 1)])]
+        ("big.jpg", [("big.jpg", 0), ("same-size-bigger-file.jpg", 1), ("small.jpg", 1)])
+    ]
 
 
 def test_ties_fall_back_to_path_order():
@@ -44,8 +50,8 @@ def test_ties_fall_back_to_path_order():
 
 def test_no_chaining_by_default_and_chaining_when_connected():
     a = 0
-    b = flip(a, *range(6))          # 6 from a
-    c = flip(b, *range(10, 16))     # 6 from b, 12 from a
+    b = flip(a, *range(6))  # 6 from a
+    c = flip(b, *range(10, 16))  # 6 from b, 12 from a
     items = [item("a", a, pixels=3), item("b", b, pixels=2), item("c", c, pixels=1)]
     assert summary(group(items, 8)) == [("a", [("a", 0), ("b", 6)])]
     assert summary(group(items, 8, linkage="connected")) == [("a", [("a", 0), ("b", 6), ("c", 12)])]
@@ -53,33 +59,40 @@ def test_no_chaining_by_default_and_chaining_when_connected():
 
 def test_flat_images_never_join_by_phash():
     photo = 0x8000000000000000  # a photo whose hash happens to equal the flat hash
-    items = [item("white.png", 0x8000000000000000, flat=True, colour="#ffffff"),
-             item("blue.png", 0x8000000000000000, flat=True, colour="#0000ff"),
-             item("page1.png", 0xC000000000000001, flat=True, colour="#f4f4f2"),
-             item("page2.png", 0x4000000000000011, flat=True, colour=None),
-             item("photo.jpg", photo), item("photo-copy.jpg", flip(photo, 3))]
+    items = [
+        item("white.png", 0x8000000000000000, flat=True, colour="#ffffff"),
+        item("blue.png", 0x8000000000000000, flat=True, colour="#0000ff"),
+        item("page1.png", 0xC000000000000001, flat=True, colour="#f4f4f2"),
+        item("page2.png", 0x4000000000000011, flat=True, colour=None),
+        item("photo.jpg", photo),
+        item("photo-copy.jpg", flip(photo, 3)),
+    ]
     # Same pixels and size: path order ranks "photo-copy.jpg" ("-" sorts before ".") first.
     assert summary(group(items, 10)) == [("photo-copy.jpg", [("photo-copy.jpg", 0), ("photo.jpg", 1)])]
 
 
 def test_flat_images_of_one_colour_group_without_a_distance():
-    items = [item("grey.png", 1, flat=True, colour="#898989"),
-             item("grey.webp", 2, pixels=50, flat=True, colour=f"#{0x89 + FLAT_TOLERANCE:02x}8989"),
-             item("dark.png", 3, flat=True, colour="#101010")]
+    items = [
+        item("grey.png", 1, flat=True, colour="#898989"),
+        item("grey.webp", 2, pixels=50, flat=True, colour=f"#{0x89 + FLAT_TOLERANCE:02x}8989"),
+        item("dark.png", 3, flat=True, colour="#101010"),
+    ]
     assert summary(group(items, 10)) == [("grey.png", [("grey.png", None), ("grey.webp", None)])]
 
 
 def test_equals_brute_force_grouping_on_10k():
     hashes = planted(10_000, seed=7)
     rng = random.Random(3)
-    items = [Item(f"img{k:05d}.jpg", f"{int(h):016x}", rng.randint(1, 4) * 100, 100, rng.randint(1, 10**6))
-             for k, h in enumerate(hashes)]
+    items = [
+        Item(f"img{k:05d}.jpg", f"{int(h):016x}", rng.randint(1, 4) * 100, 100, rng.randint(1, 10**6))
+        for k, h in enumerate(hashes)
+    ]
     groups = group(items, 10)
     ranked = sorted(items, key=lambda it: (-it.pixels, -it.size, it.source))
     i, j = brute_pairs(np.array([int(it.phash, 16) for it in ranked], dtype=np.uint64), 10)
     # The same greedy, written the slow obvious way over the brute-force pairs.
     near = {}
-    for a, b in zip(i.tolist(), j.tolist()):
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
         near.setdefault(b, []).append(a)
     leader = list(range(len(ranked)))
     for b in range(len(ranked)):
@@ -89,8 +102,9 @@ def test_equals_brute_force_grouping_on_10k():
     expected = {}
     for k, lead in enumerate(leader):
         expected.setdefault(lead, []).append(ranked[k].source)
-    assert sorted(sorted(m.source for m, _ in g.members) for g in groups) == \
-        sorted(sorted(v) for v in expected.values() if len(v) > 1)
+    assert sorted(sorted(m.source for m, _ in g.members) for g in groups) == sorted(
+        sorted(v) for v in expected.values() if len(v) > 1
+    )
 
 
 hash_values = st.integers(0, 2**64 - 1)
@@ -102,8 +116,14 @@ def libraries(draw):
     items = []
     for n, seed in enumerate(draw(st.lists(st.sampled_from(seeds), max_size=30))):
         bits = draw(st.lists(st.integers(0, 63), max_size=14))
-        items.append(item(f"f{n:02d}", flip(seed, *set(bits)), pixels=draw(st.integers(1, 5)),
-                          size=draw(st.integers(1, 5))))
+        items.append(
+            item(
+                f"f{n:02d}",
+                flip(seed, *set(bits)),
+                pixels=draw(st.integers(1, 5)),
+                size=draw(st.integers(1, 5)),
+            )
+        )
     return items
 
 
@@ -118,8 +138,11 @@ def test_reference_linkage_invariants(items, max_distance):
         assert len(g.members) >= 2
         for member, distance in g.members:
             assert distance == hamming(member.phash, g.reference.phash) <= max_distance
-            assert (-member.pixels, -member.size, member.source) >= \
-                (-g.reference.pixels, -g.reference.size, g.reference.source)
+            assert (-member.pixels, -member.size, member.source) >= (
+                -g.reference.pixels,
+                -g.reference.size,
+                g.reference.source,
+            )
     shuffled = list(reversed(items))
     assert summary(group(shuffled, max_distance)) == summary(groups)  # order of input does not matter
 
@@ -139,7 +162,7 @@ def test_connected_linkage_invariants(items, max_distance):
 
 
 def test_bad_linkage():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="linkage"):
         group([], 10, linkage="single")
 
 

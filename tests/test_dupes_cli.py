@@ -1,4 +1,5 @@
 """`ikmeta dupes`: scanning, caching, output formats, exit codes, and quality on real photos."""
+
 from __future__ import annotations
 
 import csv
@@ -14,7 +15,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 
 from ikmeta.cli import cli
 
-from .conftest import ROOT, encode, scene
+from .conftest import ROOT, scene
 
 TOOLS = ROOT.parent / "shared" / "tools"
 
@@ -62,8 +63,10 @@ def groups_of(result) -> list[list[str]]:
 def test_groups_references_and_exit_code(library, tmp_path):
     result = run("dupes", str(library), "--json", "--cache", str(tmp_path / "c.sqlite3"))
     assert result.exit_code == 1  # broken.jpg could not be read
-    assert result.stderr.splitlines()[0] == f"ikmeta: {library / 'broken.jpg'}: corrupt or truncated jpg header " \
-                                            "(truncated file read)"
+    assert (
+        result.stderr.splitlines()[0] == f"ikmeta: {library / 'broken.jpg'}: corrupt or truncated jpg header "
+        "(truncated file read)"
+    )
     found = groups_of(result)
     assert found[0] == ["beach.jpg", "beach_bright.png", "beach_small.JPG"]  # most pixels, then largest file
     assert sorted(found[1]) == ["harbour.jpg", "harbour.webp"]
@@ -72,13 +75,21 @@ def test_groups_references_and_exit_code(library, tmp_path):
     data = json.loads(result.stdout)
     beach = data[0]
     assert beach["reference"] == str(library / "trip" / "beach.jpg")
-    assert beach["files"][0] == {"source": beach["reference"], "pHash": beach["files"][0]["pHash"], "distance": 0,
-                                 "width": 800, "height": 600, "size": (library / "trip" / "beach.jpg").stat().st_size}
+    assert beach["files"][0] == {
+        "source": beach["reference"],
+        "pHash": beach["files"][0]["pHash"],
+        "distance": 0,
+        "width": 800,
+        "height": 600,
+        "size": (library / "trip" / "beach.jpg").stat().st_size,
+    }
     assert all(0 <= f["distance"] <= 10 for f in beach["files"])
     assert data[2]["files"][1]["distance"] is None  # flat images: grouped by colour, no pHash distance
-    assert result.stderr.splitlines()[-1] == ("10 images scanned, 3 groups, 4 duplicates, "
-                                              f"{summary_bytes(data)} freed by removing the non-references, "
-                                              "1 unreadable, 4 flat (grouped by colour alone)")
+    assert result.stderr.splitlines()[-1] == (
+        "10 images scanned, 3 groups, 4 duplicates, "
+        f"{summary_bytes(data)} freed by removing the non-references, "
+        "1 unreadable, 4 flat (grouped by colour alone)"
+    )
 
 
 def test_hidden_files_and_max(library, tmp_path):
@@ -96,19 +107,33 @@ def test_output_formats(library, tmp_path):
     rows = list(csv.DictReader(io.StringIO(run("dupes", str(library), "--csv", *cache).stdout)))
     assert {r["group"] for r in rows} == {"1", "2", "3"}
     assert [r["reference"] for r in rows if r["group"] == "1"] == ["yes", "no", "no"]
-    table = CliRunner().invoke(cli, ["dupes", str(library), "--table", "--cache", str(tmp_path / "c.sqlite3")],
-                               env={"COLUMNS": "400"})
-    assert "group 1: 3 images" in table.stdout and "ref" in table.stdout and "freed by removing" in table.stdout
+    table = CliRunner().invoke(
+        cli,
+        ["dupes", str(library), "--table", "--cache", str(tmp_path / "c.sqlite3")],
+        env={"COLUMNS": "400"},
+    )
+    assert (
+        "group 1: 3 images" in table.stdout and "ref" in table.stdout and "freed by removing" in table.stdout
+    )
     assert str(library / "trip" / "beach_bright.png") in table.stdout  # whole: wide enough not to wrap
 
 
 def test_second_run_uses_the_cache(library, tmp_path):
     cache = str(tmp_path / "c.sqlite3")
     first = run("dupes", str(library), "--json", "--cache", cache)
-    rows = subprocess.run([sys.executable, "-c", f"import sqlite3; print(sqlite3.connect({cache!r}).execute("
-                           "'select count(*) from hashes').fetchone()[0])"], capture_output=True, text=True)
+    rows = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sqlite3; print(sqlite3.connect({cache!r}).execute('select count(*) from hashes').fetchone()[0])",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert int(rows.stdout) == 10  # every readable image that is not hidden
-    (library / "trip" / "beach.jpg").write_bytes((library / "beach_small.JPG").read_bytes())  # edited: re-hashed
+    (library / "trip" / "beach.jpg").write_bytes(
+        (library / "beach_small.JPG").read_bytes()
+    )  # edited: re-hashed
     second = run("dupes", str(library), "--json", "--cache", cache)
     assert second.stdout != first.stdout
     assert groups_of(second)[0][0] == "beach_bright.png"
@@ -147,20 +172,26 @@ def test_hash_lists(library, tmp_path):
     assert from_lines.exit_code == 0
     assert any(set(g) == {"beach_bright.png", "beach_small.JPG", "beach.jpg"} for g in groups_of(from_lines))
     listing = tmp_path / "inspected.ndjson"
-    listing.write_text(run("inspect", "--ndjson", str(library / "trip" / "beach.jpg"),
-                           str(library / "beach_small.JPG")).stdout)
+    listing.write_text(
+        run(
+            "inspect", "--ndjson", str(library / "trip" / "beach.jpg"), str(library / "beach_small.JPG")
+        ).stdout
+    )
     ranked = run("dupes", "--hashes", str(listing), "--json")
     assert json.loads(ranked.stdout)[0]["reference"].endswith("beach.jpg")  # width/height used to rank
     bad = run("dupes", "--hashes", "-", "--json", stdin="zzz  a.jpg\n")
     assert bad.exit_code == 1 and bad.stderr.startswith("ikmeta: <stdin>:1: not hexadecimal")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["dupes"], "Missing argument"),
-    (["dupes", ".", "--max", "65"], "Invalid value for '--max'"),
-    (["dupes", ".", "--linkage", "single"], "Invalid value for '--linkage'"),
-    (["dupes", ".", "--hashes", "-"], "--hashes groups a hash list"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dupes"], "Missing argument"),
+        (["dupes", ".", "--max", "65"], "Invalid value for '--max'"),
+        (["dupes", ".", "--linkage", "single"], "Invalid value for '--linkage'"),
+        (["dupes", ".", "--hashes", "-"], "--hashes groups a hash list"),
+    ],
+)
 def test_usage_errors(args, message):
     result = run(*args)
     assert result.exit_code == 2 and message in result.stderr
@@ -175,9 +206,12 @@ def test_dupes_never_writes_to_images(library, tmp_path):
 
 # --- on the corpus ----------------------------------------------------------------------------
 
+
 @pytest.mark.corpus
 def test_orientations_and_hdr_pairs(corpus, tmp_path):
-    result = run("dupes", str(corpus / "jpg" / "orientation"), str(corpus / "jpg" / "hdr"), "--json", "--no-cache")
+    result = run(
+        "dupes", str(corpus / "jpg" / "orientation"), str(corpus / "jpg" / "hdr"), "--json", "--no-cache"
+    )
     groups = [sorted(os.path.basename(f["source"]) for f in g["files"]) for g in json.loads(result.stdout)]
     assert sorted(f"landscape_{i}.jpg" for i in range(1, 9)) in groups
     assert sorted(f"portrait_{i}.jpg" for i in range(1, 9)) in groups
@@ -187,8 +221,14 @@ def test_orientations_and_hdr_pairs(corpus, tmp_path):
 
 
 def score(truth, groups_json: str) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, str(TOOLS / "score_dupes.py"), str(truth), "-"], input=groups_json,
-                         capture_output=True, text=True, check=True, cwd=truth.parent).stdout
+    out = subprocess.run(
+        [sys.executable, str(TOOLS / "score_dupes.py"), str(truth), "-"],
+        input=groups_json,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=truth.parent,
+    ).stdout
     words = out.split()
     return float(words[words.index("precision") + 1]), float(words[words.index("recall") + 1])
 
@@ -196,8 +236,20 @@ def score(truth, groups_json: str) -> tuple[float, float]:
 @pytest.mark.corpus
 def test_quality_on_a_labelled_set(corpus, tmp_path):
     out = tmp_path / "set"
-    subprocess.run([sys.executable, str(TOOLS / "make_dupes_set.py"), str(corpus), str(out), "--seed", "1",
-                    "--variants", "6"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(TOOLS / "make_dupes_set.py"),
+            str(corpus),
+            str(out),
+            "--seed",
+            "1",
+            "--variants",
+            "6",
+        ],
+        check=True,
+        capture_output=True,
+    )
     default = run("dupes", str(out), "--json", "--no-cache")
     precision, recall = score(out / "truth.json", default.stdout)
     assert precision >= 0.99 and recall >= 0.88, (precision, recall)
@@ -207,7 +259,9 @@ def test_quality_on_a_labelled_set(corpus, tmp_path):
 
 
 def test_a_file_named_twice_is_not_its_own_duplicate(library, tmp_path):
-    result = run("dupes", str(library / "lone.png"), str(library / "lone.png"), str(library), "--json", "--no-cache")
+    result = run(
+        "dupes", str(library / "lone.png"), str(library / "lone.png"), str(library), "--json", "--no-cache"
+    )
     assert all("lone.png" not in g for g in groups_of(result))
 
 
@@ -218,7 +272,9 @@ def test_table_shows_paths_as_they_are(tmp_path):
     names = ["IMG [copy].png", "[bold]b.png", "[/]a.png"]
     for name in names:
         (tmp_path / name).write_bytes(badge)
-    result = CliRunner().invoke(cli, ["dupes", str(tmp_path), "--table", "--no-cache"], env={"COLUMNS": "400"})
+    result = CliRunner().invoke(
+        cli, ["dupes", str(tmp_path), "--table", "--no-cache"], env={"COLUMNS": "400"}
+    )
     assert result.exit_code == 0
     assert all(str(tmp_path / name) in result.stdout for name in names)
 

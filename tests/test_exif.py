@@ -1,4 +1,5 @@
 """The EXIF reader: names by tag ID, JSON-native values, and no exception on any input."""
+
 from __future__ import annotations
 
 import struct
@@ -47,44 +48,54 @@ def endian(request) -> str:
 def canon_like(e: str) -> bytes:
     """IFD0 -> Exif IFD -> Interop IFD, GPS IFD, and IFD1, the Canon 40D layout in miniature."""
     b = TiffBuilder(e)
-    b.ifd([
-        entry(0x010F, ascii_("Canon")),
-        entry(0x0112, short(e, 1)),
-        entry(0x011A, rational(e, (72, 1))),
-        entry(0x0132, ascii_("2008:07:31 10:38:11")),
-        entry(0x8769, long_(e, 0)),
-        entry(0x8825, long_(e, 0)),
-    ])
-    b.ifd([  # 1: Exif IFD
-        entry(0x829A, rational(e, (1, 160))),
-        entry(0x829D, rational(e, (71, 10))),
-        entry(0x8827, short(e, 100)),
-        entry(0x9000, undefined(b"0221")),
-        entry(0x9004, ascii_("2008:05:30 15:56:01")),
-        entry(0x9204, rational(e, (0, 1), signed=True)),
-        entry(0x9201, rational(e, (-7, 2), signed=True)),
-        entry(0x9101, undefined(b"\x01\x02\x03\x00")),
-        entry(0xA300, undefined(b"\x03")),
-        entry(0x9286, undefined(b"ASCII\x00\x00\x00hello   ")),
-        entry(0xA005, long_(e, 0)),
-        entry(0xA003, short(e, 68)),
-        entry(0x9A01, short(e, 7)),  # an ID no table knows
-    ])
-    b.ifd([  # 2: Interop IFD
-        entry(0x0001, ascii_("R98")),
-        entry(0x0002, undefined(b"0100")),
-    ])
-    b.ifd([  # 3: GPS IFD
-        entry(0x0000, (1, 4, bytes([2, 2, 0, 0]))),
-        entry(0x0001, ascii_("N")),
-        entry(0x0002, rational(e, (52, 1), (30, 1), (1234, 100))),
-        entry(0x001B, undefined(b"ASCII\x00\x00\x00GPS")),
-    ])
-    b.ifd([  # 4: IFD1
-        entry(0x0103, short(e, 6)),
-        entry(0x0201, long_(e, 1090)),
-        entry(0x0202, long_(e, 1378)),
-    ])
+    b.ifd(
+        [
+            entry(0x010F, ascii_("Canon")),
+            entry(0x0112, short(e, 1)),
+            entry(0x011A, rational(e, (72, 1))),
+            entry(0x0132, ascii_("2008:07:31 10:38:11")),
+            entry(0x8769, long_(e, 0)),
+            entry(0x8825, long_(e, 0)),
+        ]
+    )
+    b.ifd(
+        [  # 1: Exif IFD
+            entry(0x829A, rational(e, (1, 160))),
+            entry(0x829D, rational(e, (71, 10))),
+            entry(0x8827, short(e, 100)),
+            entry(0x9000, undefined(b"0221")),
+            entry(0x9004, ascii_("2008:05:30 15:56:01")),
+            entry(0x9204, rational(e, (0, 1), signed=True)),
+            entry(0x9201, rational(e, (-7, 2), signed=True)),
+            entry(0x9101, undefined(b"\x01\x02\x03\x00")),
+            entry(0xA300, undefined(b"\x03")),
+            entry(0x9286, undefined(b"ASCII\x00\x00\x00hello   ")),
+            entry(0xA005, long_(e, 0)),
+            entry(0xA003, short(e, 68)),
+            entry(0x9A01, short(e, 7)),  # an ID no table knows
+        ]
+    )
+    b.ifd(
+        [  # 2: Interop IFD
+            entry(0x0001, ascii_("R98")),
+            entry(0x0002, undefined(b"0100")),
+        ]
+    )
+    b.ifd(
+        [  # 3: GPS IFD
+            entry(0x0000, (1, 4, bytes([2, 2, 0, 0]))),
+            entry(0x0001, ascii_("N")),
+            entry(0x0002, rational(e, (52, 1), (30, 1), (1234, 100))),
+            entry(0x001B, undefined(b"ASCII\x00\x00\x00GPS")),
+        ]
+    )
+    b.ifd(
+        [  # 4: IFD1
+            entry(0x0103, short(e, 6)),
+            entry(0x0201, long_(e, 1090)),
+            entry(0x0202, long_(e, 1378)),
+        ]
+    )
     return b.build(links={(0, 0x8769): 1, (0, 0x8825): 3, (1, 0xA005): 2}, chain=(0, 4))
 
 
@@ -126,9 +137,17 @@ def test_exif_header_prefix_is_skipped():
 
 def test_table_names_from_exiftool():
     expected = {
-        0x8827: "ISO", 0x9004: "CreateDate", 0x9204: "ExposureCompensation", 0xA003: "ExifImageHeight",
-        0x0132: "ModifyDate", 0x8769: "ExifOffset", 0x014A: "SubIFD",
-        0x8825: "GPSInfo", 0xA005: "InteropOffset", 0x0001: "InteropIndex", 0x0002: "InteropVersion",
+        0x8827: "ISO",
+        0x9004: "CreateDate",
+        0x9204: "ExposureCompensation",
+        0xA003: "ExifImageHeight",
+        0x0132: "ModifyDate",
+        0x8769: "ExifOffset",
+        0x014A: "SubIFD",
+        0x8825: "GPSInfo",
+        0xA005: "InteropOffset",
+        0x0001: "InteropIndex",
+        0x0002: "InteropVersion",
     }
     for tag, name in expected.items():
         assert EXIF_TAGS[tag] == name
@@ -183,25 +202,37 @@ def test_float_and_double_types():
 def test_makernote_and_embedded_blocks_are_left_out():
     e = "<"
     b = TiffBuilder(e)
-    b.ifd([entry(0x8773, undefined(b"ICC!" * 10)), entry(0x02BC, (1, 8, b"<x:xmp/>")), entry(0x8769, long_(e, 0))])
+    b.ifd(
+        [
+            entry(0x8773, undefined(b"ICC!" * 10)),
+            entry(0x02BC, (1, 8, b"<x:xmp/>")),
+            entry(0x8769, long_(e, 0)),
+        ]
+    )
     b.ifd([entry(0x927C, undefined(b"\x00" * 40)), entry(0x8827, short(e, 200))])
     groups = read_exif(b.build(links={(0, 0x8769): 1}))
     assert "ICC_Profile" not in groups["image"] and "ApplicationNotes" not in groups["image"]
     assert groups["exif"] == {"ISO": 200}
 
 
-@pytest.mark.parametrize("raw, text", [
-    (b"ASCII\x00\x00\x00Hello world  \x00\x00", "Hello world"),
-    (b"\x00" * 8 + b"\x00" * 20, ""),
-    (b"UNICODE\x00" + "Grüße".encode("utf-16-le"), "Grüße"),
-    (b"UNICODE\x00" + "Grüße".encode("utf-16-be"), "Grüße"),  # the other order, told by its zero bytes
-    (b"UNICODE\x00" + "\ufeffGrüße".encode("utf-16-be"), "Grüße"),
-    (b"JIS\x00\x00\x00\x00\x00" + bytes(b & 0x7F for b in "写真".encode("euc_jp")), "写真"),  # JIS X 0208
-    (b"JIS\x00\x00\x00\x00\x00" + "写真".encode("shift_jis"), "写真"),
-    (b"no header at all", "no header at all"),
-    (b"FOOBAR\x00\x00text here", "FOOBARtext here"),  # an unknown code: all the bytes, as ExifTool shows them
-    (b"ASCII\x00\x00\x00line\n  ", "line\n"),  # only spaces are padding
-])
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"ASCII\x00\x00\x00Hello world  \x00\x00", "Hello world"),
+        (b"\x00" * 8 + b"\x00" * 20, ""),
+        (b"UNICODE\x00" + "Grüße".encode("utf-16-le"), "Grüße"),
+        (b"UNICODE\x00" + "Grüße".encode("utf-16-be"), "Grüße"),  # the other order, told by its zero bytes
+        (b"UNICODE\x00" + "\ufeffGrüße".encode("utf-16-be"), "Grüße"),
+        (b"JIS\x00\x00\x00\x00\x00" + bytes(b & 0x7F for b in "写真".encode("euc_jp")), "写真"),  # JIS X 0208
+        (b"JIS\x00\x00\x00\x00\x00" + "写真".encode("shift_jis"), "写真"),
+        (b"no header at all", "no header at all"),
+        (
+            b"FOOBAR\x00\x00text here",
+            "FOOBARtext here",
+        ),  # an unknown code: all the bytes, as ExifTool shows them
+        (b"ASCII\x00\x00\x00line\n  ", "line\n"),  # only spaces are padding
+    ],
+)
 def test_coded_text(raw, text):
     assert coded_text(raw, "<") == text
 
@@ -209,9 +240,15 @@ def test_coded_text(raw, text):
 def test_text_tags_decode_like_exiftool():
     e = "<"
     b = TiffBuilder(e)
-    b.ifd([entry(0x010E, (2, 12, b"\xc3\xa9 and \xe9\x00\x00")), entry(0x013B, (2, 5, b"Caf\xe9\x00")),
-           entry(0x9C9B, (1, 10, "ab".encode("utf-16-le") + b"\x00\x00" + "cd".encode("utf-16-le"))),
-           entry(0x9C9C, (1, 7, "abc".encode("utf-16-le") + b"x")), entry(0x8769, long_(e, 0))])
+    b.ifd(
+        [
+            entry(0x010E, (2, 12, b"\xc3\xa9 and \xe9\x00\x00")),
+            entry(0x013B, (2, 5, b"Caf\xe9\x00")),
+            entry(0x9C9B, (1, 10, "ab".encode("utf-16-le") + b"\x00\x00" + "cd".encode("utf-16-le"))),
+            entry(0x9C9C, (1, 7, "abc".encode("utf-16-le") + b"x")),
+            entry(0x8769, long_(e, 0)),
+        ]
+    )
     b.ifd([entry(0x9C9F, (1, 6, "sub".encode("utf-16-le")))])
     groups = read_exif(b.build(links={(0, 0x8769): 1}))
     assert groups["image"]["ImageDescription"] == "é and \ufffd"  # UTF-8 with a stray byte
@@ -233,7 +270,9 @@ def test_loops_and_bad_offsets_end_quietly():
     assert read_exif(b.build())["image"] == {}
 
 
-@pytest.mark.parametrize("block", [b"", b"Exif\x00\x00", b"II*\x00", b"MM\x00*\xff\xff\xff\xff", b"not exif at all"])
+@pytest.mark.parametrize(
+    "block", [b"", b"Exif\x00\x00", b"II*\x00", b"MM\x00*\xff\xff\xff\xff", b"not exif at all"]
+)
 def test_not_a_block_gives_empty_groups(block):
     assert read_exif(block) == {g: {} for g in GROUPS}
 
@@ -254,18 +293,34 @@ def test_read_ifd0_alone():
 @pytest.mark.parametrize("e", ["<", ">"])
 def test_bigtiff_is_read(e):
     """BigTIFF: 64-bit offsets and counts, 20-byte entries, values up to 8 bytes inline."""
+
     def entry20(tag, typ, count, raw, data_at=None):
         value = struct.pack(e + "Q", data_at) if data_at is not None else raw.ljust(8, b"\x00")
         return struct.pack(e + "HHQ", tag, typ, count) + value
 
     header = (b"II+\x00" if e == "<" else b"MM\x00+") + struct.pack(e + "HHQ", 8, 0, 16)
     description = b"a long description\x00"
-    entries = [entry20(0x0100, 3, 1, struct.pack(e + "H", 96)), entry20(0x0101, 4, 1, struct.pack(e + "I", 64)),
-               entry20(0x010E, 2, len(description), b"", data_at=0), entry20(0x0112, 3, 1, struct.pack(e + "H", 6)),
-               entry20(0x011A, 5, 1, struct.pack(e + "II", 300, 1))]
+    entries = [
+        entry20(0x0100, 3, 1, struct.pack(e + "H", 96)),
+        entry20(0x0101, 4, 1, struct.pack(e + "I", 64)),
+        entry20(0x010E, 2, len(description), b"", data_at=0),
+        entry20(0x0112, 3, 1, struct.pack(e + "H", 6)),
+        entry20(0x011A, 5, 1, struct.pack(e + "II", 300, 1)),
+    ]
     data_at = 16 + 8 + 20 * len(entries) + 8
     entries[2] = entry20(0x010E, 2, len(description), b"", data_at=data_at)
-    block = header + struct.pack(e + "Q", len(entries)) + b"".join(entries) + struct.pack(e + "Q", 0) + description
-    assert read_exif(block)["image"] == {"ImageWidth": 96, "ImageHeight": 64, "ImageDescription": "a long description",
-                                         "Orientation": 6, "XResolution": 300}
+    block = (
+        header
+        + struct.pack(e + "Q", len(entries))
+        + b"".join(entries)
+        + struct.pack(e + "Q", 0)
+        + description
+    )
+    assert read_exif(block)["image"] == {
+        "ImageWidth": 96,
+        "ImageHeight": 64,
+        "ImageDescription": "a long description",
+        "Orientation": 6,
+        "XResolution": 300,
+    }
     assert read_ifd0(block)["Orientation"] == 6

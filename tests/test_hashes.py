@@ -1,4 +1,5 @@
 """Hash parsing and the Hamming distance: ImageKit's examples and the metric's invariants."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,11 +9,14 @@ from hypothesis import strategies as st
 from ikmeta.hashes import HashFormatError, distance, is_hash, parse_hash
 
 
-@pytest.mark.parametrize("a, b, expected", [
-    ("f06830ca9f1e3e90", "f06830ca9f1e3e90", 0),
-    ("2d5ad3936d2e015b", "2d6ed293db36a4fb", 17),
-    ("a4a65595ac94518b", "7838873e791f8400", 37),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("f06830ca9f1e3e90", "f06830ca9f1e3e90", 0),
+        ("2d5ad3936d2e015b", "2d6ed293db36a4fb", 17),
+        ("a4a65595ac94518b", "7838873e791f8400", 37),
+    ],
+)
 def test_imagekit_sdk_examples(a, b, expected):
     assert distance(a, b) == expected
 
@@ -24,8 +28,16 @@ def test_case_prefix_and_length():
         distance("2d5ad3936d2e015b", "2d5ad3936d2e015")
 
 
-@pytest.mark.parametrize("text, reason", [("", "empty"), ("0x", "empty"), ("xyz", "not hexadecimal"),
-                                          ("12 34", "not hexadecimal"), ("-1", "not hexadecimal")])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("0x", "empty"),
+        ("xyz", "not hexadecimal"),
+        ("12 34", "not hexadecimal"),
+        ("-1", "not hexadecimal"),
+    ],
+)
 def test_bad_hashes(text, reason):
     with pytest.raises(HashFormatError, match=reason):
         parse_hash(text)

@@ -1,4 +1,5 @@
 """near_pairs: the multi-index search finds exactly the pairs the brute force finds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikmeta.neighbors import (brute_pairs, choose_substrings, index_pairs, near_pairs, streamed_component_leaders,
-                              streamed_reference_leaders, substring_bounds)
+from ikmeta.neighbors import (
+    brute_pairs,
+    choose_substrings,
+    index_pairs,
+    near_pairs,
+    streamed_component_leaders,
+    streamed_reference_leaders,
+    substring_bounds,
+)
 
 
 def planted(n: int, seed: int, radius: int = 10, share: float = 0.1) -> np.ndarray:
@@ -22,7 +30,7 @@ def planted(n: int, seed: int, radius: int = 10, share: float = 0.1) -> np.ndarr
 
 
 def as_set(pairs) -> set[tuple[int, int]]:
-    return set(zip(pairs[0].tolist(), pairs[1].tolist()))
+    return set(zip(pairs[0].tolist(), pairs[1].tolist(), strict=True))
 
 
 def test_index_equals_brute_force_on_10k():
@@ -40,7 +48,7 @@ def test_every_radius(radius):
     expected = as_set(brute_pairs(hashes, radius))
     for m in (3, 4, 8):
         assert as_set(index_pairs(hashes, radius, m)) == expected
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too wide"):
         index_pairs(hashes, radius, 2)
 
 
@@ -49,10 +57,14 @@ def test_every_radius(radius):
 def test_small_inputs_any_radius(values, radius):
     hashes = np.array(values, dtype=np.uint64)
     i, j = near_pairs(hashes, radius)
-    expected = {(a, b) for a in range(len(values)) for b in range(a + 1, len(values))
-                if bin(values[a] ^ values[b]).count("1") <= radius}
+    expected = {
+        (a, b)
+        for a in range(len(values))
+        for b in range(a + 1, len(values))
+        if bin(values[a] ^ values[b]).count("1") <= radius
+    }
     assert as_set((i, j)) == expected
-    assert list(zip(i.tolist(), j.tolist())) == sorted(expected)
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == sorted(expected)
     if len(values) > 8:
         assert as_set(index_pairs(hashes, radius, 4)) == expected
 

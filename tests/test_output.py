@@ -1,4 +1,5 @@
 """Output helpers: every line generator gives valid, streamable text."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,12 @@ def test_single_with_nothing_prints_nothing():
 def test_flatten_and_table():
     obj = {"a": 1, "exif": {"image": {"Make": "X"}, "gps": {}}, "list": [1, 2]}
     assert list(flatten(obj)) == [("a", 1), ("exif.image.Make", "X"), ("exif.gps", {}), ("list", [1, 2])]
-    assert list(table_lines([obj])) == ["a                1", "exif.image.Make  X", "exif.gps         {}",
-                                        "list             [1,2]"]
+    assert list(table_lines([obj])) == [
+        "a                1",
+        "exif.image.Make  X",
+        "exif.gps         {}",
+        "list             [1,2]",
+    ]
 
 
 def test_csv_quotes_names_with_line_breaks_commas_and_quotes():

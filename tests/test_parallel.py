@@ -1,10 +1,12 @@
 """ordered_map: results in input order whatever the finishing order, bounded work in flight."""
+
 from __future__ import annotations
 
 import random
 import threading
 import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,12 +72,8 @@ def test_a_failing_source_of_items_raises_in_order():
 
     results = ordered_map(lambda x: x, items(), 2)
     assert next(results) == 1
-    try:
+    with pytest.raises(ValueError, match=r"^list broke$"):
         next(results)
-    except ValueError as exc:
-        assert str(exc) == "list broke"
-    else:
-        raise AssertionError("the items' failure was lost")
 
 
 def test_memory_gate_keeps_the_total_in_flight_within_its_budget():

@@ -1,4 +1,5 @@
 """pHash: the same bits as imagehash.phash, of the image as displayed."""
+
 from __future__ import annotations
 
 import io
@@ -65,10 +66,16 @@ def test_hashing_does_not_load_numpy_ma():
     import subprocess
     import sys
 
-    code = ("import sys; from PIL import Image; from ikmeta.phash import phash_image; "
-            "phash_image(Image.new('L', (64, 64))); print('numpy.ma' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    code = (
+        "import sys; from PIL import Image; from ikmeta.phash import phash_image; "
+        "phash_image(Image.new('L', (64, 64))); print('numpy.ma' in sys.modules)"
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )
 
 
 def test_hex_format():

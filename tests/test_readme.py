@@ -1,4 +1,5 @@
 """Every command example in the README runs, and the shown outputs are what ikmeta prints."""
+
 from __future__ import annotations
 
 import re
@@ -39,11 +40,13 @@ def test_readme_has_examples_for_every_command():
     assert set(cli.commands) <= commands
 
 
-@pytest.mark.parametrize("command, expected", examples(), ids=[c for c, _ in examples()])
+@pytest.mark.parametrize(("command", "expected"), examples(), ids=[c for c, _ in examples()])
 def test_readme_example_runs(command, expected):
     if "| jq" in command:
         need(shutil.which("jq") is not None, "jq")
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell(command)], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell(command)], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
     if expected is not None:

@@ -4,6 +4,7 @@ The floors: at least 99.5% of all compared fields agree, and at least 99% of eac
 field (width, height, size, format, hasColorProfile, quality, density, hasTransparency,
 and the EXIF tags together). README "Agreement" shows the current figures.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,12 @@ FIELD_LINE = re.compile(r"^  (\w[\w ]*?)\s+(\d+)/(\d+)\s*$")
 
 def run_oracle(*paths) -> tuple[str, float, dict[str, tuple[int, int]]]:
     command = f"{sys.executable} -m ikmeta inspect --ndjson"
-    out = subprocess.run([sys.executable, str(ORACLE), "--ikmeta", command, *map(str, paths)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ORACLE), "--ikmeta", command, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     fields = {m[1]: (int(m[2]), int(m[3])) for m in map(FIELD_LINE.match, out.splitlines()) if m}
     overall = float(re.search(r"^agreement: ([\d.]+)%", out, re.M)[1])
     return out, overall, fields
@@ -65,10 +70,13 @@ def test_tag_table_is_up_to_date(exiftool):
 
     installed = subprocess.run([exiftool, "-ver"], capture_output=True, text=True).stdout.strip()
     if installed != EXIFTOOL_VERSION:
-        pytest.skip(f"table made from ExifTool {EXIFTOOL_VERSION}, {installed} installed: "
-                    "run tools/gen_exif_tags.py to move to it")
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_exif_tags.py"), "--check"],
-                          capture_output=True, text=True)
+        pytest.skip(
+            f"table made from ExifTool {EXIFTOOL_VERSION}, {installed} installed: "
+            "run tools/gen_exif_tags.py to move to it"
+        )
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_exif_tags.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -95,7 +103,9 @@ def gif_with_profile(im: Image.Image, profile: bytes) -> bytes:
     data = encode(im.convert("P"), "GIF")
     flags = data[10]
     at = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)  # after the global colour table
-    blocks = b"".join(bytes([len(part)]) + part for part in (profile[i:i + 255] for i in range(0, len(profile), 255)))
+    blocks = b"".join(
+        bytes([len(part)]) + part for part in (profile[i : i + 255] for i in range(0, len(profile), 255))
+    )
     return data[:at] + b"\x21\xff\x0bICCRGBG1012" + blocks + b"\x00" + data[at:]
 
 
@@ -103,8 +113,10 @@ def bmp_with_profile(im: Image.Image, profile: bytes) -> bytes:
     """A 24-bit BMP with a BITMAPV5HEADER and an embedded ICC profile (Pillow writes none)."""
     width, height = im.size
     stride = (width * 3 + 3) & ~3
-    rows = b"".join(im.convert("RGB").crop((0, y, width, y + 1)).tobytes("raw", "BGR").ljust(stride, b"\x00")
-                    for y in reversed(range(height)))
+    rows = b"".join(
+        im.convert("RGB").crop((0, y, width, y + 1)).tobytes("raw", "BGR").ljust(stride, b"\x00")
+        for y in reversed(range(height))
+    )
     pixels_at = 14 + 124
     profile_at = pixels_at + len(rows)
     header = struct.pack("<IiiHHIIiiII", 124, width, height, 1, 24, 0, len(rows), 2835, 2835, 0, 0)
@@ -119,9 +131,15 @@ def text_block(endian: str) -> bytes:
     e = endian
     other = "utf-16-le" if e == ">" else "utf-16-be"
     b = TiffBuilder(e)
-    b.ifd([(0x010F, 2, 6, b"Maker\0"), (0x011A, 5, 1, struct.pack(e + "II", 300, 1)),
-           (0x0128, 3, 1, struct.pack(e + "H", 2)),
-           (0x9C9B, 1, 8, "Tïtle".encode("utf-16-le")[:8]), (0x8769, 4, 1, b"")])
+    b.ifd(
+        [
+            (0x010F, 2, 6, b"Maker\0"),
+            (0x011A, 5, 1, struct.pack(e + "II", 300, 1)),
+            (0x0128, 3, 1, struct.pack(e + "H", 2)),
+            (0x9C9B, 1, 8, "Tïtle".encode("utf-16-le")[:8]),
+            (0x8769, 4, 1, b""),
+        ]
+    )
     comment = b"UNICODE\0" + "Hello wörld".encode(other)
     b.ifd([(0x9286, 7, len(comment), comment), (0x9C9C, 1, 6, "abc".encode("utf-16-le"))])
     return b.build(links={(0, 0x8769): 1})
@@ -142,12 +160,17 @@ def test_oracle_agreement_on_made_edge_cases(tmp_path, exiftool, identify):
         (tmp_path / f"phys_{name}.png").write_bytes(encode(im, "PNG", exif=block, dpi=(96, 96)))
     zero = TiffBuilder("<")
     zero.ifd([(0x011A, 5, 1, struct.pack("<II", 0, 1)), (0x0128, 3, 1, struct.pack("<H", 2))])
-    (tmp_path / "xres0_jfif96.jpg").write_bytes(encode(im, "JPEG", dpi=(96, 96), exif=b"Exif\0\0" + zero.build()))
-    (tmp_path / "phys_unknown_unit.png").write_bytes(png_with_chunk(encode(im, "PNG"), b"pHYs",
-                                                                   struct.pack(">IIB", 3, 3, 0), before=b"IDAT"))
+    (tmp_path / "xres0_jfif96.jpg").write_bytes(
+        encode(im, "JPEG", dpi=(96, 96), exif=b"Exif\0\0" + zero.build())
+    )
+    (tmp_path / "phys_unknown_unit.png").write_bytes(
+        png_with_chunk(encode(im, "PNG"), b"pHYs", struct.pack(">IIB", 3, 3, 0), before=b"IDAT")
+    )
     (tmp_path / "profile.gif").write_bytes(gif_with_profile(im, srgb_profile()))
     (tmp_path / "profile.bmp").write_bytes(bmp_with_profile(im, srgb_profile()))
     (tmp_path / "odd_tables.jpg").write_bytes(encode(im, "JPEG", qtables=[[1] * 64, [255] * 64]))
-    (tmp_path / "odd_grey_tables.jpg").write_bytes(encode(im.convert("L"), "JPEG", qtables=[[255] * 32 + [1] * 32]))
+    (tmp_path / "odd_grey_tables.jpg").write_bytes(
+        encode(im.convert("L"), "JPEG", qtables=[[255] * 32 + [1] * 32])
+    )
     out, overall, _ = run_oracle(tmp_path)
     assert overall == 100.0, out

@@ -1,4 +1,5 @@
 """examples/ holds what tools/make_samples.py draws (so the project ships only its own images)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,11 @@ STABLE = ("width", "height", "format", "hasColorProfile", "quality", "density", 
 
 @pytest.mark.parametrize("name", ["harbour.jpg", "harbour_small.jpg", "badge.png"])
 def test_examples_are_reproducible(tmp_path, name):
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_samples.py"), str(tmp_path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "make_samples.py"), str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     shipped = inspect_blob(read_source(str(EXAMPLES / name))).metadata
     fresh = inspect_blob(read_source(str(tmp_path / name))).metadata
     assert {k: fresh[k] for k in STABLE} == {k: shipped[k] for k in STABLE}

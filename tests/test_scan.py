@@ -1,4 +1,5 @@
 """Hash lists for --hashes: phash lines and NDJSON objects, with clear errors per line."""
+
 from __future__ import annotations
 
 import io
@@ -9,11 +10,13 @@ from ikmeta.scan import read_hash_list
 
 
 def test_phash_lines_and_ndjson():
-    text = ("# made elsewhere\n"
-            "f06830ca9f1e3e90  photos/a b.jpg\n"
-            "\n"
-            '{"source": "s3://bucket/c.jpg", "pHash": "F06830CA9F1E3E91", "width": 40, "height": 30, "size": 9}\n'
-            "8000000000000000  blank.png\n")
+    text = (
+        "# made elsewhere\n"
+        "f06830ca9f1e3e90  photos/a b.jpg\n"
+        "\n"
+        '{"source": "s3://bucket/c.jpg", "pHash": "F06830CA9F1E3E91", "width": 40, "height": 30, "size": 9}\n'
+        "8000000000000000  blank.png\n"
+    )
     items = list(read_hash_list(io.StringIO(text), "list.txt"))
     assert items == [
         Item("photos/a b.jpg", "f06830ca9f1e3e90"),
@@ -23,7 +26,7 @@ def test_phash_lines_and_ndjson():
 
 
 def test_bad_lines_are_errors_naming_the_line():
-    text = "nothex  a.jpg\nf06830ca9f1e3e90 one-space.jpg\nabc  short.jpg\n{\"pHash\": 5}\n{broken\n"
+    text = 'nothex  a.jpg\nf06830ca9f1e3e90 one-space.jpg\nabc  short.jpg\n{"pHash": 5}\n{broken\n'
     out = list(read_hash_list(io.StringIO(text), "list.txt"))
     assert all(isinstance(e, SourceError) for e in out)
     assert [e.source for e in out] == ["list.txt:1", "list.txt:2", "list.txt:3", "list.txt:4", "list.txt:5"]

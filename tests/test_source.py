@@ -1,4 +1,5 @@
 """Reading sources: paths and standard input, with one clear reason when it fails."""
+
 from __future__ import annotations
 
 import io
@@ -21,12 +22,15 @@ def test_reads_stdin():
     assert read_source("-", stdin=io.BytesIO(b"xyz")).data == b"xyz"
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: str(p / "missing.jpg"), "no such file"),
-    (lambda p: str(p), "is a directory, not an image file"),
-    (lambda p: (p / "empty.jpg").write_bytes(b"") and None or str(p / "empty.jpg"), "empty file"),
-    (lambda p: (p / "f").write_bytes(b"x") and None or str(p / "f" / "g.jpg"), "no such file"),
-])
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: str(p / "missing.jpg"), "no such file"),
+        (str, "is a directory, not an image file"),
+        (lambda p: ((p / "empty.jpg").write_bytes(b"") and None) or str(p / "empty.jpg"), "empty file"),
+        (lambda p: ((p / "f").write_bytes(b"x") and None) or str(p / "f" / "g.jpg"), "no such file"),
+    ],
+)
 def test_unreadable_sources(tmp_path, make, reason):
     source = make(tmp_path)
     with pytest.raises(SourceError) as info:
@@ -64,7 +68,10 @@ def test_a_list_that_cannot_be_read_is_one_error():
 
     out = list(list_lines(Broken(), "list.txt"))
     assert out[0] == ("list.txt:1", "a.jpg")
-    assert isinstance(out[1][1], SourceError) and str(out[1][1]) == "list.txt: cannot read the list: input/output error"
+    assert (
+        isinstance(out[1][1], SourceError)
+        and str(out[1][1]) == "list.txt: cannot read the list: input/output error"
+    )
 
 
 def test_a_huge_max_bytes_reserves_nothing():

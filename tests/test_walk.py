@@ -1,4 +1,5 @@
 """Finding image files in folders: order, extensions, hidden files, symlink loops, errors."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,18 @@ def touch(path):
 
 
 def test_walk_order_extensions_and_hidden(tmp_path):
-    for name in ["b.JPG", "a.png", "notes.txt", "sub/c.heic", "sub/deeper/d.TIFF", ".hidden.jpg",
-                 ".cache/e.jpg", "z.avif", "y.Jpeg", "x.webp"]:
+    for name in [
+        "b.JPG",
+        "a.png",
+        "notes.txt",
+        "sub/c.heic",
+        "sub/deeper/d.TIFF",
+        ".hidden.jpg",
+        ".cache/e.jpg",
+        "z.avif",
+        "y.Jpeg",
+        "x.webp",
+    ]:
         touch(tmp_path / name)
     found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)])]
     assert found == ["a.png", "b.JPG", "x.webp", "y.Jpeg", "z.avif", "sub/c.heic", "sub/deeper/d.TIFF"]

@@ -7,6 +7,7 @@
 Each script is what `_IKMETA_COMPLETE=<shell>_source ikmeta` prints; it asks ikmeta itself
 for completions at run time, so it only changes when Click's script template does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,9 @@ SHELLS = ("bash", "zsh", "fish")
 def script(shell: str) -> str:
     env = {**os.environ, "_IKMETA_COMPLETE": f"{shell}_source"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "ikmeta"], env=env, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "ikmeta"], env=env, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def main() -> int:

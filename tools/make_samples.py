@@ -11,6 +11,7 @@ Everything here is drawn by this script, so the project owns it:
 - badge.png: a 256x256 RGBA PNG with transparent corners and a 300 dpi pHYs chunk.
 Needs Pillow only.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,7 +44,9 @@ def draw_harbour(size: tuple[int, int] = (800, 533)) -> Image.Image:
         bx, by = w * x, horizon + 30 + 25 * i
         draw.polygon([(bx, by), (bx + 90, by), (bx + 75, by + 22), (bx + 12, by + 22)], fill=(90, 40, 30))
         draw.line([(bx + 45, by), (bx + 45, by - 80 + 10 * i)], fill=(60, 40, 30), width=3)
-        draw.polygon([(bx + 47, by - 75 + 10 * i), (bx + 47, by - 8), (bx + 85, by - 8)], fill=(235, 230, 215))
+        draw.polygon(
+            [(bx + 47, by - 75 + 10 * i), (bx + 47, by - 8), (bx + 85, by - 8)], fill=(235, 230, 215)
+        )
     return im
 
 
