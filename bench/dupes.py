@@ -2,14 +2,23 @@
 """Benchmark `ikmeta dupes`: grouping at scale, and scanning a folder cold and cached.
 
     python3 bench/dupes.py [--sizes 10000,100000,1000000] [--corpus ../shared/corpus] [--skip-scan]
+                           [--skip-grouping] [--skip-dense]
 
 Grouping: random 64-bit hashes plus planted near-duplicates (5% copies of random hashes with
 0 to 12 bits flipped). For each size, in a fresh process: ikmeta's grouping (`dupes.group`,
-multi-index hashing, all cores) against a chunked numpy brute force (XOR and
-np.bitwise_count over all pairs, one core, as plain numpy runs), and the process's peak
-memory. The brute force runs up to 100k (at 1M it would take hours); at 10k both must give
-the same pairs. Targets: 100k at least 10x faster than the brute force; 1M under 90 s and
-under 2 GB.
+multi-index hashing) against a chunked numpy brute force (XOR and np.bitwise_count over all
+pairs, one core, as plain numpy runs), and the process's peak memory. The brute force runs
+up to 100k (at 1M it would take hours); at 100k and below, the multi-index search must find
+the brute force's pairs. Targets: 100k at least 10x faster than the brute force; 1M under
+90 s and under 2 GB.
+
+Dense cluster (issue 9): 50,000 copies of one hash, 50,000 near copies of it (1 to 3 random
+bits flipped) and 100,000 random hashes, `--max 10`, both linkages, each in a fresh process:
+`dupes.group` over Items, then end to end (`ikmeta dupes --hashes FILE --json > /dev/null`,
+which adds reading the list and writing the JSON), time and peak memory. Targets for
+`dupes.group`: each under 5 s and under 400 MB. Every pair of every item, the way before
+(3,000 copies of one hash took 19 s and 1.5 GB), runs at 1/100 and 1/50 of the size only,
+against ikmeta at that size: the same groups.
 
 Scan: folders of ~500 images made from the corpus's photos, two ways: edited copies
 (tools/make_dupes_set.py, 9 of each photo: a third of them PNG and WebP, which Pillow can only
@@ -77,6 +86,62 @@ result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
 """
 
+# Issue 9's shape, in a fresh process per run: one hash copied `copies` times, `near` copies of
+# it 1 to 3 random bits away, `scattered` random hashes, shuffled. Methods: "group", ikmeta's
+# grouping (dupes.group over Items); "pairs", the way before it, every pair of every item (as
+# dupes.near_pairs lists them) and the leaders from those, under a 6 GB address-space limit;
+# "list", write the hashes as a hash list for `ikmeta dupes --hashes`.
+DENSE = r"""
+import hashlib, json, random, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from ikmeta import dupes
+from ikmeta.dupes import Item, group
+
+copies, near, scattered = (int(v) for v in sys.argv[2].split(","))
+linkage, method = sys.argv[3], sys.argv[4]
+rng = random.Random(9)
+centre = 0xCEDBD88C49EAF808
+values = [centre] * copies
+values += [centre ^ sum(1 << b for b in rng.sample(range(64), rng.randint(1, 3))) for _ in range(near)]
+values += [rng.getrandbits(64) for _ in range(scattered)]
+rng.shuffle(values)
+if method == "list":
+    with open(sys.argv[5], "w") as f:
+        f.writelines(f"{v:016x}  img{i:07d}.jpg\n" for i, v in enumerate(values))
+    sys.exit()
+items = [Item(f"img{i:07d}.jpg", f"{v:016x}", 4000, 3000, 1_000_000 + i) for i, v in enumerate(values)]
+result = {"n": len(items)}
+start = time.perf_counter()
+try:
+    if method == "group":
+        found = [[m.source for m, _ in g.members] for g in group(items, 10, linkage)]
+    else:
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+        ranked = sorted(items, key=dupes.rank_key)
+        pairs = dupes.near_pairs([int(it.phash, 16) for it in ranked], 10)
+        result["pairs"] = len(pairs)
+        lead = dupes._reference_leaders if linkage == "reference" else dupes._component_leaders
+        found = [[ranked[k].source for k in ks] for _, ks in dupes._members(lead(len(ranked), pairs))]
+        del pairs
+except MemoryError:
+    result["failed"] = "out of memory (6 GB)"
+else:
+    result["groups"] = len(found)
+    result["largest"] = max(len(members) for members in found)
+    result["digest"] = hashlib.sha256(json.dumps(sorted(found)).encode()).hexdigest()[:12]
+result["seconds"] = time.perf_counter() - start
+result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
+"""
+
+# Runs a command (output to /dev/null) and prints its wall time and peak memory.
+MEASURED = r"""
+import resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, done.returncode)
+"""
+
 NAIVE = r"""
 import itertools, sys, time
 import imagehash
@@ -118,6 +183,79 @@ def grouping(sizes: list[int], radius: int) -> None:
                 f"same pairs: {r['same_pairs']} ({r['pairs']:,})"
             )
         print(line, flush=True)
+
+
+def dense_run(shape: tuple[int, int, int], linkage: str, method: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", DENSE, str(ROOT), ",".join(map(str, shape)), linkage, method],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        return {
+            "failed": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"
+        }
+    return json.loads(out.stdout)
+
+
+def dense(copies: int = 50_000, near: int = 50_000, scattered: int = 100_000) -> None:
+    """Issue 9: a cluster of identical and near-identical hashes among random ones, both
+    linkages, through dupes.group and end to end; and the way before (every pair of every
+    item) at 1/100 and 1/50 of the size, with ikmeta at that size: the same groups."""
+    print(
+        f"dense cluster, --max 10, cpus {len(os.sched_getaffinity(0))}: {copies:,} copies of one hash, "
+        f"{near:,} near copies (1-3 bits), {scattered:,} random hashes"
+    )
+    for linkage in ("reference", "connected"):
+        r = dense_run((copies, near, scattered), linkage, "group")
+        if "failed" in r:
+            print(f"  {linkage:9} dupes.group: failed: {r['failed']}")
+            continue
+        print(
+            f"  {linkage:9} dupes.group           {r['seconds']:6.2f} s, peak {r['peak_mb']:4.0f} MB, "
+            f"{r['groups']:,} groups, largest {r['largest']:,} (target < 5 s, < 400 MB)",
+            flush=True,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        hash_list = str(Path(tmp) / "hashes.txt")
+        subprocess.run(
+            [sys.executable, "-c", DENSE, str(ROOT), f"{copies},{near},{scattered}", "-", "list", hash_list],
+            check=True,
+        )
+        for linkage in ("reference", "connected"):
+            command = [sys.executable, "-m", "ikmeta", "dupes", "--hashes", hash_list, "--json"]
+            command += ["--max", "10", "--linkage", linkage]
+            seconds, peak, code = subprocess.run(
+                [sys.executable, "-c", MEASURED, *command],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            ).stdout.split()
+            print(
+                f"  {linkage:9} ikmeta dupes --hashes FILE --json > /dev/null: {float(seconds):6.2f} s, "
+                f"peak {float(peak):4.0f} MB, exit {code}",
+                flush=True,
+            )
+    for divisor in (100, 50):
+        shape = (copies // divisor, near // divisor, scattered // divisor)
+        for linkage in ("reference", "connected"):
+            before = dense_run(shape, linkage, "pairs")
+            ours = dense_run(shape, linkage, "group")
+            line = f"  1/{divisor} of it ({sum(shape):,} hashes), {linkage:9}: every pair "
+            if "failed" in before:
+                line += f"failed: {before['failed']} after {before.get('seconds', 0):.1f} s"
+            else:
+                line += (
+                    f"{before['seconds']:6.2f} s, peak {before['peak_mb']:5.0f} MB ({before['pairs']:,} pairs); "
+                    f"ikmeta {ours['seconds']:5.2f} s, peak {ours['peak_mb']:4.0f} MB; "
+                    f"same groups: {ours.get('digest') == before.get('digest')}"
+                )
+            print(line, flush=True)
+    cluster = copies + near
+    print(
+        f"  (every pair at full size: over {cluster * (cluster - 1) // 2:,} pairs in the cluster alone; not run)"
+    )
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> float:
@@ -232,9 +370,12 @@ def main() -> int:
     )
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-grouping", action="store_true")
+    ap.add_argument("--skip-dense", action="store_true")
     args = ap.parse_args()
     if not args.skip_grouping:
         grouping([int(s) for s in args.sizes.split(",")], args.radius)
+    if not args.skip_dense:
+        dense()
     if not args.skip_scan:
         scanning(Path(args.corpus), args.radius)
     return 0

@@ -3,7 +3,8 @@
     >>> cache = HashCache.open(default_cache_path())
     >>> key = cache_key("/photos/a.jpg")            # absolute path, size, mtime in ns
     >>> cache.get([key])                             # {} the first time
-    >>> cache.put([(key, {"pHash": "...", "width": 4000, "height": 3000, "flat": None})])
+    >>> cache.put([(key, {"pHash": "...", "width": 4000, "height": 3000, "flat": None, "format": "jpg",
+    ...                   "quality": 92, "camera": "Canon EOS 40D", "captured": "2008-05-30T15:56:01"})])
 
 An SQLite file in ``$XDG_CACHE_HOME/ikmeta/`` (``~/.cache/ikmeta/``). Entries are keyed by
 the file's absolute path, size, modification time (ns) and the hash algorithm's version, so
@@ -26,9 +27,22 @@ from dataclasses import dataclass
 from typing import Any
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
-SCHEMA_VERSION = 1
-# The pHash algorithm and its inputs (draft scale, flatness rule): bump when they change.
-ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v3"
+SCHEMA_VERSION = 2  # 2: the best-copy columns (format, quality, camera, captured)
+# The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
+# (v4: dimensions as displayed, and the best-copy traits): bump when they change.
+ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v4"
+# What a row holds besides its key: (key of the phash_blob metadata, column, SQL type).
+VALUES = (
+    ("pHash", "phash", "TEXT NOT NULL"),
+    ("width", "width", "INTEGER"),
+    ("height", "height", "INTEGER"),
+    ("flat", "flat", "TEXT"),
+    ("format", "format", "TEXT"),
+    ("quality", "quality", "INTEGER"),
+    ("camera", "camera", "TEXT"),
+    ("captured", "captured", "TEXT"),
+)
+_COLUMNS = ", ".join(column for _, column, _ in VALUES)
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
 
@@ -81,12 +95,18 @@ class HashCache:
         """
         if path is None:
             return cls(None)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not replace_foreign and not os.path.isdir(folder):  # only ikmeta's own folder is made
+            return cls(None, path=path, problem="its folder does not exist; running without a cache")
         if os.path.exists(path) and not os.path.isfile(path):
             return cls(None, path=path, problem="not a regular file; running without it")
         try:
             return cls(_connect_patiently(path), path=path)
         except sqlite3.OperationalError as exc:  # locked for too long, read-only...: not the file's fault
             reader = _open_read_only(path) if "locked" not in str(exc) and _is_ours(path) else None
+            if reader is not None and not _current(reader):
+                reader.close()
+                return cls(None, path=path, problem=f"made by an older ikmeta and cannot be upgraded ({exc})")
             if reader is not None:  # on read-only media, say: the hashes in it still serve
                 return cls(reader, f"cannot be written ({exc}); reading it only", read_only=True, path=path)
             return cls(None, path=path, problem=f"{exc}; running without it")
@@ -121,15 +141,16 @@ class HashCache:
                 marks = ",".join("?" * len(chunk))
                 by_stored = {_stored_path(k.path): k.path for k in chunk}
                 rows = self.connection.execute(
-                    f"SELECT path, size, mtime_ns, phash, width, height, flat FROM hashes "
+                    f"SELECT path, size, mtime_ns, {_COLUMNS} FROM hashes "
                     f"WHERE algorithm = ? AND path IN ({marks})",
                     [ALGORITHM, *by_stored],
                 )
                 wanted = set(chunk)
-                for stored, size, mtime_ns, phash, width, height, flat in rows:
+                for stored, size, mtime_ns, *values in rows:
                     key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
-                    if key in wanted and _valid_row(phash, width, height, flat):  # else hashed afresh
-                        found[key] = {"pHash": phash, "width": width, "height": height, "flat": flat}
+                    row = {name: value for (name, _, _), value in zip(VALUES, values, strict=True)}
+                    if key in wanted and _valid_row(row):  # else hashed afresh
+                        found[key] = row
         except sqlite3.Error as exc:
             self._disable(exc)
         return found
@@ -145,10 +166,7 @@ class HashCache:
                     key.size,
                     key.mtime_ns,
                     ALGORITHM,
-                    value["pHash"],
-                    value.get("width"),
-                    value.get("height"),
-                    value.get("flat"),
+                    *(value.get(name) for name, _, _ in VALUES),
                 )
             )
         if len(self.pending) >= BATCH:
@@ -161,9 +179,9 @@ class HashCache:
         try:
             self.connection.execute("BEGIN IMMEDIATE")
             try:
+                marks = ", ".join("?" * (4 + len(VALUES)))
                 self.connection.executemany(
-                    "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, algorithm, phash, width, height, flat) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR REPLACE INTO hashes (path, size, mtime_ns, algorithm, {_COLUMNS}) VALUES ({marks})",
                     self.pending,
                 )
                 self.connection.execute("COMMIT")
@@ -204,13 +222,16 @@ HASH_HEX = re.compile(r"[0-9a-f]{16}")
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 
-def _valid_row(phash: Any, width: Any, height: Any, flat: Any) -> bool:
+def _valid_row(row: dict[str, Any]) -> bool:
     """A row as ikmeta writes them (a damaged or hand-edited one is a miss, never a crash)."""
+    phash, flat, quality = row["pHash"], row["flat"], row["quality"]
     return (
         isinstance(phash, str)
         and HASH_HEX.fullmatch(phash) is not None
-        and all(v is None or (isinstance(v, int) and v > 0) for v in (width, height))
+        and all(row[k] is None or (isinstance(row[k], int) and row[k] > 0) for k in ("width", "height"))
         and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None))
+        and (quality is None or (isinstance(quality, int) and 0 <= quality <= 100))
+        and all(row[k] is None or isinstance(row[k], str) for k in ("format", "camera", "captured"))
     )
 
 
@@ -243,6 +264,15 @@ def _open_read_only(path: str) -> sqlite3.Connection | None:
         except (sqlite3.Error, _Foreign):
             continue
     return None
+
+
+def _current(connection: sqlite3.Connection) -> bool:
+    """The cache's table has every column this ikmeta reads (an older one's lacks some)."""
+    try:
+        have = {row[1] for row in connection.execute("PRAGMA table_info(hashes)")}
+    except sqlite3.Error:
+        return False
+    return all(column in have for _, column, _ in VALUES)
 
 
 def _is_ours(path: str) -> bool:
@@ -298,12 +328,21 @@ def _connect(path: str) -> sqlite3.Connection:
             }
             if not tables:
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                columns = ", ".join(f"{column} {kind}" for _, column, kind in VALUES)
                 connection.execute(
                     "CREATE TABLE hashes (path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
-                    "algorithm TEXT NOT NULL, phash TEXT NOT NULL, width INTEGER, height INTEGER, flat TEXT, "
-                    "PRIMARY KEY (path, algorithm)) WITHOUT ROWID"
+                    f"algorithm TEXT NOT NULL, {columns}, PRIMARY KEY (path, algorithm)) WITHOUT ROWID"
                 )
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:  # a cache of an earlier ikmeta: add the columns it lacks (its rows then miss)
+                have = {row[1] for row in connection.execute("PRAGMA table_info(hashes)")}
+                missing = [(column, kind) for _, column, kind in VALUES if column not in have]
+                for column, kind in missing:
+                    connection.execute(
+                        f"ALTER TABLE hashes ADD COLUMN {column} {kind.replace(' NOT NULL', '')}"
+                    )
+                if missing:
+                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
             connection.execute("COMMIT")
         except BaseException:

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
@@ -84,13 +85,41 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+# What must be undone before ikmeta exits at once: a live progress bar hides the cursor.
+_TERMINAL_RESTORERS: list[Callable[[], None]] = []
+SHOW_CURSOR = "\x1b[?25h"
+
+
 def _interrupted(signum: int, frame: Any) -> None:
-    """Ctrl-C: stop at once (decodes in flight are not waited for), with the shell's code for it."""
-    try:
-        print(("\n" if sys.stderr.isatty() else "") + "ikmeta: interrupted", file=sys.stderr, flush=True)
-    except (AttributeError, OSError, ValueError):  # stderr closed: nothing to say it on
-        pass
+    """Ctrl-C: stop at once (decodes in flight are not waited for), with the shell's code for it.
+
+    A progress bar is abandoned first (its refresh thread stops drawing, its line is
+    cleared and the cursor shown again), so nothing is drawn after the message and the
+    terminal is left as it was found.
+    """
+    for restore in reversed(_TERMINAL_RESTORERS):
+        try:
+            restore()
+        except Exception:  # noqa: BLE001 - exiting anyway: a failing restorer must not stop the exit
+            pass
+    _write_stderr(("\n" if _stderr_is_terminal() else "") + "ikmeta: interrupted\n")
     os._exit(EXIT_INTERRUPTED)
+
+
+def _write_stderr(text: str) -> None:
+    """Straight to file descriptor 2: a live progress bar puts a proxy in sys.stderr that
+    would draw the bar again below whatever is written through it."""
+    try:
+        os.write(2, text.encode("utf-8", "replace"))
+    except OSError:  # stderr closed: nothing to say it on
+        pass
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return os.isatty(2)
+    except OSError:
+        return False
 
 
 @click.group(cls=IkmetaGroup, context_settings=CONTEXT)
@@ -121,20 +150,27 @@ FORMAT_HELP = {
 
 
 def output_options(
-    default: str, helps: dict[str, str] | None = None, *, tag_default: bool = True
-) -> Callable[[F], F]:
-    """``--json``, ``--ndjson``, ``--table`` as one ``output`` parameter, the same on every command.
-
-    ``tag_default=False`` leaves "[default]" out of the help, for a command whose help says
-    itself when each format is the default.
+    default: str | None, helps: dict[str, str] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--json``, ``--ndjson``, ``--table`` (and others in ``helps``) as one ``output``
+    parameter, the same on every command; they are one choice, so two of them is a usage
+    error. ``default=None`` hands the command None when none is given (it decides).
     """
     helps = {**FORMAT_HELP, **(helps or {})}
 
-    def decorate(f: F) -> F:
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def with_output(*args: Any, **kwargs: Any) -> Any:
+            chosen = [name for name in helps if kwargs.pop(f"format_{name}")]
+            if len(chosen) > 1:
+                given = " and ".join(f"--{name}" for name in chosen)
+                raise click.UsageError(f"{given} are one choice of output format: give one of them.")
+            return f(*args, output=chosen[0] if chosen else default, **kwargs)
+
         for name in reversed(list(helps)):
-            label = helps[name] + (" [default]" if name == default and tag_default else "")
-            f = click.option(f"--{name}", "output", flag_value=name, default=name == default, help=label)(f)
-        return f
+            label = helps[name] + (" [default]" if name == default else "")
+            with_output = click.option(f"--{name}", f"format_{name}", is_flag=True, help=label)(with_output)
+        return with_output
 
     return decorate
 
@@ -308,6 +344,16 @@ def fail(error: IkmetaError | str) -> None:
     click.echo(f"ikmeta: {one_line(str(error))}", err=True)
 
 
+def note_skipped(skipped: Counter[str]) -> None:
+    """One line on stderr for the files a folder walk passed over, if any."""
+    from .output import one_line
+    from .walk import skipped_summary
+
+    line = skipped_summary(skipped)
+    if line:
+        click.echo(f"ikmeta: {one_line(line)}", err=True)
+
+
 def warn(source: str, message: str) -> None:
     from .output import one_line
 
@@ -357,8 +403,9 @@ def finish(state: dict[str, int]) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("sources", metavar="[SOURCE]...", nargs=-1)
+@click.argument("sources", metavar="[SOURCE]...", nargs=-1, shell_complete=click.Path().shell_complete)
 @from_option
+@click.option("--hidden", is_flag=True, help="Also inspect hidden files and folders inside folders.")
 @output_options(
     "json",
     {
@@ -369,13 +416,19 @@ def finish(state: dict[str, int]) -> None:
 @jobs_option
 @fetch_options
 def inspect(
-    sources: tuple[str, ...], from_file: TextIO | None, output: str, jobs: int, fetch: FetchOptions
+    sources: tuple[str, ...],
+    from_file: TextIO | None,
+    hidden: bool,
+    output: str,
+    jobs: int,
+    fetch: FetchOptions,
 ) -> None:
     """The metadata object of each image, as ImageKit's Metadata API gives it.
 
-    SOURCE is an image file, - for standard input, or an http(s) URL. One source prints
-    one JSON object; several (or --from) print an array, in argument order. Unreadable
-    sources are named on stderr and the rest still printed (exit status 1).
+    SOURCE is an image file, a folder (walked recursively for image files), - for
+    standard input, or an http(s) URL. One file prints one JSON object; several, a folder
+    or --from print an array, in argument order. Unreadable sources are named on stderr
+    and the rest still printed (exit status 1).
 
     \b
     Examples:
@@ -383,14 +436,18 @@ def inspect(
       ikmeta inspect *.jpg --ndjson | jq .exif.exif.ISO
       cat photo.jpg | ikmeta inspect -
       ikmeta inspect https://example.com/photo.jpg
+      ikmeta inspect --ndjson photos/ > photos.ndjson
       find . -name '*.jpg' | ikmeta inspect --from - --ndjson
     """
     from .metadata import inspect_source
+    from .walk import image_paths
 
     names = Sources.check(sources, from_file)
+    single = names.single and not os.path.isdir(names.args[0])
     state = {"failed": 0}
+    skipped: Counter[str] = Counter()
     work = functools.partial(inspect_source, fetch=fetch)
-    objects = reports(work, names, jobs, state)
+    objects = reports(work, image_paths(names, hidden=hidden, skipped=skipped), jobs, state)
     if output == "ndjson":
         from .output import ndjson_lines
 
@@ -402,7 +459,8 @@ def inspect(
     else:
         from .output import json_lines
 
-        emit(json_lines(objects, single=names.single), colour_json=True)
+        emit(json_lines(objects, single=single), colour_json=True)
+    note_skipped(skipped)
     finish(state)
 
 
@@ -410,14 +468,16 @@ def inspect(
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("sources", metavar="[SOURCE]...", nargs=-1)
+@click.argument("sources", metavar="[SOURCE]...", nargs=-1, shell_complete=click.Path().shell_complete)
 @from_option
 @click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
 @output_options(
     "table",
     {
-        "json": "One JSON array of {source, pHash}.",
-        "ndjson": "One {source, pHash} object per line, streamed.",
+        "json": "One JSON array of objects (see --ndjson).",
+        "ndjson": "One object per line, streamed: source, pHash, flat (a flat image's mean colour, "
+        "else null), width and height (as displayed), size, format, quality, camera, captured, "
+        "mtimeNs: what 'dupes --hashes' needs to rank copies as 'dupes' does.",
         "table": "'HASH  SOURCE' lines, like sha256sum.",
     },
 )
@@ -436,7 +496,9 @@ def phash(
     SOURCE is an image file, a folder (walked recursively for image files), - for
     standard input, or an http(s) URL. The hash is the one 'ikmeta inspect' reports.
     As in sha256sum, a name with a backslash or line break is escaped and its line
-    starts with a backslash. --ndjson objects also give a flat image's mean colour.
+    starts with a backslash. --ndjson and --json objects also carry 'flat' (the mean colour
+    of a flat image: a solid colour or a blank page, whose hash carries no information)
+    and what ranks copies, so 'phash --ndjson | dupes --hashes -' groups as 'dupes' does.
 
     \b
     Examples:
@@ -450,17 +512,18 @@ def phash(
 
     names = Sources.check(sources, from_file)
     state = {"failed": 0}
+    skipped: Counter[str] = Counter()
     work = functools.partial(phash_source, fetch=fetch)
-    objects = reports(work, image_paths(names, hidden=hidden), jobs, state)
-    hashes = ({"source": obj["source"], "pHash": obj["pHash"], "flat": obj["flat"]} for obj in objects)
+    objects = reports(work, image_paths(names, hidden=hidden, skipped=skipped), jobs, state)
     if output == "table":
         from .output import checksum_line
 
-        emit(checksum_line(obj["pHash"], obj["source"]) for obj in hashes)
+        emit(checksum_line(obj["pHash"], obj["source"]) for obj in objects)
     else:
         from .output import json_lines, ndjson_lines
 
-        emit(ndjson_lines(hashes) if output == "ndjson" else json_lines(hashes, single=False))
+        emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
+    note_skipped(skipped)
     finish(state)
 
 
@@ -491,8 +554,8 @@ class HashOrSource(click.ParamType[Any]):
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("a", type=HashOrSource())
-@click.argument("b", type=HashOrSource())
+@click.argument("a", type=HashOrSource(), shell_complete=click.Path().shell_complete)
+@click.argument("b", type=HashOrSource(), shell_complete=click.Path().shell_complete)
 @output_options(
     "table",
     {
@@ -549,7 +612,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("paths", metavar="[PATH]...", nargs=-1)
+@click.argument("paths", metavar="[PATH]...", nargs=-1, shell_complete=click.Path().shell_complete)
 @from_option
 @click.option(
     "--hashes",
@@ -585,14 +648,13 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the hash cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @output_options(
-    "table",
+    None,
     {
         "json": "A JSON array of groups [default when piped].",
         "ndjson": "One group per line.",
         "csv": "One CSV row per file, with its group number.",
         "table": "A table per group and a summary [default on a terminal].",
     },
-    tag_default=False,
 )
 @jobs_option
 @fetch_options
@@ -616,8 +678,12 @@ def dupes(
     deletes or rewrites a file.
 
     PATHs are folders (walked recursively for image files), files or URLs. Each group's
-    reference is its best copy (most pixels, then largest file, then path order), listed
-    first; every other member is within --max of it (--linkage connected chains instead).
+    reference is its best copy, listed first; every other member is within --max of it
+    (--linkage connected chains instead). The best copy is the original, not a conversion:
+    most pixels as displayed (within 1%), then camera metadata present (EXIF Make, Model
+    or DateTimeOriginal), then the earlier capture time (DateTimeOriginal, else the
+    modification time), then the less lossy format (HEIC/AVIF, then JPEG by quality, then
+    PNG, WebP, TIFF, GIF, BMP), then the larger file, then path order.
     Solid-colour and blank images carry no pHash information: they are grouped only with
     others of about the same colour, never by pHash. Hashes are cached, so a second scan
     is near-instant. Exit status: 0 when the scan ran (duplicates or not), 1 when some
@@ -631,10 +697,8 @@ def dupes(
     """
     from .dupes import group
 
-    output = (
-        output
-        if ctx.get_parameter_source("output") != click.core.ParameterSource.DEFAULT
-        else ("table" if sys.stdout.isatty() else "json")
+    output = output or (
+        "table" if sys.stdout.isatty() else "json"
     )  # NO_COLOR turns colour off, not the table
     if hash_list is not None and (paths or from_file is not None):
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
@@ -642,6 +706,11 @@ def dupes(
         Sources.check(paths, from_file, name="PATH")
     if cache_path == "":
         raise click.BadParameter("an empty path; give a file name, or --no-cache", param_hint="'--cache'")
+    folder = os.path.dirname(os.path.abspath(cache_path or "."))
+    if cache_path and not no_cache and not os.path.isdir(folder):
+        from .output import one_line
+
+        raise click.BadParameter(f"no such folder: {one_line(folder)}", param_hint="'--cache'")
     state = {"failed": 0}
     if hash_list is not None:
         items = collect_items(read_hash_events(hash_list), state, quiet)
@@ -656,7 +725,7 @@ def dupes(
         sys.exit(EXIT_FAILED)
     show_groups(groups, output)
     if not quiet:
-        summary = dupes_summary(items, groups, state["failed"])
+        summary = dupes_summary(items, groups, state["failed"], listed=hash_list is not None)
         if output == "table":
             click.echo(summary)
         else:
@@ -691,9 +760,13 @@ def scan_items(
     announced = cache.problem
     if announced:
         warn(cache_name(cache), announced)
+    skipped: Counter[str] = Counter()
     with ProgressBar(quiet) as bar:
-        events = scan(image_paths(sources, hidden=hidden), cache, jobs, fetch, on_total=bar.total)
+        paths = image_paths(sources, hidden=hidden, skipped=skipped)
+        events = scan(paths, cache, jobs, fetch, on_total=bar.total)
         items = collect_items(events, state, quiet, bar.advance)
+    if not quiet:
+        note_skipped(skipped)
     if cache.problem and cache.problem != announced:  # it broke during the scan
         warn(cache_name(cache), cache.problem)
     cache.close()
@@ -753,12 +826,30 @@ class ProgressBar:
 
     def __enter__(self) -> ProgressBar:
         if self.bar is not None:
+            _TERMINAL_RESTORERS.append(self.abandon)  # Ctrl-C clears it before exiting
             self.bar[0].start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar[0].stop()
+            _TERMINAL_RESTORERS.remove(self.abandon)
+
+    def abandon(self) -> None:
+        """Stop drawing for good, from a signal handler: rich's own stop() waits for locks
+        that the interrupted code or the refresh thread may hold (it could hang), so the
+        refresh thread is told to stop, a refresh under way is given a moment to finish,
+        and the bar's line is cleared and the cursor shown by hand."""
+        if self.bar is None:
+            return
+        live = self.bar[0].live
+        refresher = getattr(live, "_refresh_thread", None)  # rich's own; absent in other versions
+        if refresher is not None:
+            refresher.done.set()  # it checks this under the lock before each refresh
+        lock = getattr(live, "_lock", None)
+        if lock is not None:
+            lock.acquire(timeout=0.5)  # never released: ikmeta exits right after
+        _write_stderr("\r\x1b[2K" + SHOW_CURSOR)
 
     def total(self, count: int) -> None:
         if self.bar is not None:
@@ -786,30 +877,258 @@ def show_groups(groups: list[Any], output: str) -> None:
         from rich.console import Console
 
         console = Console(soft_wrap=False, highlight=False)
-        for table in group_tables(groups):
-            console.print(table)
+        for rendered, unwrapped in group_tables(groups, console.width):
+            console.print(rendered, soft_wrap=unwrapped)
             console.print()
 
 
-def dupes_summary(items: list[Any], groups: list[Any], unreadable: int) -> str:
+def dupes_summary(items: list[Any], groups: list[Any], failed: int, *, listed: bool = False) -> str:
+    """One line: what was scanned (or ``listed`` in a hash list), groups, duplicates, the bytes
+    removing the non-references would free (where the sizes are known), and what failed.
+
+        >>> dupes_summary(items, groups, 1)
+        '10 images scanned, 3 groups, 4 duplicates, 1.2 MB freed by removing the non-references, 1 unreadable'
+    """
     from .output import human_size
 
     def count(n: int, noun: str) -> str:
-        return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+        return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('sh') else 's'}"
 
     copies = [item for g in groups for item, _ in g.members if item is not g.reference]
-    if all(item.size is None for item in copies) and copies:
-        freed = "size unknown"  # a hash list without sizes
-    else:
-        freed = human_size(sum(item.size or 0 for item in copies))
-    flat = sum(1 for item in items if item.flat)
+    sized = [item.size for item in copies if item.size is not None]
     parts = [
-        f"{count(len(items), 'image')} scanned",
+        count(len(items), "hash") + " listed" if listed else count(len(items), "image") + " scanned",
         count(len(groups), "group"),
         count(len(copies), "duplicate"),
-        f"{freed} freed by removing the non-references",
-        f"{unreadable} unreadable",
     ]
+    if sized or not copies:
+        known = (
+            "" if len(sized) == len(copies) else f" (the {len(sized)} of {len(copies)} whose size is listed)"
+        )
+        parts.append(f"{human_size(sum(sized))} freed by removing the non-references{known}")
+    parts.append(count(failed, "bad line") + " in the list" if listed else f"{failed} unreadable")
+    flat = sum(1 for item in items if item.flat)
     if flat:
         parts.append(f"{flat} flat (grouped by colour alone)")
     return ", ".join(parts)
+
+
+# --- apply and undo -------------------------------------------------------------------------
+
+
+class KeepRuleType(click.ParamType[Any]):
+    name = "rule"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .actions import parse_keep_rule
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_keep_rule(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("action", type=click.Choice(["trash", "move", "hardlink", "symlink"]))
+@click.argument("report", type=LIST_FILE, default="-", metavar="[REPORT]")
+@click.option(
+    "--to",
+    "move_to",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="With move: the folder files go to, each under its absolute path (so names never collide).",
+)
+@click.option(
+    "--keep",
+    "keep_rules",
+    type=KeepRuleType(),
+    multiple=True,
+    metavar="RULE",
+    help="Which file a group keeps, instead of the report's reference: pixels, size, newest, oldest, "
+    "shortest-path, path:GLOB (prefer matching paths), format:heic,jpg,... (in that order). "
+    "Repeatable: the first rule decides, the next breaks its ties, the report's order the rest.",
+)
+@click.option(
+    "--protect",
+    type=click.Path(),
+    multiple=True,
+    metavar="PATH",
+    help="Never act on anything under PATH (repeatable); such files stay besides the kept one.",
+)
+@click.option("--yes", is_flag=True, help="Do it (journaled). Without it, only the plan is printed.")
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The journal to write [default: $XDG_STATE_HOME/ikmeta/journal/<time>.jsonl].",
+)
+@output_options(
+    "table",
+    {
+        "json": "One JSON document: the plan (or the results) and a summary.",
+        "ndjson": "One JSON object per file, as each is done.",
+        "table": "One line per file: the action, the path, the kept file.",
+    },
+)
+def apply(
+    action: str,
+    report: TextIO,
+    move_to: str | None,
+    keep_rules: tuple[Any, ...],
+    protect: tuple[str, ...],
+    yes: bool,
+    journal_path: str | None,
+    output: str,
+) -> None:
+    """Act on the groups of a duplicates report: trash, move, or replace by links every file
+    but the one each group keeps. Without --yes it only prints the plan.
+
+    REPORT is what 'ikmeta dupes --json' or '--ndjson' wrote (- or nothing: standard input).
+    Each group keeps its reference (the best copy: originals before conversions) unless
+    --keep says otherwise. Before a group is touched, every file in it must exist, be a
+    regular file and have the size and modification time the report recorded; else the
+    group is skipped with a message. The kept file is never acted on, nor a file that is
+    the kept file under another name. With --yes every action is journaled before and
+    after it is done; 'ikmeta undo JOURNAL' reverses them, and running the same report
+    again finishes an interrupted run. Nothing is deleted outright: trash uses the system
+    trash, and hardlink and symlink send each duplicate's bytes there first.
+    Exit status: 0 when every group was done (or planned), 1 when some were skipped or
+    failed or the report is not one, 2 for a usage error.
+
+    \b
+    Examples:
+      ikmeta dupes ~/Pictures --json > report.json
+      ikmeta apply trash report.json                      the plan: changes nothing
+      ikmeta apply trash report.json --yes                do it, journaled
+      ikmeta apply move report.json --to ~/dupes --keep oldest --yes
+      ikmeta apply hardlink report.json --protect ~/Pictures/originals --yes
+    """
+    from .actions import Journal, apply_plan, make_plan, read_report
+    from .actions.display import outcome_object, plan_line, summary
+    from .actions.run import Outcome, Skipped
+
+    if (action == "move") != (move_to is not None):
+        raise click.UsageError("move needs --to DIR, and only move takes it.")
+    name = list_name(report)
+    if name == "<stdin>" and report.isatty():
+        raise click.UsageError("Missing argument 'REPORT' (a file, or - with a report piped in).")
+    try:
+        groups = read_report(report, name)
+    except IkmetaError as error:
+        fail(error)
+        sys.exit(EXIT_FAILED)
+    plan = make_plan(groups, action, keep=keep_rules, protect=protect, move_to=move_to)
+    for path, why in plan.notes:
+        warn(path, why)
+    journal = None
+    if yes:
+        try:
+            report_name = os.path.abspath(name) if name != "<stdin>" else name
+            journal = Journal.create(journal_path, action, report_name, move_to)
+        except IkmetaError as error:
+            fail(error)
+            sys.exit(EXIT_FAILED)
+    outcomes: list[Outcome | Skipped] = []
+    state = {"failed": 0}
+
+    def each() -> Iterator[Outcome | Skipped]:
+        try:
+            for outcome in apply_plan(plan, journal):
+                if isinstance(outcome, Skipped):
+                    fail(f"{outcome.path}: {outcome.reason}; group {outcome.group} skipped")
+                    state["failed"] += 1
+                elif outcome.status == "failed":
+                    fail(f"{outcome.step.path}: cannot {outcome.step.action}: {outcome.reason}")
+                    state["failed"] += 1
+                outcomes.append(outcome)
+                yield outcome
+        except IkmetaError as error:  # the journal cannot be written: stop before the next action
+            fail(error)
+            state["failed"] += 1
+
+    try:
+        if output == "json":
+            from .output import json_lines
+
+            for _ in each():
+                pass
+            document = {
+                "action": action,
+                "dryRun": not yes,
+                "journal": journal.path if journal else None,
+                "files": [obj for outcome in outcomes for obj in outcome_object(outcome)],
+                "summary": summary(plan, outcomes, not yes, journal.path if journal else None),
+            }
+            emit(json_lines([document], single=True))
+        elif output == "ndjson":
+            from .output import ndjson_lines
+
+            emit(ndjson_lines(obj for outcome in each() for obj in outcome_object(outcome)))
+        else:
+            emit(plan_line(o) for o in each() if isinstance(o, Outcome) and o.status != "failed")
+    except BrokenPipeError:  # | head: stop before the next file, and say where the journal is
+        _write_stderr(
+            f"ikmeta: output closed; stopped: {summary(plan, outcomes, not yes, journal.path if journal else None)}\n"
+        )
+        raise
+    if journal is not None:
+        journal.close()
+    click.echo(summary(plan, outcomes, not yes, journal.path if journal else None), err=True)
+    finish(state)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("journal", type=click.Path(dir_okay=False))
+@output_options(
+    "table",
+    {
+        "json": "One JSON array of the steps undone.",
+        "ndjson": "One JSON object per step, as each is undone.",
+        "table": "One line per file.",
+    },
+)
+def undo(journal: str, output: str) -> None:
+    """Reverse what 'ikmeta apply ... --yes' did, from its journal: moved files are moved
+    back, trashed files (and the originals that links replaced) come back out of the trash.
+
+    A file now sitting at an old path is never overwritten (that file is named, and left
+    where it is). Undoing twice does nothing the second time. Exit status: 0 when every
+    step was undone, 1 when some could not be, 2 for a usage error.
+
+    \b
+    Examples:
+      ikmeta undo ~/.local/state/ikmeta/journal/2026-12-01T10-22-33.jsonl
+      ikmeta undo journal.jsonl --json
+    """
+    from .actions import undo_journal
+    from .actions.display import undo_line, undo_object, undo_summary
+    from .actions.undo import UndoOutcome
+
+    outcomes: list[UndoOutcome] = []
+    state = {"failed": 0}
+
+    def each() -> Iterator[UndoOutcome]:
+        try:
+            for outcome in undo_journal(journal):
+                if outcome.status == "failed":
+                    fail(f"{outcome.path}: cannot undo the {outcome.action}: {outcome.reason}")
+                    state["failed"] += 1
+                outcomes.append(outcome)
+                yield outcome
+        except IkmetaError as error:  # not a journal, or one that cannot be read or written
+            fail(error)
+            state["unusable"] = state["failed"] = state["failed"] + 1
+
+    if output == "table":
+        emit(undo_line(o) for o in each() if o.status != "failed")
+    else:
+        from .output import json_lines, ndjson_lines
+
+        objects = (undo_object(o) for o in each())
+        emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
+    if not state.get("unusable"):
+        click.echo(undo_summary(outcomes, journal), err=True)
+    finish(state)

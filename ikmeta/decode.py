@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from . import isobmff
 from .errors import ImageError
 from .source import Blob
 
@@ -173,6 +174,7 @@ def open_image(blob: Blob) -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         announced = sniff(blob.data)
+        _refuse_cut_heif(blob, announced)
         unsupported = _unsupported_tiff(blob.data) if announced == "tiff" else None
         if unsupported:
             raise ImageError(blob.source, unsupported) from None
@@ -182,11 +184,21 @@ def open_image(blob: Blob) -> Image.Image:
         raise ImageError(blob.source, f"not an image ikmeta can read (formats: {SUPPORTED}{sent})") from None
     except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise SyntaxError, ValueError, struct.error...
         announced = sniff(blob.data)
+        _refuse_cut_heif(blob, announced)
         what = f"corrupt or truncated {announced} header" if announced else "corrupt image header"
         raise ImageError(blob.source, f"{what} ({_describe(exc)})") from None
     if im.width < 1 or im.height < 1:
         raise ImageError(blob.source, "image has no pixels (width or height is 0)")
     return im
+
+
+def _refuse_cut_heif(blob: Blob, announced: str | None) -> None:
+    """A HEIF/AVIF file that Pillow cannot open because its image data is cut short (libavif
+    checks that at open): say so, rather than blame its header, which is whole."""
+    if announced in ("heic", "avif"):
+        missing = isobmff.missing_image_data(blob.data)
+        if missing:
+            raise ImageError(blob.source, f"truncated image data ({missing})") from None
 
 
 def png_chunk(data: bytes, kind: bytes) -> bytes | None:
@@ -240,10 +252,13 @@ def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Im
 
     JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), straight to greyscale
     unless ``mode`` is "RGB";
-    HEIF uses an embedded thumbnail when it is a scaled copy of the image. Returns the
+    HEIF uses an embedded thumbnail when it is a scaled copy of the image (see
+    :func:`_load_heif` for a file cut short). Returns the
     image and whether its data was truncated (then the part that decodes is returned).
     Raises :class:`ImageError` when the pixels cannot be decoded.
     """
+    if im.format in ("HEIF", "AVIF"):
+        return _load_heif(blob, im, mode)
     try:
         with _gate.shared():
             return _decode(im, mode), False
@@ -259,6 +274,31 @@ def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Im
         raise
     except Exception as exc:  # noqa: BLE001 - as above, for the second, truncation-tolerant decode
         raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
+
+
+def _load_heif(blob: Blob, im: Image.Image, mode: str) -> tuple[Image.Image, bool]:
+    """:func:`load_reduced` for HEIF and AVIF, whose item data is checked against the file.
+
+    A file cut short still opens (its header boxes are whole), and its thumbnail, early in
+    the file, may still decode: so the ``iloc`` extents of the primary image (and of a grid's
+    tiles) are checked. When some are past the end, the primary image itself is decoded,
+    never the thumbnail (a picture of data that is gone): libheif fills the grid tiles it
+    lacks, and that is reported as truncated; when nothing decodes (a single coded image,
+    AVIF), it is an :class:`ImageError` "truncated image data (...)", as for a JPEG or PNG
+    whose truncation-tolerant decode fails. (A thumbnail that does not decode, pillow-heif skips.)
+    """
+    missing = isobmff.missing_image_data(blob.data)
+    # Cut after the primary image's data (in a thumbnail, depth or gain map): the image itself
+    # decodes whole, from its own data rather than a thumbnail, and the file is still truncated.
+    cut_after = missing is None and isobmff.missing_other_data(blob.data) is not None
+    try:
+        # Never under LOAD_TRUNCATED_IMAGES: pillow-heif then turns a decode that fails into a black image.
+        with _gate.shared():
+            return _decode(im, mode, thumbnail=not (missing or cut_after)), bool(missing) or cut_after
+    except Exception as exc:  # noqa: BLE001 - libheif and libavif errors come as ValueError, SyntaxError...
+        if missing:
+            raise ImageError(blob.source, f"truncated image data ({missing})") from None
+        raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
 
 
 # Modes whose box reduction means something (Pillow refuses P, 1 and I;16, and would
@@ -283,8 +323,9 @@ def shrink(im: Image.Image) -> Image.Image:
     return im.reduce(factor)
 
 
-def _decode(im: Image.Image, mode: str) -> Image.Image:
-    if im.format in ("JPEG", "MPO", "HEIF"):
+def _decode(im: Image.Image, mode: str, thumbnail: bool = True) -> Image.Image:
+    """Decode ``im``; JPEG at reduced scale, HEIF from a thumbnail when ``thumbnail`` and it has one."""
+    if im.format in ("JPEG", "MPO") or (im.format == "HEIF" and thumbnail):
         im.draft(mode if im.mode in ("RGB", "L") else None, DRAFT_SIZE)
     im.load()
     return im

@@ -8,28 +8,40 @@
 
 Two linkages:
 
-- ``reference`` (default): no chaining. Items are ranked best copy first (most pixels, then
-  largest file, then path order); each item, in that order, joins the first reference
+- ``reference`` (default): no chaining. Items are ranked best copy first (originals before
+  conversions: see :mod:`ikmeta.rank`, pixel counts exactly); each item, in that order, joins the first reference
   within ``max_distance`` of it, or becomes a reference itself. Every member of a group is
   within ``max_distance`` of the group's reference, and the result does not depend on the
   order the items came in.
 - ``connected``: transitive groups, the connected components of the graph that links items
   within ``max_distance``; the reference is the best copy of each component.
 
+Either way, a group's reference is then its best copy with pixel counts within 1% taken as
+equal (:func:`ikmeta.rank.best_of`), when every member is still within ``max_distance`` of
+it (for ``reference``), else the copy the grouping led with.
+
 Flat items (a solid colour, a blank page) have a pHash that is noise, so they are never
 grouped by it: a flat item joins only flat items of the same colour (each channel's mean
 within ``FLAT_TOLERANCE`` of the reference's), with no distance.
 
-Near pairs come from a plain loop for small inputs and from
-:func:`ikmeta.neighbors.near_pairs` (multi-index hashing) for large ones; both find exactly
-the same pairs. Where brute force is the method anyway (a large radius), the groups are
-built block by block without a list of pairs (:mod:`ikmeta.neighbors`' streamed leaders),
-so memory stays bounded; tests hold all three to the same groups.
+Identical hashes collapse first: every copy of a value has the leader of the value's first
+copy, under both linkages, so a hash copied 50,000 times is grouped once. Up to ``SMALL``
+distinct hashes, near pairs come from a plain loop. Past it, no list of pairs is made: the
+reference groups are built in rank order against an index of the references so far
+(:func:`ikmeta.neighbors.indexed_reference_leaders`), and components join those groups
+through the near pairs between groups only (:func:`ikmeta.neighbors.indexed_component_leaders`);
+where brute force is the method anyway (a large radius), the groups are built block by block
+(:mod:`ikmeta.neighbors`' streamed leaders). None of them holds, or looks at, the pairs of a
+dense cluster, so time and memory stay bounded; tests hold them all to the groups of every
+pair.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .rank import best_of, rank_key  # best copy first: originals before conversions
 
 LINKAGES = ("reference", "connected")
 SMALL = 700  # up to this many items, a pure-Python pair loop beats importing numpy
@@ -47,6 +59,12 @@ class Item:
     size: int | None = None
     flat: bool = False
     colour: str | None = None  # a flat item's mean colour, "#rrggbb" (None when unknown)
+    # What the best-copy rule (ikmeta.rank) weighs besides pixels and size; None when unknown.
+    format: str | None = None  # ikmeta's short name: jpg, png, heic...
+    quality: int | None = None  # a JPEG's estimated quality
+    camera: str | None = None  # EXIF Make and Model
+    captured: str | None = None  # EXIF DateTimeOriginal, ISO 8601
+    mtime_ns: int | None = None  # the file's modification time
 
     @property
     def pixels(self) -> int:
@@ -62,11 +80,6 @@ class Group:
     members: list[tuple[Item, int | None]]
 
 
-def rank_key(item: Item) -> tuple[int, int, str]:
-    """Best copy first: most pixels, then largest file, then path order."""
-    return (-item.pixels, -(item.size or 0), item.source)
-
-
 def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs: int = 1) -> list[Group]:
     """Groups of two or more near-duplicates, the group with the best reference first."""
     if linkage not in LINKAGES:
@@ -74,24 +87,54 @@ def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs
     ranked = sorted((item for item in items if not item.flat), key=rank_key)
     values = [int(item.phash, 16) for item in ranked]
     leaders = _leaders(values, max_distance, linkage, jobs)
-    groups = [
-        Group(ranked[leader], [(ranked[k], bin(values[k] ^ values[leader]).count("1")) for k in members])
-        for leader, members in _members(leaders)
-    ]
+
+    def distance(a: int, b: int) -> int:
+        return bin(values[a] ^ values[b]).count("1")
+
+    def near(a: int, b: int) -> bool:
+        return linkage == "connected" or distance(a, b) <= max_distance
+
+    groups = []
+    for leader, members in _members(leaders):
+        best = _best_member(ranked, leader, members, near)
+        groups.append(Group(ranked[best], [(ranked[k], distance(k, best)) for k in _first(best, members)]))
     flats = sorted((item for item in items if item.flat and item.colour), key=rank_key)
-    groups += [
-        Group(flats[leader], [(flats[k], None) for k in members])
-        for leader, members in _members(_colour_leaders(flats))
-    ]
+
+    def same_colour(a: int, b: int) -> bool:
+        pairs = zip(_rgb(flats[a].colour or ""), _rgb(flats[b].colour or ""), strict=True)
+        return max(abs(x - y) for x, y in pairs) <= FLAT_TOLERANCE
+
+    for leader, members in _members(_colour_leaders(flats)):
+        best = _best_member(flats, leader, members, same_colour)
+        groups.append(Group(flats[best], [(flats[k], None) for k in _first(best, members)]))
     return sorted(groups, key=lambda g: rank_key(g.reference))
 
 
+def _best_member(
+    ranked: list[Item], leader: int, members: list[int], near: Callable[[int, int], bool]
+) -> int:
+    """The group's reference: the best copy by :func:`ikmeta.rank.best_of` (pixels within 1%
+    count as equal), when every member is still ``near`` it; else the leader the grouping
+    found (the first in the exact order, which every member is near)."""
+    chosen = best_of(ranked[k] for k in members)
+    best = next(k for k in members if ranked[k] is chosen)
+    if best != leader and all(near(k, best) for k in members):
+        return best
+    return leader
+
+
+def _first(best: int, members: list[int]) -> list[int]:
+    return [best, *(k for k in members if k != best)]
+
+
 def _members(leaders: list[int]) -> list[tuple[int, list[int]]]:
-    """(leader, its members in rank order) for each leader with two or more members."""
+    """(leader, its members in rank order) for each leader with two or more members; a leader
+    comes before its members (it is the first of its group in rank order)."""
     members: dict[int, list[int]] = {}
     for index, leader in enumerate(leaders):
-        members.setdefault(leader, []).append(index)
-    return [(leader, found) for leader, found in sorted(members.items()) if len(found) > 1]
+        if leader != index:
+            members.setdefault(leader, [leader]).append(index)
+    return sorted(members.items())
 
 
 def _colour_leaders(flats: list[Item]) -> list[int]:
@@ -126,31 +169,55 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 def _leaders(values: list[int], radius: int, linkage: str, jobs: int) -> list[int]:
     """The leader (group reference) of each hash in rank order; a hash alone leads itself.
 
-    Few pairs (the usual case: a small radius, or the multi-index search pays) come as a list
-    of pairs. Where brute force is the method anyway (a large radius, when nearly every pair
-    may be near), the groups are built block by block, with no list of pairs, so memory stays
-    bounded whatever the radius.
+    Identical hashes collapse first: every copy of a value has the leader of the value's first
+    copy (under both linkages), so only distinct values are grouped, in order of first copy.
     """
-    if len(values) > SMALL:
-        import numpy as np
+    first: dict[int, int] = {}  # distinct value -> its number, in order of first copy
+    copies = [first.setdefault(value, len(first)) for value in values]
+    firsts: list[int] = [0] * len(first)  # each distinct value's first index
+    for index in range(len(values) - 1, -1, -1):
+        firsts[copies[index]] = index
+    found = _distinct_leaders(list(first), radius, linkage, jobs)
+    return [firsts[found[copy]] for copy in copies]
 
-        from . import neighbors
 
-        if neighbors.choose_substrings(len(values), radius) is None:
-            hashes = np.array(values, dtype=np.uint64)
-            found = (
-                neighbors.streamed_reference_leaders(hashes, radius)
-                if linkage == "reference"
-                else neighbors.streamed_component_leaders(hashes, radius)
-            )
-            leaders: list[int] = found.tolist()
-            return leaders
-    pairs = near_pairs(values, radius, jobs)
-    return (
-        _reference_leaders(len(values), pairs)
-        if linkage == "reference"
-        else _component_leaders(len(values), pairs)
-    )
+def _distinct_leaders(values: list[int], radius: int, linkage: str, jobs: int) -> list[int]:
+    """Leaders of distinct hashes, in rank order, without a list of all near pairs past SMALL.
+
+    Up to SMALL hashes, a pair loop. Past it, the indexed passes of :mod:`ikmeta.neighbors`
+    (reference groups a block at a time against the references so far; components from the
+    pairs between reference groups only), or where brute force is the method anyway (a large
+    radius, when nearly every pair may be near) the streamed brute force. Neither holds the
+    pairs of a dense cluster, so memory stays bounded whatever the input and the radius.
+    """
+    if radius < 1:  # distinct hashes: none within 0 of another
+        return list(range(len(values)))
+    if len(values) <= SMALL:
+        pairs = near_pairs(values, radius, jobs)
+        return (
+            _reference_leaders(len(values), pairs)
+            if linkage == "reference"
+            else _component_leaders(len(values), pairs)
+        )
+    import numpy as np
+
+    from . import neighbors
+
+    hashes = np.array(values, dtype=np.uint64)
+    if neighbors.choose_substrings(len(values), radius) is None:
+        found = (
+            neighbors.streamed_reference_leaders(hashes, radius)
+            if linkage == "reference"
+            else neighbors.streamed_component_leaders(hashes, radius)
+        )
+    else:
+        found = (
+            neighbors.indexed_reference_leaders(hashes, radius)
+            if linkage == "reference"
+            else neighbors.indexed_component_leaders(hashes, radius)
+        )
+    leaders: list[int] = found.tolist()
+    return leaders
 
 
 def near_pairs(values: list[int], radius: int, jobs: int = 1) -> list[tuple[int, int]]:

@@ -60,11 +60,12 @@ def empty_groups() -> dict[str, dict[str, Any]]:
     return {g: {} for g in GROUPS}
 
 
-def read_exif(block: bytes) -> dict[str, dict[str, Any]]:
+def read_exif(block: bytes, *, makernote: bool = True) -> dict[str, dict[str, Any]]:
     """The six groups of a TIFF-structured EXIF block (``II*\\0...`` or ``MM\\0*...``).
 
     A leading ``Exif\\0\\0`` (as in JPEG APP1 and HEIF) is skipped. Anything that
-    is not such a block gives six empty groups.
+    is not such a block gives six empty groups. ``makernote=False`` leaves the maker note
+    (the slowest part) undecoded.
     """
     groups = empty_groups()
     tiff = _Tiff.from_block(block)
@@ -83,7 +84,7 @@ def read_exif(block: bytes) -> dict[str, dict[str, Any]]:
     gps = tiff.sub_ifd(ifd0, GPS_POINTER, "gps")
     if gps is not None:
         groups["gps"] = gps.values
-    if exif_ifd is not None and MAKERNOTE in exif_ifd.raw:
+    if makernote and exif_ifd is not None and MAKERNOTE in exif_ifd.raw:
         from .makernote import read_makernote
 
         groups["makernote"] = read_makernote(tiff.data, tiff.endian, exif_ifd.raw[MAKERNOTE], ifd0.values)

@@ -90,11 +90,13 @@ def json_name(name: str) -> str:
 
 
 def json_value(values: Any) -> Any:
-    """exifread's values as JSON: strings stay, ratios become floats, one value a scalar."""
+    """exifread's values as JSON: strings stay (cut at NUL, without the trailing spaces that pad
+    fixed-size fields: 'FINE   ' is 'FINE', as ExifTool shows it), ratios become floats, one
+    value a scalar."""
     if isinstance(values, (bytes, bytearray)):
         values = list(values)
     if isinstance(values, str):
-        return values.split("\x00", 1)[0]
+        return values.split("\x00", 1)[0].rstrip(" ")
     if not isinstance(values, (list, tuple)):
         return _scalar(values)
     items = [_scalar(v) for v in values]

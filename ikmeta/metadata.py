@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
 from . import isobmff
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .errors import ImageError
-from .exif import read_exif, read_ifd0
+from .exif import read_exif
 from .phash import greyscale, phash_and_spread, upright
 from .quality import estimate_quality
+from .rank import camera_from_exif, captured_from_exif
 from .source import Blob, FetchOptions, read_source
 
 DEFAULT_DENSITY = 72
@@ -69,35 +70,63 @@ def inspect_blob(blob: Blob) -> Report:
         "density": density(im, fmt, exif["image"]),
         "hasTransparency": has_transparency(im),
     }
-    (phash, _), warnings = hash_opened(blob, im, fmt, exif["image"].get("Orientation"))
+    hashed, warnings = hash_opened(blob, im, fmt, exif["image"].get("Orientation"))
+    phash = hashed.phash
     metadata["pHash"] = phash
     metadata["exif"] = exif
     return Report(blob.source, metadata, warnings)
 
 
 def phash_blob(blob: Blob) -> Report:
-    """The pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as possible.
+    """The pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as
+    possible, with what ranks it among its copies (see :mod:`ikmeta.rank`).
 
-    Its metadata: ``source``, ``pHash``, ``width``, ``height`` (stored), ``size`` (bytes), and
-    for a flat image (a solid colour, a blank page: the hash carries no information) its
-    mean colour as ``flat`` (``"#rrggbb"``), else ``flat`` is None.
+    Its metadata: ``source``, ``pHash``; for a flat image (a solid colour, a blank page: the
+    hash carries no information) its mean colour as ``flat`` (``"#rrggbb"``), else None;
+    ``width`` and ``height`` as displayed (after the EXIF orientation), ``size`` (bytes),
+    ``format``, ``quality`` (a JPEG's, else 0), ``camera`` (EXIF Make and Model),
+    ``captured`` (EXIF DateTimeOriginal, ISO 8601) and ``mtimeNs`` (a file's modification
+    time in nanoseconds), each None when unknown.
+
+        >>> phash_blob(read_source("examples/harbour.jpg")).metadata["camera"]
+        'ikmeta Sample Camera 1'
     """
     im = open_image(blob)
     fmt = short_format(im)
     block = exif_block(blob, im, fmt)
-    ifd0 = read_ifd0(block) if block else {}
-    width, height = stored_size(blob, im, fmt, ifd0)
-    (phash, spread), warnings = hash_opened(blob, im, fmt, ifd0.get("Orientation"))
+    groups = read_exif(block, makernote=False) if block else read_exif(b"")
+    stored = stored_size(blob, im, fmt, groups["image"])
+    opened = im.size  # before a reduced decode changes it: as Pillow reports it, maybe turned
+    hashed, warnings = hash_opened(blob, im, fmt, groups["image"].get("Orientation"))
     im.close()  # its pixels, before a flat image is decoded again for its colour
+    width, height = displayed_size(stored, opened, hashed.turned)
     metadata = {
         "source": blob.source,
-        "pHash": phash,
+        "pHash": hashed.phash,
+        "flat": mean_colour(blob) if hashed.spread < FLAT_SPREAD else None,
         "width": width,
         "height": height,
         "size": len(blob.data),
-        "flat": mean_colour(blob) if spread < FLAT_SPREAD else None,
+        "format": fmt,
+        "quality": estimate_quality(getattr(im, "quantization", None) or {}) if fmt == "jpg" else 0,
+        "camera": camera_from_exif(groups["image"]),
+        "captured": captured_from_exif(groups["exif"]),
+        "mtimeNs": blob.mtime_ns,
     }
     return Report(blob.source, metadata, warnings)
+
+
+def displayed_size(stored: tuple[int, int], opened: tuple[int, int], turned: bool) -> tuple[int, int]:
+    """The stored (width, height) as displayed: turned when exactly one of Pillow (which
+    reports HEIF and TIFF sizes already rotated: ``opened``) and ikmeta's own orientation
+    step (``turned``: EXIF orientation 5 to 8 still applied) swapped the axes.
+
+    >>> displayed_size((1000, 999), (1000, 999), True), displayed_size((4032, 3024), (3024, 4032), False)
+    ((999, 1000), (3024, 4032))
+    """
+    width, height = stored
+    by_pillow = width != height and opened == (height, width)
+    return (height, width) if by_pillow != turned else (width, height)
 
 
 def mean_colour(blob: Blob) -> str:
@@ -115,17 +144,26 @@ def mean_colour(blob: Blob) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
-def hash_opened(
-    blob: Blob, im: Image.Image, fmt: str, orientation: Any
-) -> tuple[tuple[str, float], list[str]]:
-    """(pHash, spread) of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
+class Hashed(NamedTuple):
+    """An image's pHash, the spread of its grey sample (flat below FLAT_SPREAD), and whether
+    making it upright swapped its axes (an EXIF orientation 5 to 8 that ikmeta applied)."""
+
+    phash: str
+    spread: float
+    turned: bool
+
+
+def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Hashed, list[str]]:
+    """The pHash of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
     with pixel_memory.hold(decoded_bytes(im)):  # so that many cores do not hold many huge images at once
         pixels, truncated = load_reduced(blob, im)
         still_to_apply = display_orientation(pixels, fmt, orientation)
+        turned = still_to_apply in (5, 6, 7, 8)
         try:
-            return phash_and_spread(upright(shrink(pixels), still_to_apply)), [TRUNCATED] if truncated else []
+            phash, spread = phash_and_spread(upright(shrink(pixels), still_to_apply))
         except ValueError:  # a mode Pillow cannot make grey ("La", ...)
             raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
+        return Hashed(phash, spread, turned), [TRUNCATED] if truncated else []
 
 
 def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:

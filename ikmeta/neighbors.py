@@ -13,6 +13,14 @@ numpy operation over all hashes at once, and the substrings run on a thread pool
 releases the GIL). ``m`` is chosen per run from a cost model; where the index would not pay
 (few hashes, a large radius) a chunked brute force runs instead. Both give exactly the same
 pairs.
+
+Grouping needs no list of pairs, and a dense cluster (thousands of near-identical hashes) has
+too many to list: :func:`indexed_reference_leaders` and :func:`indexed_component_leaders`
+give the groups :func:`ikmeta.dupes.group` would build from the pairs, in memory O(n). Their
+indexes are filled as a pass goes (only the references so far, which are more than the
+radius apart, so a look-up finds few even in a cluster), on substrings of unequal widths
+where that pays: the thresholds of a :func:`layout` need only sum, plus one each, past the
+radius (pigeonhole), and :func:`layout` picks widths and thresholds from a cost model.
 """
 
 from __future__ import annotations
@@ -152,6 +160,417 @@ def streamed_component_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
         parent[tops] = lowest  # merge, under the lowest index
         parent[members] = lowest  # and keep the trees flat
     return roots(np.arange(len(hashes)))
+
+
+REFERENCE_BLOCK = 256  # hashes per step of the indexed reference pass (brute force inside one)
+PROBES_PER_STEP = 1 << 20  # (hash, bucket) look-ups held at once by the indexed passes
+SPAN_LIMIT = 1 << 20  # candidates listed at once from the deepest bucket ranges
+SHALLOW = 64  # bucket ranges read a depth at a time while more than this many are that deep
+QUERY_CHUNK = 4096  # hashes per step of the indexed component pass
+BIG_GROUPS_PER_STEP = 64  # big groups looked for at once by the indexed component pass
+# Costs in ns (numpy 2, x86-64, measured on a busy 2-core machine) of the indexed passes: a
+# look-up (the first hash of a bucket), more when the tables outgrow the cache, each further
+# hash of a bucket, and a bucket of a table (set up once per substring).
+LOOKUP_COST, MISS_COST, EXTRA_COST, BUCKET_COST = 18.0, 6.0, 17.5, 5.0
+BUCKET_BYTES = 17  # a bucket's table entry, first hash and depth flag
+CACHE_BYTES = 4 << 20
+
+
+def thresholds(m: int, radius: int) -> list[int]:
+    """Per substring, the largest key distance to look at. Two hashes within ``radius`` are, on
+    some substring ``k``, within ``thresholds(m, radius)[k]`` bits: the thresholds plus one sum
+    to more than ``radius`` (pigeonhole). -1 where a substring need not be looked at."""
+    return [(radius + 1) // m - 1 + (1 if k < (radius + 1) % m else 0) for k in range(m)]
+
+
+def even_layout(m: int, radius: int) -> list[tuple[int, int, int]]:
+    """``m`` substrings of equal width, as (low bit, width, threshold), those looked at."""
+    return [
+        (low, width, t)
+        for (low, width), t in zip(substring_bounds(m), thresholds(m, radius), strict=True)
+        if t >= 0
+    ]
+
+
+def layout(n: int, radius: int) -> list[tuple[int, int, int]]:
+    """The substrings (low bit, width, threshold) the indexed passes look at for ``n`` hashes,
+    with the least estimated cost. Substrings with the lower threshold may be narrower or wider
+    than the others: wider keys mean fewer hashes a bucket, more buckets a look-up."""
+    held = max(1.0, n / 2)  # references the reference pass holds, on average
+    best: list[tuple[int, int, int]] = []
+    best_cost = math.inf
+    for m in range(3, 9):
+        ts = thresholds(m, radius)
+        high = ts.count(ts[0])
+        for low_width in range(1, MAX_KEY_BITS + 1) if high < m else [0]:
+            rest = BITS - (m - high) * low_width
+            widths = [rest // high + (1 if k < rest % high else 0) for k in range(high)]
+            widths += [low_width] * (m - high)
+            if min(widths) < 1 or max(widths) > MAX_KEY_BITS:
+                continue
+            chosen = [
+                (sum(widths[:k]), width, t)
+                for k, (width, t) in enumerate(zip(widths, ts, strict=True))
+                if t >= 0
+            ]
+            cost = sum(
+                n * ball(width, t) * _lookup_cost(width, held) + BUCKET_COST * (1 << width)
+                for _, width, t in chosen
+            )
+            if sum(1 << width for _, width, _ in chosen) * BUCKET_BYTES > max(64 << 20, 256 * n):
+                continue
+            if cost < best_cost:
+                best, best_cost = chosen, cost
+    return best or even_layout(4, radius)
+
+
+def _lookup_cost(width: int, held: float) -> float:
+    """Estimated ns of one look-up in a ``width``-bit table holding ``held`` hashes: the first
+    hash of the bucket, and the hashes after it (Poisson)."""
+    mean = held / (1 << width)
+    missed = MISS_COST if (1 << width) * BUCKET_BYTES > CACHE_BYTES else 0.0
+    return LOOKUP_COST + missed + EXTRA_COST * (mean - (1 - math.exp(-mean)))
+
+
+def indexed_reference_leaders(
+    hashes: np.ndarray, radius: int, substrings: list[tuple[int, int, int]] | None = None
+) -> np.ndarray:
+    """Greedy reference groups (as :func:`ikmeta.dupes.group` builds them from pairs), without
+    pairs: the hashes go in rank order, a block at a time, against substring indexes
+    (``substrings``, else :func:`layout`'s) that hold only the references so far. References
+    are more than ``radius`` apart, so a hash finds few of them even in a dense cluster; a hash
+    that finds one joins the first, and the rest of the block (hashes no reference is near) is
+    settled among itself, in order, by brute force. Memory O(n)."""
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+    n = len(hashes)
+    leaders = np.arange(n, dtype=np.int64)
+    chosen = layout(n, radius) if substrings is None else substrings
+    indexes = [_Buckets(_keys(hashes, low, width), low, width, t) for low, width, t in chosen]
+    for first in range(0, n, REFERENCE_BLOCK):
+        stop = min(n, first + REFERENCE_BLOCK)
+        block = hashes[first:stop]
+        keys = [index.keys(block) for index in indexes]
+        best = np.full(len(block), n, dtype=np.int64)
+        for index, key in zip(indexes, keys, strict=True):
+            for q, ref in index.near(block, key, radius):
+                np.minimum.at(best, q, ref)  # the first reference near
+        free = np.flatnonzero(best == n)
+        local = free[_block_leaders(block[free], radius)]
+        leaders[first:stop] = best
+        leaders[first + free] = first + local
+        new = free[local == free]
+        for index, key in zip(indexes, keys, strict=True):
+            index.add(new + first, block[new], key[new])
+    return leaders
+
+
+def _block_leaders(values: np.ndarray, radius: int) -> np.ndarray:
+    """The greedy over a block of hashes no earlier reference is near, by brute force: leaders
+    (block positions). In order, a hash joins the first reference of the block near it, else
+    leads itself."""
+    leaders = np.arange(len(values), dtype=np.int64)
+    earlier, later = np.nonzero(np.bitwise_count(values[:, None] ^ values[None, :]) <= radius)
+    keep = earlier < later
+    earlier, later = earlier[keep], later[keep]  # by earlier, then later
+    free = np.ones(len(values), dtype=bool)
+    cuts = np.flatnonzero(np.diff(earlier)) + 1
+    for start, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(earlier)], strict=True):
+        reference = int(earlier[start]) if stop > start else -1
+        if reference < 0 or leaders[reference] != reference:  # taken: not a reference
+            continue
+        took = later[start:stop]
+        took = took[free[took]]
+        leaders[took] = reference
+        free[took] = False
+    return leaders
+
+
+def _keys(hashes: np.ndarray, low: int, width: int) -> np.ndarray:
+    """The substring of ``width`` bits at bit ``low`` of each hash, as int64."""
+    keys: np.ndarray = ((hashes >> np.uint64(low)) & np.uint64((1 << width) - 1)).astype(np.int64)
+    return keys
+
+
+class _Buckets:
+    """One substring's buckets over a fixed list of hashes, filled as a pass goes. Bucket ``k``'s
+    slots start at ``table[k] >> bits``, as many as the hashes with key ``k``; it holds the
+    ``table[k] & (2**bits - 1)`` hashes (ids and values) added so far. Adding a hash is O(1), and
+    the index never has to be rebuilt. Each bucket's first hash is also kept in a table by key,
+    so a look-up (most buckets hold none or one) is one array read, with no list of candidates."""
+
+    def __init__(self, keys: np.ndarray, low: int, width: int, t: int) -> None:
+        """Room for hashes with ``keys`` (on the substring at bit ``low``, ``width`` bits wide),
+        to be found from keys up to ``t`` bits away."""
+        self.shift, self.key_mask = np.uint64(low), np.uint64((1 << width) - 1)
+        self.width, self.t, self.masks = width, t, _masks(width, t)
+        self.bits = max(1, len(keys).bit_length())
+        counts = np.bincount(keys, minlength=1 << width)
+        self.table = np.zeros(1 << width, dtype=np.int64)
+        np.cumsum(counts[:-1], out=self.table[1:])
+        self.table <<= self.bits
+        self.ids = np.zeros(len(keys), dtype=np.int64)
+        self.values = np.zeros(len(keys), dtype=np.uint64)
+        # An empty bucket's first hash is a stand-in whose key is the complement of the bucket's:
+        # at least width - t bits from any hash that looks there.
+        self.firsts = (~np.arange(1 << width, dtype=np.uint64) & self.key_mask) << self.shift
+        self.deep = np.zeros(1 << width, dtype=bool)  # holds two hashes or more
+
+    def keys(self, hashes: np.ndarray) -> np.ndarray:
+        return _keys(hashes, int(self.shift), self.width)
+
+    def add(self, ids: np.ndarray, hashes: np.ndarray, keys: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        ids, hashes, keys = ids[order], hashes[order], keys[order]
+        entry = self.table[keys]
+        depth = (entry & ((1 << self.bits) - 1)) + np.arange(len(keys)) - np.searchsorted(keys, keys)
+        slots = (entry >> self.bits) + depth
+        self.ids[slots] = ids
+        self.values[slots] = hashes
+        np.add.at(self.table, keys, 1)
+        self.firsts[keys[depth == 0]] = hashes[depth == 0]
+        self.deep[keys[depth > 0]] = True
+
+    def near(
+        self, block: np.ndarray, keys: np.ndarray, radius: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(position in ``block``, id) of the hashes held within ``radius`` of each of ``block``
+        whose key is within ``t`` bits of its own, in chunks of bounded size."""
+        if len(keys) == 0:
+            return
+        low = (1 << self.bits) - 1
+        step = max(1, PROBES_PER_STEP // len(keys))
+        for start in range(0, len(self.masks), step):
+            targets = self.masks[start : start + step, None] ^ keys[None, :]  # (mask, query)
+            near = np.bitwise_count(self.firsts[targets] ^ block[None, :]) <= radius
+            targets = targets.ravel()  # probe p: mask start + p // size, query p % size
+            probes = np.flatnonzero(near)
+            entry = self.table[targets[probes]]
+            if self.width - self.t <= radius:  # a stand-in may look near: keep the buckets held
+                probes, entry = probes[(entry & low) > 0], entry[(entry & low) > 0]
+            yield probes % len(keys), self.ids[entry >> self.bits]
+            probes = np.flatnonzero(self.deep[targets])  # and the second hash on, where there are
+            entry = self.table[targets[probes]]
+            query = probes % len(keys)
+            wanted, where, left = block[query], (entry >> self.bits) + 1, (entry & low) - 1
+            while len(where) > SHALLOW:  # a depth at a time, while many buckets are that deep
+                close = np.flatnonzero(np.bitwise_count(wanted ^ self.values[where]) <= radius)
+                yield query[close], self.ids[where[close]]
+                more = np.flatnonzero(left > 1)
+                query, wanted, where, left = query[more], wanted[more], where[more] + 1, left[more] - 1
+            for probe, slots in _spans(where, left):  # then the few deepest, listed
+                close = np.flatnonzero(np.bitwise_count(wanted[probe] ^ self.values[slots]) <= radius)
+                yield query[probe[close]], self.ids[slots[close]]
+
+
+def indexed_component_leaders(
+    hashes: np.ndarray,
+    radius: int,
+    substrings: list[tuple[int, int, int]] | None = None,
+    references: np.ndarray | None = None,
+) -> np.ndarray:
+    """Connected components (each led by its lowest index) without a list of pairs. The
+    reference groups (:func:`indexed_reference_leaders`, or ``references``) are parts of
+    components already; what remains are the near pairs between groups, and since references
+    are more than ``radius`` apart, each such pair has a hash of a group of two or more. Those
+    of a small group look, on each substring, in buckets sorted by group: at the runs of other
+    groups only, skipping a run whose whole group is too far (its reference further than
+    ``radius`` plus the group's spread) or joined already, and checking the members of the
+    rest. A big group is looked for from its reference alone (see :func:`_join_big_groups`), so
+    no pass ever looks at the pairs inside a group, however dense. Memory O(n)."""
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+    n = len(hashes)
+    chosen = layout(n, radius) if substrings is None else substrings
+    refs = (
+        indexed_reference_leaders(hashes, radius, chosen)
+        if references is None
+        else np.asarray(references, dtype=np.int64)
+    )
+    spread = np.zeros(n, dtype=np.int64)  # a reference's largest distance to a member of its group
+    np.maximum.at(spread, refs, np.bitwise_count(hashes ^ hashes[refs]).astype(np.int64))
+    parent = refs.copy()  # a union-find whose roots are always their component's lowest index
+    # Look-ups a hash makes, and a reference looking out to radius + spread: a big group is one
+    # whose members would make more.
+    narrow = sum(ball(width, t) for _, width, t in chosen)
+    wide = np.array([sum(ball(width, t) for _, width, t in _widen(chosen, extra)) for extra in range(65)])
+    big = (spread > 0) & (np.bincount(refs, minlength=n) * narrow > wide[spread])
+    queries = np.flatnonzero((spread[refs] > 0) & ~big[refs])  # the hashes of small groups of two or more
+    if len(queries):
+        for low, width, t in chosen:
+            _join_groups(hashes, radius, low, width, t, queries, refs, spread, big, parent)
+    if big.any():
+        _join_big_groups(hashes, radius, chosen, np.flatnonzero(big), refs, spread, parent)
+    leaders: np.ndarray = _flatten(parent).copy()
+    return leaders
+
+
+def _widen(substrings: list[tuple[int, int, int]], extra: int) -> list[tuple[int, int, int]]:
+    """The substrings with thresholds raised to find hashes within ``extra`` more bits."""
+    m = len(substrings)
+    return [
+        (low, width, t + extra // m + (1 if k < extra % m else 0))
+        for k, (low, width, t) in enumerate(substrings)
+    ]
+
+
+def _join_groups(
+    hashes: np.ndarray,
+    radius: int,
+    low: int,
+    width: int,
+    t: int,
+    queries: np.ndarray,
+    refs: np.ndarray,
+    spread: np.ndarray,
+    big: np.ndarray,
+    parent: np.ndarray,
+) -> None:
+    """Union (in ``parent``) each of ``queries`` with every hash of another group, not a big
+    one, within ``radius`` of it whose key on this substring is within ``t`` bits of its own."""
+    n = len(hashes)
+    keys = _keys(hashes, low, width)
+    order = np.lexsort((refs, keys))  # by key, then by group: a bucket is runs of one group each
+    by_key, by_ref = keys[order], refs[order]
+    run_first = np.flatnonzero(np.r_[True, (by_key[1:] != by_key[:-1]) | (by_ref[1:] != by_ref[:-1])])
+    run_size = np.diff(np.r_[run_first, n])
+    run_ref = by_ref[run_first]
+    runs = _Buckets(by_key[run_first], low, width, t)  # a run is found by its group's reference
+    runs.add(np.arange(len(run_first)), hashes[run_ref], by_key[run_first])
+    reach = radius + int(spread[~big].max())
+    joined = True
+    for first in range(0, len(queries), QUERY_CHUNK):
+        comp = _flatten(parent) if joined else parent
+        chunk = queries[first : first + QUERY_CHUNK]
+        edges = []
+        for at, found in runs.near(hashes[chunk], keys[chunk], reach):
+            q, ref = chunk[at], run_ref[found]
+            keep = (np.bitwise_count(hashes[q] ^ hashes[ref]) <= radius + spread[ref]) & ~big[ref]
+            keep &= comp[q] != comp[ref]
+            q, run = q[keep], found[keep]
+            for which, where in _spans(run_first[run], run_size[run]):
+                a, b = q[which], order[where]
+                close = np.bitwise_count(hashes[a] ^ hashes[b]) <= radius
+                edges.append(_codes(comp[a[close]], comp[b[close]], n))
+        joined = _union(parent, np.unique(np.concatenate(edges)) if edges else np.empty(0, np.int64), n)
+
+
+def _join_big_groups(
+    hashes: np.ndarray,
+    radius: int,
+    substrings: list[tuple[int, int, int]],
+    bigs: np.ndarray,
+    refs: np.ndarray,
+    spread: np.ndarray,
+    parent: np.ndarray,
+) -> None:
+    """Union each group led by one of ``bigs`` with every hash of another group within
+    ``radius`` of one of its members. Such a hash is within ``radius`` plus the group's spread
+    of its reference: the reference looks that far, on every substring (a look-up lists a
+    bucket, so at most each member of the group once), and only the hashes it finds are checked
+    against the members, a block at a time, skipping those joined already. Groups go a few at
+    a time, so what they find is held for a few only."""
+    n = len(hashes)
+    buckets = []  # per substring: each hash's key, hashes by key, where each key's start
+    for low, width, _ in substrings:
+        keys = _keys(hashes, low, width)
+        starts = np.zeros((1 << width) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=1 << width), out=starts[1:])
+        buckets.append((keys, np.argsort(keys, kind="stable"), starts))
+    by_group = np.argsort(refs, kind="stable")  # members of each group, contiguous
+    group_of = refs[by_group]
+    joined = True
+    for first in range(0, len(bigs), BIG_GROUPS_PER_STEP):
+        chunk = bigs[first : first + BIG_GROUPS_PER_STEP]
+        comp = _flatten(parent) if joined else parent
+        found = []
+        for k, (keys, order, starts) in enumerate(buckets):
+            for extra in np.unique(spread[chunk]).tolist():
+                masks = _masks(substrings[k][1], _widen(substrings, extra)[k][2])
+                group = chunk[spread[chunk] == extra]
+                step = max(1, PROBES_PER_STEP // len(masks))
+                for at in range(0, len(group), step):
+                    some = group[at : at + step]
+                    targets = (keys[some, None] ^ masks[None, :]).ravel()
+                    lo = starts[targets]
+                    for probe, where in _spans(lo, starts[targets + 1] - lo):
+                        g, b = some[probe // len(masks)], order[where]
+                        keep = (comp[b] != comp[g]) & (
+                            np.bitwise_count(hashes[g] ^ hashes[b]) <= radius + extra
+                        )
+                        found.append(np.unique(g[keep] * n + b[keep]))
+        codes = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)  # (group, hash)
+        groups, near = codes // n, codes % n
+        cuts = np.flatnonzero(np.diff(groups)) + 1
+        for start, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(codes)], strict=True):
+            if start == stop:
+                continue
+            g = int(groups[start])
+            lo, hi = np.searchsorted(group_of, g), np.searchsorted(group_of, g, side="right")
+            members = hashes[by_group[lo:hi]]
+            step = max(1, BRUTE_CHUNK_CELLS // len(members))
+            for at in range(start, stop, step):
+                comp = _flatten(parent) if joined else parent
+                some = near[at : min(stop, at + step)]
+                some = some[comp[some] != comp[g]]
+                close = (np.bitwise_count(hashes[some, None] ^ members[None, :]) <= radius).any(axis=1)
+                joined = _union(parent, _codes(comp[some[close]], np.full(int(close.sum()), comp[g]), n), n)
+
+
+def _codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Pairs (a, b) as distinct codes min * n + max."""
+    return np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+
+
+def _union(parent: np.ndarray, codes: np.ndarray, n: int) -> bool:
+    """Join the pairs ``codes`` (a * n + b) in the union-find ``parent``, under the lower root."""
+    joined = False
+    for a, b in zip((codes // n).tolist(), (codes % n).tolist(), strict=True):
+        ra, rb = _root(parent, a), _root(parent, b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+            joined = True
+    return joined
+
+
+def _root(parent: np.ndarray, k: int) -> int:
+    while (up := int(parent[k])) != k:
+        k = up
+    return k
+
+
+def _flatten(parent: np.ndarray) -> np.ndarray:
+    """Point every entry of the union-find ``parent`` at its root, in place; returns it."""
+    while True:
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            return parent
+        parent[:] = up
+
+
+def _masks(width: int, t: int) -> np.ndarray:
+    """Every key mask of at most ``t`` bits in ``width`` bits, 0 first."""
+    return np.array(
+        [sum(1 << b for b in bits) for d in range(t + 1) for bits in itertools.combinations(range(width), d)],
+        dtype=np.int64,
+    )
+
+
+def _spans(lo: np.ndarray, counts: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(range number, position) for every position of every range [lo[p], lo[p] + counts[p]),
+    in chunks of at most SPAN_LIMIT positions (a larger range is a chunk alone), so memory
+    stays bounded."""
+    limit = SPAN_LIMIT
+    busy = np.flatnonzero(counts)
+    lo, counts = lo[busy], counts[busy]
+    ends = np.cumsum(counts)
+    first = 0
+    while first < len(busy):
+        before = int(ends[first] - counts[first])
+        stop = max(first + 1, int(np.searchsorted(ends, before + limit, side="right")))
+        probe = np.repeat(np.arange(first, stop, dtype=np.int64), counts[first:stop])
+        offset = np.arange(int(ends[stop - 1]) - before, dtype=np.int64)
+        offset -= (ends[first:stop] - counts[first:stop] - before)[probe - first]
+        yield busy[probe], lo[probe] + offset
+        first = stop
 
 
 def index_pairs(hashes: np.ndarray, radius: int, m: int, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:

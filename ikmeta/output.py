@@ -59,12 +59,20 @@ def checksum_line(digest: str, name: str) -> str:
     return f"{digest}  {name}"
 
 
+CHECKSUM_LINE = re.compile(r"([^ \t]+)(?:  | \*|\t)(.+)", re.S)  # sha256sum's text and binary modes, or a tab
+
+
 def parse_checksum_line(line: str) -> tuple[str, str] | None:
-    """(digest, name) of a :func:`checksum_line`, or None when it is not one."""
+    """(digest, name) of a :func:`checksum_line` (or of ``DIGEST<tab>NAME``), else None.
+
+    >>> parse_checksum_line("81197f0e7ae66839\tmy photo.jpg")
+    ('81197f0e7ae66839', 'my photo.jpg')
+    """
     escaped = line.startswith("\\")
-    digest, sep, name = line[escaped:].partition("  ")
-    if not sep or not name:
+    match = CHECKSUM_LINE.fullmatch(line[escaped:])
+    if match is None:
         return None
+    digest, name = match[1], match[2]
     if escaped:
         name = re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m[1], m[1]), name)
     return digest, name
@@ -93,17 +101,17 @@ def json_lines(objects: Iterable[Any], single: bool) -> Iterator[str]:
         for obj in objects:
             yield from pretty(obj).splitlines()
         return
-    yield "["
     previous: str | None = None
     for obj in objects:
-        if previous is not None:
-            yield previous + ","
         lines = ["  " + line for line in pretty(obj).splitlines()]
+        yield "[" if previous is None else previous + ","
         yield from lines[:-1]
         previous = lines[-1]
-    if previous is not None:
+    if previous is None:
+        yield "[]"  # empty
+    else:
         yield previous
-    yield "]"
+        yield "]"
 
 
 def flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -131,25 +139,36 @@ def table_lines(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 # --- duplicate groups -------------------------------------------------------------------------
 
-CSV_COLUMNS = ("group", "reference", "source", "distance", "pHash", "width", "height", "size")
+# A group's files, as JSON keys and CSV columns (after "group" and "reference").
+FILE_FIELDS = (
+    "source",
+    "pHash",
+    "distance",
+    "width",
+    "height",
+    "size",
+    "format",
+    "quality",
+    "camera",
+    "captured",
+    "mtimeNs",
+)
+CSV_COLUMNS = ("group", "reference", "source", "distance", "pHash", *FILE_FIELDS[3:])
 
 
 def group_object(group: Any) -> dict[str, Any]:
     """A :class:`~ikmeta.dupes.Group` as JSON: reference, then files (reference first)."""
     return {
         "reference": group.reference.source,
-        "files": [
-            {
-                "source": item.source,
-                "pHash": item.phash,
-                "distance": distance,
-                "width": item.width,
-                "height": item.height,
-                "size": item.size,
-            }
-            for item, distance in group.members
-        ],
+        "files": [file_object(item, distance) for item, distance in group.members],
     }
+
+
+def file_object(item: Any, distance: int | None) -> dict[str, Any]:
+    """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown)."""
+    values = (item.source, item.phash, distance, item.width, item.height, item.size, item.format)
+    more = (item.quality, item.camera, item.captured, item.mtime_ns)
+    return dict(zip(FILE_FIELDS, (*values, *more), strict=True))
 
 
 def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
@@ -171,17 +190,9 @@ def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
     yield row(CSV_COLUMNS)
     for number, group in enumerate(groups, 1):
         for item, distance in group.members:
+            fields = file_object(item, distance)
             yield row(
-                (
-                    number,
-                    "yes" if item is group.reference else "no",
-                    item.source,
-                    distance,
-                    item.phash,
-                    item.width,
-                    item.height,
-                    item.size,
-                )
+                (number, "yes" if item is group.reference else "no", *(fields[k] for k in CSV_COLUMNS[2:]))
             )
 
 
@@ -194,31 +205,39 @@ def human_size(size: float) -> str:
     return f"{size:.1f} TB"
 
 
-def group_tables(groups: Iterable[Any]) -> Iterator[Any]:
-    """A rich Table per group: the reference first, then its copies with their distance."""
+def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]]:
+    """A rich renderable per group, and whether it must be printed unwrapped: a table (the
+    reference marked ``ref``; path, dimensions as displayed, size, distance) when its rows fit
+    in ``width`` columns, else each file as a path line and a details line, so that a path
+    is never broken by the layout (a terminal narrower than the path wraps it as it is).
+    """
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
+    headers = ("", "path", "dimensions", "size", "distance")
+    justify: tuple[JustifyMethod, ...] = ("left", "left", "right", "right", "right")
     for number, group in enumerate(groups, 1):
-        table = Table(
-            title=f"group {number}: {len(group.members)} images",
-            title_justify="left",
-            show_edge=False,
-            pad_edge=False,
-        )
-        columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("", "left"),
-            ("path", "left"),
-            ("dimensions", "right"),
-            ("size", "right"),
-            ("distance", "right"),
-        )
-        for column, justify in columns:
-            table.add_column(column, justify=justify, overflow="fold")  # long paths wrap, never cut
-        for item, distance in group.members:
-            dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
-            size = human_size(item.size) if item.size is not None else "?"
-            mark = "ref" if item is group.reference else ""
-            path = Text(one_line(item.source))  # as it is: '[bold]' in a name is not markup
-            table.add_row(mark, path, dims, size, "flat" if distance is None else str(distance))
-        yield table
+        title = f"group {number}: {len(group.members)} images"
+        rows = [_table_row(item, distance, item is group.reference) for item, distance in group.members]
+        widths = [max(cell_len(row[k]) for row in [headers, *rows]) for k in range(len(headers))]
+        if sum(widths) + 3 * (len(headers) - 1) <= width:
+            table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+            for header, side in zip(headers, justify, strict=True):
+                table.add_column(header, justify=side, no_wrap=True)
+            for row in rows:  # Text: '[bold]' in a name is not markup
+                table.add_row(*(Text(cell) for cell in row))
+            yield table, False
+        else:
+            lines = [title] + [
+                f"{mark or '   '}  {path}\n     {dims}, {size}, distance {distance}"
+                for mark, path, dims, size, distance in rows
+            ]
+            yield Text("\n".join(lines)), True
+
+
+def _table_row(item: Any, distance: int | None, reference: bool) -> tuple[str, str, str, str, str]:
+    dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
+    size = human_size(item.size) if item.size is not None else "?"
+    shown = "flat" if distance is None else str(distance)
+    return ("ref" if reference else "", one_line(item.source), dims, size, shown)

@@ -10,6 +10,7 @@ items, for grouping hashes made elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -23,10 +24,20 @@ from .errors import IkmetaError, SourceError, guarded
 from .hashes import HashFormatError, parse_hash
 from .output import parse_checksum_line
 from .parallel import ordered_map
+from .rank import camera_from_exif, captured_from_exif, displayed_size, parse_captured
 from .source import STDIN, FetchOptions, is_url, list_lines
 
 # The pHashes of perfectly flat images: only the DC bit (any colour), or none (black).
 FLAT_HASHES = frozenset({"8000000000000000", "0000000000000000"})
+# The ranking keys a hash-list object may carry (see ikmeta.rank): numbers and their sound range.
+NUMBERS = {
+    "width": (1, 2**31),
+    "height": (1, 2**31),
+    "size": (0, 2**63),
+    "quality": (0, 100),
+    "mtimeNs": (0, 2**63),
+}
+TEXTS = ("format", "camera", "captured")
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ def scan(
             continue
         key = keys.get(source)
         if key is not None and key in cached:
-            yield _item(source, {**cached[key], "size": key.size})
+            yield _item(source, {**cached[key], "size": key.size, "mtimeNs": key.mtime_ns})
         else:
             misses.append(source)
     if not misses:  # all cached: Pillow and numpy need not even load
@@ -99,6 +110,7 @@ def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
 
 
 def _item(source: str, data: dict[str, Any]) -> Item:
+    """An item from ``phash_blob``'s metadata, a cache row, or a checked hash-list object."""
     colour = data.get("flat")  # a flat image's mean colour, else None
     return Item(
         source,
@@ -108,14 +120,21 @@ def _item(source: str, data: dict[str, Any]) -> Item:
         data.get("size"),
         flat=colour is not None,
         colour=colour,
+        format=data.get("format"),
+        quality=data.get("quality"),
+        camera=data.get("camera"),
+        captured=data.get("captured"),
+        mtime_ns=data.get("mtimeNs"),
     )
 
 
 def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
     """Items from ``HASH  SOURCE`` lines or NDJSON objects with ``pHash`` and ``source``.
 
-    NDJSON objects may also carry ``width``, ``height``, ``size`` (as ``ikmeta inspect
-    --ndjson`` prints them), which then rank the copies; without them, path order does.
+    NDJSON objects may also carry what ranks the copies (see :mod:`ikmeta.rank`): ``width``,
+    ``height``, ``size``, ``format``, ``quality``, ``camera``, ``captured``, ``mtimeNs`` as
+    ``ikmeta phash --ndjson`` prints them, or the ``exif`` groups of ``ikmeta inspect
+    --ndjson``; what is missing is unknown (without any of it, path order ranks them).
     The flat-image hashes (8000000000000000, and 0000000000000000 for black) are marked flat.
     Blank lines and # comments are skipped; a source listed again is skipped too.
     """
@@ -154,7 +173,9 @@ def _parse_hash_line(text: str) -> Item:
     else:
         parsed = parse_checksum_line(text)
         if parsed is None:
-            raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces, source) nor a JSON object")
+            raise ValueError(
+                "not a 'HASH  SOURCE' line (hash, two spaces or a tab, source) nor a JSON object"
+            )
         value, source = parsed
         data = {}
     try:
@@ -164,12 +185,36 @@ def _parse_hash_line(text: str) -> Item:
     phash = parse_hash(value)
     if len(phash) != 16:
         raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
-    numbers = {
-        k: data.get(k) if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) else None
-        for k in ("width", "height", "size")
-    }
     colour = data.get("flat")
     if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
         raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
-    flat = colour is not None or phash in FLAT_HASHES
-    return Item(source, phash, numbers["width"], numbers["height"], numbers["size"], flat, colour)
+    traits = {**_known(data), **_traits_from_inspect(data)}
+    item = _item(source, {**traits, "pHash": phash, "flat": colour})
+    return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item
+
+
+def _known(data: dict[str, Any]) -> dict[str, Any]:
+    """The ranking keys of a hash-list object that hold sound values (others are unknown)."""
+    known = {
+        k: data[k]
+        for k, (low, high) in NUMBERS.items()
+        if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) and low <= data[k] <= high
+    }
+    known.update((k, data[k]) for k in TEXTS if isinstance(data.get(k), str))
+    if "captured" in known and parse_captured(known["captured"]) is None:
+        del known["captured"]
+    return known
+
+
+def _traits_from_inspect(data: dict[str, Any]) -> dict[str, Any]:
+    """What an ``ikmeta inspect`` object says of the ranking keys: its size as displayed
+    (after the EXIF orientation), camera and capture time from its ``exif`` groups."""
+    exif = data.get("exif")
+    if not isinstance(exif, dict):
+        return {}
+    image, sub_ifd = (
+        group if isinstance(group := exif.get(name), dict) else {} for name in ("image", "exif")
+    )
+    width, height = displayed_size(data.get("width"), data.get("height"), image.get("Orientation"))
+    traits = {"width": width, "height": height, "camera": camera_from_exif(image)}
+    return {k: v for k, v in {**traits, "captured": captured_from_exif(sub_ifd)}.items() if v is not None}

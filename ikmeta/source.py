@@ -34,6 +34,7 @@ class Blob:
     source: str
     data: bytes
     content_type: str | None = None  # what an HTTP server said the body was
+    mtime_ns: int | None = None  # a file's modification time, as read
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,13 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
         raise SourceError(
             source, f"unsupported URL scheme '{scheme}' (ikmeta fetches http:// and https:// only)"
         )
-    return Blob(source, read_file(source, limit))
+    data, mtime_ns = read_file(source, limit)
+    return Blob(source, data, mtime_ns=mtime_ns)
 
 
-def read_file(path: str, limit: int | None = None) -> bytes:
-    """The bytes of a file. A pipe or device (which may never end) is read up to ``limit`` bytes."""
+def read_file(path: str, limit: int | None = None) -> tuple[bytes, int | None]:
+    """The bytes of a file and its modification time (None for a pipe or device, which may
+    never end and is read up to ``limit`` bytes)."""
     if not path:
         raise SourceError("''", "empty file name")
     try:
@@ -93,7 +96,8 @@ def read_file(path: str, limit: int | None = None) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         os.set_blocking(descriptor, True)
         with os.fdopen(descriptor, "rb") as fh:
-            regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+            status = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(status.st_mode)
             data = fh.read() if regular or limit is None else _read_capped(fh, limit, path)
     except ValueError:  # open() refuses a NUL in the name
         raise SourceError(path.replace("\x00", "\\x00"), "file name holds a NUL byte") from None
@@ -110,7 +114,7 @@ def read_file(path: str, limit: int | None = None) -> bytes:
         raise SourceError(path, reason[:1].lower() + reason[1:]) from None
     if not data:
         raise SourceError(path, "empty file")
-    return data
+    return data, status.st_mtime_ns if regular else None
 
 
 def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:

@@ -3,32 +3,40 @@
     >>> list(image_paths(["photos"]))
     ['photos/2023/a.jpg', 'photos/2023/b.HEIC', 'photos/c.png']
 
-Files and URLs named on the command line are taken whatever their name; inside folders, files are
-picked by extension (any case). Hidden files and folders (a name starting with '.') are
-skipped unless ``hidden``. Symbolic links to folders are followed, each real folder once,
-so a link loop ends. Problems (a missing path, a folder that cannot be read) are yielded as
+Files and URLs named on the command line are taken whatever their name; inside folders,
+files are picked by extension (any case; .jfif, .jpe and .jif are JPEG too), and the others
+are counted by extension in ``skipped``. Hidden files and folders (a name starting with
+'.') are skipped unless ``hidden``. Symbolic links to folders are followed, each real
+folder once, so a link loop ends. Problems (a missing path, a folder that cannot be read) are yielded as
 :class:`~ikmeta.errors.SourceError` values in place, so the walk goes on.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from .errors import IkmetaError, SourceError
 from .source import STDIN, foreign_scheme, is_url
 
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
+    | {".heic", ".heif", ".avif"}
 )
+NO_EXTENSION = "(none)"  # how a skipped file without an extension is counted
 
 
 def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def image_paths(paths: Iterable[str | IkmetaError], hidden: bool = False) -> Iterator[str | IkmetaError]:
-    """Each path, or for a folder each image file below it (sorted by name, files first)."""
+def image_paths(
+    paths: Iterable[str | IkmetaError], hidden: bool = False, skipped: Counter[str] | None = None
+) -> Iterator[str | IkmetaError]:
+    """Each path, or for a folder each image file below it (sorted by name, files first);
+    ``skipped`` counts, by lower-case extension, the files in folders that are not images."""
+    skipped = Counter() if skipped is None else skipped
     seen: set[str] = set()
     for path in paths:
         if isinstance(path, IkmetaError):
@@ -38,14 +46,14 @@ def image_paths(paths: Iterable[str | IkmetaError], hidden: bool = False) -> Ite
         elif path == STDIN or is_url(path) or foreign_scheme(path):
             yield path  # read_source fetches it, or says why it will not
         elif os.path.isdir(path):
-            yield from _walk(path, hidden, seen)
+            yield from _walk(path, hidden, seen, skipped)
         elif os.path.lexists(path):
             yield path
         else:
             yield SourceError(path, "no such file or folder")
 
 
-def _walk(folder: str, hidden: bool, seen: set[str]) -> Iterator[str | SourceError]:
+def _walk(folder: str, hidden: bool, seen: set[str], skipped: Counter[str]) -> Iterator[str | SourceError]:
     real = os.path.realpath(folder)
     if real in seen:
         return
@@ -72,8 +80,25 @@ def _walk(folder: str, hidden: bool, seen: set[str]) -> Iterator[str | SourceErr
                 if _is_file(entry)
                 else SourceError(entry.path, "not a regular file (a pipe or device?), skipped")
             )
+        else:
+            skipped[os.path.splitext(entry.name)[1].lower() or NO_EXTENSION] += 1
     for sub in folders:
-        yield from _walk(sub, hidden, seen)
+        yield from _walk(sub, hidden, seen, skipped)
+
+
+def skipped_summary(skipped: Counter[str]) -> str | None:
+    """One line on the files a walk passed over, most common extension first, or None.
+
+    >>> skipped_summary(Counter({".txt": 2, ".mov": 5}))
+    'skipped 7 files in folders that are not images ikmeta reads (5 .mov, 2 .txt)'
+    """
+    total = sum(skipped.values())
+    if not total:
+        return None
+    kinds = sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
+    noun = "file" if total == 1 else "files"
+    return f"skipped {total} {noun} in folders that are not images ikmeta reads ({shown})"
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

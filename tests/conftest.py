@@ -10,8 +10,10 @@ import io
 import os
 import shutil
 import struct
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from PIL import Image, ImageDraw
@@ -19,6 +21,46 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# Tests never touch the user's home: every XDG folder (and so the default hash cache, journal
+# and trash) points into a fresh temporary folder for the whole run, subprocesses included.
+REAL_HOME = Path(os.path.expanduser("~")).resolve()
+_ISOLATED = Path(tempfile.mkdtemp(prefix="ikmeta-tests-"))
+for _name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+    os.environ[_name] = str(_ISOLATED / _name.lower())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_isolated_home() -> Iterator[None]:
+    yield
+    shutil.rmtree(_ISOLATED, ignore_errors=True)
+
+
+def run(*args: str, stdin: str | bytes | None = None) -> Any:
+    """``ikmeta ARGS...`` in this process (Click's CliRunner), stdout and stderr apart."""
+    from click.testing import CliRunner
+
+    from ikmeta.cli import cli
+
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+# A Python program that kills itself (SIGKILL) at its STOP_AT'th link, unlink, rename,
+# replace or remove, then runs the code that follows it: a run stopped at any point.
+KILLED_AT_NTH_CALL = """
+import os, signal, sys
+count = {"n": 0}
+def killing(real):
+    def call(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] == int(os.environ["STOP_AT"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+for name in ("link", "unlink", "rename", "replace", "remove"):
+    setattr(os, name, killing(getattr(os, name)))
+"""
 
 
 def corpus_root() -> Path:

@@ -5,12 +5,22 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
-from ikmeta.cache import ALGORITHM, HashCache, cache_key
+from ikmeta.cache import ALGORITHM, APPLICATION_ID, HashCache, cache_key, default_cache_path
 
-VALUE = {"pHash": "0123456789abcdef", "width": 40, "height": 30, "flat": None}
+VALUE = {
+    "pHash": "0123456789abcdef",
+    "width": 40,
+    "height": 30,
+    "flat": None,
+    "format": "jpg",
+    "quality": 92,
+    "camera": "Canon EOS 40D",
+    "captured": "2008-05-30T15:56:01",
+}
 
 
 def test_round_trip_and_invalidation(tmp_path):
@@ -175,3 +185,36 @@ def test_a_cache_that_cannot_be_written_is_still_read(tmp_path, monkeypatch):
     cache.put([(other, VALUE)])
     cache.close()
     assert sqlite3.connect(path).execute("SELECT count(*) FROM hashes").fetchone()[0] == 1  # nothing added
+
+
+def test_the_test_run_never_uses_the_users_own_cache():
+    from .conftest import REAL_HOME
+
+    path = Path(default_cache_path()).resolve()
+    assert REAL_HOME not in path.parents, path
+
+
+def test_a_cache_of_an_earlier_version_gains_the_new_columns_and_its_rows_miss(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    (tmp_path / "a.jpg").write_bytes(b"abc")
+    key = cache_key(str(tmp_path / "a.jpg"))
+    old = sqlite3.connect(path)
+    old.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    old.execute("PRAGMA user_version = 1")
+    old.execute(
+        "CREATE TABLE hashes (path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+        "algorithm TEXT NOT NULL, phash TEXT NOT NULL, width INTEGER, height INTEGER, flat TEXT, "
+        "PRIMARY KEY (path, algorithm)) WITHOUT ROWID"
+    )
+    old.execute(
+        "INSERT INTO hashes VALUES (?, ?, ?, ?, ?, 40, 30, NULL)",
+        (key.path, key.size, key.mtime_ns, "phash-dct8-draft128-shrink128-flat1.5-v3", "0123456789abcdef"),
+    )
+    old.commit()
+    old.close()
+    cache = HashCache.open(str(path), replace_foreign=False)
+    assert cache.problem is None
+    assert cache.get([key]) == {}  # stored dimensions, no best-copy traits: hashed again
+    cache.put([(key, VALUE)])
+    cache.close()
+    assert HashCache.open(str(path)).get([key]) == {key: VALUE}

@@ -9,19 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 from ikmeta import __version__
 from ikmeta.cli import cli
 
-from .conftest import EXAMPLES, encode, scene
+from .conftest import EXAMPLES, encode, run, scene
 
 HARBOUR = str(EXAMPLES / "harbour.jpg")
 BADGE = str(EXAMPLES / "badge.png")
-
-
-def run(*args: str, stdin: bytes | None = None):
-    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
 
 
 def test_one_source_prints_one_object():
@@ -67,14 +62,11 @@ def test_bad_sources_are_named_on_stderr_and_the_rest_still_printed(tmp_path):
     empty.write_bytes(b"")
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    result = run(
-        "inspect", HARBOUR, str(tmp_path / "missing.jpg"), str(tmp_path), str(empty), str(text), BADGE
-    )
+    result = run("inspect", HARBOUR, str(tmp_path / "missing.jpg"), str(empty), str(text), BADGE)
     assert result.exit_code == 1
     assert [m["source"] for m in json.loads(result.stdout)] == [HARBOUR, BADGE]
     assert result.stderr.splitlines() == [
-        f"ikmeta: {tmp_path / 'missing.jpg'}: no such file",
-        f"ikmeta: {tmp_path}: is a directory, not an image file",
+        f"ikmeta: {tmp_path / 'missing.jpg'}: no such file or folder",
         f"ikmeta: {empty}: empty file",
         f"ikmeta: {text}: not an image ikmeta can read (formats: jpg, png, gif, webp, tiff, bmp, heic, avif)",
     ]
@@ -178,12 +170,27 @@ def test_phash_walks_folders_and_reports_bad_files(tmp_path):
     assert result.stderr.splitlines() == [
         f"ikmeta: {tmp_path / 'broken.jpg'}: corrupt or truncated jpg header (truncated file read)",
         f"ikmeta: {tmp_path / 'missing'}: no such file or folder",
+        "ikmeta: skipped 1 file in folders that are not images ikmeta reads (1 .txt)",
     ]
 
 
 def test_phash_json_and_ndjson():
     as_json = json.loads(run("phash", "--json", HARBOUR).stdout)
-    assert as_json == [{"source": HARBOUR, "pHash": run("phash", HARBOUR).stdout[:16], "flat": None}]
+    assert as_json == [
+        {
+            "source": HARBOUR,
+            "pHash": run("phash", HARBOUR).stdout[:16],
+            "flat": None,
+            "width": 800,
+            "height": 533,
+            "size": os.path.getsize(HARBOUR),
+            "format": "jpg",
+            "quality": 85,
+            "camera": "ikmeta Sample Camera 1",
+            "captured": "2024-06-01T20:14:59",
+            "mtimeNs": os.stat(HARBOUR).st_mtime_ns,
+        }
+    ]
     lines = run("phash", "--ndjson", HARBOUR, BADGE).stdout.splitlines()
     assert [json.loads(line)["source"] for line in lines] == [HARBOUR, BADGE]
 
@@ -517,3 +524,23 @@ def test_a_slow_list_and_a_reader_that_stops_early_end_quietly():
     )
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.endswith(f"  {HARBOUR}\n") and result.stderr == "1\n"
+
+
+def test_inspect_walks_a_folder(tmp_path):
+    import shutil
+
+    shutil.copy(HARBOUR, tmp_path / "harbour.jpg")
+    (tmp_path / "sub").mkdir()
+    shutil.copy(BADGE, tmp_path / "sub" / "badge.png")
+    (tmp_path / "notes.txt").write_text("x")
+    result = run("inspect", str(tmp_path))
+    assert result.exit_code == 0
+    objects = json.loads(result.stdout)  # a folder gives an array, even alone
+    assert [os.path.basename(o["source"]) for o in objects] == ["harbour.jpg", "badge.png"]
+    assert "skipped 1 file in folders that are not images ikmeta reads (1 .txt)" in result.stderr
+
+
+def test_phash_help_names_every_key_it_prints():
+    text = " ".join(run("phash", "--help").stdout.split())
+    for key in ("flat", "width", "height", "size", "format", "quality", "camera", "captured", "mtimeNs"):
+        assert key in text, key

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import subprocess
+import sys
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikmeta.dupes import FLAT_TOLERANCE, Group, Item, group
+import ikmeta.dupes as dupes_module
+import ikmeta.neighbors as neighbors_module
+from ikmeta.dupes import FLAT_TOLERANCE, Group, Item, group, rank_key
 from ikmeta.hashes import distance as hamming
 from ikmeta.neighbors import brute_pairs
 
@@ -28,6 +34,45 @@ def flip(value: int, *bits: int) -> int:
 
 def summary(groups: list[Group]) -> list[tuple[str, list[tuple[str, int | None]]]]:
     return [(g.reference.source, [(m.source, d) for m, d in g.members]) for g in groups]
+
+
+def partition(groups: list[Group]) -> list[list[str]]:
+    """Which items are grouped together (what the grouping decides; the reference of each group
+    and its distances follow from the best-copy rule)."""
+    return sorted(sorted(m.source for m, _ in g.members) for g in groups)
+
+
+def slow_groups(items: list[Item], max_distance: int, linkage: str = "reference") -> list[list[str]]:
+    """The obvious definition, slowly, as partition() shows groups: every pair by brute force
+    over every item (copies not collapsed), then the greedy in rank order (each item joins the
+    first reference near it, else is one) or the connected components."""
+    ranked = sorted((it for it in items if not it.flat), key=rank_key)
+    values = [int(it.phash, 16) for it in ranked]
+    i, j = brute_pairs(np.array(values, dtype=np.uint64), max_distance)
+    leader = list(range(len(ranked)))
+    if linkage == "reference":
+        near: dict[int, list[int]] = {}
+        for a, b in zip(i.tolist(), j.tolist(), strict=True):
+            near.setdefault(b, []).append(a)
+        for b in range(len(ranked)):
+            refs = [a for a in sorted(near.get(b, [])) if leader[a] == a]
+            if refs:
+                leader[b] = refs[0]
+    else:
+
+        def root(k: int) -> int:
+            while leader[k] != k:
+                k = leader[k]
+            return k
+
+        for a, b in zip(i.tolist(), j.tolist(), strict=True):
+            ra, rb = root(a), root(b)
+            leader[max(ra, rb)] = min(ra, rb)
+        leader = [root(k) for k in range(len(ranked))]
+    members: dict[int, list[str]] = {}
+    for k, lead in enumerate(leader):
+        members.setdefault(lead, []).append(ranked[k].source)
+    return sorted(sorted(found) for found in members.values() if len(found) > 1)
 
 
 def test_reference_is_the_best_copy_and_listed_first():
@@ -88,23 +133,9 @@ def test_equals_brute_force_grouping_on_10k():
         for k, h in enumerate(hashes)
     ]
     groups = group(items, 10)
-    ranked = sorted(items, key=lambda it: (-it.pixels, -it.size, it.source))
-    i, j = brute_pairs(np.array([int(it.phash, 16) for it in ranked], dtype=np.uint64), 10)
     # The same greedy, written the slow obvious way over the brute-force pairs.
-    near = {}
-    for a, b in zip(i.tolist(), j.tolist(), strict=True):
-        near.setdefault(b, []).append(a)
-    leader = list(range(len(ranked)))
-    for b in range(len(ranked)):
-        refs = [a for a in sorted(near.get(b, [])) if leader[a] == a]
-        if refs:
-            leader[b] = refs[0]
-    expected = {}
-    for k, lead in enumerate(leader):
-        expected.setdefault(lead, []).append(ranked[k].source)
-    assert sorted(sorted(m.source for m, _ in g.members) for g in groups) == sorted(
-        sorted(v) for v in expected.values() if len(v) > 1
-    )
+    assert partition(groups) == slow_groups(items, 10)
+    assert partition(group(items, 10, "connected")) == slow_groups(items, 10, "connected")
 
 
 hash_values = st.integers(0, 2**64 - 1)
@@ -177,3 +208,170 @@ def test_wide_radius_groups_in_bounded_memory_equal_the_pair_groups(linkage, mon
     streamed = summary(group(items, 26, linkage))
     monkeypatch.setattr(dupes_module, "SMALL", 10**6)  # the plain pair loop, for comparison
     assert streamed == summary(group(items, 26, linkage)) and streamed
+
+
+def dense_library(seed: int, copies: int = 300, near: int = 300, scattered: int = 2000) -> list[Item]:
+    """The shape of issue 9 at a small scale: many copies of one hash and near copies of it (1-3
+    bits), a second smaller cluster, random hashes; and, ranked first, shapes that the two
+    linkages group differently at radius 10 (SHAPES)."""
+    rng = random.Random(seed)
+    centre, second = rng.getrandbits(64), rng.getrandbits(64)
+    values = [centre] * copies
+    values += [flip(centre, *rng.sample(range(64), rng.randint(1, 3))) for _ in range(near)]
+    values += [second] * 40 + [flip(second, *rng.sample(range(64), rng.randint(1, 6))) for _ in range(80)]
+    values += [rng.getrandbits(64) for _ in range(scattered)]
+    items = [
+        item(f"img{k:05d}.jpg", value, pixels=rng.randint(1, 4) * 100, size=rng.randint(1, 10**6))
+        for k, value in enumerate(values)
+    ]
+    # Bits spread evenly over the hash (any run of them falls on every substring alike): the
+    # hardest near pairs for a multi-index to find.
+    rotation = rng.randrange(64)
+    bits = [(b + rotation) % 64 for b in sorted(range(64), key=lambda b: (b % 16, b // 16))]
+    member = flip(centre, *bits[:3])  # in the cluster, 3 bits from its reference...
+    a, q, x = rng.getrandbits(64), rng.getrandbits(64), rng.getrandbits(64)
+    shapes = {
+        "centre.jpg": centre,  # the best copy: the cluster's reference
+        "member.jpg": member,
+        "edge.jpg": flip(member, *bits[3:12]),  # ...9 from this, 12 from the reference
+        "chain-a.jpg": a,
+        "chain-b.jpg": flip(a, *bits[:6]),
+        "chain-c.jpg": flip(a, *bits[:6], *bits[20:26]),  # 6 from b, 12 from a
+        "bridge-a.jpg": x,
+        "bridge-b.jpg": flip(x, *bits[:12]),  # 12 from a: a reference too
+        "bridge-x.jpg": flip(x, *bits[:6]),  # 6 from both: joins a, the first
+        "pair-a.jpg": q,
+        "pair-b.jpg": flip(q, *bits[:8], *bits[20:36]),  # 24 from a: a reference
+        "pair-a2.jpg": flip(q, *bits[:8]),  # 8 from a: joins a
+        "pair-b2.jpg": flip(q, *bits[:8], *bits[20:28]),  # 8 from b and a2, 16 from a: joins b
+    }
+    items += [item(name, value, pixels=10**6 - k) for k, (name, value) in enumerate(shapes.items())]
+    # Ranked last, blocks after the rest: 6 from chain-b only (which is not a reference).
+    items.append(item("chain-d.jpg", flip(a, *bits[:6], *bits[40:46]), pixels=1))
+    rng.shuffle(items)
+    return items
+
+
+# The groups of the shapes in dense_library under each linkage (their names, sorted).
+SHAPES = {
+    "reference": [
+        ["bridge-a.jpg", "bridge-x.jpg"],
+        ["centre.jpg", "member.jpg"],
+        ["chain-a.jpg", "chain-b.jpg"],
+        ["pair-a.jpg", "pair-a2.jpg"],
+        ["pair-b.jpg", "pair-b2.jpg"],
+    ],
+    "connected": [
+        ["bridge-a.jpg", "bridge-b.jpg", "bridge-x.jpg"],
+        ["centre.jpg", "edge.jpg", "member.jpg"],
+        ["chain-a.jpg", "chain-b.jpg", "chain-c.jpg", "chain-d.jpg"],
+        ["pair-a.jpg", "pair-a2.jpg", "pair-b.jpg", "pair-b2.jpg"],
+    ],
+}
+
+
+# Ways group() can take past SMALL distinct hashes: the substrings the cost model picks, m
+# substrings of equal width, and the streamed brute force (None).
+PATHS = ["default", 3, 4, 6, 8, None]
+
+
+def forced(path: object) -> contextlib.ExitStack:
+    """A context where group() takes ``path`` (see PATHS) in small steps (blocks, bucket depths,
+    query chunks, listed ranges), so every part of the indexed passes runs on small inputs."""
+    stack = contextlib.ExitStack()
+    small_steps = (
+        ("REFERENCE_BLOCK", 16),
+        ("SHALLOW", 1),
+        ("QUERY_CHUNK", 7),
+        ("SPAN_LIMIT", 50),
+        ("BIG_GROUPS_PER_STEP", 1),
+    )
+    for name, value in small_steps:
+        stack.enter_context(mock.patch.object(neighbors_module, name, value))
+    if path is None:
+        stack.enter_context(mock.patch.object(neighbors_module, "choose_substrings", return_value=None))
+    elif path != "default":
+        even = neighbors_module.even_layout
+        stack.enter_context(
+            mock.patch.object(neighbors_module, "layout", lambda n, radius: even(path, radius))
+        )
+    return stack
+
+
+@pytest.mark.parametrize("linkage", ["reference", "connected"])
+def test_dense_clusters_group_exactly_as_the_brute_force(linkage):
+    items = dense_library(seed=9)
+    expected = slow_groups(items, 10, linkage)
+    assert partition(group(items, 10, linkage)) == expected
+    sizes = sorted(len(members) for members in expected)
+    assert sizes[-1] >= 600 and sizes[-2] >= 120  # both clusters are there, whole
+    shapes = [[source for source in members if not source.startswith("img")] for members in expected]
+    assert sorted(names for names in shapes if names) == SHAPES[linkage]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_groups_dense_clusters_exactly(path):
+    items = dense_library(seed=4, copies=120, near=150, scattered=700)
+    for linkage in ("reference", "connected"):
+        with forced(path):
+            found = partition(group(items, 10, linkage))
+        assert found == slow_groups(items, 10, linkage), (path, linkage)
+
+
+@st.composite
+def crowded_libraries(draw):
+    """Few seeds, many exact copies and near copies of them, and some random hashes."""
+    seeds = draw(st.lists(hash_values, min_size=1, max_size=4))
+    values = [
+        flip(draw(st.sampled_from(seeds)), *set(draw(st.lists(st.integers(0, 63), max_size=4))))
+        for _ in range(draw(st.integers(0, 90)))
+    ]
+    values += draw(st.lists(hash_values, max_size=15))
+    ranks = draw(st.lists(st.integers(1, 3), min_size=len(values), max_size=len(values)))
+    return [
+        item(f"f{n:03d}", value, pixels=rank, size=n % 3)
+        for n, (value, rank) in enumerate(zip(values, ranks, strict=True))
+    ]
+
+
+@settings(max_examples=120, deadline=None)
+@given(crowded_libraries(), st.integers(0, 16), st.sampled_from(PATHS))
+def test_fast_paths_equal_the_brute_force_on_crowded_libraries(items, max_distance, path):
+    for linkage in ("reference", "connected"):
+        with forced(path), mock.patch.object(dupes_module, "SMALL", 0):
+            found = partition(group(items, max_distance, linkage))
+        assert found == slow_groups(items, max_distance, linkage)
+
+
+BIG_CLUSTER = r"""
+import random, resource, sys, time
+from ikmeta.dupes import Item, group
+
+rng = random.Random(1)
+centre = 0xCEDBD88C49EAF808
+values = [centre] * 20_000
+values += [centre ^ sum(1 << b for b in rng.sample(range(64), rng.randint(1, 3))) for _ in range(5_000)]
+values += [rng.getrandbits(64) for _ in range(5_000)]
+items = [Item(f"img{k:05d}.jpg", f"{v:016x}", 100, 100, k) for k, v in enumerate(values)]
+start = time.perf_counter()
+for linkage in ("reference", "connected"):
+    groups = group(items, 10, linkage)
+    assert max(len(g.members) for g in groups) >= 25_000, linkage
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_huge_cluster_groups_in_bounded_time_and_memory():
+    """20,000 copies of one hash and 5,000 near copies: all pairs would be 300 million."""
+
+    def limit() -> None:  # an all-pairs method fails here at once instead of swapping
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    out = subprocess.run(
+        [sys.executable, "-c", BIG_CLUSTER], capture_output=True, text=True, timeout=120, preexec_fn=limit
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    seconds, peak_mb = out.stdout.split()
+    assert float(seconds) < 10 and int(peak_mb) < 400

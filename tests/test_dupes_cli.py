@@ -15,13 +15,9 @@ from PIL import Image, ImageDraw, ImageEnhance
 
 from ikmeta.cli import cli
 
-from .conftest import ROOT, scene
+from .conftest import ROOT, run, scene
 
 TOOLS = ROOT.parent / "shared" / "tools"
-
-
-def run(*args: str, stdin: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
 
 
 @pytest.fixture
@@ -68,7 +64,11 @@ def test_groups_references_and_exit_code(library, tmp_path):
         "(truncated file read)"
     )
     found = groups_of(result)
-    assert found[0] == ["beach.jpg", "beach_bright.png", "beach_small.JPG"]  # most pixels, then largest file
+    assert found[0] == [
+        "beach.jpg",
+        "beach_bright.png",
+        "beach_small.JPG",
+    ]  # most pixels, then older, then JPEG
     assert sorted(found[1]) == ["harbour.jpg", "harbour.webp"]
     assert sorted(found[2]) == ["white-copy.jpg", "white.png"]  # flat, and the same colour
     assert len(found) == 3  # blue, the blank page and the lone photo stay alone
@@ -82,6 +82,11 @@ def test_groups_references_and_exit_code(library, tmp_path):
         "width": 800,
         "height": 600,
         "size": (library / "trip" / "beach.jpg").stat().st_size,
+        "format": "jpg",
+        "quality": 92,
+        "camera": None,
+        "captured": None,
+        "mtimeNs": (library / "trip" / "beach.jpg").stat().st_mtime_ns,
     }
     assert all(0 <= f["distance"] <= 10 for f in beach["files"])
     assert data[2]["files"][1]["distance"] is None  # flat images: grouped by colour, no pHash distance
@@ -284,3 +289,52 @@ def test_a_source_listed_twice_is_not_its_own_duplicate():
     result = run("dupes", "--hashes", "-", "--json", stdin="\ufeff" + lines)
     assert result.exit_code == 1 and json.loads(result.stdout) == []  # 1: the BOM mid-list is not a hash
     assert "<stdin>:3" in result.stderr and "<stdin>:1" not in result.stderr
+
+
+def test_narrow_terminal_never_breaks_a_path(tmp_path):
+    badge = (ROOT / "examples" / "badge.png").read_bytes()
+    deep = tmp_path / "a_rather_long_folder_name" / "and_another_one_below_it"
+    deep.mkdir(parents=True)
+    for name in ("first_copy_of_the_badge.png", "second_copy_of_the_badge.png"):
+        (deep / name).write_bytes(badge)
+    for columns in ("60", "400"):
+        result = CliRunner().invoke(
+            cli, ["dupes", str(tmp_path), "--table", "--no-cache"], env={"COLUMNS": columns}
+        )
+        assert result.exit_code == 0
+        for name in ("first_copy_of_the_badge.png", "second_copy_of_the_badge.png"):
+            assert str(deep / name) in result.stdout.splitlines() or any(
+                str(deep / name) in line for line in result.stdout.splitlines()
+            ), (columns, result.stdout)
+
+
+def test_output_formats_are_one_choice(library):
+    result = run("dupes", str(library), "--json", "--csv")
+    assert result.exit_code == 2 and "--json and --csv are one choice" in result.stderr
+    assert run("phash", str(library), "--ndjson", "--table").exit_code == 2
+
+
+def test_a_cache_in_a_missing_folder_is_a_usage_error(library, tmp_path):
+    result = run("dupes", str(library), "--cache", str(tmp_path / "no" / "such" / "c.sqlite3"))
+    assert result.exit_code == 2 and "no such folder" in result.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_hash_list_summary_counts_bad_lines_not_images():
+    lines = "cedbd88c49eaf808  a.jpg\ncedbd88c49eaf808\tb.jpg\nzz  c.jpg\ncedbd88c49eaf809 *d.jpg\n"
+    result = run("dupes", "--hashes", "-", "--json", stdin=lines)
+    assert result.exit_code == 1
+    assert [f["source"] for f in json.loads(result.stdout)[0]["files"]] == ["a.jpg", "b.jpg", "d.jpg"]
+    assert result.stderr.splitlines()[-1] == "3 hashes listed, 1 group, 2 duplicates, 1 bad line in the list"
+    assert "unknown" not in result.stderr and "unreadable" not in result.stderr
+
+
+def test_an_empty_result_is_an_empty_json_array(tmp_path):
+    result = run("dupes", "--hashes", "-", "--json", stdin="cedbd88c49eaf808  a.jpg\n")
+    assert result.stdout == "[]\n"
+
+
+def test_skipped_files_are_summed_up(library):
+    result = run("dupes", str(library), "--json", "--no-cache")
+    assert "ikmeta: skipped 1 file in folders that are not images ikmeta reads (1 .txt)" in result.stderr
+    assert "not images ikmeta reads" not in run("dupes", str(library), "--json", "--no-cache", "-q").stderr

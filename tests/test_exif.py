@@ -324,3 +324,11 @@ def test_bigtiff_is_read(e):
         "XResolution": 300,
     }
     assert read_ifd0(block)["Orientation"] == 6
+
+
+def test_maker_note_strings_lose_their_padding():
+    from ikmeta.makernote import json_value
+
+    assert json_value("FINE   ") == "FINE"
+    assert json_value("AUTO\x00junk") == "AUTO"
+    assert json_value(" LEAD") == " LEAD"

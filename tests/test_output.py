@@ -41,7 +41,8 @@ def test_line_separators_are_escaped():
 
 def test_single_with_nothing_prints_nothing():
     assert list(json_lines([], single=True)) == []
-    assert list(json_lines([], single=False)) == ["[", "]"]
+    assert list(json_lines([], single=False)) == ["[]"]
+    assert list(json_lines([1], single=False)) == ["[", "  1", "]"]
 
 
 def test_flatten_and_table():

@@ -111,3 +111,11 @@ def test_reduced_jpeg_decode_stays_close_to_the_full_decode(size):
     ours = phash_blob(Blob("x", data)).metadata["pHash"]
     full = str(imagehash.phash(Image.open(io.BytesIO(data))))
     assert bits(ours, full) <= 2
+
+
+def test_imagehash_is_the_tests_reference_not_a_runtime_dependency():
+    from importlib.metadata import requires
+
+    needs = requires("ikmeta") or []
+    imagehash = [line for line in needs if line.lower().startswith("imagehash")]
+    assert imagehash and all('extra == "test"' in line for line in imagehash), imagehash

@@ -24,7 +24,7 @@ from ikmeta.errors import SourceError
 from ikmeta.metadata import inspect_blob
 from ikmeta.source import FetchOptions, read_source
 
-from .conftest import EXAMPLES, encode, scene
+from .conftest import EXAMPLES, encode, run, scene
 
 JPEG = (EXAMPLES / "harbour.jpg").read_bytes()
 PNG = encode(scene((300, 200), seed=3), "PNG")
@@ -133,10 +133,6 @@ def server():
 def no_proxies(monkeypatch):
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def test_url_gives_the_same_object_as_the_file(server):

@@ -61,3 +61,20 @@ def test_unreadable_folder_is_reported(tmp_path):
     finally:
         locked.chmod(0o755)
     assert isinstance(out[0], SourceError) and "cannot read folder" in out[0].reason
+
+
+def test_jpeg_aliases_are_images_and_the_rest_is_counted(tmp_path):
+    from collections import Counter
+
+    for name in ("a.jfif", "b.JPE", "c.jif", "notes.txt", "more.TXT", "README", "clip.mov", ".hidden.txt"):
+        touch(tmp_path / name)
+    skipped: Counter[str] = Counter()
+    found = [os.path.basename(p) for p in image_paths([str(tmp_path)], skipped=skipped)]
+    assert found == ["a.jfif", "b.JPE", "c.jif"]
+    assert skipped == Counter({".txt": 2, ".mov": 1, "(none)": 1})
+    from ikmeta.walk import skipped_summary
+
+    assert skipped_summary(skipped) == (
+        "skipped 4 files in folders that are not images ikmeta reads (2 .txt, 1 (none), 1 .mov)"
+    )
+    assert skipped_summary(Counter()) is None

@@ -1,0 +1,216 @@
+"""The best-copy rule: originals before conversions, the same from a scan, the cache and a hash list."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from ikmeta.dupes import Item, group
+from ikmeta.rank import best_of, camera_from_exif, captured_from_exif, parse_captured, rank_key
+
+from .conftest import run, scene
+
+HASH = "f06830ca9f1e3e90"
+
+
+def camera_exif(taken: str = "2024:06:01 10:22:33") -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 40D"  # Make, Model
+    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    return exif
+
+
+def references(stdout: str) -> list[str]:
+    return [os.path.basename(g["reference"]) for g in json.loads(stdout)]
+
+
+def test_a_lossless_png_made_from_a_camera_jpeg_does_not_outrank_it(tmp_path):
+    photo = scene((800, 600), seed=3)
+    photo.save(tmp_path / "IMG_0001.jpg", quality=90, exif=camera_exif())
+    Image.open(tmp_path / "IMG_0001.jpg").save(tmp_path / "a_export.png")  # bigger, same pixels, no EXIF
+    assert os.path.getsize(tmp_path / "a_export.png") > os.path.getsize(tmp_path / "IMG_0001.jpg")
+    result = run("dupes", str(tmp_path), "--json", "--no-cache")
+    assert references(result.stdout) == ["IMG_0001.jpg"]
+
+
+def test_a_heic_original_outranks_its_jpeg_export(tmp_path):
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    photo = scene((800, 600), seed=4)
+    photo.save(tmp_path / "IMG_0002.HEIC", quality=80, exif=camera_exif())
+    photo.save(tmp_path / "IMG_0002.jpg", quality=95, exif=camera_exif())  # larger, same EXIF
+    assert os.path.getsize(tmp_path / "IMG_0002.jpg") > os.path.getsize(tmp_path / "IMG_0002.HEIC")
+    result = run("dupes", str(tmp_path), "--json", "--no-cache")
+    assert references(result.stdout) == ["IMG_0002.HEIC"]
+
+
+def test_the_earlier_capture_wins_then_higher_quality(tmp_path):
+    photo = scene((640, 480), seed=6)
+    photo.save(tmp_path / "later.jpg", quality=95, exif=camera_exif("2024:06:01 10:22:34"))
+    photo.save(tmp_path / "earlier.jpg", quality=80, exif=camera_exif("2024:06:01 10:22:33"))
+    assert references(run("dupes", str(tmp_path), "--json", "--no-cache").stdout) == ["earlier.jpg"]
+    photo.save(tmp_path / "later.jpg", quality=95, exif=camera_exif("2024:06:01 10:22:33"))
+    assert references(run("dupes", str(tmp_path), "--json", "--no-cache").stdout) == ["later.jpg"]
+
+
+def test_a_turned_export_ties_on_pixels_and_dimensions_are_shown_as_displayed(tmp_path):
+    photo = scene((800, 600), seed=7)
+    exif = camera_exif()
+    exif[0x0112] = 6  # stored landscape, displayed portrait
+    photo.save(tmp_path / "IMG_0003.jpg", quality=90, exif=exif)
+    photo.transpose(Image.Transpose.ROTATE_270).save(tmp_path / "turned.png")  # 600x800, upright
+    groups = json.loads(run("dupes", str(tmp_path), "--json", "--no-cache").stdout)
+    assert [os.path.basename(f["source"]) for f in groups[0]["files"]] == ["IMG_0003.jpg", "turned.png"]
+    assert [(f["width"], f["height"]) for f in groups[0]["files"]] == [(600, 800), (600, 800)]
+
+
+def test_cache_and_hash_lists_rank_as_a_scan_does(tmp_path):
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    photo = scene((800, 600), seed=8)
+    photo.save(tmp_path / "IMG_0004.HEIC", quality=80, exif=camera_exif())
+    photo.save(tmp_path / "IMG_0004.jpg", quality=95, exif=camera_exif())
+    Image.open(tmp_path / "IMG_0004.jpg").save(tmp_path / "IMG_0004.png")
+    cache = str(tmp_path / "c.sqlite3")
+    cold = run("dupes", str(tmp_path), "--json", "--cache", cache).stdout
+    warm = run("dupes", str(tmp_path), "--json", "--cache", cache).stdout
+    listed = run("phash", "--ndjson", str(tmp_path)).stdout
+    from_list = run("dupes", "--hashes", "-", "--json", stdin=listed).stdout
+    assert json.loads(cold) == json.loads(warm) == json.loads(from_list)
+    assert [os.path.basename(f["source"]) for f in json.loads(cold)[0]["files"]] == [
+        "IMG_0004.HEIC",
+        "IMG_0004.jpg",
+        "IMG_0004.png",
+    ]
+
+
+def test_an_inspect_list_ranks_by_its_exif_and_shows_dimensions_as_displayed(tmp_path):
+    photo = scene((640, 480), seed=9)
+    exif = camera_exif()
+    exif[0x0112] = 6
+    photo.save(tmp_path / "camera.jpg", quality=80, exif=exif)
+    photo.transpose(Image.Transpose.ROTATE_270).save(tmp_path / "copy.png")
+    listed = run("inspect", "--ndjson", str(tmp_path / "copy.png"), str(tmp_path / "camera.jpg")).stdout
+    groups = json.loads(run("dupes", "--hashes", "-", "--json", stdin=listed).stdout)
+    assert [(os.path.basename(f["source"]), f["width"], f["height"]) for f in groups[0]["files"]] == [
+        ("camera.jpg", 480, 640),
+        ("copy.png", 480, 640),
+    ]
+
+
+def test_exif_traits():
+    assert (
+        camera_from_exif({"Make": "NIKON CORPORATION", "Model": "NIKON D70"}) == "NIKON CORPORATION NIKON D70"
+    )
+    assert camera_from_exif({"Make": "Apple", "Model": "iPhone 13"}) == "Apple iPhone 13"
+    assert camera_from_exif({"Make": "  ", "Model": 5}) is None
+    assert captured_from_exif(
+        {"DateTimeOriginal": "2021:04:11 15:47:53", "OffsetTimeOriginal": "-05:00"}
+    ) == ("2021-04-11T15:47:53-05:00")
+    assert captured_from_exif({"DateTimeOriginal": "    :  :     :  :  "}) is None
+    assert captured_from_exif({"DateTimeOriginal": "2021:04:11 15:47:53", "OffsetTimeOriginal": "junk"}) == (
+        "2021-04-11T15:47:53"
+    )
+
+
+def test_pixel_counts_within_a_percent_tie_whatever_their_values():
+    camera = {"format": "jpg", "quality": 92, "camera": "Canon EOS 40D", "captured": "2008-05-30T15:56:01"}
+    for (w1, h1), (w2, h2) in [
+        ((1600, 1199), (1600, 1200)),
+        ((3264, 2440), (3264, 2448)),
+        ((1920, 1072), (1920, 1080)),
+    ]:
+        original = Item("camera.jpg", HASH, w1, h1, 900_000, **camera)
+        export = Item("export.png", HASH, w2, h2, 3_000_000, format="png")
+        assert best_of([export, original]) is original
+        assert [g.reference.source for g in group([export, original], 10)] == ["camera.jpg"]
+        assert [g.reference.source for g in group([export, original], 10, "connected")] == ["camera.jpg"]
+    small = Item("small.jpg", HASH, 2016, 1512, 900_000, **camera)
+    big = Item("big.png", HASH, 4032, 3024, 3_000_000, format="png")
+    assert best_of([small, big]) is big
+
+
+def test_capture_times_compare_as_wall_clock_whatever_the_machines_timezone(monkeypatch):
+    import time
+
+    heic = Item(
+        "IMG_0001.HEIC", HASH, 2566, 3313, 833_284, format="heic", captured="2021-04-11T15:47:53-05:00"
+    )
+    jpeg = Item(
+        "IMG_0001.jpg", HASH, 2566, 3313, 1_233_284, format="jpg", quality=90, captured="2021-04-11T15:47:53"
+    )
+    for zone in ("UTC", "America/Chicago", "Asia/Tokyo"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        assert group([jpeg, heic], 10)[0].reference is heic
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def test_junk_capture_times_are_unknown():
+    assert parse_captured("0001-01-01T00:00:00+14:00") is None
+    assert parse_captured("not a date") is None
+    assert captured_from_exif({"DateTimeOriginal": "0000:00:00 00:00:00"}) is None
+    assert captured_from_exif(
+        {"DateTimeOriginal": "2020:01:01 00:00:00", "OffsetTimeOriginal": "+99:99"}
+    ) == ("2020-01-01T00:00:00")
+
+
+def test_hash_list_values_out_of_range_are_unknown():
+    lines = "\n".join(
+        json.dumps(obj)
+        for obj in (
+            {
+                "source": "a.jpg",
+                "pHash": HASH,
+                "width": -4000,
+                "height": -3000,
+                "size": -5,
+                "quality": -7,
+                "mtimeNs": -1,
+            },
+            {
+                "source": "b.jpg",
+                "pHash": HASH,
+                "width": 400,
+                "height": 300,
+                "captured": "0000-00-00",
+                "mtimeNs": 10**400,
+            },
+            {"source": "c.jpg", "pHash": HASH, "width": 40, "height": 30, "quality": 1000, "size": 10**309},
+        )
+    )
+    result = run("dupes", "--hashes", "-", "--json", stdin=lines + "\n")
+    assert result.exit_code == 0, result.stderr
+    files = json.loads(result.stdout)[0]["files"]
+    assert [f["source"] for f in files] == ["b.jpg", "c.jpg", "a.jpg"]
+    assert files[0]["captured"] is None and files[0]["mtimeNs"] is None
+    assert files[2]["width"] is None and files[1]["quality"] is None and files[1]["size"] is None
+
+
+items = st.builds(
+    Item,
+    source=st.sampled_from(["a.jpg", "b.png", "c.heic", "d/e.jpg"]),
+    phash=st.just(HASH),
+    width=st.none() | st.integers(1, 5000),
+    height=st.none() | st.integers(1, 5000),
+    size=st.none() | st.integers(0, 10**8),
+    format=st.none() | st.sampled_from(["jpg", "png", "heic", "webp"]),
+    quality=st.none() | st.integers(0, 100),
+    camera=st.none() | st.just("Canon EOS 40D"),
+    captured=st.none() | st.sampled_from(["2024-06-01T10:22:33", "2020-01-01T00:00:00+02:00", "junk"]),
+    mtime_ns=st.none() | st.integers(0, 2 * 10**18),
+)
+
+
+@given(st.lists(items, max_size=12))
+def test_the_reference_does_not_depend_on_input_order(found):
+    distinct = list({item.source: item for item in found}.values())
+    forward = group(distinct, 10)
+    backward = group(list(reversed(distinct)), 10)
+    assert [g.reference for g in forward] == [g.reference for g in backward]
+    for g in forward:
+        assert g.reference == min((m for m, _ in g.members), key=rank_key)
