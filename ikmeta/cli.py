@@ -378,6 +378,19 @@ def emit(lines: Iterable[str], colour_json: bool = False) -> None:
         click.echo(line, color=True)  # as it is: a file name's escape codes are not ikmeta's styling
 
 
+def emit_all(lines: Iterable[str], chunk: int = 2000) -> None:
+    """Write lines that are all ready (nothing streams), many at a time: a report of 100,000
+    files is written in a fraction of the time one write a line takes."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= chunk:
+            click.echo("\n".join(batch), color=True)
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch), color=True)
+
+
 def reports(
     work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int, state: dict[str, int]
 ) -> Iterator[dict[str, Any]]:
@@ -865,14 +878,14 @@ class ProgressBar:
 
 
 def show_groups(groups: list[Any], output: str) -> None:
-    from .output import csv_lines, group_object, group_tables, json_lines, ndjson_lines
+    from .output import csv_lines, group_json_lines, group_object, group_tables, ndjson_lines
 
     if output == "json":
-        emit(json_lines((group_object(g) for g in groups), single=False))
+        emit_all(group_json_lines(groups))
     elif output == "ndjson":
-        emit(ndjson_lines(group_object(g) for g in groups))
+        emit_all(ndjson_lines(group_object(g) for g in groups))
     elif output == "csv":
-        emit(csv_lines(groups))
+        emit_all(csv_lines(groups))
     else:
         from rich.console import Console
 

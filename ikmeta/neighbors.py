@@ -163,6 +163,7 @@ def streamed_component_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
 
 
 REFERENCE_BLOCK = 256  # hashes per step of the indexed reference pass (brute force inside one)
+LARGE_BLOCK = 1024  # ... for a million hashes and more (fewer, longer steps pay there)
 PROBES_PER_STEP = 1 << 20  # (hash, bucket) look-ups held at once by the indexed passes
 SPAN_LIMIT = 1 << 20  # candidates listed at once from the deepest bucket ranges
 SHALLOW = 64  # bucket ranges read a depth at a time while more than this many are that deep
@@ -246,8 +247,9 @@ def indexed_reference_leaders(
     leaders = np.arange(n, dtype=np.int64)
     chosen = layout(n, radius) if substrings is None else substrings
     indexes = [_Buckets(_keys(hashes, low, width), low, width, t) for low, width, t in chosen]
-    for first in range(0, n, REFERENCE_BLOCK):
-        stop = min(n, first + REFERENCE_BLOCK)
+    size = min(max(REFERENCE_BLOCK, n >> 10), max(REFERENCE_BLOCK, LARGE_BLOCK))
+    for first in range(0, n, size):
+        stop = min(n, first + size)
         block = hashes[first:stop]
         keys = [index.keys(block) for index in indexes]
         best = np.full(len(block), n, dtype=np.int64)

@@ -156,6 +156,40 @@ FILE_FIELDS = (
 CSV_COLUMNS = ("group", "reference", "source", "distance", "pHash", *FILE_FIELDS[3:])
 
 
+def group_json_lines(groups: Iterable[Any]) -> Iterator[str]:
+    """The groups as one indented JSON array, each file's object on a line of its own (as
+    readable as a fully indented document, and one line per file instead of thirteen)."""
+    opened = False
+    for group in groups:
+        yield ("  }," if opened else "[")
+        opened = True
+        yield "  {"
+        yield f'    "reference": {_json(group.reference.source)},'
+        yield '    "files": ['
+        yield from _file_lines([file_object(item, distance) for item, distance in group.members])
+        yield "    ]"
+    yield "  }\n]" if opened else "[]"
+
+
+FILE_BOUNDARY = '}, {"source": '  # never inside a JSON string, whose quotes are escaped
+
+
+def _file_lines(files: list[dict[str, Any]]) -> Iterator[str]:
+    """Each file's object on its own indented line: the list encoded in one call of the
+    C encoder, then split between its objects (each starts with its "source" key)."""
+    text = _json(files, ", ")[2:-2]  # without the outer '[{' and '}]'
+    pieces = text.split(FILE_BOUNDARY)
+    for k, piece in enumerate(pieces):
+        head = "{" if k == 0 else '{"source": '
+        yield f"      {head}{piece}}}" + ("," if k < len(pieces) - 1 else "")
+
+
+def _json(obj: Any, separator: str = ",") -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(separator, ": "), allow_nan=False).translate(
+        LINE_BREAKS
+    )
+
+
 def group_object(group: Any) -> dict[str, Any]:
     """A :class:`~ikmeta.dupes.Group` as JSON: reference, then files (reference first)."""
     return {

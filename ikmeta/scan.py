@@ -139,6 +139,7 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
     Blank lines and # comments are skipped; a source listed again is skipped too.
     """
     seen: set[str] = set()  # a source listed twice is one image, not its own duplicate
+    folder = os.getcwd() + os.sep
     for where, text in list_lines(stream, name):
         if isinstance(text, SourceError):
             yield text
@@ -151,12 +152,18 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
-        same = (
-            item.source if is_url(item.source) else os.path.abspath(item.source)
-        )  # ./a.jpg is a.jpg (no I/O)
+        same = item.source if is_url(item.source) else _absolute(item.source, folder)
         if same not in seen:
             seen.add(same)
             yield item
+
+
+def _absolute(path: str, folder: str) -> str:
+    """``os.path.abspath(path)`` with the current ``folder`` given (no system call a line):
+    ./a.jpg is a.jpg."""
+    joined = path if path.startswith(os.sep) else folder + path
+    needs_normalizing = "/." in joined or "//" in joined or joined.endswith(os.sep)
+    return os.path.normpath(joined) if needs_normalizing else joined
 
 
 def _parse_hash_line(text: str) -> Item:
@@ -188,6 +195,8 @@ def _parse_hash_line(text: str) -> Item:
     colour = data.get("flat")
     if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
         raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
+    if not data:  # a 'HASH  SOURCE' line: nothing but the hash is known
+        return Item(source, phash, flat=phash in FLAT_HASHES)
     traits = {**_known(data), **_traits_from_inspect(data)}
     item = _item(source, {**traits, "pHash": phash, "flat": colour})
     return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item

@@ -229,7 +229,7 @@ def dense_library(seed: int, copies: int = 300, near: int = 300, scattered: int 
     rotation = rng.randrange(64)
     bits = [(b + rotation) % 64 for b in sorted(range(64), key=lambda b: (b % 16, b // 16))]
     member = flip(centre, *bits[:3])  # in the cluster, 3 bits from its reference...
-    a, q, x = rng.getrandbits(64), rng.getrandbits(64), rng.getrandbits(64)
+    a, q, x, y = rng.getrandbits(64), rng.getrandbits(64), rng.getrandbits(64), rng.getrandbits(64)
     shapes = {
         "centre.jpg": centre,  # the best copy: the cluster's reference
         "member.jpg": member,
@@ -244,6 +244,9 @@ def dense_library(seed: int, copies: int = 300, near: int = 300, scattered: int 
         "pair-b.jpg": flip(q, *bits[:8], *bits[20:36]),  # 24 from a: a reference
         "pair-a2.jpg": flip(q, *bits[:8]),  # 8 from a: joins a
         "pair-b2.jpg": flip(q, *bits[:8], *bits[20:28]),  # 8 from b and a2, 16 from a: joins b
+        "spread-a.jpg": y,
+        "spread-b.jpg": flip(y, bits[0]),  # a group 1 bit wide
+        "spread-out.jpg": flip(y, *bits[:11]),  # 10 from b, 11 from a: a reference
     }
     items += [item(name, value, pixels=10**6 - k) for k, (name, value) in enumerate(shapes.items())]
     # Ranked last, blocks after the rest: 6 from chain-b only (which is not a reference).
@@ -260,12 +263,14 @@ SHAPES = {
         ["chain-a.jpg", "chain-b.jpg"],
         ["pair-a.jpg", "pair-a2.jpg"],
         ["pair-b.jpg", "pair-b2.jpg"],
+        ["spread-a.jpg", "spread-b.jpg"],
     ],
     "connected": [
         ["bridge-a.jpg", "bridge-b.jpg", "bridge-x.jpg"],
         ["centre.jpg", "edge.jpg", "member.jpg"],
         ["chain-a.jpg", "chain-b.jpg", "chain-c.jpg", "chain-d.jpg"],
         ["pair-a.jpg", "pair-a2.jpg", "pair-b.jpg", "pair-b2.jpg"],
+        ["spread-a.jpg", "spread-b.jpg", "spread-out.jpg"],
     ],
 }
 
@@ -307,6 +312,26 @@ def test_dense_clusters_group_exactly_as_the_brute_force(linkage):
     assert sizes[-1] >= 600 and sizes[-2] >= 120  # both clusters are there, whole
     shapes = [[source for source in members if not source.startswith("img")] for members in expected]
     assert sorted(names for names in shapes if names) == SHAPES[linkage]
+
+
+@pytest.mark.parametrize("small", [0, 10**6])
+@pytest.mark.parametrize("linkage", ["reference", "connected"])
+def test_copies_take_the_leader_of_their_first_copy(small, linkage, monkeypatch):
+    """_leaders over hashes with many repeats equals the leaders from every pair of every hash:
+    a copy's leader is its value's first copy's, and the copies never lead."""
+    from ikmeta.dupes import _component_leaders, _leaders, _reference_leaders
+
+    rng = random.Random(5)
+    seeds = [rng.getrandbits(64) for _ in range(40)]
+    values = [
+        flip(rng.choice(seeds), *rng.sample(range(64), rng.choice([0, 0, 0, 2, 5]))) for _ in range(1500)
+    ]
+    i, j = brute_pairs(np.array(values, dtype=np.uint64), 10)
+    pairs = list(zip(i.tolist(), j.tolist(), strict=True))
+    expected = (_reference_leaders if linkage == "reference" else _component_leaders)(len(values), pairs)
+    monkeypatch.setattr(dupes_module, "SMALL", small)
+    assert _leaders(values, 10, linkage, 1) == expected
+    assert len(set(values)) < len(values) // 2
 
 
 @pytest.mark.parametrize("path", PATHS)

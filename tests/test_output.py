@@ -67,3 +67,16 @@ def test_csv_quotes_names_with_line_breaks_commas_and_quotes():
     text = "\n".join(csv_lines([Group(items[0], [(item, 0) for item in items])])) + "\n"
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert [row[2] for row in rows[1:]] == names
+
+
+def test_group_json_puts_each_file_on_a_line_whatever_the_names():
+    from ikmeta.dupes import Item, group
+    from ikmeta.output import group_json_lines
+
+    names = ['a.jpg', 'b}, {"source": "x.jpg', "c\u2028d.jpg", 'e\n"f.jpg']
+    items = [Item(name, "f06830ca9f1e3e90", 10, 10, 5) for name in names]
+    lines = list(group_json_lines(group(items, 10)))
+    document = json.loads("\n".join(lines))
+    assert [f["source"] for f in document[0]["files"]] == names
+    assert len(lines) == 6 + len(names)  # [, {, reference, files, ...one per file..., ], }]
+    assert list(group_json_lines([])) == ["[]"]
