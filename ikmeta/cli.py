@@ -7,6 +7,7 @@ Core modules are imported inside the commands, so ``--help`` and ``distance`` st
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import math
@@ -407,6 +408,21 @@ def reports(
         yield outcome.metadata
 
 
+@contextlib.contextmanager
+def walked_reports(
+    work: Callable[[str], Any], names: Sources, hidden: bool, jobs: int
+) -> Iterator[Iterator[dict[str, Any]]]:
+    """The reports of every source, folders walked; once they are written, the line on the
+    files the walk skipped, and the exit status (1 when some source failed)."""
+    from .walk import image_paths
+
+    state = {"failed": 0}
+    skipped: Counter[str] = Counter()
+    yield reports(work, image_paths(names, hidden=hidden, skipped=skipped), jobs, state)
+    note_skipped(skipped)
+    finish(state)
+
+
 def finish(state: dict[str, int]) -> None:
     if state["failed"]:
         sys.exit(EXIT_FAILED)
@@ -453,14 +469,14 @@ def inspect(
       find . -name '*.jpg' | ikmeta inspect --from - --ndjson
     """
     from .metadata import inspect_source
-    from .walk import image_paths
 
     names = Sources.check(sources, from_file)
     single = names.single and not os.path.isdir(names.args[0])
-    state = {"failed": 0}
-    skipped: Counter[str] = Counter()
-    work = functools.partial(inspect_source, fetch=fetch)
-    objects = reports(work, image_paths(names, hidden=hidden, skipped=skipped), jobs, state)
+    with walked_reports(functools.partial(inspect_source, fetch=fetch), names, hidden, jobs) as objects:
+        write_metadata(objects, output, single)
+
+
+def write_metadata(objects: Iterator[dict[str, Any]], output: str, single: bool) -> None:
     if output == "ndjson":
         from .output import ndjson_lines
 
@@ -473,8 +489,6 @@ def inspect(
         from .output import json_lines
 
         emit(json_lines(objects, single=single), colour_json=True)
-    note_skipped(skipped)
-    finish(state)
 
 
 # --- phash ----------------------------------------------------------------------------------
@@ -521,23 +535,17 @@ def phash(
       find . -name '*.jpg' | ikmeta phash --from -
     """
     from .metadata import phash_source
-    from .walk import image_paths
 
     names = Sources.check(sources, from_file)
-    state = {"failed": 0}
-    skipped: Counter[str] = Counter()
-    work = functools.partial(phash_source, fetch=fetch)
-    objects = reports(work, image_paths(names, hidden=hidden, skipped=skipped), jobs, state)
-    if output == "table":
-        from .output import checksum_line
+    with walked_reports(functools.partial(phash_source, fetch=fetch), names, hidden, jobs) as objects:
+        if output == "table":
+            from .output import checksum_line
 
-        emit(checksum_line(obj["pHash"], obj["source"]) for obj in objects)
-    else:
-        from .output import json_lines, ndjson_lines
+            emit(checksum_line(obj["pHash"], obj["source"]) for obj in objects)
+        else:
+            from .output import json_lines, ndjson_lines
 
-        emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
-    note_skipped(skipped)
-    finish(state)
+            emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
 
 
 # --- distance -------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_group_json_puts_each_file_on_a_line_whatever_the_names():
     from ikmeta.dupes import Item, group
     from ikmeta.output import group_json_lines
 
-    names = ['a.jpg', 'b}, {"source": "x.jpg', "c\u2028d.jpg", 'e\n"f.jpg']
+    names = ["a.jpg", 'b}, {"source": "x.jpg', "c\u2028d.jpg", 'e\n"f.jpg']
     items = [Item(name, "f06830ca9f1e3e90", 10, 10, 5) for name in names]
     lines = list(group_json_lines(group(items, 10)))
     document = json.loads("\n".join(lines))
