@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import os_reason
+
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
 SCHEMA_VERSION = 2  # 2: the best-copy columns (format, quality, camera, captured)
 # The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
@@ -119,7 +121,7 @@ class HashCache:
             reason = (
                 "a part of the path is not a folder"
                 if exc.errno in (errno.EEXIST, errno.ENOTDIR)
-                else (exc.strerror or str(exc)).lower()
+                else os_reason(exc)
             )
             return cls(None, path=path, problem=f"{reason}; running without it")
         try:
@@ -269,10 +271,15 @@ def _open_read_only(path: str) -> sqlite3.Connection | None:
 def _current(connection: sqlite3.Connection) -> bool:
     """The cache's table has every column this ikmeta reads (an older one's lacks some)."""
     try:
-        have = {row[1] for row in connection.execute("PRAGMA table_info(hashes)")}
+        return not _missing_columns(connection)
     except sqlite3.Error:
         return False
-    return all(column in have for _, column, _ in VALUES)
+
+
+def _missing_columns(connection: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(column, SQL type) of each column of VALUES the hashes table lacks."""
+    have = {row[1] for row in connection.execute("PRAGMA table_info(hashes)")}
+    return [(column, kind) for _, column, kind in VALUES if column not in have]
 
 
 def _is_ours(path: str) -> bool:
@@ -335,8 +342,7 @@ def _connect(path: str) -> sqlite3.Connection:
                 )
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             else:  # a cache of an earlier ikmeta: add the columns it lacks (its rows then miss)
-                have = {row[1] for row in connection.execute("PRAGMA table_info(hashes)")}
-                missing = [(column, kind) for _, column, kind in VALUES if column not in have]
+                missing = _missing_columns(connection)
                 for column, kind in missing:
                     connection.execute(
                         f"ALTER TABLE hashes ADD COLUMN {column} {kind.replace(' NOT NULL', '')}"

@@ -679,9 +679,7 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 )
 @jobs_option
 @fetch_options
-@click.pass_context
 def dupes(
-    ctx: click.Context,
     paths: tuple[str, ...],
     from_file: TextIO | None,
     hash_list: TextIO | None,

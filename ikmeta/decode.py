@@ -287,10 +287,10 @@ def _load_heif(blob: Blob, im: Image.Image, mode: str) -> tuple[Image.Image, boo
     AVIF), it is an :class:`ImageError` "truncated image data (...)", as for a JPEG or PNG
     whose truncation-tolerant decode fails. (A thumbnail that does not decode, pillow-heif skips.)
     """
-    missing = isobmff.missing_image_data(blob.data)
+    missing, missing_anywhere = isobmff.missing_data(blob.data)
     # Cut after the primary image's data (in a thumbnail, depth or gain map): the image itself
     # decodes whole, from its own data rather than a thumbnail, and the file is still truncated.
-    cut_after = missing is None and isobmff.missing_other_data(blob.data) is not None
+    cut_after = missing is None and missing_anywhere is not None
     try:
         # Never under LOAD_TRUNCATED_IMAGES: pillow-heif then turns a decode that fails into a black image.
         with _gate.shared():

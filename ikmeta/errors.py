@@ -28,6 +28,16 @@ class ImageError(IkmetaError):
     """The bytes are not an image ikmeta can read: unknown format, corrupt, or too large."""
 
 
+def os_reason(exc: OSError) -> str:
+    """An OSError as a short phrase for a message: 'permission denied', 'no space left on device'.
+
+    >>> os_reason(PermissionError(13, "Permission denied"))
+    'permission denied'
+    """
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
 def guarded(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
     """``work(source)``, or the :class:`IkmetaError` that says why it failed: never a traceback.
 

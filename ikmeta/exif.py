@@ -277,10 +277,8 @@ def _jis(body: bytes) -> str:
     """JIS-coded text: JIS X 0208 byte pairs (as EXIF means), else ISO-2022-JP or Shift-JIS."""
     body = body.split(b"\x00", 1)[0]
     if len(body) % 2 == 0 and all(0x21 <= b <= 0x7E for b in body):
-        try:
-            return bytes(b | 0x80 for b in body).decode(
-                "euc_jp"
-            )  # EUC-JP is JIS X 0208 with the high bits set
+        try:  # EUC-JP is JIS X 0208 with the high bits set
+            return bytes(b | 0x80 for b in body).decode("euc_jp")
         except UnicodeDecodeError:
             pass
     for codec in ("iso2022_jp", "shift_jis"):

@@ -346,22 +346,22 @@ def missing_image_data(data: bytes) -> str | None:
     >>> missing_image_data(heic_bytes[:100000])
     'the image data runs to byte 2084929, the file has 100000'
     """
-    items = _readable_items(data)
-    if items is None or items.primary is None:
-        return None
-    return items.missing(len(data), items.image_items(items.primary))
+    return missing_data(data)[0]
 
 
-def missing_other_data(data: bytes) -> str | None:
-    """Why the data of an item other than the primary image (a thumbnail, a depth or gain
-    map, the Exif block) is not all in ``data``, as when the file was cut after the primary
-    image's data; None when all of it is there (or the ``meta`` box cannot tell).
+def missing_data(data: bytes) -> tuple[str | None, str | None]:
+    """Why some data of the primary image, and why some data of any item (a thumbnail, a
+    depth or gain map, the Exif block: a file cut after its primary image's data), is not
+    in ``data``; each None when all of it is there (or the ``meta`` box cannot tell).
 
-    >>> missing_other_data(heic_bytes[:2100000])
-    'the image data runs to byte 2182707, the file has 2100000'
+    >>> missing_data(heic_bytes[:2100000])
+    (None, 'the image data runs to byte 2182707, the file has 2100000')
     """
     items = _readable_items(data)
-    return None if items is None else items.missing(len(data), list(items.locations))
+    if items is None:
+        return None, None
+    image = None if items.primary is None else items.missing(len(data), items.image_items(items.primary))
+    return image, items.missing(len(data), list(items.locations))
 
 
 def _readable_items(data: bytes) -> Items | None:

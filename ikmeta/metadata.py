@@ -94,7 +94,7 @@ def phash_blob(blob: Blob) -> Report:
     im = open_image(blob)
     fmt = short_format(im)
     block = exif_block(blob, im, fmt)
-    groups = read_exif(block, makernote=False) if block else read_exif(b"")
+    groups = read_exif(block or b"", makernote=False)
     stored = stored_size(blob, im, fmt, groups["image"])
     opened = im.size  # before a reduced decode changes it: as Pillow reports it, maybe turned
     hashed, warnings = hash_opened(blob, im, fmt, groups["image"].get("Orientation"))

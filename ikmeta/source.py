@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
-from .errors import SourceError
+from .errors import SourceError, os_reason
 
 STDIN = "-"
 URL_PREFIXES = ("http://", "https://")
@@ -144,7 +144,7 @@ def list_lines(stream: TextIO, name: str) -> Iterator[tuple[str, str | SourceErr
         try:
             line = stream.readline(MAX_LINE)
         except OSError as exc:
-            yield name, SourceError(name, f"cannot read the list: {(exc.strerror or str(exc)).lower()}")
+            yield name, SourceError(name, f"cannot read the list: {os_reason(exc)}")
             return
         if not line:
             return

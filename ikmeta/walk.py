@@ -17,7 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from .errors import IkmetaError, SourceError
+from .errors import IkmetaError, SourceError, os_reason
 from .source import STDIN, foreign_scheme, is_url
 
 IMAGE_EXTENSIONS = frozenset(
@@ -62,7 +62,7 @@ def _walk(folder: str, hidden: bool, seen: set[str], skipped: Counter[str]) -> I
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
     except OSError as exc:
-        yield SourceError(folder, f"cannot read folder: {(exc.strerror or str(exc)).lower()}")
+        yield SourceError(folder, f"cannot read folder: {os_reason(exc)}")
         return
     folders = []
     for entry in entries:

@@ -507,7 +507,8 @@ def test_corpus_heic_cut_after_the_primary_image_still_warns(iphone):
     """Cut in the depth or gain map stored after the image: the image decodes whole, and the
     file is still reported as truncated (never silently the intact file's answer)."""
     assert isobmff.missing_image_data(iphone[:2_100_000]) is None
-    assert isobmff.missing_other_data(iphone[:2_100_000]) == (
-        "the image data runs to byte 2182707, the file has 2100000"
+    assert isobmff.missing_data(iphone[:2_100_000]) == (
+        None,
+        "the image data runs to byte 2182707, the file has 2100000",
     )
-    assert isobmff.missing_other_data(iphone) is None
+    assert isobmff.missing_data(iphone) == (None, None)

@@ -20,6 +20,8 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from ikmeta.errors import os_reason
+
 from .fileops import already_moved, entry_key
 from .plan import Step
 from .report import Copy
@@ -150,7 +152,7 @@ def _regular(path: str, what: str) -> os.stat_result:
     except FileNotFoundError:
         raise GroupProblem(path, f"{label}is missing".strip()) from None
     except OSError as exc:
-        raise GroupProblem(path, f"cannot be checked: {(exc.strerror or str(exc)).lower()}") from None
+        raise GroupProblem(path, f"cannot be checked: {os_reason(exc)}") from None
     if stat.S_ISLNK(status.st_mode):
         raise GroupProblem(path, f"{label}is a symbolic link, not a regular file".strip())
     if not stat.S_ISREG(status.st_mode):

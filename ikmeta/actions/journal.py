@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ikmeta.errors import IkmetaError
+from ikmeta.errors import IkmetaError, os_reason
 
 from .plan import Step
 
@@ -59,9 +59,7 @@ class Journal:
         except FileExistsError:
             raise JournalError(str(path), "already exists; a journal is never overwritten") from None
         except OSError as exc:
-            raise JournalError(
-                str(path), f"cannot be written: {(exc.strerror or str(exc)).lower()}"
-            ) from None
+            raise JournalError(str(path), f"cannot be written: {os_reason(exc)}") from None
         journal = cls(path, stream)
         started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         header = {
@@ -82,7 +80,7 @@ class Journal:
         try:
             return cls(path, open(path, "a", encoding="ascii"))
         except OSError as exc:
-            raise JournalError(path, f"cannot be written: {(exc.strerror or str(exc)).lower()}") from None
+            raise JournalError(path, f"cannot be written: {os_reason(exc)}") from None
 
     def record(self, step: int, state: str, plan_step: Step | None = None, **details: Any) -> None:
         """One event of step ``step``, flushed before this returns."""
@@ -111,9 +109,7 @@ class Journal:
             self.stream.write(json.dumps(line, ensure_ascii=True) + "\n")
             self.stream.flush()
         except OSError as exc:
-            raise JournalError(
-                self.path, f"cannot be written: {(exc.strerror or str(exc)).lower()}"
-            ) from None
+            raise JournalError(self.path, f"cannot be written: {os_reason(exc)}") from None
 
 
 @dataclass

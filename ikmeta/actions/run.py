@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ikmeta.errors import os_reason
+
 from .checks import check_group, kept_files
 from .fileops import move_file, replace_with_link
 from .journal import Journal
@@ -103,5 +105,4 @@ def _reason(exc: OSError) -> str:
     """An OSError as a short phrase: 'permission denied', 'already exists: /dest/b.jpg'."""
     if isinstance(exc, FileExistsError):
         return f"already exists: {exc.filename}" if exc.filename else "already exists"
-    text = exc.strerror or str(exc)
-    return text[:1].lower() + text[1:] if text else type(exc).__name__
+    return os_reason(exc)

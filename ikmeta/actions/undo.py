@@ -23,6 +23,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ikmeta.errors import os_reason
+
 from .fileops import move_file, second_name
 from .journal import Journal, JournalStep, read_journal
 from .trash import FREEDESKTOP, find_trashed, forget, forget_entry, restore, trash_entry_path
@@ -75,7 +77,7 @@ def _undo(step: JournalStep) -> UndoOutcome:
             return _undo_link(step)
         return _outcome(step, "failed", f"unknown action {step.action!r}")
     except OSError as exc:
-        return _outcome(step, "failed", _phrase(exc))
+        return _outcome(step, "failed", os_reason(exc))
 
 
 def _undo_move(step: JournalStep) -> UndoOutcome:
@@ -210,8 +212,3 @@ def _not_found_in_trash(step: JournalStep) -> UndoOutcome:
 
 def _outcome(step: JournalStep, status: str, reason: str | None = None) -> UndoOutcome:
     return UndoOutcome(step.number, step.action, step.path, status, reason)
-
-
-def _phrase(exc: OSError) -> str:
-    text = exc.strerror or str(exc)
-    return text[:1].lower() + text[1:]
