@@ -29,6 +29,8 @@ REAL_HOME = Path(os.path.expanduser("~")).resolve()
 _ISOLATED = Path(tempfile.mkdtemp(prefix="ikmeta-tests-"))
 for _name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
     os.environ[_name] = str(_ISOLATED / _name.lower())
+os.environ["HOME"] = str(_ISOLATED / "home")  # and ~ itself (send2trash looks at its device)
+(_ISOLATED / "home").mkdir()
 
 
 @pytest.fixture(scope="session", autouse=True)

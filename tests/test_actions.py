@@ -413,3 +413,13 @@ def test_an_undo_killed_halfway_is_finished_by_the_next(tmp_path, action, stop_a
     assert all(os.stat(p).st_nlink == 1 and not os.path.islink(p) for p in files)
     assert not [n for n in os.listdir(tmp_path / "lib") if "ikmeta" in n]
     assert list(undo_journal(str(journal))) == []
+
+
+def test_no_home_folder_is_a_clear_failure_and_changes_nothing(tmp_path, monkeypatch):
+    a, b = write(tmp_path / "a.jpg"), write(tmp_path / "b.jpg")
+    monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
+    outcomes = run_plan(make_plan(report_of([a, b]), "trash"), tmp_path / "j.jsonl")
+    assert [(o.status, o.reason) for o in outcomes] == [
+        ("failed", f"no trash: the home folder {tmp_path / 'no-such-home'} does not exist")
+    ]
+    assert os.path.exists(b)

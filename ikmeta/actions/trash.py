@@ -12,6 +12,7 @@ do: in the trashes the freedesktop.org specification names for the file's volume
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import urllib.parse
@@ -28,7 +29,15 @@ def trash(path: str, recorded_as: str | None = None) -> str | None:
     from send2trash import send2trash
 
     absolute = os.path.abspath(path)
-    send2trash(absolute)
+    try:
+        send2trash(absolute)
+    except FileNotFoundError:
+        home = os.path.expanduser("~")
+        if os.path.lexists(absolute) and not os.path.isdir(home):  # send2trash looks at ~'s device
+            raise FileNotFoundError(
+                errno.ENOENT, f"no trash: the home folder {home} does not exist"
+            ) from None
+        raise
     if not FREEDESKTOP:
         return None
     found = find_trashed(absolute)
