@@ -6,6 +6,10 @@
     >>> cache.put([(key, {"pHash": "...", "width": 4000, "height": 3000, "flat": None, "format": "jpg",
     ...                   "quality": 92, "camera": "Canon EOS 40D", "captured": "2008-05-30T15:56:01"})])
 
+The review page's thumbnails are kept beside the hashes, in a table of their own, under the
+same key (and the kind of thumbnail: size, format, quality), so a second page is made without
+decoding the images again.
+
 An SQLite file in ``$XDG_CACHE_HOME/ikmeta/`` (``~/.cache/ikmeta/``). Entries are keyed by
 the file's absolute path, size, modification time (ns) and the hash algorithm's version, so
 an edited file or a new algorithm misses. Two runs may share it (WAL journal, waits on a
@@ -29,7 +33,7 @@ from typing import Any
 from .errors import os_reason
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
-SCHEMA_VERSION = 2  # 2: the best-copy columns (format, quality, camera, captured)
+SCHEMA_VERSION = 3  # 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails
 # The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
 # (v4: dimensions as displayed, and the best-copy traits): bump when they change.
 ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v4"
@@ -45,6 +49,11 @@ VALUES = (
     ("captured", "captured", "TEXT"),
 )
 _COLUMNS = ", ".join(column for _, column, _ in VALUES)
+THUMBNAILS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS thumbnails (path TEXT NOT NULL, size INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, "
+    "data BLOB NOT NULL, PRIMARY KEY (path, kind))"
+)
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
 
@@ -200,6 +209,52 @@ class HashCache:
             self.connection.close()
             self.connection = None
 
+    def get_thumbnails(self, keys: Iterable[CacheKey], kind: str) -> dict[CacheKey, tuple[int, int, bytes]]:
+        """(width, height, encoded image) of each key's cached thumbnail of ``kind``, where there is one."""
+        if self.connection is None:
+            return {}
+        found = {}
+        keys = list(keys)
+        try:
+            for start in range(0, len(keys), BATCH):
+                chunk = keys[start : start + BATCH]
+                by_stored = {_stored_path(k.path): k.path for k in chunk}
+                rows = self.connection.execute(
+                    "SELECT path, size, mtime_ns, width, height, data FROM thumbnails "
+                    f"WHERE kind = ? AND path IN ({','.join('?' * len(chunk))})",
+                    [kind, *by_stored],
+                )
+                wanted = set(chunk)
+                for stored, size, mtime_ns, width, height, data in rows:
+                    key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
+                    if key in wanted and _valid_thumbnail(width, height, data):
+                        found[key] = (width, height, data)
+        except sqlite3.Error:
+            return found  # a cache read only, made before thumbnails: they are made afresh
+        return found
+
+    def put_thumbnails(self, entries: Iterable[tuple[CacheKey, tuple[int, int, bytes]]], kind: str) -> None:
+        """Store thumbnails of ``kind`` (written at once, in one transaction)."""
+        if self.connection is None or self.read_only:
+            return
+        rows = [(_stored_path(k.path), k.size, k.mtime_ns, kind, *value) for k, value in entries]
+        if not rows:
+            return
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                self.connection.executemany(
+                    "INSERT OR REPLACE INTO thumbnails (path, size, mtime_ns, kind, width, height, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._disable(exc)
+
     def _disable(self, exc: Exception) -> None:
         self.problem = f"{exc}; going on without it"
         try:
@@ -234,6 +289,16 @@ def _valid_row(row: dict[str, Any]) -> bool:
         and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None))
         and (quality is None or (isinstance(quality, int) and 0 <= quality <= 100))
         and all(row[k] is None or isinstance(row[k], str) for k in ("format", "camera", "captured"))
+    )
+
+
+def _valid_thumbnail(width: Any, height: Any, data: Any) -> bool:
+    return (
+        isinstance(width, int)
+        and isinstance(height, int)
+        and width > 0
+        and height > 0
+        and (isinstance(data, bytes) and len(data) > 0)
     )
 
 
@@ -347,8 +412,8 @@ def _connect(path: str) -> sqlite3.Connection:
                     connection.execute(
                         f"ALTER TABLE hashes ADD COLUMN {column} {kind.replace(' NOT NULL', '')}"
                     )
-                if missing:
-                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.execute(THUMBNAILS_TABLE)
             connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
             connection.execute("COMMIT")
         except BaseException:

@@ -629,6 +629,70 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
     return [computed[value] if kind == "source" else value for kind, value in values]
 
 
+def cache_options(f: F) -> F:
+    """--cache PATH and --no-cache."""
+    f = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(f)
+    return click.option(
+        "--cache",
+        "cache_path",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="The cache of hashes and thumbnails [default: $XDG_CACHE_HOME/ikmeta/hashes.sqlite3].",
+    )(f)
+
+
+def check_cache_path(cache_path: str | None, no_cache: bool) -> None:
+    """A usage error for a --cache that cannot be one (empty, or in a folder that does not exist)."""
+    if cache_path == "":
+        raise click.BadParameter("an empty path; give a file name, or --no-cache", param_hint="'--cache'")
+    folder = os.path.dirname(os.path.abspath(cache_path or "."))
+    if cache_path and not no_cache and not os.path.isdir(folder):
+        from .output import one_line
+
+        raise click.BadParameter(f"no such folder: {one_line(folder)}", param_hint="'--cache'")
+
+
+@contextlib.contextmanager
+def open_cache(cache_path: str | None, no_cache: bool) -> Iterator[Any]:
+    """The hash cache (a warning when it cannot be used), closed at the end."""
+    from .cache import HashCache, default_cache_path
+
+    cache = HashCache.open(
+        None if no_cache else cache_path or default_cache_path(), replace_foreign=cache_path is None
+    )
+    if cache.problem:
+        warn(cache_name(cache), cache.problem)
+    try:
+        yield cache
+    finally:
+        cache.close()
+
+
+def check_page_path(value: str | None, param: click.Parameter, ctx: click.Context) -> str | None:
+    """A usage error, before any work, for a page that cannot be written there, or whose
+    name holds a file that is not a page ikmeta made (never overwritten)."""
+    if value is None:
+        return None
+    from .output import one_line
+    from .review import is_review_page
+
+    if value in ("", "-"):
+        raise click.BadParameter("give the page a file name", ctx=ctx, param=param)
+    folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"no such folder: {one_line(folder)}", ctx=ctx, param=param)
+    if os.path.isdir(value):
+        raise click.BadParameter(f"{one_line(value)} is a folder", ctx=ctx, param=param)
+    if os.path.lexists(value) and not is_review_page(value):
+        raise click.BadParameter(
+            f"{one_line(value)} exists and is not a review page ikmeta made: not overwriting it "
+            "(remove it, or choose another name)",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 # --- dupes ----------------------------------------------------------------------------------
 
 
@@ -660,13 +724,16 @@ def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[s
 )
 @click.option("--hidden", is_flag=True, help="Also scan hidden files and folders.")
 @click.option(
-    "--cache",
-    "cache_path",
+    "--html",
+    "html",
     type=click.Path(dir_okay=False),
-    metavar="PATH",
-    help="The hash cache file [default: $XDG_CACHE_HOME/ikmeta/hashes.sqlite3].",
+    metavar="FILE",
+    callback=lambda ctx, param, value: check_page_path(value, param, ctx),
+    help="Also write the review page to FILE (one self-contained HTML file: open it in a browser, "
+    "choose, download the selection for 'ikmeta apply'). The groups are then printed only "
+    "when an output format is given.",
 )
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the hash cache.")
+@cache_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @output_options(
     None,
@@ -686,10 +753,11 @@ def dupes(
     max_distance: int,
     linkage: str,
     hidden: bool,
+    html: str | None,
     cache_path: str | None,
     no_cache: bool,
     quiet: bool,
-    output: str,
+    output: str | None,
     jobs: int,
     fetch: FetchOptions,
 ) -> None:
@@ -712,10 +780,13 @@ def dupes(
     Examples:
       ikmeta dupes ~/Pictures
       ikmeta dupes ~/Pictures --max 6 --json > groups.json
+      ikmeta dupes ~/Pictures --html review.html          the review page, and the summary
       ikmeta phash photos/ > hashes.txt && ikmeta dupes --hashes hashes.txt
     """
     from .dupes import group
+    from .output import group_object
 
+    shown = output is not None or html is None  # with --html, the groups only when asked for
     output = output or (
         "table" if sys.stdout.isatty() else "json"
     )  # NO_COLOR turns colour off, not the table
@@ -723,33 +794,87 @@ def dupes(
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
     if hash_list is None:
         Sources.check(paths, from_file, name="PATH")
-    if cache_path == "":
-        raise click.BadParameter("an empty path; give a file name, or --no-cache", param_hint="'--cache'")
-    folder = os.path.dirname(os.path.abspath(cache_path or "."))
-    if cache_path and not no_cache and not os.path.isdir(folder):
-        from .output import one_line
-
-        raise click.BadParameter(f"no such folder: {one_line(folder)}", param_hint="'--cache'")
+    check_cache_path(cache_path, no_cache)
     state = {"failed": 0}
-    if hash_list is not None:
-        items = collect_items(read_hash_events(hash_list), state, quiet)
-    else:
-        items = scan_items(
-            Sources(list(paths), from_file), hidden, cache_path, no_cache, jobs, fetch, quiet, state
-        )
-    try:
-        groups = group(items, max_distance, linkage, jobs)
-    except MemoryError:
-        fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
-        sys.exit(EXIT_FAILED)
-    show_groups(groups, output)
+    with open_cache(cache_path, no_cache) as cache:
+        if hash_list is not None:
+            items = collect_items(read_hash_events(hash_list), state, quiet)
+        else:
+            items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
+        try:
+            groups = group(items, max_distance, linkage, jobs)
+        except MemoryError:
+            fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
+            sys.exit(EXIT_FAILED)
+        if html is not None:
+            origin = scan_origin(paths, from_file, hash_list, max_distance, linkage, hidden)
+            origin["scan"].update(scanned=len(items), unreadable=state["failed"])
+            write_review_page([group_object(g) for g in groups], html, origin, cache, jobs, fetch, quiet)
+    if shown:
+        show_groups(groups, output)
     if not quiet:
         summary = dupes_summary(items, groups, state["failed"], listed=hash_list is not None)
-        if output == "table":
+        if output == "table" and shown:
             click.echo(summary)
         else:
             click.echo(summary, err=True)
     finish(state)
+
+
+def scan_origin(
+    paths: tuple[str, ...],
+    from_file: TextIO | None,
+    hash_list: TextIO | None,
+    max_distance: int,
+    linkage: str,
+    hidden: bool,
+) -> dict[str, Any]:
+    """What the review page says the groups come from: the scan's paths (or lists) and options."""
+    scan: dict[str, Any] = {"paths": list(paths), "max": max_distance, "linkage": linkage, "hidden": hidden}
+    if from_file is not None:
+        scan["from"] = list_name(from_file)
+    if hash_list is not None:
+        scan["hashes"] = list_name(hash_list)
+    return {"scan": scan}
+
+
+def write_review_page(
+    groups: list[dict[str, Any]],
+    path: str,
+    origin: dict[str, Any],
+    cache: Any,
+    jobs: int,
+    fetch: FetchOptions,
+    quiet: bool,
+) -> None:
+    """Write the review page (thumbnails with a progress bar); exit 1 when it cannot be written."""
+    from .errors import os_reason
+    from .output import human_size, one_line
+    from .review import write_review
+
+    with ProgressBar(quiet, "thumbnails") as bar:
+        try:
+            made = write_review(
+                groups,
+                path,
+                origin=origin,
+                cache=cache,
+                jobs=jobs,
+                fetch=fetch,
+                on_total=bar.total,
+                on_thumbnail=bar.advance,
+            )
+        except OSError as exc:
+            fail(f"{one_line(path)}: cannot write the review page: {os_reason(exc)}")
+            sys.exit(EXIT_FAILED)
+    for source, reason in made.without_preview:
+        warn(source, f"shown without a thumbnail: {reason}")
+    if not quiet:
+        count = f"{len(groups)} group{'s' * (len(groups) != 1)}"
+        click.echo(
+            f"ikmeta: wrote {one_line(path)} ({count}, {human_size(made.size)}): open it in a browser",
+            err=True,
+        )
 
 
 def read_hash_events(stream: TextIO) -> Iterator[Any]:
@@ -761,24 +886,17 @@ def read_hash_events(stream: TextIO) -> Iterator[Any]:
 def scan_items(
     sources: Sources,
     hidden: bool,
-    cache_path: str | None,
-    no_cache: bool,
+    cache: Any,
     jobs: int,
     fetch: FetchOptions,
     quiet: bool,
     state: dict[str, int],
 ) -> list[Any]:
     """Hash every image (cached where possible), with a progress bar on a terminal."""
-    from .cache import HashCache, default_cache_path
     from .scan import scan
     from .walk import image_paths
 
-    cache = HashCache.open(
-        None if no_cache else cache_path or default_cache_path(), replace_foreign=cache_path is None
-    )
-    announced = cache.problem
-    if announced:
-        warn(cache_name(cache), announced)
+    announced = cache.problem  # already said
     skipped: Counter[str] = Counter()
     with ProgressBar(quiet) as bar:
         paths = image_paths(sources, hidden=hidden, skipped=skipped)
@@ -788,7 +906,6 @@ def scan_items(
         note_skipped(skipped)
     if cache.problem and cache.problem != announced:  # it broke during the scan
         warn(cache_name(cache), cache.problem)
-    cache.close()
     return items
 
 
@@ -820,7 +937,7 @@ def collect_items(
 class ProgressBar:
     """A rich progress bar on stderr (files done, rate, time left), only when stderr is a terminal."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, label: str = "hashing") -> None:
         self.bar: tuple[Progress, TaskID] | None = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
@@ -833,7 +950,7 @@ class ProgressBar:
             )
 
             progress = Progress(
-                TextColumn("hashing"),
+                TextColumn(label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
@@ -841,7 +958,7 @@ class ProgressBar:
                 console=Console(stderr=True),
                 transient=True,
             )
-            self.bar = progress, progress.add_task("hashing", total=None, rate="")
+            self.bar = progress, progress.add_task(label, total=None, rate="")
 
     def __enter__(self) -> ProgressBar:
         if self.bar is not None:
@@ -930,6 +1047,68 @@ def dupes_summary(items: list[Any], groups: list[Any], failed: int, *, listed: b
     if flat:
         parts.append(f"{flat} flat (grouped by colour alone)")
     return ", ".join(parts)
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("report", type=LIST_FILE, default="-", metavar="[REPORT]")
+@click.option(
+    "-o",
+    "--output",
+    "page",
+    type=click.Path(dir_okay=False),
+    default="review.html",
+    show_default=True,
+    metavar="FILE",
+    callback=lambda ctx, param, value: check_page_path(value, param, ctx),
+    help="The page to write (a page ikmeta made is replaced; any other file is left alone).",
+)
+@cache_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no closing line.")
+@jobs_option
+@fetch_options
+def review(
+    report: TextIO,
+    page: str,
+    cache_path: str | None,
+    no_cache: bool,
+    quiet: bool,
+    jobs: int,
+    fetch: FetchOptions,
+) -> None:
+    """Write the review page of a duplicates report: the groups side by side in the
+    browser, to choose what to keep and download the choice for 'ikmeta apply'.
+
+    REPORT is what 'ikmeta dupes --json' or '--ndjson' wrote (- or nothing: standard
+    input); nothing is scanned again. The page is one self-contained HTML file (styles,
+    program and thumbnails inside; it makes no request anywhere): open it in a browser,
+    look, compare (click a thumbnail), unmark what must stay or choose another copy to
+    keep, then "Download selection" saves a report that 'ikmeta apply' reads with its
+    usual checks. Thumbnails are cached with the hashes. A file that is gone or changed
+    since the report is shown as such. Exit status: 0 when the page was written, 1 when
+    it could not be or the report is not one, 2 for a usage error.
+
+    \b
+    Examples:
+      ikmeta dupes ~/Pictures --json > report.json
+      ikmeta review report.json -o review.html
+      ikmeta apply trash ~/Downloads/selection.json --yes
+    """
+    from .actions import read_report
+
+    name = list_name(report)
+    if name == "<stdin>" and report.isatty():
+        raise click.UsageError("Missing argument 'REPORT' (a file, or - with a report piped in).")
+    check_cache_path(cache_path, no_cache)
+    try:
+        groups = [g.as_object() for g in read_report(report, name)]
+    except IkmetaError as error:
+        fail(error)
+        sys.exit(EXIT_FAILED)
+    with open_cache(cache_path, no_cache) as cache:
+        write_review_page(groups, page, {"report": name}, cache, jobs, fetch, quiet)
 
 
 # --- apply and undo -------------------------------------------------------------------------

@@ -247,21 +247,23 @@ def short_format(im: Image.Image) -> str:
     return FORMATS.get(im.format or "", (im.format or "unknown").lower())
 
 
-def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Image, bool]:
+def load_reduced(
+    blob: Blob, im: Image.Image, mode: str = "L", size: tuple[int, int] = DRAFT_SIZE
+) -> tuple[Image.Image, bool]:
     """Decode ``im`` (opened from ``blob``), at reduced scale where the format allows it.
 
-    JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), straight to greyscale
-    unless ``mode`` is "RGB";
+    JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), keeping at least ``size``,
+    straight to greyscale unless ``mode`` is "RGB";
     HEIF uses an embedded thumbnail when it is a scaled copy of the image (see
     :func:`_load_heif` for a file cut short). Returns the
     image and whether its data was truncated (then the part that decodes is returned).
     Raises :class:`ImageError` when the pixels cannot be decoded.
     """
     if im.format in ("HEIF", "AVIF"):
-        return _load_heif(blob, im, mode)
+        return _load_heif(blob, im, mode, size)
     try:
         with _gate.shared():
-            return _decode(im, mode), False
+            return _decode(im, mode, size), False
     except OSError as exc:
         if "truncated" not in str(exc):
             raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
@@ -269,14 +271,14 @@ def load_reduced(blob: Blob, im: Image.Image, mode: str = "L") -> tuple[Image.Im
         raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
     try:
         with _gate.alone():
-            return _decode(open_image(blob), mode), True
+            return _decode(open_image(blob), mode, size), True
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - as above, for the second, truncation-tolerant decode
         raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
 
 
-def _load_heif(blob: Blob, im: Image.Image, mode: str) -> tuple[Image.Image, bool]:
+def _load_heif(blob: Blob, im: Image.Image, mode: str, size: tuple[int, int]) -> tuple[Image.Image, bool]:
     """:func:`load_reduced` for HEIF and AVIF, whose item data is checked against the file.
 
     A file cut short still opens (its header boxes are whole), and its thumbnail, early in
@@ -294,7 +296,7 @@ def _load_heif(blob: Blob, im: Image.Image, mode: str) -> tuple[Image.Image, boo
     try:
         # Never under LOAD_TRUNCATED_IMAGES: pillow-heif then turns a decode that fails into a black image.
         with _gate.shared():
-            return _decode(im, mode, thumbnail=not (missing or cut_after)), bool(missing) or cut_after
+            return _decode(im, mode, size, thumbnail=not (missing or cut_after)), bool(missing) or cut_after
     except Exception as exc:  # noqa: BLE001 - libheif and libavif errors come as ValueError, SyntaxError...
         if missing:
             raise ImageError(blob.source, f"truncated image data ({missing})") from None
@@ -323,10 +325,11 @@ def shrink(im: Image.Image) -> Image.Image:
     return im.reduce(factor)
 
 
-def _decode(im: Image.Image, mode: str, thumbnail: bool = True) -> Image.Image:
-    """Decode ``im``; JPEG at reduced scale, HEIF from a thumbnail when ``thumbnail`` and it has one."""
+def _decode(im: Image.Image, mode: str, size: tuple[int, int], thumbnail: bool = True) -> Image.Image:
+    """Decode ``im``; JPEG at reduced scale (at least ``size``), HEIF from a thumbnail at
+    least that large when ``thumbnail`` and it has one."""
     if im.format in ("JPEG", "MPO") or (im.format == "HEIF" and thumbnail):
-        im.draft(mode if im.mode in ("RGB", "L") else None, DRAFT_SIZE)
+        im.draft(mode if im.mode in ("RGB", "L") else None, size)
     im.load()
     return im
 

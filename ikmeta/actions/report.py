@@ -13,7 +13,8 @@ with the reference among its files and at least two files. Anything else is a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ikmeta.errors import IkmetaError
@@ -35,6 +36,8 @@ class Copy:
     width: int | None = None
     height: int | None = None
     format: str | None = None
+    # The file's object as the report gives it (all its fields), for the review page.
+    recorded: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def pixels(self) -> int:
@@ -49,6 +52,12 @@ class ReportGroup:
     number: int
     reference: str
     files: tuple[Copy, ...]
+
+    def as_object(self) -> dict[str, Any]:
+        """The group as ``dupes --json`` writes it: the reference's object first."""
+        first = [c for c in self.files if c.source == self.reference][:1]
+        rest = [c for c in self.files if not (first and c is first[0])]
+        return {"reference": self.reference, "files": [dict(c.recorded) for c in first + rest]}
 
 
 def read_report(stream: TextIO, name: str) -> list[ReportGroup]:
@@ -111,6 +120,7 @@ def _copy(entry: Any, where: str) -> Copy:
         width=_count(entry.get("width")),
         height=_count(entry.get("height")),
         format=entry["format"] if isinstance(entry.get("format"), str) else None,
+        recorded=entry,
     )
 
 
