@@ -850,7 +850,7 @@ def write_review_page(
     """Write the review page (thumbnails with a progress bar); exit 1 when it cannot be written."""
     from .errors import os_reason
     from .output import human_size, one_line
-    from .review import write_review
+    from .review import NotAPage, write_review
 
     with ProgressBar(quiet, "thumbnails") as bar:
         try:
@@ -864,6 +864,12 @@ def write_review_page(
                 on_total=bar.total,
                 on_thumbnail=bar.advance,
             )
+        except IkmetaError as error:
+            fail(error)
+            sys.exit(EXIT_FAILED)
+        except NotAPage:  # made while the page was
+            fail(f"{one_line(path)}: exists and is not a review page ikmeta made: not overwriting it")
+            sys.exit(EXIT_FAILED)
         except OSError as exc:
             fail(f"{one_line(path)}: cannot write the review page: {os_reason(exc)}")
             sys.exit(EXIT_FAILED)
@@ -1094,7 +1100,7 @@ def review(
     Examples:
       ikmeta dupes ~/Pictures --json > report.json
       ikmeta review report.json -o review.html
-      ikmeta apply trash ~/Downloads/selection.json --yes
+      ikmeta apply trash ~/Downloads/selection-2026-11-30-142501.json --yes
     """
     from .actions import read_report
 
@@ -1146,7 +1152,8 @@ class KeepRuleType(click.ParamType[Any]):
     metavar="RULE",
     help="Which file a group keeps, instead of the report's reference: pixels, size, newest, oldest, "
     "shortest-path, path:GLOB (prefer matching paths), format:heic,jpg,... (in that order). "
-    "Repeatable: the first rule decides, the next breaks its ties, the report's order the rest.",
+    "Repeatable: the first rule decides, the next breaks its ties, the report's order the rest. "
+    "Refused for a selection saved from the review page (its choices stand).",
 )
 @click.option(
     "--protect",
@@ -1218,6 +1225,11 @@ def apply(
     except IkmetaError as error:
         fail(error)
         sys.exit(EXIT_FAILED)
+    if keep_rules and any(g.chosen for g in groups):
+        raise click.UsageError(
+            f"{name} holds groups whose copy to keep was chosen on the review page; "
+            "--keep would override that choice: drop --keep."
+        )
     plan = make_plan(groups, action, keep=keep_rules, protect=protect, move_to=move_to)
     for path, why in plan.notes:
         warn(path, why)

@@ -264,6 +264,8 @@ def load_reduced(
     try:
         with _gate.shared():
             return _decode(im, mode, size), False
+    except MemoryError:
+        raise
     except OSError as exc:
         if "truncated" not in str(exc):
             raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
@@ -272,7 +274,7 @@ def load_reduced(
     try:
         with _gate.alone():
             return _decode(open_image(blob), mode, size), True
-    except ImageError:
+    except (ImageError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - as above, for the second, truncation-tolerant decode
         raise ImageError(blob.source, f"truncated image data ({_describe(exc)})") from None
@@ -297,6 +299,8 @@ def _load_heif(blob: Blob, im: Image.Image, mode: str, size: tuple[int, int]) ->
         # Never under LOAD_TRUNCATED_IMAGES: pillow-heif then turns a decode that fails into a black image.
         with _gate.shared():
             return _decode(im, mode, size, thumbnail=not (missing or cut_after)), bool(missing) or cut_after
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - libheif and libavif errors come as ValueError, SyntaxError...
         if missing:
             raise ImageError(blob.source, f"truncated image data ({missing})") from None

@@ -369,3 +369,53 @@ def test_write_review_makes_the_thumbnails_and_the_page(tmp_path, write):
     lines = thumbnail_lines(text)
     assert len(lines) == 2
     assert all(Image.open(io.BytesIO(base64.b64decode(line))).format == "WEBP" for line in lines)
+
+
+def test_a_file_made_at_the_page_path_meanwhile_is_left_alone(tmp_path):
+    from ikmeta.review.page import NotAPage
+
+    path = tmp_path / "page.html"
+
+    def chunks():
+        yield "<!DOCTYPE html>\n"
+        path.write_text("my notes")  # another program, while the page is being written
+        yield MARK
+
+    with pytest.raises(NotAPage):
+        write_page(chunks(), str(path))
+    assert path.read_text() == "my notes"
+    assert os.listdir(tmp_path) == ["page.html"]
+
+
+def test_an_earlier_page_keeps_its_permissions(tmp_path):
+    path = tmp_path / "page.html"
+    write_page(["<!DOCTYPE html>\n", MARK], str(path))
+    os.chmod(path, 0o600)
+    write_page(["<!DOCTYPE html>\n", MARK, " again"], str(path))
+    assert path.read_text().endswith("again")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_a_report_source_dash_is_not_standard_input(monkeypatch):
+    import sys
+
+    class Unreadable:
+        def read(self, *args):
+            raise AssertionError("read standard input")
+
+        buffer = property(lambda self: self)
+
+    monkeypatch.setattr(sys, "stdin", Unreadable())
+    got = dict(make_thumbnails(["-"], HashCache.open(None), jobs=1))
+    assert isinstance(got["-"], SourceError) and "standard input" in got["-"].reason
+
+
+def test_a_thumbnail_that_runs_out_of_memory_is_one_error(write, monkeypatch):
+    path = write("a.png", scene())
+
+    def exhausted(source, fetch=None):
+        raise MemoryError
+
+    monkeypatch.setattr(thumbs_module, "thumbnail_source", exhausted)
+    got = dict(make_thumbnails([path], HashCache.open(None), jobs=1))[path]
+    assert isinstance(got, IkmetaError) and got.reason == "not enough memory to read this image"

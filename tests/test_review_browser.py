@@ -333,7 +333,7 @@ def test_the_downloaded_selection_is_what_apply_acts_on(labelled, open_page, tmp
     with opened.page.expect_download() as waiting:
         opened.page.click("#download")
     download = waiting.value
-    assert download.suggested_filename == "selection.json"
+    assert re.fullmatch(r"selection-\d{4}-\d\d-\d\d-\d{6}\.json", download.suggested_filename)
     selection = tmp_path / "selection.json"
     download.save_as(selection)
     assert opened.page.is_visible("#saved")
@@ -376,6 +376,30 @@ def test_the_downloaded_selection_is_what_apply_acts_on(labelled, open_page, tmp
     assert {f["status"] for f in document["files"]} == {"planned"}
 
 
+@pytest.mark.corpus
+def test_choosing_another_copy_and_back_restores_every_mark(labelled, open_page):
+    """Unmark a file, keep it, keep the first copy again: it is unmarked, as the user left it
+    (it is never marked for removal behind their back); x on the kept copy changes nothing."""
+    page, report = labelled
+    index = next(k for k, g in enumerate(report) if len(g["files"]) >= 3)
+    opened = open_page(page)
+    first, second = report[index]["files"][0]["source"], report[index]["files"][1]["source"]
+    opened.card(index, 1).locator("input.mark").uncheck()
+    before = opened.bytes_freed()
+    opened.card(index, 1).locator(".keep-this").click()
+    assert opened.card(index, 0).locator(".path").text_content() == second
+    assert not opened.card(index, 1).locator("input.mark").is_checked()  # the old kept copy: kept too
+    assert opened.bytes_freed() == before
+    opened.card(index, 1).locator(".keep-this").click()
+    assert opened.card(index, 0).locator(".path").text_content() == first
+    assert not opened.card(index, 1).locator("input.mark").is_checked()
+    assert opened.bytes_freed() == before
+    opened.card(index, 0).focus()
+    opened.page.keyboard.press("x")
+    assert opened.bytes_freed() == before
+    assert "copy to keep" in opened.page.text_content("#status")
+
+
 # --- odd names, colours and widths ----------------------------------------------------------------
 
 
@@ -402,7 +426,9 @@ def test_names_are_shown_as_text_and_come_back_exactly(odd, open_page, tmp_path)
     selection = tmp_path / "selection.json"
     waiting.value.save_as(selection)
     saved = json.loads(selection.read_text(encoding="utf-8"))
-    assert saved == report  # nothing changed: the report itself, names and all
+    # Nothing changed: the report itself, names and all, each group's reference now chosen.
+    assert [{k: v for k, v in group.items() if k != "chosen"} for group in saved] == report
+    assert all(group["chosen"] is True for group in saved)
 
 
 def test_dark_mode_and_a_narrow_screen(odd, open_page):

@@ -205,3 +205,57 @@ def test_review_help_has_examples():
     result = run("review", "--help")
     assert "ikmeta review report.json -o review.html" in result.stdout
     assert "--html FILE" in run("dupes", "--help").stdout
+
+
+def test_review_refuses_a_report_naming_one_file_twice(library, tmp_path, monkeypatch):
+    """Unmarking ``a_small.jpg`` on the page would not protect ``./a_small.jpg``."""
+    monkeypatch.chdir(library)
+    group = {
+        "reference": "a.jpg",
+        "files": [{"source": s} for s in ("a.jpg", "a_small.jpg", "./a_small.jpg")],
+    }
+    report = tmp_path / "twice.json"
+    report.write_text(json.dumps([group]))
+    result = run("review", str(report), "-o", str(tmp_path / "page.html"), "--no-cache")
+    assert result.exit_code == 1
+    assert "./a_small.jpg: the same file as a_small.jpg, listed again" in result.stderr
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_the_selection_names_files_by_absolute_path_and_a_hash_list_gets_sizes(
+    library, tmp_path, monkeypatch
+):
+    """A page made from a relative scan, or from a hash list (no size, no time), still saves a
+    selection apply can check from any folder."""
+    monkeypatch.chdir(library.parent)
+    hashes = tmp_path / "hashes.txt"
+    hashes.write_text(run("phash", "photos").stdout)
+    page = tmp_path / "page.html"
+    assert run("dupes", "--hashes", str(hashes), "--html", str(page), "-q").exit_code == 0
+    for group in embedded(page)["groups"]:
+        for entry in group["files"]:
+            source = entry["record"]["source"]
+            assert not os.path.isabs(source) and entry["path"] == os.path.abspath(source)
+            st = os.stat(source)
+            assert (entry["record"]["size"], entry["record"]["mtimeNs"]) == (st.st_size, st.st_mtime_ns)
+    assert embedded(page)["origin"]["scan"]["hashes"] == str(hashes)
+
+
+def test_apply_keeps_the_choice_made_on_the_page(library, tmp_path):
+    groups = json.loads(run("dupes", str(library), "--json", "--no-cache").stdout)
+    for group in groups:
+        group["chosen"] = True
+    selection = tmp_path / "selection.json"
+    selection.write_text(json.dumps(groups))
+    result = run("apply", "trash", str(selection), "--keep", "pixels")
+    assert result.exit_code == 2
+    assert "chosen on the review page; --keep would override that choice" in result.stderr
+    assert run("apply", "trash", str(selection)).exit_code == 0
+
+
+def test_a_page_path_that_is_a_fifo_is_refused_at_once(library, tmp_path):
+    fifo = tmp_path / "page.html"
+    os.mkfifo(fifo)
+    result = run("dupes", str(library), "--html", str(fifo), "--no-cache")
+    assert result.exit_code == 2
+    assert "exists and is not a review page" in result.stderr

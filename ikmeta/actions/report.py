@@ -6,7 +6,8 @@ report the review page saved, or one a person edited.
 
 A report is a JSON array of groups, or one group per line; a group is
 ``{"reference": PATH, "files": [{"source": PATH, "size": N, "mtimeNs": N, ...}, ...]}``
-with the reference among its files and at least two files. Anything else is a
+with the reference among its files and at least two files (and ``"chosen": true`` when a
+person chose the reference, on the review page). Anything else is a
 :class:`ReportError` naming the place, and nothing is acted on.
 """
 
@@ -52,6 +53,7 @@ class ReportGroup:
     number: int
     reference: str
     files: tuple[Copy, ...]
+    chosen: bool = False  # the reference was chosen by a person (on the review page)
 
     def as_object(self) -> dict[str, Any]:
         """The group as ``dupes --json`` writes it: the reference's object first."""
@@ -100,7 +102,7 @@ def _group(number: int, obj: Any, where: str) -> ReportGroup:
     reference = obj.get("reference", files[0].source)
     if not isinstance(reference, str) or reference not in {f.source for f in files}:
         raise ReportError(where, f"its reference {reference!r} is not one of its files")
-    return ReportGroup(number, reference, files)
+    return ReportGroup(number, reference, files, chosen=obj.get("chosen") is True)
 
 
 def _copy(entry: Any, where: str) -> Copy:

@@ -16,11 +16,15 @@ from typing import Any
 
 from ikmeta.cache import HashCache
 from ikmeta.errors import IkmetaError
-from ikmeta.review.page import is_review_page, page_chunks, write_page
+from ikmeta.review.page import NotAPage, is_review_page, page_chunks, same_files, write_page
 from ikmeta.review.thumbnails import Thumbnail, make_thumbnails
 from ikmeta.source import FetchOptions
 
-__all__ = ["ReviewPage", "is_review_page", "write_review"]
+__all__ = ["NotAPage", "ReviewError", "ReviewPage", "is_review_page", "write_review"]
+
+
+class ReviewError(IkmetaError):
+    """The groups cannot be reviewed as given (one file listed under two names)."""
 
 
 @dataclass
@@ -48,8 +52,12 @@ def write_review(
 
     ``origin`` says what the groups come from (see :func:`~ikmeta.review.page.page_chunks`);
     ``on_total`` is told how many files need a thumbnail, ``on_thumbnail`` called as each is
-    ready. Raises OSError when the page cannot be written.
+    ready. Raises :class:`ReviewError` for groups that name one file twice, :class:`NotAPage`
+    when ``path`` holds another file, and OSError when the page cannot be written.
     """
+    twice = same_files(groups)
+    if twice:
+        raise ReviewError(twice[1], f"the same file as {twice[0]}, listed again: not a report to review")
     sources = list(dict.fromkeys(obj["source"] for group in groups for obj in group["files"]))
     on_total(len(sources))
     thumbs: dict[str, Thumbnail | IkmetaError] = {}

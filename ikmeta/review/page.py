@@ -15,9 +15,11 @@ still reading the thumbnails.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import re
+import stat
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +31,7 @@ from ikmeta import __version__
 from ikmeta.errors import IkmetaError
 from ikmeta.output import FILE_FIELDS, compact
 from ikmeta.review.thumbnails import Thumbnail
-from ikmeta.source import is_url
+from ikmeta.source import STDIN, is_url
 
 PLACEHOLDER = re.compile(r"\{\{([A-Z]+)\}\}")
 MARK = "<!-- ikmeta review page"  # on the page's second line: the mark of a file ikmeta may overwrite
@@ -132,9 +134,13 @@ def file_entry(record: dict[str, Any], thumb: Thumbnail | IkmetaError | None) ->
     """What the page shows of a file: ``record`` (what goes back into the saved report), where
     to load it whole (``url``), its date, and what is wrong with it (``problem``) if anything."""
     source = record["source"]
+    local = not is_url(source) and source != STDIN
+    if local:
+        fill_from_disk(record)
     date, date_kind = shown_date(record)
     entry: dict[str, Any] = {
         "record": record,
+        "path": os.path.abspath(source) if local else None,  # what the saved selection names
         "url": file_url(source),
         "date": date,
         "dateKind": date_kind,
@@ -143,9 +149,40 @@ def file_entry(record: dict[str, Any], thumb: Thumbnail | IkmetaError | None) ->
         "thumbHeight": thumb.height if isinstance(thumb, Thumbnail) else None,
         "problem": thumb.reason if isinstance(thumb, IkmetaError) else None,
     }
-    if entry["problem"] is None and not is_url(source):
+    if entry["problem"] is None and local:
         entry["problem"] = changed_since(record)
     return entry
+
+
+def fill_from_disk(record: dict[str, Any]) -> None:
+    """A size or modification time the report lacks (a hash list records neither), taken from
+    the file as the page shows it: ``apply`` then checks the file is still as it was seen."""
+    if record["size"] is not None and record["mtimeNs"] is not None:
+        return
+    try:
+        st = os.stat(record["source"])
+    except OSError:
+        return
+    if record["size"] is None:
+        record["size"] = st.st_size
+    if record["mtimeNs"] is None:
+        record["mtimeNs"] = st.st_mtime_ns
+
+
+def same_files(groups: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """Two sources of the report that name one file (``a.jpg`` and ``./a.jpg``, or through a
+    link), if any: unmarking one on the page would not protect the other."""
+    seen: dict[str, str] = {}
+    for group in groups:
+        for obj in group["files"]:
+            source = obj["source"]
+            if is_url(source) or source == STDIN:
+                continue
+            real = os.path.realpath(source)
+            if real in seen and seen[real] != source:
+                return seen[real], source
+            seen.setdefault(real, source)
+    return None
 
 
 def changed_since(record: Mapping[str, Any]) -> str | None:
@@ -212,9 +249,15 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+class NotAPage(FileExistsError):
+    """The page's path holds a file that is not a page ikmeta made: it is never overwritten."""
+
+
 def write_page(chunks: Iterable[str], path: str) -> int:
     """Write the page to ``path`` whole or not at all (a temporary file renamed over it);
-    returns its size in bytes. Raises OSError."""
+    returns its size in bytes. An earlier page keeps its permissions; any other file at
+    ``path``, even one made while the page was being written, is left alone
+    (:class:`NotAPage`). Raises OSError."""
     import tempfile
 
     folder = os.path.dirname(os.path.abspath(path))
@@ -224,8 +267,7 @@ def write_page(chunks: Iterable[str], path: str) -> int:
             for chunk in chunks:
                 out.write(chunk)
             size = out.tell()
-        os.chmod(temporary, 0o644 & ~_umask())
-        os.replace(temporary, path)
+        _install(temporary, path)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -233,6 +275,27 @@ def write_page(chunks: Iterable[str], path: str) -> int:
             pass
         raise
     return size
+
+
+def _install(temporary: str, path: str) -> None:
+    """Put the finished page at ``path``: where nothing is, by a hard link (which fails rather
+    than replace a file made meanwhile); over an earlier page, by a rename, keeping its mode."""
+    try:
+        os.chmod(temporary, 0o644 & ~_umask())
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here (FAT, some network file systems): check, then rename
+        if not os.path.lexists(path):
+            os.replace(temporary, path)
+            return
+    else:
+        os.unlink(temporary)
+        return
+    if not is_review_page(path):
+        raise NotAPage(errno.EEXIST, "exists and is not a review page ikmeta made: not overwriting it", path)
+    os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+    os.replace(temporary, path)
 
 
 def _umask() -> int:
@@ -244,6 +307,8 @@ def _umask() -> int:
 def is_review_page(path: str) -> bool:
     """Whether ``path`` holds a page ikmeta made (which ikmeta may overwrite), judged by its start."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read below
+            return False
         with open(path, "rb") as fh:
             start = fh.read(200)
     except OSError:

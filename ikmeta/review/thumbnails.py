@@ -21,12 +21,12 @@ from PIL import Image
 
 from ikmeta.cache import HashCache, cache_key
 from ikmeta.decode import decoded_bytes, load_reduced, open_image, pixel_memory, short_format
-from ikmeta.errors import IkmetaError, ImageError
+from ikmeta.errors import IkmetaError, ImageError, SourceError, guarded
 from ikmeta.exif import read_ifd0
 from ikmeta.metadata import display_orientation, exif_block
 from ikmeta.parallel import ordered_map
 from ikmeta.phash import greyscale, upright
-from ikmeta.source import Blob, FetchOptions, is_url, read_source
+from ikmeta.source import STDIN, Blob, FetchOptions, is_url, read_source
 
 SIDE = 256  # the long side, in pixels
 QUALITY = 50  # WebP: a photograph at 256x171 takes about 4.5 kB (5,000 groups: about 80 MB of page)
@@ -59,8 +59,9 @@ def thumbnail_blob(blob: Blob) -> Thumbnail:
     profile = im.info.get("icc_profile")
     with pixel_memory.hold(decoded_bytes(im)):
         pixels, _ = load_reduced(blob, im, mode="RGB", size=fitted(im.size))
-        pixels = upright(pixels, display_orientation(pixels, fmt, orientation))
-        pixels.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        turn = display_orientation(pixels, fmt, orientation)
+        pixels.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)  # the box is square:
+        pixels = upright(pixels, turn)  # turning after shrinking gives the same, for less memory
         try:
             shown = in_srgb(pixels, profile if isinstance(profile, bytes) else None)
         except ValueError:
@@ -138,7 +139,7 @@ def make_thumbnails(
         >>> dict(make_thumbnails(["examples/harbour.jpg"], HashCache.open(None), jobs=2))["examples/harbour.jpg"].height
         171
     """
-    keys = {source: cache_key(source) for source in dict.fromkeys(sources)}
+    keys = {source: cache_key(source) if source != STDIN else None for source in dict.fromkeys(sources)}
     local = [key for source, key in keys.items() if key is not None and not is_url(source)]
     known = cache.get_thumbnails(local, KIND)
     wanted = []
@@ -150,10 +151,10 @@ def make_thumbnails(
             wanted.append(source)
 
     def make(source: str) -> Thumbnail | IkmetaError:
-        try:
-            return thumbnail_source(source, fetch)
-        except IkmetaError as exc:
-            return exc
+        if source == STDIN:  # a report's "-": there is no standard input to read again
+            return SourceError(source, "standard input, read when the report was made: no thumbnail")
+        result: Thumbnail | IkmetaError = guarded(lambda s: thumbnail_source(s, fetch), source)
+        return result
 
     made = []
     for source, result in zip(wanted, ordered_map(make, wanted, jobs), strict=True):

@@ -170,8 +170,11 @@
     const origin = $("origin");
     const scan = data.origin && data.origin.scan;
     if (scan) {
-      origin.append("Scanned ");
-      (scan.paths || []).forEach((path, k) => {
+      const named = [...(scan.paths || [])];
+      if (scan.from != null) named.push(`the list ${scan.from}`);
+      origin.append(scan.hashes != null ? "Grouped the hash list " : "Scanned ");
+      if (scan.hashes != null) named.splice(0, named.length, scan.hashes);
+      named.forEach((path, k) => {
         if (k) origin.append(", ");
         origin.append(el("b", "", path));
       });
@@ -225,7 +228,7 @@
 
   function distanceRange(files) {
     if (!files.length) return "nothing to compare";
-    const most = Math.max(...files.map((file) => file.distance));
+    const most = files.reduce((high, file) => Math.max(high, file.distance || 0), 0);
     return most === 0 ? "identical pHash" : `pHash distance up to ${most}`;
   }
 
@@ -406,14 +409,16 @@
     $("status").textContent = text;
   }
 
-  /** Make ``file`` its group's kept copy: it moves first, the copy kept so far is marked for
-      removal, and every distance is measured again from the new kept copy. */
+  /** Make ``file`` its group's kept copy: it moves first, the copy kept so far takes its mark
+      (marked for removal if the new one was, so that switching back restores every choice),
+      and every distance is measured again from the new kept copy. */
   function keep(file) {
     const group = file.group;
     const previous = group.files[0];
     if (file === previous) return;
+    const wasMarked = file.marked;
     group.files = [file, ...group.files.filter((other) => other !== file)];
-    previous.marked = true;
+    previous.marked = wasMarked;
     file.marked = false;
     for (const member of group.files) member.distance = distanceTo(member, file);
     state.dirty = true;
@@ -421,7 +426,8 @@
     drawGroupHead(group);
     showTotals();
     file.card.focus();
-    announce(`Keeping ${splitPath(file.record.source)[1]}; ${splitPath(previous.record.source)[1]} is marked.`);
+    const now = previous.marked ? "is marked for removal" : "is kept too";
+    announce(`Keeping ${splitPath(file.record.source)[1]}; ${splitPath(previous.record.source)[1]} ${now}.`);
   }
 
   function showTotals() {
@@ -459,15 +465,24 @@
     return groups.length ? `[\n${groups.join(",\n")}\n]\n` : "[]\n";
   }
 
+  /** A group as `dupes --json` writes it, and "chosen": its kept copy is the user's choice
+      (so `ikmeta apply --keep` cannot override it). */
   function groupText(files) {
     const lines = files.map((file) => `      ${recordText(file)}`);
-    const reference = JSON.stringify(files[0].record.source);
-    return `  {\n    "reference": ${reference},\n    "files": [\n${lines.join(",\n")}\n    ]\n  }`;
+    const reference = JSON.stringify(sourceOf(files[0]));
+    return `  {\n    "reference": ${reference},\n    "chosen": true,\n    "files": [\n${lines.join(",\n")}\n    ]\n  }`;
+  }
+
+  /** Where the file is: its absolute path (the selection works from any folder), else as recorded. */
+  function sourceOf(file) {
+    return file.entry.path || file.record.source;
   }
 
   function recordText(file) {
     const pairs = state.fields.map((key) => {
-      const value = key === "distance" ? file.distance : file.record[key];
+      let value = file.record[key];
+      if (key === "distance") value = file.distance;
+      else if (key === "source") value = sourceOf(file);
       return `${JSON.stringify(key)}: ${valueText(value)}`;
     });
     return `{${pairs.join(", ")}}`;
@@ -478,12 +493,21 @@
     return JSON.stringify(value === undefined ? null : value);
   }
 
+  /** selection-2026-11-30-142501.json: a new name each time, so the browser never renames it. */
+  function selectionName() {
+    const now = new Date();
+    const two = (n) => String(n).padStart(2, "0");
+    const day = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+    return `selection-${day}-${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}.json`;
+  }
+
   function download() {
     const text = selectionText();
+    const name = selectionName();
     const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
     const link = el("a");
     link.href = url;
-    link.download = "selection.json";
+    link.download = name;
     document.body.append(link);
     link.click();
     link.remove();
@@ -492,8 +516,8 @@
     const files = state.groups.reduce((n, g) => n + g.files.filter((f) => f.marked).length, 0);
     const saved = $("saved");
     saved.replaceChildren(
-      `Saved selection.json (${plural(files, "file")} to remove). See the plan with `,
-      el("code", "", "ikmeta apply trash selection.json"),
+      `Saved ${name} (${plural(files, "file")} to remove) to your downloads. See the plan with `,
+      el("code", "", `ikmeta apply trash ${name}`),
       ", then add ",
       el("code", "", "--yes"),
       " to do it.",
@@ -590,7 +614,8 @@
     if (handled) event.preventDefault();
   }
 
-  function pageKey(key, target) {
+  function pageKey(pressed, target) {
+    const key = pressed.length === 1 ? pressed.toLowerCase() : pressed; // Caps Lock on
     if (key === "?") $("keys").showModal();
     else if (key === "j") moveGroup(1);
     else if (key === "k") moveGroup(-1);
@@ -604,7 +629,7 @@
 
   function compareKey(key) {
     if (key === "f" || key === "F") flip();
-    else if (key === "x") setMarked(state.compare.file, !state.compare.file.marked);
+    else if (key === "x" || key === "X") setMarked(state.compare.file, !state.compare.file.marked);
     else return false;
     return true;
   }
@@ -646,11 +671,16 @@
     state.groups[index].section.classList.add("current");
   }
 
-  /** x: the focused card, else the current group's first file that may be removed. */
+  /** x: the focused card, else (no card focused) the current group's first file that may be
+      removed; on the kept copy itself it does nothing but say so. */
   function toggleChosen() {
     let file = fileOf(document.activeElement);
-    if (!file || isKept(file)) {
-      const group = file ? file.group : state.groups[state.current];
+    if (file && isKept(file)) {
+      announce("This is the copy to keep: choose another one to keep first (Keep this one).");
+      return;
+    }
+    if (!file) {
+      const group = state.groups[state.current];
       file = group ? group.files[1] : null;
     }
     if (file) setMarked(file, !file.marked);
