@@ -5,8 +5,11 @@
                            [--skip-grouping] [--skip-dense]
 
 Grouping: random 64-bit hashes plus planted near-duplicates (5% copies of random hashes with
-0 to 12 bits flipped). For each size, in a fresh process: ikmeta's grouping (`dupes.group`,
-multi-index hashing) against a chunked numpy brute force (XOR and np.bitwise_count over all
+0 to 12 bits flipped), each with seven random turned hashes, and 1% planted turned copies.
+For each size, in a fresh process: ikmeta's grouping (`dupes.group`, multi-index hashing) as
+the hashes stand (`--geometry exact`), then with turned copies (the default, `any`: the ratio
+is the cost of looking up every turned hash; target at most 2x), against a chunked numpy
+brute force (XOR and np.bitwise_count over all
 pairs, one core, as plain numpy runs), and the process's peak memory. The brute force runs
 up to 100k (at 1M it would take hours); at 100k and below, the multi-index search must find
 the brute force's pairs. Targets: 100k at least 10x faster than the brute force; 1M under
@@ -63,11 +66,29 @@ for bit in range(64):  # flip bit `bit` in the copies that draw it
     chosen = rng.random(k) < flips / 64
     copies[chosen] ^= np.uint64(1) << np.uint64(bit)
 hashes = np.concatenate([base, copies])
-items = [Item(f"img{i:07d}.jpg", f"{int(h):016x}", 4000, 3000, 1_000_000 + i) for i, h in enumerate(hashes.tolist())]
+# Each image's seven turned hashes: as spread as the plain ones (random), and 1% of the images
+# planted as turned copies of another (their plain hash one of its turned hashes, 0 to 8 bits off).
+turned = rng.integers(0, 2**64, size=(len(hashes), 7), dtype=np.uint64)
+planted = rng.integers(0, len(base), size=len(hashes) // 100)
+turned_copies = turned[planted, rng.integers(0, 7, size=len(planted))]
+for bit in range(64):
+    turned_copies[rng.random(len(planted)) < 4 / 64] ^= np.uint64(1) << np.uint64(bit)
+hashes = np.concatenate([hashes, turned_copies])
+turned = np.concatenate([turned, rng.integers(0, 2**64, size=(len(planted), 7), dtype=np.uint64)])
+# As items keep their views: the seven turned hashes, then the hash itself (no frame), 64 bytes.
+packed = np.concatenate([turned, hashes[:, None]], axis=1).astype(">u8").tobytes()
+items = [
+    Item(f"img{i:07d}.jpg", f"{int(h):016x}", 4000, 3000, 1_000_000 + i, views=packed[64 * i : 64 * i + 64])
+    for i, h in enumerate(hashes.tolist())
+]
 start = time.perf_counter()
-groups = group(items, radius, jobs=default_jobs())
+groups = group(items, radius, jobs=default_jobs(), geometry="exact")
 ours = time.perf_counter() - start
+start = time.perf_counter()
+turned_groups = group(items, radius, jobs=default_jobs())
+any_geometry = time.perf_counter() - start
 result = {"n": len(items), "ours": ours, "groups": len(groups), "members": sum(len(g.members) for g in groups)}
+result.update(any=any_geometry, turned_groups=len(turned_groups))
 if brute:
     start = time.perf_counter()
     i, j = brute_pairs(hashes, radius, jobs=1)
@@ -174,8 +195,9 @@ def grouping(sizes: list[int], radius: int) -> None:
             continue
         r = json.loads(out.stdout)
         line = (
-            f"  {r['n']:>9,} hashes: ikmeta {r['ours']:7.2f} s, {r['groups']:,} groups, "
-            f"peak {r['peak_mb']:.0f} MB"
+            f"  {r['n']:>9,} hashes: ikmeta {r['ours']:7.2f} s, {r['groups']:,} groups; "
+            f"with turned copies {r['any']:7.2f} s ({r['any'] / r['ours']:.2f}x), "
+            f"{r['turned_groups']:,} groups; peak {r['peak_mb']:.0f} MB"
         )
         if "brute" in r:
             line += (

@@ -33,10 +33,11 @@ from typing import Any
 from .errors import os_reason
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
-SCHEMA_VERSION = 3  # 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails
+# 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails; 4: turned, inner
+SCHEMA_VERSION = 4
 # The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
 # (v4: dimensions as displayed, and the best-copy traits): bump when they change.
-ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v4"
+ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v6"  # v5: the turned pHashes; v6: inner
 # What a row holds besides its key: (key of the phash_blob metadata, column, SQL type).
 VALUES = (
     ("pHash", "phash", "TEXT NOT NULL"),
@@ -47,6 +48,8 @@ VALUES = (
     ("quality", "quality", "INTEGER"),
     ("camera", "camera", "TEXT"),
     ("captured", "captured", "TEXT"),
+    ("turned", "turned", "TEXT"),  # the seven turned pHashes, one string of 7 x 16 hex digits
+    ("inner", "inner", "TEXT"),  # the picture inside a plain border: "PHASH WIDTH HEIGHT"
 )
 _COLUMNS = ", ".join(column for _, column, _ in VALUES)
 THUMBNAILS_TABLE = (
@@ -160,6 +163,8 @@ class HashCache:
                 for stored, size, mtime_ns, *values in rows:
                     key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
                     row = {name: value for (name, _, _), value in zip(VALUES, values, strict=True)}
+                    row["turned"] = _split_turned(row["turned"])
+                    row["inner"] = _split_inner(row["inner"])
                     if key in wanted and _valid_row(row):  # else hashed afresh
                         found[key] = row
         except sqlite3.Error as exc:
@@ -177,7 +182,7 @@ class HashCache:
                     key.size,
                     key.mtime_ns,
                     ALGORITHM,
-                    *(value.get(name) for name, _, _ in VALUES),
+                    *(_column(value.get(name)) for name, _, _ in VALUES),
                 )
             )
         if len(self.pending) >= BATCH:
@@ -279,6 +284,29 @@ HASH_HEX = re.compile(r"[0-9a-f]{16}")
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 
+def _column(value: Any) -> Any:
+    """A value as its column holds it: the turned pHashes as one string, the inner picture as
+    "PHASH WIDTH HEIGHT"."""
+    if isinstance(value, dict):
+        return f"{value['pHash']} {value['width']} {value['height']}"
+    return "".join(value) if isinstance(value, (list, tuple)) else value
+
+
+def _split_inner(value: Any) -> Any:
+    """The inner picture's column as its object (anything else is not valid)."""
+    parts = value.split(" ") if isinstance(value, str) else []
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return {"pHash": parts[0], "width": int(parts[1]), "height": int(parts[2])}
+    return value
+
+
+def _split_turned(value: Any) -> Any:
+    """The turned pHashes' column as a list of seven hashes (anything else is not valid)."""
+    if isinstance(value, str) and len(value) == 7 * 16:
+        return [value[k : k + 16] for k in range(0, len(value), 16)]
+    return value
+
+
 def _valid_row(row: dict[str, Any]) -> bool:
     """A row as ikmeta writes them (a damaged or hand-edited one is a miss, never a crash)."""
     phash, flat, quality = row["pHash"], row["flat"], row["quality"]
@@ -289,6 +317,30 @@ def _valid_row(row: dict[str, Any]) -> bool:
         and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None))
         and (quality is None or (isinstance(quality, int) and 0 <= quality <= 100))
         and all(row[k] is None or isinstance(row[k], str) for k in ("format", "camera", "captured"))
+        and (row["turned"] is None or valid_turned(row["turned"]))
+        and (row["inner"] is None or valid_inner(row["inner"]))
+    )
+
+
+def valid_inner(value: Any) -> bool:
+    """An inner picture as phash_blob gives it: {"pHash": 16 hex digits, "width": N, "height": N}."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("pHash"), str)
+        and HASH_HEX.fullmatch(value["pHash"]) is not None
+        and all(
+            isinstance(value.get(k), int) and not isinstance(value.get(k), bool) and 0 < value[k] < 2**31
+            for k in ("width", "height")
+        )
+    )
+
+
+def valid_turned(value: Any) -> bool:
+    """Seven pHashes of 16 lowercase hex digits, as phash_blob gives the turned ones."""
+    return (
+        isinstance(value, list)
+        and len(value) == 7
+        and all(isinstance(h, str) and HASH_HEX.fullmatch(h) is not None for h in value)
     )
 
 

@@ -239,6 +239,17 @@ class Seconds(click.FloatRange):
         return super().convert(value, param, ctx)
 
 
+def geometry_option(default: str, help_text: str) -> Callable[[F], F]:
+    """--geometry any|exact (dupes and distance): whether turned and mirrored copies match."""
+    return click.option(
+        "--geometry",
+        type=click.Choice(["any", "exact"]),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+
+
 def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, gives timeout, max_bytes
     """``--timeout`` and ``--max-bytes``, handed to the command as one ``fetch`` (FetchOptions)."""
 
@@ -524,8 +535,9 @@ def phash(
     standard input, or an http(s) URL. The hash is the one 'ikmeta inspect' reports.
     As in sha256sum, a name with a backslash or line break is escaped and its line
     starts with a backslash. --ndjson and --json objects also carry 'flat' (the mean colour
-    of a flat image: a solid colour or a blank page, whose hash carries no information)
-    and what ranks copies, so 'phash --ndjson | dupes --hashes -' groups as 'dupes' does.
+    of a flat image: a solid colour or a blank page, whose hash carries no information),
+    'turned' (the pHashes of the picture turned and mirrored seven ways) and what ranks
+    copies, so 'phash --ndjson | dupes --hashes -' groups as 'dupes' does.
 
     \b
     Examples:
@@ -585,8 +597,13 @@ class HashOrSource(click.ParamType[Any]):
         "table": "The distance alone, a bare integer.",
     },
 )
+@geometry_option(
+    "exact",
+    "exact: the distance of the two pHashes as they stand (ImageKit's); any: the smallest over "
+    "the ways to turn or mirror one image onto the other, and which (needs an image, not a hash).",
+)
 @fetch_options
-def distance(a: tuple[str, str], b: tuple[str, str], output: str, fetch: FetchOptions) -> None:
+def distance(a: tuple[str, str], b: tuple[str, str], output: str, geometry: str, fetch: FetchOptions) -> None:
     """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
 
     A and B are each a hex pHash (any case, optional 0x, any length as long as both are
@@ -599,14 +616,29 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, fetch: FetchOp
       ikmeta distance 2d5ad3936d2e015b 2d6ed293db36a4fb      prints 17
       ikmeta distance photo.jpg copy.jpg
       ikmeta distance --json https://example.com/a.jpg 2d5ad3936d2e015b
+      ikmeta distance --geometry any photo.jpg mirrored.jpg --json     and "match": "mirrored"
     """
     from .hashes import distance as hamming
 
     Sources.check((value for kind, value in (a, b) if kind == "source"), required=False)
-    hashes = resolve_hashes([a, b], fetch)
-    if len(hashes[0]) != len(hashes[1]):
-        raise click.UsageError(f"pHashes differ in length: {len(hashes[0])} vs {len(hashes[1])} hex digits")
-    result = {"a": hashes[0], "b": hashes[1], "distance": hamming(*hashes)}
+    if geometry == "any" and a[0] == b[0] == "hash":
+        raise click.UsageError("--geometry any turns images: give at least one image, not two hashes.")
+    (hash_a, turned_a), (hash_b, turned_b) = resolve_hashes([a, b], fetch)
+    if len(hash_a) != len(hash_b):
+        raise click.UsageError(f"pHashes differ in length: {len(hash_a)} vs {len(hash_b)} hex digits")
+    result: dict[str, Any] = {"a": hash_a, "b": hash_b, "distance": hamming(hash_a, hash_b)}
+    if geometry == "any":
+        from .dupes import closest_view
+
+        if len(hash_a) != 16:
+            raise click.UsageError("--geometry any needs 64-bit pHashes (16 hex digits)")
+        closest, how = closest_view(
+            int(hash_b, 16),
+            _ints(turned_b),
+            int(hash_a, 16),
+            _ints(turned_a),
+        )
+        result.update(distance=closest, match=how)
     if output == "table":
         click.echo(result["distance"])
     else:
@@ -615,18 +647,23 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, fetch: FetchOp
         click.echo(compact(result) if output == "ndjson" else pretty(result))
 
 
-def resolve_hashes(values: list[tuple[str, str]], fetch: FetchOptions) -> list[str]:
-    """The hex hash of each (kind, value): given as is, or computed from the image; exit 1 on a bad image."""
+def resolve_hashes(
+    values: list[tuple[str, str]], fetch: FetchOptions
+) -> list[tuple[str, tuple[str, ...] | None]]:
+    """(hex hash, the turned hashes or None) of each (kind, value): a hash as given (nothing
+    turned known), or computed from the image; exit 1 on a bad image."""
     sources = [value for kind, value in values if kind == "source"]
     if not sources:
-        return [value for _, value in values]
+        return [(value, None) for _, value in values]
     from .metadata import phash_source
 
     state = {"failed": 0}
     work = functools.partial(phash_source, fetch=fetch)
-    computed = {obj["source"]: obj["pHash"] for obj in reports(work, sources, len(sources), state)}
+    computed = {
+        obj["source"]: (obj["pHash"], _views(obj)) for obj in reports(work, sources, len(sources), state)
+    }
     finish(state)
-    return [computed[value] if kind == "source" else value for kind, value in values]
+    return [computed[value] if kind == "source" else (value, None) for kind, value in values]
 
 
 def cache_options(f: F) -> F:
@@ -693,6 +730,18 @@ def check_page_path(value: str | None, param: click.Parameter, ctx: click.Contex
     return value
 
 
+def _views(obj: dict[str, Any]) -> tuple[str, ...] | None:
+    """An image's other views (hex): its seven turned pHashes, then its inner one."""
+    if not obj["turned"]:
+        return None
+    return (*obj["turned"], obj["inner"]["pHash"] if obj["inner"] else obj["pHash"])
+
+
+def _ints(hashes: tuple[str, ...] | None) -> tuple[int, ...] | None:
+    """Hashes (hex) as integers."""
+    return tuple(int(h, 16) for h in hashes) if hashes else None
+
+
 # --- dupes ----------------------------------------------------------------------------------
 
 
@@ -721,6 +770,11 @@ def check_page_path(value: str | None, param: click.Parameter, ctx: click.Contex
     default="reference",
     show_default=True,
     help="reference: every member within --max of its group's best copy; connected: transitive groups.",
+)
+@geometry_option(
+    "any",
+    "any: copies turned 90, 180 or 270 degrees or mirrored (their pixels, with no EXIF tag to "
+    "undo it) or in a plain frame match too, and say how ('match'); exact: only copies as they stand.",
 )
 @click.option("--hidden", is_flag=True, help="Also scan hidden files and folders.")
 @click.option(
@@ -752,6 +806,7 @@ def dupes(
     hash_list: TextIO | None,
     max_distance: int,
     linkage: str,
+    geometry: str,
     hidden: bool,
     html: str | None,
     cache_path: str | None,
@@ -771,6 +826,8 @@ def dupes(
     or DateTimeOriginal), then the earlier capture time (DateTimeOriginal, else the
     modification time), then the less lossy format (HEIC/AVIF, then JPEG by quality, then
     PNG, WebP, TIFF, GIF, BMP), then the larger file, then path order.
+    Copies turned or mirrored (their pixels) or in a plain frame match too, within 60% of
+    --max, and each file's 'match' says how (--geometry exact: only copies as they stand).
     Solid-colour and blank images carry no pHash information: they are grouped only with
     others of about the same colour, never by pHash. Hashes are cached, so a second scan
     is near-instant. Exit status: 0 when the scan ran (duplicates or not), 1 when some
@@ -802,12 +859,13 @@ def dupes(
         else:
             items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
         try:
-            groups = group(items, max_distance, linkage, jobs)
+            groups = group(items, max_distance, linkage, jobs, geometry)
         except MemoryError:
             fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
             sys.exit(EXIT_FAILED)
         if html is not None:
             origin = scan_origin(paths, from_file, hash_list, max_distance, linkage, hidden)
+            origin["scan"]["geometry"] = geometry
             origin["scan"].update(scanned=len(items), unreadable=state["failed"])
             write_review_page([group_object(g) for g in groups], html, origin, cache, jobs, fetch, quiet)
     if shown:

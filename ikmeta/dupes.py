@@ -38,12 +38,37 @@ pair.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .rank import best_of, rank_key  # best copy first: originals before conversions
 
+# The ways a copy may be turned (as ikmeta.phash.TURNS, which imports numpy), and for each the
+# way that turns it back: a quarter turn one way undoes the other; a half turn and the
+# mirror images undo themselves.
+TURNS = (
+    "rotated 90",
+    "rotated 180",
+    "rotated 270",
+    "mirrored",
+    "mirrored, rotated 90",
+    "mirrored, rotated 180",
+    "mirrored, rotated 270",
+)
+INVERSE = (2, 1, 0, 3, 4, 5, 6)
+# An item's other views of its picture (Item.views): the seven turned pHashes, then the pHash
+# of the picture inside a plain border. For each, how a copy relates to a reference when the
+# copy's view matches the reference, and when the reference's view matches the copy.
+VIEW_MATCHES = (
+    *((TURNS[INVERSE[k]], TURNS[k]) for k in range(len(TURNS))),
+    ("framed", "without the frame"),
+)
+VIEWS = len(VIEW_MATCHES)
+
 LINKAGES = ("reference", "connected")
+GEOMETRIES = ("any", "exact")  # any: turned and mirrored copies match too; exact: as they stand
 SMALL = 700  # up to this many items, a pure-Python pair loop beats importing numpy
 FLAT_TOLERANCE = 6  # largest difference of mean red, green or blue (0-255) between flat copies
 
@@ -65,39 +90,77 @@ class Item:
     camera: str | None = None  # EXIF Make and Model
     captured: str | None = None  # EXIF DateTimeOriginal, ISO 8601
     mtime_ns: int | None = None  # the file's modification time
+    # Other views of the picture (VIEW_MATCHES): the pHashes of it turned each way of TURNS,
+    # then of it inside a plain border; each the item's own pHash where it has no such view.
+    # As 8 big-endian 64-bit words (64 bytes: a million items hold them in 100 MB); None
+    # when none is known.
+    views: bytes | None = None
+    inner_pixels: int | None = None  # the picture's pixels inside a plain border, if it has one
 
     @property
     def pixels(self) -> int:
+        """Pixels as displayed, of the picture (inside its frame: a framed copy is no better)."""
+        if self.inner_pixels is not None:
+            return self.inner_pixels
         return (self.width or 0) * (self.height or 0)
 
 
 @dataclass
 class Group:
     """A reference (the best copy) and its members with their pHash distance to it, reference
-    first; the distance is None in a group of flat images (grouped by colour)."""
+    first; the distance is None in a group of flat images (grouped by colour). ``matches``
+    says, for each member, how it matched when not as it stands: "rotated 90", "mirrored"...
+    (see :data:`ikmeta.phash.TURNS`), else None."""
 
     reference: Item
     members: list[tuple[Item, int | None]]
+    matches: list[str | None] = field(default_factory=list)
+
+    def match_of(self, k: int) -> str | None:
+        return self.matches[k] if k < len(self.matches) else None
 
 
-def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs: int = 1) -> list[Group]:
-    """Groups of two or more near-duplicates, the group with the best reference first."""
+def group(
+    items: list[Item], max_distance: int, linkage: str = "reference", jobs: int = 1, geometry: str = "any"
+) -> list[Group]:
+    """Groups of two or more near-duplicates, the group with the best reference first.
+
+    With ``geometry`` "any", a copy turned or mirrored (its pixels, with no EXIF tag to undo
+    it) matches too, within :func:`view_radius` of ``max_distance``: its distance is the
+    smallest over the ways to turn it (:data:`TURNS`), and its group's ``matches`` name the
+    way. A copy near as it stands is a plain match, whatever its turns.
+    """
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {LINKAGES}")
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"geometry must be one of {GEOMETRIES}")
     ranked = sorted((item for item in items if not item.flat), key=rank_key)
     values = [int(item.phash, 16) for item in ranked]
     leaders = _leaders(values, max_distance, linkage, jobs)
+    views: list[bytes | None] = [item.views if geometry == "any" else None for item in ranked]
+    if any(views):
+        leaders = _join_views(values, views, leaders, max_distance, linkage, jobs)
 
-    def distance(a: int, b: int) -> int:
-        return bin(values[a] ^ values[b]).count("1")
+    def related(a: int, b: int) -> tuple[int, str | None, bool]:
+        return relation(values[a], unpack(views[a]), values[b], unpack(views[b]), max_distance)
+
+    def closest(a: int, b: int) -> tuple[int, str | None]:
+        return related(a, b)[:2]
 
     def near(a: int, b: int) -> bool:
-        return linkage == "connected" or distance(a, b) <= max_distance
+        return linkage == "connected" or related(a, b)[2]
 
     groups = []
     for leader, members in _members(leaders):
         best = _best_member(ranked, leader, members, near)
-        groups.append(Group(ranked[best], [(ranked[k], distance(k, best)) for k in _first(best, members)]))
+        found = [closest(k, best) for k in _first(best, members)]
+        groups.append(
+            Group(
+                ranked[best],
+                [(ranked[k], d) for k, (d, _) in zip(_first(best, members), found, strict=True)],
+                [how for _, how in found],
+            )
+        )
     flats = sorted((item for item in items if item.flat and item.colour), key=rank_key)
 
     def same_colour(a: int, b: int) -> bool:
@@ -108,6 +171,158 @@ def group(items: list[Item], max_distance: int, linkage: str = "reference", jobs
         best = _best_member(flats, leader, members, same_colour)
         groups.append(Group(flats[best], [(flats[k], None) for k in _first(best, members)]))
     return sorted(groups, key=lambda g: rank_key(g.reference))
+
+
+def view_radius(max_distance: int) -> int:
+    """How far a turned or framed copy may be: 60% of ``max_distance`` (6 at the default 10).
+    Such a copy is seldom edited as well (the labelled sets' turned ones are within 2), while
+    pictures with plain borders come within 8 to 10 of each other once turned: the tighter
+    radius keeps them apart, and makes the look-up of eight more hashes an image affordable."""
+    return max_distance * 6 // 10
+
+
+def relation(
+    value: int,
+    views: tuple[int, ...] | None,
+    reference: int,
+    reference_views: tuple[int, ...] | None,
+    max_distance: int,
+) -> tuple[int, str | None, bool]:
+    """(distance, how, near) of a copy to a reference: as they stand when within
+    ``max_distance`` (how: None); else the closest other view (:func:`closest_view`), near
+    when within :func:`view_radius`.
+
+    >>> relation(0b1111, None, 0b0000, (0b1110, 0, 0, 0, 0, 0, 0, 0), 10)
+    (4, None, True)
+    """
+    plain = (value ^ reference).bit_count()
+    if plain <= max_distance:
+        return plain, None, True
+    distance, how = closest_view(value, views, reference, reference_views)
+    return distance, how, how is not None and distance <= view_radius(max_distance)
+
+
+def closest_view(
+    value: int, views: tuple[int, ...] | None, reference: int, reference_views: tuple[int, ...] | None
+) -> tuple[int, str | None]:
+    """(distance, how) of a copy to a reference: the Hamming distance as they stand (how:
+    None), or, when smaller, that of a view of the copy (turned back, or inside its frame) to
+    the reference, or of a view of the reference to the copy (how, from VIEW_MATCHES: the
+    copy is the reference "rotated 90", "mirrored", "framed", "without the frame"...).
+    ``views`` and ``reference_views``: the :data:`VIEWS` values (or the seven turned hashes
+    alone), or None.
+
+    >>> closest_view(0b1111, None, 0b0000, (0b1110, 0, 0, 0, 0, 0, 0, 0))
+    (1, 'rotated 90')
+    """
+    best, how = (value ^ reference).bit_count(), None
+    for k, (copy_view, reference_view) in enumerate(VIEW_MATCHES):
+        if reference_views is not None and k < len(reference_views):  # the copy looks like this view
+            d = (value ^ reference_views[k]).bit_count()
+            if d < best:
+                best, how = d, reference_view
+        if views is not None and k < len(views):  # this view of the copy looks like the reference
+            d = (views[k] ^ reference).bit_count()
+            if d < best:
+                best, how = d, copy_view
+    return best, how
+
+
+def _join_views(
+    values: list[int],
+    views: list[bytes | None],
+    leaders: list[int],
+    radius: int,
+    linkage: str,
+    jobs: int,
+) -> list[int]:
+    """The leaders once groups that match through other views (turned, mirrored, framed) are
+    joined: in rank order, a group joins the first earlier group it matches (``reference``),
+    or every match joins (``connected``). A group matches another when a view of one of its
+    members is within :func:`view_radius` of the other's leader (its reference): every
+    member's views are looked up among the leaders' hashes (:func:`cross_pairs`), never among
+    each other, so a dense cluster of copies costs no more than it does as they stand."""
+    roots = sorted(set(leaders))
+    position = {root: p for p, root in enumerate(roots)}
+    queries, owners = _view_queries(views, values, [position[leader] for leader in leaders])
+    partners: dict[int, set[int]] = {}
+    for x, j in cross_pairs([values[root] for root in roots], queries, view_radius(radius), jobs):
+        y = owners[j]
+        if x != y:  # a leader, and a view of another group's member
+            partners.setdefault(x, set()).add(y)
+            partners.setdefault(y, set()).add(x)
+    if not partners:
+        return leaders
+    joined = list(range(len(roots)))
+    if linkage == "reference":
+        members: dict[int, list[int]] = {}
+        for k, leader in enumerate(leaders):
+            if position[leader] in partners:
+                members.setdefault(position[leader], []).append(k)
+
+        def within(k: int, x: int) -> bool:
+            reference = roots[x]
+            return relation(values[k], unpack(views[k]), values[reference], unpack(views[reference]), radius)[
+                2
+            ]
+
+        # In rank order, a group joins the first earlier group still leading that every one of
+        # its members is within the radius of (so every member stays near its reference).
+        for y in sorted(partners):
+            for x in sorted(partners[y]):
+                if x < y and joined[x] == x and all(within(k, x) for k in members[y]):
+                    joined[y] = x
+                    break
+    else:
+        pairs = sorted({(min(x, y), max(x, y)) for x, ys in partners.items() for y in ys})
+        joined = _component_leaders(len(roots), pairs)
+    return [roots[joined[position[leader]]] for leader in leaders]
+
+
+def _view_queries(views: list[bytes | None], values: list[int], owners: list[int]) -> tuple[Any, list[int]]:
+    """The distinct (view, owner) pairs of every item that has views, but for views that are
+    the item's own hash (a view it lacks): the hashes (a list, or past SMALL items a numpy
+    array) and their owners."""
+    if len(views) <= SMALL:
+        asked: dict[tuple[int, int], None] = {}
+        for seen, own, owner in zip(views, values, owners, strict=True):
+            for value in unpack(seen) or ():
+                if value != own:
+                    asked[(value, owner)] = None
+        return [value for value, _ in asked], [owner for _, owner in asked]
+    import numpy as np
+
+    have = [k for k, seen in enumerate(views) if seen]
+    if not have:
+        return np.empty(0, dtype=np.uint64), []
+    rows = np.frombuffer(b"".join(views[k] or b"" for k in have), dtype=">u8").reshape(-1, VIEWS)
+    rows = rows.astype(np.uint64)
+    chosen = np.array(have, dtype=np.int64)
+    plain = np.array(values, dtype=np.uint64)[chosen]
+    by_owner = np.repeat(np.array(owners, dtype=np.uint64)[chosen], VIEWS)
+    kept = (rows != plain[:, None]).ravel()  # a view the item lacks is its own hash: not looked up
+    # Each (view, owner) once: copies of an image (the same views, the same owner) ask once.
+    pairs = np.stack([rows.ravel()[kept], by_owner[kept]], axis=1)
+    pairs = np.unique(np.ascontiguousarray(pairs).view(np.dtype((np.void, 16))), axis=0)
+    pairs = pairs.view(np.uint64).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].astype(np.int64).tolist()
+
+
+def unpack(views: bytes | None) -> tuple[int, ...] | None:
+    """An item's views as integers (kept as 8 big-endian words)."""
+    return struct.unpack(f">{VIEWS}Q", views) if views else None
+
+
+def pack(phash: str, turned: list[str] | None, inner: str | None) -> bytes | None:
+    """An item's views (Item.views) from its pHash, turned pHashes and inner pHash (hex; the
+    pHash itself stands in for a view it lacks); None when it has neither.
+
+    >>> unpack(pack("0000000000000002", ["0000000000000001"] * 7, None))
+    (1, 1, 1, 1, 1, 1, 1, 2)
+    """
+    if not turned and not inner:
+        return None
+    return bytes.fromhex("".join([*(turned or [phash] * len(TURNS)), inner or phash]))
 
 
 def _best_member(
@@ -234,6 +449,26 @@ def near_pairs(values: list[int], radius: int, jobs: int = 1) -> list[tuple[int,
     from . import neighbors
 
     i, j = neighbors.near_pairs(np.array(values, dtype=np.uint64), radius, jobs)
+    return list(zip(i.tolist(), j.tolist(), strict=True))
+
+
+def cross_pairs(targets: list[int], queries: Any, radius: int, jobs: int = 1) -> list[tuple[int, int]]:
+    """(i, j) for every ``targets[i]`` within Hamming ``radius`` of ``queries[j]`` (a list, or a
+    numpy array of uint64)."""
+    if len(targets) * len(queries) <= SMALL * SMALL:
+        return [
+            (i, j)
+            for j, query in enumerate(int(q) for q in queries)
+            for i, target in enumerate(targets)
+            if (target ^ query).bit_count() <= radius
+        ]
+    import numpy as np
+
+    from . import neighbors
+
+    i, j = neighbors.cross_pairs(
+        np.array(targets, dtype=np.uint64), np.array(queries, dtype=np.uint64), radius, jobs
+    )
     return list(zip(i.tolist(), j.tolist(), strict=True))
 
 

@@ -14,13 +14,15 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
 from PIL import Image
 
 from . import isobmff
+from .borders import inner_box
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .errors import ImageError
 from .exif import read_exif
-from .phash import greyscale, phash_and_spread, upright
+from .phash import greyscale, low_frequencies, phash_of, turned_hashes, upright
 from .quality import estimate_quality
 from .rank import camera_from_exif, captured_from_exif
 from .source import Blob, FetchOptions, read_source
@@ -112,8 +114,26 @@ def phash_blob(blob: Blob) -> Report:
         "camera": camera_from_exif(groups["image"]),
         "captured": captured_from_exif(groups["exif"]),
         "mtimeNs": blob.mtime_ns,
+        # The pHash of the picture rotated 90, 180, 270, mirrored, and mirrored then rotated
+        # (as TURNS lists them): what finds turned copies. None for a flat image.
+        "turned": None if hashed.spread < FLAT_SPREAD else list(hashed.turns),
+        # The picture inside a plain border (a frame, letterbox bars): its pHash and size as
+        # displayed; None without such a border.
+        "inner": None
+        if hashed.spread < FLAT_SPREAD or hashed.inner is None
+        else inner_object(hashed, width, height),
     }
     return Report(blob.source, metadata, warnings)
+
+
+def inner_object(hashed: Hashed, width: int, height: int) -> dict[str, Any]:
+    """The ``inner`` object: the picture inside the border's pHash, width and height (displayed)."""
+    share_x, share_y = hashed.inner_share
+    return {
+        "pHash": hashed.inner,
+        "width": max(1, round(width * share_x)),
+        "height": max(1, round(height * share_y)),
+    }
 
 
 def displayed_size(stored: tuple[int, int], opened: tuple[int, int], turned: bool) -> tuple[int, int]:
@@ -145,12 +165,16 @@ def mean_colour(blob: Blob) -> str:
 
 
 class Hashed(NamedTuple):
-    """An image's pHash, the spread of its grey sample (flat below FLAT_SPREAD), and whether
-    making it upright swapped its axes (an EXIF orientation 5 to 8 that ikmeta applied)."""
+    """An image's pHash, the spread of its grey sample (flat below FLAT_SPREAD), whether
+    making it upright swapped its axes (an EXIF orientation 5 to 8 that ikmeta applied), and
+    the pHashes of the picture turned each way of :data:`ikmeta.phash.TURNS`."""
 
     phash: str
     spread: float
     turned: bool
+    turns: tuple[str, ...] = ()
+    inner: str | None = None  # the pHash of the picture inside a plain border, if it has one
+    inner_share: tuple[float, float] = (1.0, 1.0)  # its share of the width and height
 
 
 def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Hashed, list[str]]:
@@ -160,10 +184,19 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
         still_to_apply = display_orientation(pixels, fmt, orientation)
         turned = still_to_apply in (5, 6, 7, 8)
         try:
-            phash, spread = phash_and_spread(upright(shrink(pixels), still_to_apply))
+            grey = greyscale(upright(shrink(pixels), still_to_apply))
         except ValueError:  # a mode Pillow cannot make grey ("La", ...)
             raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
-        return Hashed(phash, spread, turned), [TRUNCATED] if truncated else []
+        low, spread = low_frequencies(grey)
+        box = inner_box(np.asarray(grey))
+        inner = phash_of(low_frequencies(grey.crop(box))[0]) if box else None
+        # Its share of the picture, less the box's edge rows and columns, where the frame's edge
+        # blurs into the picture: so a framed copy never counts more pixels than its original.
+        share = (
+            ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height) if box else (1.0, 1.0)
+        )
+        hashed = Hashed(phash_of(low), spread, turned, turned_hashes(low), inner, share)
+        return hashed, [TRUNCATED] if truncated else []
 
 
 def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:

@@ -163,6 +163,7 @@ def streamed_component_leaders(hashes: np.ndarray, radius: int) -> np.ndarray:
 
 
 REFERENCE_BLOCK = 256  # hashes per step of the indexed reference pass (brute force inside one)
+CROSS_BLOCK = 1 << 15  # queries per step of the cross look-up (near() bounds its own memory)
 LARGE_BLOCK = 1024  # ... for a million hashes and more (fewer, longer steps pay there)
 PROBES_PER_STEP = 1 << 20  # (hash, bucket) look-ups held at once by the indexed passes
 SPAN_LIMIT = 1 << 20  # candidates listed at once from the deepest bucket ranges
@@ -193,11 +194,13 @@ def even_layout(m: int, radius: int) -> list[tuple[int, int, int]]:
     ]
 
 
-def layout(n: int, radius: int) -> list[tuple[int, int, int]]:
-    """The substrings (low bit, width, threshold) the indexed passes look at for ``n`` hashes,
-    with the least estimated cost. Substrings with the lower threshold may be narrower or wider
-    than the others: wider keys mean fewer hashes a bucket, more buckets a look-up."""
-    held = max(1.0, n / 2)  # references the reference pass holds, on average
+def layout(n: int, radius: int, held: float | None = None) -> list[tuple[int, int, int]]:
+    """The substrings (low bit, width, threshold) the indexed passes look at for ``n`` look-ups
+    in tables of ``held`` hashes (by default n / 2: the references the reference pass holds,
+    on average), with the least estimated cost. Substrings with the lower threshold may be
+    narrower or wider than the others: wider keys mean fewer hashes a bucket, more buckets a
+    look-up."""
+    held = max(1.0, n / 2 if held is None else held)
     best: list[tuple[int, int, int]] = []
     best_cost = math.inf
     for m in range(3, 9):
@@ -665,3 +668,60 @@ def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
         np.concatenate([p[0] for p in parts]).astype(np.int64),
         np.concatenate([p[1] for p in parts]).astype(np.int64),
     )
+
+
+def cross_pairs(
+    targets: np.ndarray, queries: np.ndarray, radius: int, jobs: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) for every ``targets[i]`` within Hamming ``radius`` of ``queries[j]``, sorted: the
+    near pairs across two sets, never comparing a query with another query (so a dense cluster
+    among the queries costs nothing).
+
+        >>> i, j = cross_pairs(np.array([0, 0xFF], dtype=np.uint64), np.array([1, 2, 0xFE], dtype=np.uint64), 1)
+        >>> list(zip(i.tolist(), j.tolist()))
+        [(0, 0), (0, 1), (1, 2)]
+
+    The targets are indexed by substrings (as :func:`index_pairs` indexes one set) and each
+    query probes their buckets; where the index would not pay, a blocked brute force runs.
+    """
+    targets = np.ascontiguousarray(targets, dtype=np.uint64)
+    queries = np.ascontiguousarray(queries, dtype=np.uint64)
+    empty = np.empty(0, dtype=np.int64)
+    if len(targets) == 0 or len(queries) == 0 or radius < 0:
+        return empty, empty.copy()
+    m = choose_substrings(max(len(targets), len(queries)), radius)
+    if m is None:
+        parts = []
+        for start, stop in _query_blocks(len(queries), len(targets)):
+            qj, ti = np.nonzero(np.bitwise_count(queries[start:stop, None] ^ targets[None, :]) <= radius)
+            parts.append((ti.astype(np.int64), (qj + start).astype(np.int64)))
+        i, j = _concat(parts)
+    else:
+        i, j = _indexed_cross(targets, queries, radius)
+    order = np.lexsort((j, i))
+    return i[order], j[order]
+
+
+def _query_blocks(queries: int, targets: int) -> list[tuple[int, int]]:
+    """(start, stop) blocks of queries whose distances to all targets fit BRUTE_CHUNK_CELLS."""
+    rows = max(1, BRUTE_CHUNK_CELLS // max(targets, 1))
+    return [(start, min(queries, start + rows)) for start in range(0, queries, rows)]
+
+
+def _indexed_cross(targets: np.ndarray, queries: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cross_pairs` through substring indexes of the targets (the indexed passes' buckets
+    and :func:`layout`), a block of queries at a time."""
+    chosen = layout(len(queries), radius, held=len(targets))
+    indexes = [_Buckets(_keys(targets, low, width), low, width, t) for low, width, t in chosen]
+    everyone = np.arange(len(targets), dtype=np.int64)
+    for index in indexes:
+        index.add(everyone, targets, index.keys(targets))
+    parts = []
+    for first in range(0, len(queries), CROSS_BLOCK):
+        block = queries[first : first + CROSS_BLOCK]
+        for index in indexes:
+            for q, target in index.near(block, index.keys(block), radius):
+                parts.append((target, q + first))
+    i, j = _concat(parts)
+    code = np.unique(i * len(queries) + j)  # a pair close on several substrings, once
+    return code // len(queries), code % len(queries)

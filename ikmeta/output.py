@@ -144,6 +144,7 @@ FILE_FIELDS = (
     "source",
     "pHash",
     "distance",
+    "match",
     "width",
     "height",
     "size",
@@ -153,7 +154,7 @@ FILE_FIELDS = (
     "captured",
     "mtimeNs",
 )
-CSV_COLUMNS = ("group", "reference", "source", "distance", "pHash", *FILE_FIELDS[3:])
+CSV_COLUMNS = ("group", "reference", "source", "distance", "match", "pHash", *FILE_FIELDS[4:])
 
 
 def group_json_lines(groups: Iterable[Any]) -> Iterator[str]:
@@ -166,7 +167,7 @@ def group_json_lines(groups: Iterable[Any]) -> Iterator[str]:
         yield "  {"
         yield f'    "reference": {_json(group.reference.source)},'
         yield '    "files": ['
-        yield from _file_lines([file_object(item, distance) for item, distance in group.members])
+        yield from _file_lines(file_objects(group))
         yield "    ]"
     yield "  }\n]" if opened else "[]"
 
@@ -194,13 +195,21 @@ def group_object(group: Any) -> dict[str, Any]:
     """A :class:`~ikmeta.dupes.Group` as JSON: reference, then files (reference first)."""
     return {
         "reference": group.reference.source,
-        "files": [file_object(item, distance) for item, distance in group.members],
+        "files": file_objects(group),
     }
 
 
-def file_object(item: Any, distance: int | None) -> dict[str, Any]:
-    """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown)."""
-    values = (item.source, item.phash, distance, item.width, item.height, item.size, item.format)
+def file_objects(group: Any) -> list[dict[str, Any]]:
+    """The files of a group as JSON objects, reference first."""
+    return [
+        file_object(item, distance, group.match_of(k)) for k, (item, distance) in enumerate(group.members)
+    ]
+
+
+def file_object(item: Any, distance: int | None, match: str | None = None) -> dict[str, Any]:
+    """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown;
+    ``match``: how it matched when not as it stands, "rotated 90", "mirrored"...)."""
+    values = (item.source, item.phash, distance, match, item.width, item.height, item.size, item.format)
     more = (item.quality, item.camera, item.captured, item.mtime_ns)
     return dict(zip(FILE_FIELDS, (*values, *more), strict=True))
 
@@ -223,8 +232,8 @@ def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
 
     yield row(CSV_COLUMNS)
     for number, group in enumerate(groups, 1):
-        for item, distance in group.members:
-            fields = file_object(item, distance)
+        for k, (item, distance) in enumerate(group.members):
+            fields = file_object(item, distance, group.match_of(k))
             yield row(
                 (number, "yes" if item is group.reference else "no", *(fields[k] for k in CSV_COLUMNS[2:]))
             )
@@ -253,7 +262,10 @@ def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]
     justify: tuple[JustifyMethod, ...] = ("left", "left", "right", "right", "right")
     for number, group in enumerate(groups, 1):
         title = f"group {number}: {len(group.members)} images"
-        rows = [_table_row(item, distance, item is group.reference) for item, distance in group.members]
+        rows = [
+            _table_row(item, distance, item is group.reference, group.match_of(k))
+            for k, (item, distance) in enumerate(group.members)
+        ]
         widths = [max(cell_len(row[k]) for row in [headers, *rows]) for k in range(len(headers))]
         if sum(widths) + 3 * (len(headers) - 1) <= width:
             table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
@@ -270,8 +282,12 @@ def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]
             yield Text("\n".join(lines)), True
 
 
-def _table_row(item: Any, distance: int | None, reference: bool) -> tuple[str, str, str, str, str]:
+def _table_row(
+    item: Any, distance: int | None, reference: bool, match: str | None = None
+) -> tuple[str, str, str, str, str]:
     dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
     size = human_size(item.size) if item.size is not None else "?"
     shown = "flat" if distance is None else str(distance)
+    if match:
+        shown = f"{shown}, {match}"
     return ("ref" if reference else "", one_line(item.source), dims, size, shown)

@@ -64,13 +64,69 @@ def phash_and_spread(image: Image.Image) -> tuple[str, float]:
     A spread near 0 means a flat image (a solid colour, a blank page): its hash is then noise,
     not a fingerprint, and duplicate search leaves it out.
     """
+    low, spread = low_frequencies(image)
+    return _bits(low), spread
+
+
+def low_frequencies(image: Image.Image) -> tuple[np.ndarray, float]:
+    """The 8x8 lowest DCT coefficients pHash thresholds (rows: vertical frequency), and the
+    spread of the 32x32 grey sample."""
     small = greyscale(image).resize((SAMPLE_SIZE, SAMPLE_SIZE), Image.Resampling.LANCZOS)
     pixels = np.asarray(small, dtype=np.float64)
     low = DCT_BASIS @ pixels @ DCT_BASIS.T
     # Coefficients that are zero in exact arithmetic (flat or symmetric images) come out
     # as +-1e-13 here; scipy's FFT gives them as exact zeros. Snap them, so they compare alike.
     low[np.abs(low) < ROUNDOFF] = 0.0
-    return np.packbits(low > _median(low)).tobytes().hex(), float(pixels.std())
+    return low, float(pixels.std())
+
+
+def phash_of(low: np.ndarray) -> str:
+    """The pHash (16 hex digits) of a low DCT block: its coefficients above their median."""
+    return _bits(low)
+
+
+def _bits(low: np.ndarray) -> str:
+    return np.packbits(low > _median(low)).tobytes().hex()
+
+
+# The seven other ways a picture can be turned or mirrored (the dihedral group of the square),
+# named for how a copy looks beside the original: rotations clockwise, "mirrored" left to right.
+TURNS = (
+    "rotated 90",
+    "rotated 180",
+    "rotated 270",
+    "mirrored",
+    "mirrored, rotated 90",
+    "mirrored, rotated 180",
+    "mirrored, rotated 270",
+)
+_ODD = np.where(np.arange(HASH_SIZE) % 2 == 1, -1.0, 1.0)  # (-1)^k: frequency k of a reversed axis
+
+
+def turned_blocks(low: np.ndarray) -> list[np.ndarray]:
+    """The low DCT block of the picture turned each way of :data:`TURNS`, from its own block.
+
+    Reversing an axis of the 32x32 sample negates its odd frequencies (DCT-II: cos(pi k
+    (2(N-1-n)+1) / 2N) = (-1)^k cos(pi k (2n+1) / 2N)); a transpose swaps the axes. Resizing to
+    32x32 commutes with both, so each block is, to rounding, that of the turned picture.
+    """
+    columns, rows = _ODD[None, :], _ODD[:, None]  # reverse x (left-right), reverse y (top-bottom)
+    mirrored = low * columns  # x -> 31 - x
+    return [
+        low.T * columns,  # rotated 90 clockwise: new[y][x] = old[31 - x][y]
+        low * rows * columns,  # rotated 180
+        low.T * rows,  # rotated 270: new[y][x] = old[x][31 - y]
+        mirrored,
+        mirrored.T * columns,  # mirrored, then rotated 90
+        mirrored * rows * columns,  # mirrored, then rotated 180 (upside down)
+        mirrored.T * rows,  # mirrored, then rotated 270
+    ]
+
+
+def turned_hashes(low: np.ndarray) -> tuple[str, ...]:
+    """The pHash of the picture turned each way of :data:`TURNS` (each block thresholded at its
+    own median, as pHash does), from the picture's own low DCT block."""
+    return tuple(_bits(block) for block in turned_blocks(low))
 
 
 def _median(values: np.ndarray) -> float:

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .cache import COLOUR, CacheKey, HashCache, cache_key
-from .dupes import Item
+from .cache import COLOUR, CacheKey, HashCache, cache_key, valid_inner, valid_turned
+from .dupes import Item, pack
 from .errors import IkmetaError, SourceError, guarded
 from .hashes import HashFormatError, parse_hash
 from .output import parse_checksum_line
@@ -112,6 +112,7 @@ def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
 def _item(source: str, data: dict[str, Any]) -> Item:
     """An item from ``phash_blob``'s metadata, a cache row, or a checked hash-list object."""
     colour = data.get("flat")  # a flat image's mean colour, else None
+    inner = data.get("inner")  # the picture inside a plain border
     return Item(
         source,
         data["pHash"],
@@ -125,6 +126,8 @@ def _item(source: str, data: dict[str, Any]) -> Item:
         camera=data.get("camera"),
         captured=data.get("captured"),
         mtime_ns=data.get("mtimeNs"),
+        views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None),
+        inner_pixels=inner["width"] * inner["height"] if inner else None,
     )
 
 
@@ -210,6 +213,14 @@ def _known(data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) and low <= data[k] <= high
     }
     known.update((k, data[k]) for k in TEXTS if isinstance(data.get(k), str))
+    turned = data.get("turned")
+    if isinstance(turned, list) and valid_turned([h.lower() if isinstance(h, str) else h for h in turned]):
+        known["turned"] = [h.lower() for h in turned]
+    inner = data.get("inner")
+    if isinstance(inner, dict) and isinstance(inner.get("pHash"), str):
+        inner = {**inner, "pHash": inner["pHash"].lower()}
+        if valid_inner(inner):
+            known["inner"] = inner
     if "captured" in known and parse_captured(known["captured"]) is None:
         del known["captured"]
     return known

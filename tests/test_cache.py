@@ -20,6 +20,8 @@ VALUE = {
     "quality": 92,
     "camera": "Canon EOS 40D",
     "captured": "2008-05-30T15:56:01",
+    "turned": [f"{k:016x}" for k in range(7)],
+    "inner": {"pHash": "00000000000000ff", "width": 30, "height": 20},
 }
 
 

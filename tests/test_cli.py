@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -189,8 +190,12 @@ def test_phash_json_and_ndjson():
             "camera": "ikmeta Sample Camera 1",
             "captured": "2024-06-01T20:14:59",
             "mtimeNs": os.stat(HARBOUR).st_mtime_ns,
+            "turned": as_json[0]["turned"],
+            "inner": None,  # no plain border
         }
     ]
+    assert len(as_json[0]["turned"]) == 7
+    assert all(re.fullmatch("[0-9a-f]{16}", h) for h in as_json[0]["turned"])
     lines = run("phash", "--ndjson", HARBOUR, BADGE).stdout.splitlines()
     assert [json.loads(line)["source"] for line in lines] == [HARBOUR, BADGE]
 

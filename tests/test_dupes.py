@@ -400,3 +400,134 @@ def test_a_huge_cluster_groups_in_bounded_time_and_memory():
     assert out.returncode == 0, out.stderr[-500:]
     seconds, peak_mb = out.stdout.split()
     assert float(seconds) < 10 and int(peak_mb) < 400
+
+
+# --- turned and mirrored copies ---------------------------------------------------------------
+
+
+def packed(turns: tuple[int, ...], inner: int) -> bytes:
+    """Item.views: seven turned hashes and the inner one (the item's own hash when unframed)."""
+    return b"".join(t.to_bytes(8, "big") for t in (*turns, inner))
+
+
+def turned_item(source: str, value: int, turns: tuple[int, ...], pixels: int = 100) -> Item:
+    return Item(source, f"{value:016x}", pixels, 1, 10, views=packed(turns, value))
+
+
+def test_a_turned_copy_joins_and_says_how():
+    """b is a turned 90: b's pHash is a's hash turned 90 (a's turned[0]), and b turned 270
+    (b's turned[2]) is a's own pHash; turned copies match within 60% of the radius."""
+    a = turned_item("a.jpg", 0x0F0F, (0xF0F0_0000, 2, 3, 4, 5, 6, 7), pixels=200)
+    b = turned_item("b.jpg", 0xF0F0_0000, (11, 12, 0x0F0F, 14, 15, 16, 17))
+    c = turned_item("c.jpg", 0xFFFF_FFFF_0000_0000, (21, 22, 23, 24, 25, 26, 27))
+    found = group([a, b, c], 4)
+    assert summary(found) == [("a.jpg", [("a.jpg", 0), ("b.jpg", 0)])]
+    assert found[0].matches == [None, "rotated 90"]
+    assert group([a, b, c], 4, geometry="exact") == []
+    b3 = turned_item("b.jpg", 0xF0F0_0007, (11, 12, 0x0F0F ^ 0b111, 14, 15, 16, 17))  # 3 bits off
+    assert group([a, b3, c], 4) == []  # turned: within 2 at --max 4
+    assert len(group([a, b3, c], 5)) == 1  # within 3 at --max 5
+
+
+def test_a_copy_matched_from_one_side_only():
+    """A hash list without turned hashes for b still finds it through a's."""
+    a = turned_item("a.jpg", 0x0F0F, (1, 2, 3, 0xF0F0_0003, 5, 6, 7), pixels=200)
+    b = item("b.jpg", 0xF0F0_0000)
+    found = group([a, b], 4)
+    assert summary(found) == [("a.jpg", [("a.jpg", 0), ("b.jpg", 2)])]
+    assert found[0].matches == [None, "mirrored"]
+
+
+def test_closest_turn_prefers_the_copy_as_it_stands():
+    from ikmeta.dupes import closest_view
+
+    assert closest_view(0b1, (0b1,) * 7, 0b11, (0b11,) * 7) == (1, None)
+    assert closest_view(0b1, None, 0b1, None) == (0, None)
+
+
+def turned_libraries():
+    """Items with random hashes and random turned hashes drawn near other items' hashes."""
+
+    @st.composite
+    def build(draw):
+        n = draw(st.integers(2, 24))
+        bases = draw(st.lists(st.integers(0, 2**64 - 1), min_size=3, max_size=6))
+
+        def near(value):
+            return flip(value, *draw(st.lists(st.integers(0, 63), max_size=6)))
+
+        items = []
+        for k in range(n):
+            value = near(draw(st.sampled_from(bases)))
+            turns = tuple(near(draw(st.sampled_from(bases))) for _ in range(7))
+            known = draw(st.booleans())
+            items.append(
+                Item(
+                    f"{k:02d}.jpg",
+                    f"{value:016x}",
+                    draw(st.integers(1, 4)) * 100,
+                    1,
+                    10,
+                    views=packed(turns, value) if known else None,
+                )
+            )
+        return items
+
+    return build()
+
+
+@settings(max_examples=150, deadline=None)
+@given(turned_libraries(), st.integers(0, 12))
+def test_turned_reference_linkage_invariants(items, max_distance):
+    """Every member is within the radius of its reference, turned or not, and its distance and
+    match are the closest turn; each item is in one group; the input's order does not matter."""
+    from ikmeta.dupes import relation, unpack
+
+    groups = group(items, max_distance)
+    seen = [m.source for g in groups for m, _ in g.members]
+    assert len(seen) == len(set(seen))
+    for g in groups:
+        assert g.members[0] == (g.reference, 0) and g.matches[0] is None
+        for k, (member, distance) in enumerate(g.members):
+            expected = relation(
+                int(member.phash, 16),
+                unpack(member.views),
+                int(g.reference.phash, 16),
+                unpack(g.reference.views),
+                max_distance,
+            )
+            assert (distance, g.matches[k], True) == expected
+    assert summary(group(list(reversed(items)), max_distance)) == summary(groups)
+    # Matching turned copies only ever joins groups: each plain group lies within one.
+    where = {m.source: n for n, g in enumerate(groups) for m, _ in g.members}
+    for g in group(items, max_distance, geometry="exact"):
+        assert len({where.get(m.source) for m, _ in g.members}) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(turned_libraries(), st.integers(0, 12))
+def test_turned_connected_linkage_joins_every_turned_match(items, max_distance):
+    """Connected groups join when a member of one, turned, is within the turned radius of the
+    other's leader (its best-ranked member as they stand), and plain groups lie within one."""
+    from ikmeta.dupes import unpack, view_radius
+
+    groups = group(items, max_distance, linkage="connected")
+    where = {m.source: n for n, g in enumerate(groups) for m, _ in g.members}
+    plain = group(items, max_distance, linkage="connected", geometry="exact")
+    grouped = {m.source for g in plain for m, _ in g.members}
+    leaders = [min((m for m, _ in g.members), key=rank_key) for g in plain]
+    leaders += [it for it in items if it.source not in grouped and not it.flat]
+    for leader in leaders:
+        for other in items:
+            turns = (unpack(other.views) or ())[:7]
+            if other.source != leader.source and any(
+                (t ^ int(leader.phash, 16)).bit_count() <= view_radius(max_distance) for t in turns
+            ):
+                assert leader.source in where and where[leader.source] == where.get(other.source)
+    for g in plain:
+        assert len({where.get(m.source) for m, _ in g.members}) == 1
+
+
+def test_bad_geometry():
+    with pytest.raises(ValueError, match="geometry"):
+        group([], 10, geometry="sideways")

@@ -249,3 +249,31 @@ def test_layouts_cover_every_near_pair_by_pigeonhole():
                 assert max(ends) <= 64 and all(a <= b for a, b in zip(ends, lows[1:], strict=False))
     assert [ball(16, t) for t in (0, 1, 2)] == [1, 17, 137]
     assert thresholds(4, 10) == [2, 2, 2, 1] and thresholds(4, 0) == [0, -1, -1, -1]
+
+
+@pytest.mark.parametrize(("n", "q", "radius"), [(50, 70, 3), (3000, 5000, 6), (3000, 2000, 12), (1, 1, 0)])
+def test_cross_pairs_equal_the_brute_force(n, q, radius):
+    from ikmeta.neighbors import cross_pairs
+
+    rng = np.random.default_rng(n + q + radius)
+    targets = rng.integers(0, 2**64, n, dtype=np.uint64)
+    # Queries near some targets (a few bits off), and some at random.
+    picks = targets[rng.integers(0, n, q)]
+    flips = np.zeros(q, dtype=np.uint64)
+    for _ in range(radius + 1):
+        flips ^= np.uint64(1) << rng.integers(0, 64, q, dtype=np.uint64)
+    queries = np.where(rng.random(q) < 0.7, picks ^ flips, rng.integers(0, 2**64, q, dtype=np.uint64))
+    i, j = cross_pairs(targets, queries, radius)
+    ti, qj = np.nonzero(np.bitwise_count(targets[:, None] ^ queries[None, :]) <= radius)
+    expected = sorted(zip(ti.tolist(), qj.tolist(), strict=True))
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    assert len(expected) > 0 or n == 1
+
+
+def test_cross_pairs_never_compare_queries_with_each_other():
+    """50,000 identical queries near one target: one pair each, no quadratic blow-up."""
+    from ikmeta.neighbors import cross_pairs
+
+    targets = np.array([0, 2**64 - 2**8], dtype=np.uint64)
+    i, _j = cross_pairs(targets, np.full(50_000, 3, dtype=np.uint64), 4)
+    assert len(i) == 50_000 and set(i.tolist()) == {0}

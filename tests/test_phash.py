@@ -119,3 +119,52 @@ def test_imagehash_is_the_tests_reference_not_a_runtime_dependency():
     needs = requires("ikmeta") or []
     imagehash = [line for line in needs if line.lower().startswith("imagehash")]
     assert imagehash and all('extra == "test"' in line for line in imagehash), imagehash
+
+
+# What each of TURNS does to a picture, in Pillow's terms (Pillow's ROTATE_90 turns counter-clockwise).
+TURNED_BY_PILLOW = {
+    "rotated 90": [Image.Transpose.ROTATE_270],
+    "rotated 180": [Image.Transpose.ROTATE_180],
+    "rotated 270": [Image.Transpose.ROTATE_90],
+    "mirrored": [Image.Transpose.FLIP_LEFT_RIGHT],
+    "mirrored, rotated 90": [Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_270],
+    "mirrored, rotated 180": [Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_180],
+    "mirrored, rotated 270": [Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_90],
+}
+
+
+def turn(im: Image.Image, name: str) -> Image.Image:
+    for step in TURNED_BY_PILLOW[name]:
+        im = im.transpose(step)
+    return im
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("size", [(400, 300), (257, 511)])
+def test_turned_hashes_are_the_pHashes_of_the_turned_pictures(seed, size):
+    """From one DCT: each turned hash is the pHash of the picture turned that way (to the
+    rounding of the resized pixels, which can move a coefficient next to the median)."""
+    from ikmeta.hashes import distance
+    from ikmeta.phash import TURNS, low_frequencies, turned_hashes
+
+    im = scene(size, seed=seed)
+    hashes = turned_hashes(low_frequencies(im)[0])
+    apart = [distance(phash_image(turn(im, name)), h) for name, h in zip(TURNS, hashes, strict=True)]
+    assert max(apart) <= 2 and apart.count(0) >= 5, apart
+    assert len(set(hashes)) > 4  # not one hash seven times
+
+
+def test_turns_and_their_inverses():
+    from ikmeta.dupes import INVERSE, TURNS
+
+    im = scene((60, 40), seed=1)
+    for k, name in enumerate(TURNS):
+        back = turn(turn(im, name), TURNS[INVERSE[k]])
+        assert back.tobytes() == im.tobytes(), name
+
+
+def test_phash_blob_reports_the_turned_hashes_and_none_for_a_flat_image():
+    picture = phash_blob(Blob("p.png", encode(scene(), "PNG"))).metadata
+    assert len(picture["turned"]) == 7 and all(re.fullmatch("[0-9a-f]{16}", h) for h in picture["turned"])
+    flat = phash_blob(Blob("f.png", encode(Image.new("RGB", (50, 50), (9, 9, 9)), "PNG"))).metadata
+    assert flat["turned"] is None

@@ -272,6 +272,7 @@ def test_recorded_fields_of_the_wrong_type_are_dropped():
         "source",
         "pHash",
         "distance",
+        "match",
         "width",
         "height",
         "size",

@@ -47,6 +47,7 @@ def test_dupes_html_writes_the_page_and_prints_only_the_summary(library, tmp_pat
         "max": 10,
         "linkage": "reference",
         "hidden": False,
+        "geometry": "any",
         "scanned": 5,
         "unreadable": 0,
     }

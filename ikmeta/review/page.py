@@ -40,6 +40,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "source": (str,),
     "pHash": (str,),
     "distance": (int,),
+    "match": (str,),
     "width": (int,),
     "height": (int,),
     "size": (int,),

@@ -80,6 +80,7 @@
       record,
       flat: record.distance === null,
       distance: record.distance,
+      match: record.match || null, // how it matched the kept copy when not as it stands
       marked: id !== 0,
       card: null, // its elements, once drawn
       img: null,
@@ -127,8 +128,10 @@
   /** Why a file is in its group: its pHash distance to the kept copy. */
   function matchText(file) {
     if (isKept(file)) return file === file.group.suggested ? "the suggested copy to keep" : "your copy to keep";
-    if (file.distance === null) return "same solid colour";
-    return file.distance === 0 ? "identical pHash" : `pHash distance ${file.distance}`;
+    if (file.flat) return "same solid colour";
+    if (file.match && file.distance === null) return `${file.match} copy`;
+    const distance = file.distance === 0 ? "identical pHash" : `pHash distance ${file.distance}`;
+    return file.match ? `${file.match}, ${distance}` : distance;
   }
 
   function sizeOf(file) {
@@ -152,9 +155,15 @@
     return count;
   }
 
-  function distanceTo(file, kept) {
-    if (file.flat || kept.flat) return null;
-    return hamming(file.record.pHash, kept.record.pHash);
+  /** How ``file`` compares with the ``kept`` copy: its distance and, when it matched turned or
+      mirrored, how. Against the suggested copy, as the scan found; against another, the plain
+      distance, unless one of the two matched turned (then how they compare is not known). */
+  function relate(file, kept) {
+    if (file.flat || kept.flat) return { distance: null, match: null };
+    if (file === kept) return { distance: 0, match: null };
+    if (kept === file.group.suggested) return { distance: file.record.distance, match: file.record.match || null };
+    if (file.record.match || kept.record.match) return { distance: null, match: "turned or mirrored" };
+    return { distance: hamming(file.record.pHash, kept.record.pHash), match: null };
   }
 
   // --- drawing ----------------------------------------------------------------------------------
@@ -180,6 +189,7 @@
       });
       const options = [`--max ${scan.max}`, `--linkage ${scan.linkage}`];
       if (scan.hidden) options.push("--hidden");
+      if (scan.geometry === "exact") options.push("--geometry exact");
       origin.append(` with ${options.join(" ")}`);
       if (scan.unreadable) origin.append(` (${plural(scan.unreadable, "file")} could not be read)`);
       origin.append(".");
@@ -420,7 +430,7 @@
     group.files = [file, ...group.files.filter((other) => other !== file)];
     previous.marked = wasMarked;
     file.marked = false;
-    for (const member of group.files) member.distance = distanceTo(member, file);
+    for (const member of group.files) Object.assign(member, relate(member, file));
     state.dirty = true;
     drawCards(group);
     drawGroupHead(group);
@@ -482,6 +492,7 @@
     const pairs = state.fields.map((key) => {
       let value = file.record[key];
       if (key === "distance") value = file.distance;
+      else if (key === "match") value = file.match;
       else if (key === "source") value = sourceOf(file);
       return `${JSON.stringify(key)}: ${valueText(value)}`;
     });
