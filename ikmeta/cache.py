@@ -26,7 +26,7 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,28 +148,34 @@ class HashCache:
         if self.connection is None:
             return {}
         found = {}
-        keys = list(keys)
+        query = f"SELECT path, size, mtime_ns, {_COLUMNS} FROM hashes WHERE algorithm = ? AND path IN "
         try:
-            for start in range(0, len(keys), BATCH):
-                chunk = keys[start : start + BATCH]
-                marks = ",".join("?" * len(chunk))
-                by_stored = {_stored_path(k.path): k.path for k in chunk}
-                rows = self.connection.execute(
-                    f"SELECT path, size, mtime_ns, {_COLUMNS} FROM hashes "
-                    f"WHERE algorithm = ? AND path IN ({marks})",
-                    [ALGORITHM, *by_stored],
-                )
-                wanted = set(chunk)
-                for stored, size, mtime_ns, *values in rows:
-                    key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
-                    row = {name: value for (name, _, _), value in zip(VALUES, values, strict=True)}
-                    row["turned"] = _split_turned(row["turned"])
-                    row["inner"] = _split_inner(row["inner"])
-                    if key in wanted and _valid_row(row):  # else hashed afresh
-                        found[key] = row
+            for key, values in self._rows(query, ALGORITHM, keys):
+                row = {name: value for (name, _, _), value in zip(VALUES, values, strict=True)}
+                row["turned"] = _split_turned(row["turned"])
+                row["inner"] = _split_inner(row["inner"])
+                if _valid_row(row):  # else hashed afresh
+                    found[key] = row
         except sqlite3.Error as exc:
             self._disable(exc)
         return found
+
+    def _rows(self, query: str, first: Any, keys: Iterable[CacheKey]) -> Iterator[tuple[CacheKey, list[Any]]]:
+        """(key, the row's values after path, size and mtime_ns) of each of ``keys`` that
+        ``query`` (ending "... = ? AND path IN ", ``first`` its parameter) finds, a batch at a time."""
+        assert self.connection is not None
+        keys = list(keys)
+        for start in range(0, len(keys), BATCH):
+            chunk = keys[start : start + BATCH]
+            by_stored = {_stored_path(k.path): k.path for k in chunk}
+            wanted = set(chunk)
+            marks = ",".join("?" * len(chunk))
+            for stored, size, mtime_ns, *values in self.connection.execute(
+                f"{query}({marks})", [first, *by_stored]
+            ):
+                key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
+                if key in wanted:
+                    yield key, values
 
     def put(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
         """Queue entries; they are written every few hundred and at :meth:`close`."""
@@ -192,21 +198,26 @@ class HashCache:
         if self.connection is None or not self.pending:
             self.pending.clear()
             return
+        marks = ", ".join("?" * (4 + len(VALUES)))
+        self._write(
+            f"INSERT OR REPLACE INTO hashes (path, size, mtime_ns, algorithm, {_COLUMNS}) VALUES ({marks})",
+            self.pending,
+        )
+        self.pending.clear()
+
+    def _write(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """``statement`` for every row, in one transaction (the cache turns off if it fails)."""
+        assert self.connection is not None
         try:
             self.connection.execute("BEGIN IMMEDIATE")
             try:
-                marks = ", ".join("?" * (4 + len(VALUES)))
-                self.connection.executemany(
-                    f"INSERT OR REPLACE INTO hashes (path, size, mtime_ns, algorithm, {_COLUMNS}) VALUES ({marks})",
-                    self.pending,
-                )
+                self.connection.executemany(statement, rows)
                 self.connection.execute("COMMIT")
             except BaseException:
                 self.connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             self._disable(exc)
-        self.pending.clear()
 
     def close(self) -> None:
         self.flush()
@@ -219,21 +230,11 @@ class HashCache:
         if self.connection is None:
             return {}
         found = {}
-        keys = list(keys)
+        query = "SELECT path, size, mtime_ns, width, height, data FROM thumbnails WHERE kind = ? AND path IN "
         try:
-            for start in range(0, len(keys), BATCH):
-                chunk = keys[start : start + BATCH]
-                by_stored = {_stored_path(k.path): k.path for k in chunk}
-                rows = self.connection.execute(
-                    "SELECT path, size, mtime_ns, width, height, data FROM thumbnails "
-                    f"WHERE kind = ? AND path IN ({','.join('?' * len(chunk))})",
-                    [kind, *by_stored],
-                )
-                wanted = set(chunk)
-                for stored, size, mtime_ns, width, height, data in rows:
-                    key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
-                    if key in wanted and _valid_thumbnail(width, height, data):
-                        found[key] = (width, height, data)
+            for key, (width, height, data) in self._rows(query, kind, keys):
+                if _valid_thumbnail(width, height, data):
+                    found[key] = (width, height, data)
         except sqlite3.Error:
             return found  # a cache read only, made before thumbnails: they are made afresh
         return found
@@ -245,20 +246,11 @@ class HashCache:
         rows = [(_stored_path(k.path), k.size, k.mtime_ns, kind, *value) for k, value in entries]
         if not rows:
             return
-        try:
-            self.connection.execute("BEGIN IMMEDIATE")
-            try:
-                self.connection.executemany(
-                    "INSERT OR REPLACE INTO thumbnails (path, size, mtime_ns, kind, width, height, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self.connection.execute("COMMIT")
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            self._disable(exc)
+        self._write(
+            "INSERT OR REPLACE INTO thumbnails (path, size, mtime_ns, kind, width, height, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def _disable(self, exc: Exception) -> None:
         self.problem = f"{exc}; going on without it"

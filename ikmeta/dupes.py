@@ -43,21 +43,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .hashes import INVERSE, TURNS
 from .rank import best_of, rank_key  # best copy first: originals before conversions
 
-# The ways a copy may be turned (as ikmeta.phash.TURNS, which imports numpy), and for each the
-# way that turns it back: a quarter turn one way undoes the other; a half turn and the
-# mirror images undo themselves.
-TURNS = (
-    "rotated 90",
-    "rotated 180",
-    "rotated 270",
-    "mirrored",
-    "mirrored, rotated 90",
-    "mirrored, rotated 180",
-    "mirrored, rotated 270",
-)
-INVERSE = (2, 1, 0, 3, 4, 5, 6)
 # An item's other views of its picture (Item.views): the seven turned pHashes, then the pHash
 # of the picture inside a plain border. For each, how a copy relates to a reference when the
 # copy's view matches the reference, and when the reference's view matches the copy.

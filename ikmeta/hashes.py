@@ -12,6 +12,20 @@ from __future__ import annotations
 import string
 
 HEX_DIGITS = frozenset(string.hexdigits)
+# The seven other ways a picture can be turned or mirrored (the dihedral group of the square),
+# named for how a copy looks beside the original: rotations clockwise, "mirrored" left to
+# right; and for each, the way that turns it back (a quarter turn one way undoes the other;
+# a half turn and the mirror images undo themselves).
+TURNS = (
+    "rotated 90",
+    "rotated 180",
+    "rotated 270",
+    "mirrored",
+    "mirrored, rotated 90",
+    "mirrored, rotated 180",
+    "mirrored, rotated 270",
+)
+INVERSE = (2, 1, 0, 3, 4, 5, 6)
 
 
 class HashFormatError(ValueError):

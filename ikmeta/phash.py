@@ -89,22 +89,11 @@ def _bits(low: np.ndarray) -> str:
     return np.packbits(low > _median(low)).tobytes().hex()
 
 
-# The seven other ways a picture can be turned or mirrored (the dihedral group of the square),
-# named for how a copy looks beside the original: rotations clockwise, "mirrored" left to right.
-TURNS = (
-    "rotated 90",
-    "rotated 180",
-    "rotated 270",
-    "mirrored",
-    "mirrored, rotated 90",
-    "mirrored, rotated 180",
-    "mirrored, rotated 270",
-)
 _ODD = np.where(np.arange(HASH_SIZE) % 2 == 1, -1.0, 1.0)  # (-1)^k: frequency k of a reversed axis
 
 
 def turned_blocks(low: np.ndarray) -> list[np.ndarray]:
-    """The low DCT block of the picture turned each way of :data:`TURNS`, from its own block.
+    """The low DCT block of the picture turned each way of :data:`ikmeta.hashes.TURNS`, from its own block.
 
     Reversing an axis of the 32x32 sample negates its odd frequencies (DCT-II: cos(pi k
     (2(N-1-n)+1) / 2N) = (-1)^k cos(pi k (2n+1) / 2N)); a transpose swaps the axes. Resizing to
@@ -124,7 +113,7 @@ def turned_blocks(low: np.ndarray) -> list[np.ndarray]:
 
 
 def turned_hashes(low: np.ndarray) -> tuple[str, ...]:
-    """The pHash of the picture turned each way of :data:`TURNS` (each block thresholded at its
+    """The pHash of the picture turned each way of :data:`ikmeta.hashes.TURNS` (each block thresholded at its
     own median, as pHash does), from the picture's own low DCT block."""
     return tuple(_bits(block) for block in turned_blocks(low))
 

@@ -144,8 +144,8 @@ def turn(im: Image.Image, name: str) -> Image.Image:
 def test_turned_hashes_are_the_pHashes_of_the_turned_pictures(seed, size):
     """From one DCT: each turned hash is the pHash of the picture turned that way (to the
     rounding of the resized pixels, which can move a coefficient next to the median)."""
-    from ikmeta.hashes import distance
-    from ikmeta.phash import TURNS, low_frequencies, turned_hashes
+    from ikmeta.hashes import TURNS, distance
+    from ikmeta.phash import low_frequencies, turned_hashes
 
     im = scene(size, seed=seed)
     hashes = turned_hashes(low_frequencies(im)[0])
@@ -155,7 +155,7 @@ def test_turned_hashes_are_the_pHashes_of_the_turned_pictures(seed, size):
 
 
 def test_turns_and_their_inverses():
-    from ikmeta.dupes import INVERSE, TURNS
+    from ikmeta.hashes import INVERSE, TURNS
 
     im = scene((60, 40), seed=1)
     for k, name in enumerate(TURNS):
