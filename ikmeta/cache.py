@@ -287,7 +287,7 @@ def _column(value: Any) -> Any:
 def _split_inner(value: Any) -> Any:
     """The inner picture's column as its object (anything else is not valid)."""
     parts = value.split(" ") if isinstance(value, str) else []
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+    if len(parts) == 3 and all(re.fullmatch("[0-9]{1,10}", part) for part in parts[1:]):
         return {"pHash": parts[0], "width": int(parts[1]), "height": int(parts[2])}
     return value
 

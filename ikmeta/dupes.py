@@ -54,6 +54,7 @@ VIEW_MATCHES = (
     ("framed", "without the frame"),
 )
 VIEWS = len(VIEW_MATCHES)
+TURNS_COUNT = len(TURNS)  # the views before the inner picture's
 
 LINKAGES = ("reference", "connected")
 GEOMETRIES = ("any", "exact")  # any: turned and mirrored copies match too; exact: as they stand
@@ -204,13 +205,21 @@ def closest_view(
     (1, 'rotated 90')
     """
     best, how = (value ^ reference).bit_count(), None
+    # What each is as it stands: its hash, and the picture inside its border (the turned views
+    # of a picture in a border are of the picture inside).
+    copies = {value, *(views[TURNS_COUNT:] if views is not None and len(views) > TURNS_COUNT else ())}
+    references = {
+        reference,
+        *(reference_views[TURNS_COUNT:] if reference_views and len(reference_views) > TURNS_COUNT else ()),
+    }
     for k, (copy_view, reference_view) in enumerate(VIEW_MATCHES):
+        turn = k < TURNS_COUNT  # a turned view is matched against the picture inside a border too
         if reference_views is not None and k < len(reference_views):  # the copy looks like this view
-            d = (value ^ reference_views[k]).bit_count()
+            d = min((own ^ reference_views[k]).bit_count() for own in (copies if turn else (value,)))
             if d < best:
                 best, how = d, reference_view
         if views is not None and k < len(views):  # this view of the copy looks like the reference
-            d = (views[k] ^ reference).bit_count()
+            d = min((views[k] ^ other).bit_count() for other in (references if turn else (reference,)))
             if d < best:
                 best, how = d, copy_view
     return best, how
@@ -233,9 +242,17 @@ def _join_views(
     roots = sorted(set(leaders))
     position = {root: p for p, root in enumerate(roots)}
     queries, owners = _view_queries(views, values, [position[leader] for leader in leaders])
+    # The leaders as they stand: their hashes, and the pictures inside their borders.
+    targets = [values[root] for root in roots]
+    target_owner = list(range(len(roots)))
+    for p, root in enumerate(roots):
+        inside = unpack(views[root])
+        if inside is not None and inside[TURNS_COUNT] != values[root]:
+            targets.append(inside[TURNS_COUNT])
+            target_owner.append(p)
     partners: dict[int, set[int]] = {}
-    for x, j in cross_pairs([values[root] for root in roots], queries, view_radius(radius), jobs):
-        y = owners[j]
+    for t, j in cross_pairs(targets, queries, view_radius(radius), jobs):
+        x, y = target_owner[t], owners[j]
         if x != y:  # a leader, and a view of another group's member
             partners.setdefault(x, set()).add(y)
             partners.setdefault(y, set()).add(x)

@@ -116,7 +116,7 @@ def phash_blob(blob: Blob) -> Report:
         "mtimeNs": blob.mtime_ns,
         # The pHash of the picture rotated 90, 180, 270, mirrored, and mirrored then rotated
         # (as TURNS lists them): what finds turned copies. None for a flat image.
-        "turned": None if hashed.spread < FLAT_SPREAD else list(hashed.turns),
+        "turned": None if hashed.spread < FLAT_SPREAD or not hashed.turns else list(hashed.turns),
         # The picture inside a plain border (a frame, letterbox bars): its pHash and size as
         # displayed; None without such a border.
         "inner": None
@@ -189,13 +189,15 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
             raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
         low, spread = low_frequencies(grey)
         box = inner_box(np.asarray(grey))
-        inner = phash_of(low_frequencies(grey.crop(box))[0]) if box else None
+        inside = low_frequencies(grey.crop(box)) if box else None
+        if box is None or inside is None or inside[1] < FLAT_SPREAD:  # no border, or a blank inside
+            return Hashed(phash_of(low), spread, turned, turned_hashes(low)), [TRUNCATED] if truncated else []
         # Its share of the picture, less the box's edge rows and columns, where the frame's edge
         # blurs into the picture: so a framed copy never counts more pixels than its original.
-        share = (
-            ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height) if box else (1.0, 1.0)
-        )
-        hashed = Hashed(phash_of(low), spread, turned, turned_hashes(low), inner, share)
+        share = ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height)
+        # The turned hashes of a picture in plain bars are those of the picture inside: the bars'
+        # pattern, turned, would come near that of other pictures in bars.
+        hashed = Hashed(phash_of(low), spread, turned, turned_hashes(inside[0]), phash_of(inside[0]), share)
         return hashed, [TRUNCATED] if truncated else []
 
 

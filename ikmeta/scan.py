@@ -127,8 +127,17 @@ def _item(source: str, data: dict[str, Any]) -> Item:
         captured=data.get("captured"),
         mtime_ns=data.get("mtimeNs"),
         views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None),
-        inner_pixels=inner["width"] * inner["height"] if inner else None,
+        inner_pixels=_inner_pixels(inner, data.get("width"), data.get("height")),
     )
+
+
+def _inner_pixels(inner: dict[str, Any] | None, width: int | None, height: int | None) -> int | None:
+    """The pixels of the picture inside a plain border, when they fit inside the image (else a
+    hand-made list's claim is not taken for ranking)."""
+    if not inner or not width or not height or inner["width"] > width or inner["height"] > height:
+        return None
+    pixels: int = inner["width"] * inner["height"]
+    return pixels
 
 
 def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:

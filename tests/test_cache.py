@@ -220,3 +220,22 @@ def test_a_cache_of_an_earlier_version_gains_the_new_columns_and_its_rows_miss(t
     cache.put([(key, VALUE)])
     cache.close()
     assert HashCache.open(str(path)).get([key]) == {key: VALUE}
+
+
+@pytest.mark.parametrize("damaged", ["0123456789abcdef ² 3", "0123456789abcdef " + "9" * 5000 + " 3", "x y"])
+def test_a_damaged_inner_column_is_a_miss_not_a_crash(tmp_path, damaged):
+    import sqlite3
+
+    path = str(tmp_path / "c.sqlite3")
+    (tmp_path / "a.jpg").write_bytes(b"abc")
+    key = cache_key(str(tmp_path / "a.jpg"))
+    cache = HashCache.open(path)
+    cache.put([(key, VALUE)])
+    cache.close()
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE hashes SET inner = ?", (damaged,))
+    connection.commit()
+    connection.close()
+    again = HashCache.open(path)
+    assert again.get([key]) == {}
+    again.close()

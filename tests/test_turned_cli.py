@@ -124,3 +124,49 @@ def test_a_copy_in_a_plain_border_joins_its_original(tmp_path, name, border):
 def test_a_picture_with_different_corners_has_no_inner_picture(tmp_path):
     (tmp_path / "a.png").write_bytes(encode(scene((300, 200), seed=1), "PNG"))
     assert json.loads(run("phash", "--json", str(tmp_path / "a.png")).stdout)[0]["inner"] is None
+
+
+def test_pictures_in_bars_match_by_what_is_inside_and_a_blank_inside_is_not_hashed(tmp_path):
+    """Bars' patterns, turned, come near other pictures' bars: the turned hashes of a picture in
+    bars are those of the picture inside, so two pictures in bars stay apart while a turned
+    copy (pillarboxed turns letterboxed) still joins; a blank card in bars has no inner picture."""
+    from PIL import ImageOps
+
+    from ikmeta.hashes import distance
+
+    def boxed(im):
+        return ImageOps.expand(im, (64, 0), 0)
+
+    (tmp_path / "a.png").write_bytes(encode(boxed(scene((320, 320), seed=1)), "PNG"))
+    (tmp_path / "b.png").write_bytes(encode(boxed(scene((320, 320), seed=2)), "PNG"))
+    turned = boxed(scene((320, 320), seed=1)).transpose(Image.Transpose.ROTATE_270)
+    (tmp_path / "a_turned.jpg").write_bytes(encode(turned, "JPEG", quality=90))
+    (tmp_path / "card.png").write_bytes(
+        encode(ImageOps.expand(Image.new("RGB", (300, 200), (128,) * 3), (0, 60), 0), "PNG")
+    )
+    found = {
+        o["source"].rsplit("/", 1)[1]: o for o in json.loads(run("phash", "--json", str(tmp_path)).stdout)
+    }
+    assert found["card.png"]["inner"] is None
+    inside = json.loads(run("phash", "--json", str(tmp_path / "a.png")).stdout)[0]["inner"]["pHash"]
+    assert distance(found["a_turned.jpg"]["inner"]["pHash"], found["a.png"]["turned"][0]) <= 4
+    assert inside != found["a.png"]["pHash"]
+    (group,) = json.loads(run("dupes", str(tmp_path), "--json", "--no-cache").stdout)
+    assert sorted((f["source"].rsplit("/", 1)[1], f["match"]) for f in group["files"]) == [
+        ("a.png", None),
+        ("a_turned.jpg", "rotated 90"),
+    ]
+
+
+def test_a_hash_list_inner_larger_than_its_image_does_not_rank_it(tmp_path):
+    big = {"source": "big.jpg", "pHash": "f06830ca9f1e3e90", "width": 4000, "height": 3000}
+    liar = {
+        "source": "small.jpg",
+        "pHash": "f06830ca9f1e3e91",
+        "width": 40,
+        "height": 30,
+        "inner": {"pHash": "f06830ca9f1e3e91", "width": 100000, "height": 100000},
+    }
+    listed = "".join(json.dumps(o) + "\n" for o in (liar, big))
+    (found,) = json.loads(run("dupes", "--hashes", "-", "--json", stdin=listed).stdout)
+    assert found["reference"].endswith("big.jpg")
