@@ -38,6 +38,7 @@ sys.path[0] = str(ROOT)  # not bench/, whose inspect.py would shadow the standar
 from PIL import Image, ImageOps  # noqa: E402
 
 from ikmeta.cache import HashCache  # noqa: E402
+from ikmeta.errors import guarded  # noqa: E402
 from ikmeta.metadata import phash_source  # noqa: E402
 from ikmeta.parallel import ordered_map  # noqa: E402
 from ikmeta.review.page import page_chunks, write_page  # noqa: E402
@@ -55,7 +56,7 @@ def rate(count: int, seconds: float) -> str:
 
 def bench_thumbnails(photos: list[str], jobs: int, cache_path: str) -> None:
     start = time.perf_counter()
-    hashed = sum(1 for _ in ordered_map(lambda s: _quiet(phash_source, s), photos, jobs))
+    hashed = sum(1 for _ in ordered_map(lambda s: guarded(phash_source, s), photos, jobs))
     hashing = time.perf_counter() - start
     cache = HashCache.open(cache_path)
     start = time.perf_counter()
@@ -80,13 +81,6 @@ def bench_thumbnails(photos: list[str], jobs: int, cache_path: str) -> None:
         f"\nthumbnail size: mean {statistics.mean(sizes) / 1000:.1f} kB, median "
         f"{sizes[len(sizes) // 2] / 1000:.1f} kB, largest {sizes[-1] / 1000:.1f} kB ({len(thumbs)} made)\n"
     )
-
-
-def _quiet(fn, source):
-    try:
-        return fn(source)
-    except Exception as exc:  # noqa: BLE001 - a corpus crasher counts as done
-        return exc
 
 
 def renditions(photos: list[str], jobs: int) -> list[Image.Image]:

@@ -191,13 +191,15 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
         box = inner_box(np.asarray(grey))
         inside = low_frequencies(grey.crop(box)) if box else None
         if box is None or inside is None or inside[1] < FLAT_SPREAD:  # no border, or a blank inside
-            return Hashed(phash_of(low), spread, turned, turned_hashes(low)), [TRUNCATED] if truncated else []
-        # Its share of the picture, less the box's edge rows and columns, where the frame's edge
-        # blurs into the picture: so a framed copy never counts more pixels than its original.
-        share = ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height)
-        # The turned hashes of a picture in plain bars are those of the picture inside: the bars'
-        # pattern, turned, would come near that of other pictures in bars.
-        hashed = Hashed(phash_of(low), spread, turned, turned_hashes(inside[0]), phash_of(inside[0]), share)
+            hashed = Hashed(phash_of(low), spread, turned, turned_hashes(low))
+        else:
+            # Its share of the picture, less the box's edge rows and columns, where the frame's
+            # edge blurs into the picture: so a framed copy never counts more pixels than its original.
+            share = ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height)
+            # The turned hashes of a picture in plain bars are those of the picture inside: the
+            # bars' pattern, turned, would come near that of other pictures in bars.
+            inner = phash_of(inside[0])
+            hashed = Hashed(phash_of(low), spread, turned, turned_hashes(inside[0]), inner, share)
         return hashed, [TRUNCATED] if truncated else []
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 import pytest
 
 from .conftest import encode, run, scene
+from .test_review import embedded as page_data
 
 
 def embedded(path) -> dict:
-    text = path.read_text(encoding="utf-8")
-    return json.loads(re.search(r'id="ikmeta-data">(.*?)</script>', text, re.S)[1])
+    """The data object of the page at ``path``."""
+    return page_data(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
