@@ -75,10 +75,22 @@ for bit in range(64):
     turned_copies[rng.random(len(planted)) < 4 / 64] ^= np.uint64(1) << np.uint64(bit)
 hashes = np.concatenate([hashes, turned_copies])
 turned = np.concatenate([turned, rng.integers(0, 2**64, size=(len(planted), 7), dtype=np.uint64)])
-# As items keep their views: the seven turned hashes, then the hash itself (no frame), 64 bytes.
-packed = np.concatenate([turned, hashes[:, None]], axis=1).astype(">u8").tobytes()
+# Each image's ten windows (random as well), and 1% more images planted as crops of another
+# (their plain hash one of its windows, 0 to 4 bits off).
+windows = rng.integers(0, 2**64, size=(len(hashes), 10), dtype=np.uint64)
+cropped = rng.integers(0, len(base), size=len(hashes) // 100)
+crops = windows[cropped, rng.integers(0, 10, size=len(cropped))]
+for bit in range(64):
+    crops[rng.random(len(cropped)) < 2 / 64] ^= np.uint64(1) << np.uint64(bit)
+hashes = np.concatenate([hashes, crops])
+turned = np.concatenate([turned, rng.integers(0, 2**64, size=(len(cropped), 7), dtype=np.uint64)])
+windows = np.concatenate([windows, rng.integers(0, 2**64, size=(len(cropped), 10), dtype=np.uint64)])
+# As items keep their views: the seven turned hashes, the hash itself (no frame), then the
+# windows: 18 words, 144 bytes.
+packed = np.concatenate([turned, hashes[:, None], windows], axis=1).astype(">u8").tobytes()
+size = 8 * 18
 items = [
-    Item(f"img{i:07d}.jpg", f"{int(h):016x}", 4000, 3000, 1_000_000 + i, views=packed[64 * i : 64 * i + 64])
+    Item(f"img{i:07d}.jpg", f"{int(h):016x}", 4000, 3000, 1_000_000 + i, views=packed[size * i : size * i + size])
     for i, h in enumerate(hashes.tolist())
 ]
 start = time.perf_counter()

@@ -7,7 +7,9 @@ copy can be hashed without its frame.
 A border is what lies between an edge and the first row (or column) with more than
 :data:`CONTENT_SHARE` of its pixels away from the border's colour (the colour of all four
 corners), on a grey sample of the picture. A picture whose corners differ (a sky above a
-field) has no border; one whose trimmed part would be small is left whole.
+field) has no border; one whose trimmed part would be small is left whole. A frame, a mat or
+bars are centred: opposite sides as wide as each other, within :data:`UNEVEN`. Uneven margins
+are the picture's own (a diagram or a product shot on white), not a border added to it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ TOLERANCE = 24  # grey levels from the corners' colour that still count as borde
 CONTENT_SHARE = 0.04  # a row holding more than this share of other pixels is picture
 MIN_BORDER = 0.03  # trim only when some side loses at least this share of the picture
 MIN_INNER = 0.3  # ... and what is left is at least this share of its area
+UNEVEN = 0.25  # opposite sides of a border differ by at most this share of the wider (or 2 pixels)
 
 
 def inner_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -38,4 +41,11 @@ def inner_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     trimmed = max(left / width, top / height, (width - right) / width, (height - bottom) / height)
     if trimmed < MIN_BORDER or (right - left) * (bottom - top) < MIN_INNER * width * height:
         return None
+    if not (_even(left, width - right) and _even(top, height - bottom)):
+        return None
     return left, top, right, bottom
+
+
+def _even(one: int, other: int) -> bool:
+    """Whether two opposite sides of a border are about as wide (a centred frame or bars)."""
+    return abs(one - other) <= max(2, UNEVEN * max(one, other))

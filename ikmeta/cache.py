@@ -31,13 +31,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import os_reason
+from .hashes import TURNS, WINDOWS
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
-# 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails; 4: turned, inner
-SCHEMA_VERSION = 4
+# 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails; 4: turned, inner;
+# 5: windows
+SCHEMA_VERSION = 5
 # The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
 # (v4: dimensions as displayed, and the best-copy traits): bump when they change.
-ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v6"  # v5: the turned pHashes; v6: inner
+# v5: the turned pHashes; v6: inner; v7: windows
+ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v7"
 # What a row holds besides its key: (key of the phash_blob metadata, column, SQL type).
 VALUES = (
     ("pHash", "phash", "TEXT NOT NULL"),
@@ -50,7 +53,10 @@ VALUES = (
     ("captured", "captured", "TEXT"),
     ("turned", "turned", "TEXT"),  # the seven turned pHashes, one string of 7 x 16 hex digits
     ("inner", "inner", "TEXT"),  # the picture inside a plain border: "PHASH WIDTH HEIGHT"
+    ("windows", "windows", "TEXT"),  # the windows' pHashes, one string of 10 x 16 hex digits
 )
+# How many pHashes a list-valued column holds.
+HASH_LISTS = {"turned": len(TURNS), "windows": len(WINDOWS)}
 _COLUMNS = ", ".join(column for _, column, _ in VALUES)
 THUMBNAILS_TABLE = (
     "CREATE TABLE IF NOT EXISTS thumbnails (path TEXT NOT NULL, size INTEGER NOT NULL, "
@@ -152,7 +158,8 @@ class HashCache:
         try:
             for key, values in self._rows(query, ALGORITHM, keys):
                 row = {name: value for (name, _, _), value in zip(VALUES, values, strict=True)}
-                row["turned"] = _split_turned(row["turned"])
+                for name, count in HASH_LISTS.items():
+                    row[name] = _split_hashes(row[name], count)
                 row["inner"] = _split_inner(row["inner"])
                 if _valid_row(row):  # else hashed afresh
                     found[key] = row
@@ -292,9 +299,10 @@ def _split_inner(value: Any) -> Any:
     return value
 
 
-def _split_turned(value: Any) -> Any:
-    """The turned pHashes' column as a list of seven hashes (anything else is not valid)."""
-    if isinstance(value, str) and len(value) == 7 * 16:
+def _split_hashes(value: Any, count: int) -> Any:
+    """A column of ``count`` pHashes (the turned ones, the windows') as their list (anything
+    else is not valid)."""
+    if isinstance(value, str) and len(value) == count * 16:
         return [value[k : k + 16] for k in range(0, len(value), 16)]
     return value
 
@@ -309,7 +317,7 @@ def _valid_row(row: dict[str, Any]) -> bool:
         and (flat is None or (isinstance(flat, str) and COLOUR.fullmatch(flat) is not None))
         and (quality is None or (isinstance(quality, int) and 0 <= quality <= 100))
         and all(row[k] is None or isinstance(row[k], str) for k in ("format", "camera", "captured"))
-        and (row["turned"] is None or valid_turned(row["turned"]))
+        and all(row[name] is None or valid_hashes(row[name], count) for name, count in HASH_LISTS.items())
         and (row["inner"] is None or valid_inner(row["inner"]))
     )
 
@@ -327,11 +335,12 @@ def valid_inner(value: Any) -> bool:
     )
 
 
-def valid_turned(value: Any) -> bool:
-    """Seven pHashes of 16 lowercase hex digits, as phash_blob gives the turned ones."""
+def valid_hashes(value: Any, count: int) -> bool:
+    """``count`` pHashes of 16 lowercase hex digits, as phash_blob gives the turned ones (7)
+    and the windows' (10)."""
     return (
         isinstance(value, list)
-        and len(value) == 7
+        and len(value) == count
         and all(isinstance(h, str) and HASH_HEX.fullmatch(h) is not None for h in value)
     )
 

@@ -43,18 +43,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .hashes import INVERSE, TURNS
+from .hashes import INVERSE, TURNS, WINDOWS
 from .rank import best_of, rank_key  # best copy first: originals before conversions
 
 # An item's other views of its picture (Item.views): the seven turned pHashes, then the pHash
-# of the picture inside a plain border. For each, how a copy relates to a reference when the
-# copy's view matches the reference, and when the reference's view matches the copy.
+# of the picture inside a plain border (its "shape" views: the picture as a whole, seen another
+# way), then the pHashes of its windows (WINDOWS: trimmed all round or on one side). For each
+# shape view, how a copy relates to a reference when the copy's view matches the reference,
+# and when the reference's view matches the copy.
 VIEW_MATCHES = (
     *((TURNS[INVERSE[k]], TURNS[k]) for k in range(len(TURNS))),
     ("framed", "without the frame"),
 )
-VIEWS = len(VIEW_MATCHES)
 TURNS_COUNT = len(TURNS)  # the views before the inner picture's
+WINDOWS_AT = len(VIEW_MATCHES)  # the first window's view
+VIEWS = WINDOWS_AT + len(WINDOWS)
+# How a copy relates to a reference through windows: the copy is a window of the reference;
+# the reference is a window of the copy; a window of one is the same window of the other (an
+# edge of one differs: a caption, a watermark band, a logo in a corner).
+CROPPED, UNCROPPED, EDGE_DIFFERS = "cropped", "uncropped", "edge differs"
+# The windows that find copies whose edge differs: those that trim the most from all round and
+# from each side (a band up to 20% wide at one edge lies outside one of them).
+EDGE_WINDOWS = (1, 3, 5, 7, 9)  # of WINDOWS: 10% off all round, 20% off the right, left, bottom, top
 
 LINKAGES = ("reference", "connected")
 GEOMETRIES = ("any", "exact")  # any: turned and mirrored copies match too; exact: as they stand
@@ -79,10 +89,10 @@ class Item:
     camera: str | None = None  # EXIF Make and Model
     captured: str | None = None  # EXIF DateTimeOriginal, ISO 8601
     mtime_ns: int | None = None  # the file's modification time
-    # Other views of the picture (VIEW_MATCHES): the pHashes of it turned each way of TURNS,
-    # then of it inside a plain border; each the item's own pHash where it has no such view.
-    # As 8 big-endian 64-bit words (64 bytes: a million items hold them in 100 MB); None
-    # when none is known.
+    # Other views of the picture: the pHashes of it turned each way of TURNS, of it inside a
+    # plain border, then of its WINDOWS; each the item's own pHash where it has no such view.
+    # As VIEWS (18) big-endian 64-bit words (144 bytes: a million items hold them in 144 MB);
+    # None when none is known.
     views: bytes | None = None
     inner_pixels: int | None = None  # the picture's pixels inside a plain border, if it has one
 
@@ -170,6 +180,15 @@ def view_radius(max_distance: int) -> int:
     return max_distance * 6 // 10
 
 
+def window_radius(max_distance: int) -> int:
+    """How far a cropped copy, or one whose edge differs, may be through a window: 40% of
+    ``max_distance`` (4 at the default 10). The labelled sets' crops come within 4 of their
+    original's window and captioned copies within 2 of the same window of the original,
+    while other pictures stay 10 or more away; the look-up of ten windows an image is cheap
+    only at a small radius."""
+    return max_distance * 4 // 10
+
+
 def relation(
     value: int,
     views: tuple[int, ...] | None,
@@ -178,8 +197,8 @@ def relation(
     max_distance: int,
 ) -> tuple[int, str | None, bool]:
     """(distance, how, near) of a copy to a reference: as they stand when within
-    ``max_distance`` (how: None); else the closest other view (:func:`closest_view`), near
-    when within :func:`view_radius`.
+    ``max_distance`` (how: None); else the closest other view, near when a turned or framed
+    view is within :func:`view_radius` or a window within :func:`window_radius`.
 
     >>> relation(0b1111, None, 0b0000, (0b1110, 0, 0, 0, 0, 0, 0, 0), 10)
     (4, None, True)
@@ -187,8 +206,14 @@ def relation(
     plain = (value ^ reference).bit_count()
     if plain <= max_distance:
         return plain, None, True
-    distance, how = closest_view(value, views, reference, reference_views)
-    return distance, how, how is not None and distance <= view_radius(max_distance)
+    shape = _closest_shape(value, views, reference, reference_views)
+    window = _closest_window(value, views, reference, reference_views)
+    radii = ((shape, view_radius(max_distance)), (window, window_radius(max_distance)))
+    for (distance, how), radius in sorted(radii, key=lambda found: found[0][0]):
+        if how is not None and distance <= radius:
+            return distance, how, True
+    distance, how = min(shape, window, key=lambda found: found[0])
+    return distance, how, False
 
 
 def closest_view(
@@ -197,21 +222,28 @@ def closest_view(
     """(distance, how) of a copy to a reference: the Hamming distance as they stand (how:
     None), or, when smaller, that of a view of the copy (turned back, or inside its frame) to
     the reference, or of a view of the reference to the copy (how, from VIEW_MATCHES: the
-    copy is the reference "rotated 90", "mirrored", "framed", "without the frame"...).
-    ``views`` and ``reference_views``: the :data:`VIEWS` values (or the seven turned hashes
-    alone), or None.
+    copy is the reference "rotated 90", "mirrored", "framed", "without the frame"...), or
+    through windows: a window of the reference to the copy ("cropped"), a window of the copy
+    to the reference ("uncropped"), or a window of the copy to the same window of the
+    reference ("edge differs"). ``views`` and ``reference_views``: the :data:`VIEWS` values
+    (or the seven turned hashes alone), or None.
 
     >>> closest_view(0b1111, None, 0b0000, (0b1110, 0, 0, 0, 0, 0, 0, 0))
     (1, 'rotated 90')
     """
+    shape = _closest_shape(value, views, reference, reference_views)
+    return min(shape, _closest_window(value, views, reference, reference_views), key=lambda found: found[0])
+
+
+def _closest_shape(
+    value: int, views: tuple[int, ...] | None, reference: int, reference_views: tuple[int, ...] | None
+) -> tuple[int, str | None]:
+    """:func:`closest_view` as they stand, turned, or inside a border."""
     best, how = (value ^ reference).bit_count(), None
     # What each is as it stands: its hash, and the picture inside its border (the turned views
     # of a picture in a border are of the picture inside).
-    copies = {value, *(views[TURNS_COUNT:] if views is not None and len(views) > TURNS_COUNT else ())}
-    references = {
-        reference,
-        *(reference_views[TURNS_COUNT:] if reference_views and len(reference_views) > TURNS_COUNT else ()),
-    }
+    copies = {value, *(views[TURNS_COUNT:WINDOWS_AT] if views is not None else ())}
+    references = {reference, *(reference_views[TURNS_COUNT:WINDOWS_AT] if reference_views else ())}
     for k, (copy_view, reference_view) in enumerate(VIEW_MATCHES):
         turn = k < TURNS_COUNT  # a turned view is matched against the picture inside a border too
         if reference_views is not None and k < len(reference_views):  # the copy looks like this view
@@ -225,6 +257,28 @@ def closest_view(
     return best, how
 
 
+def _closest_window(
+    value: int, views: tuple[int, ...] | None, reference: int, reference_views: tuple[int, ...] | None
+) -> tuple[int, str | None]:
+    """:func:`closest_view` as they stand or through windows."""
+    best, how = (value ^ reference).bit_count(), None
+    copy_windows = views[WINDOWS_AT:] if views is not None else ()
+    reference_windows = reference_views[WINDOWS_AT:] if reference_views is not None else ()
+    for window in reference_windows:  # the copy is this window of the reference
+        d = (value ^ window).bit_count()
+        if d < best:
+            best, how = d, CROPPED
+    for window in copy_windows:  # the reference is this window of the copy
+        d = (window ^ reference).bit_count()
+        if d < best:
+            best, how = d, UNCROPPED
+    for j in EDGE_WINDOWS if copy_windows and reference_windows else ():  # the same window of each
+        d = (copy_windows[j] ^ reference_windows[j]).bit_count()
+        if d < best:
+            best, how = d, EDGE_DIFFERS
+    return best, how
+
+
 def _join_views(
     values: list[int],
     views: list[bytes | None],
@@ -233,27 +287,31 @@ def _join_views(
     linkage: str,
     jobs: int,
 ) -> list[int]:
-    """The leaders once groups that match through other views (turned, mirrored, framed) are
-    joined: in rank order, a group joins the first earlier group it matches (``reference``),
-    or every match joins (``connected``). A group matches another when a view of one of its
-    members is within :func:`view_radius` of the other's leader (its reference): every
-    member's views are looked up among the leaders' hashes (:func:`cross_pairs`), never among
-    each other, so a dense cluster of copies costs no more than it does as they stand."""
+    """The leaders once groups that match through other views (turned, mirrored, framed,
+    cropped, with an edge that differs) are joined: in rank order, a group joins the first
+    earlier group it matches (``reference``), or every match joins (``connected``). A group
+    matches another when a hash of one of its members meets a hash of the other's leader (its
+    reference) within :func:`view_radius`, as :func:`_kinds_meet` pairs them: every member's
+    hashes are looked up among the leaders' (:func:`cross_pairs`), never among each other, so
+    a dense cluster of copies costs no more than it does as they stand."""
     roots = sorted(set(leaders))
     position = {root: p for p, root in enumerate(roots)}
-    queries, owners = _view_queries(views, values, [position[leader] for leader in leaders])
-    # The leaders as they stand: their hashes, and the pictures inside their borders.
-    targets = [values[root] for root in roots]
-    target_owner = list(range(len(roots)))
-    for p, root in enumerate(roots):
-        inside = unpack(views[root])
-        if inside is not None and inside[TURNS_COUNT] != values[root]:
-            targets.append(inside[TURNS_COUNT])
-            target_owner.append(p)
+    targets, target_owners, target_kinds = _lookup_hashes(views, values, roots, list(range(len(roots))), True)
+    queries, owners, kinds = _lookup_hashes(
+        views, values, list(range(len(values))), [position[leader] for leader in leaders], False
+    )
     partners: dict[int, set[int]] = {}
-    for t, j in cross_pairs(targets, queries, view_radius(radius), jobs):
-        x, y = target_owner[t], owners[j]
-        if x != y:  # a leader, and a view of another group's member
+    for wanted_targets, wanted_queries, radius_of in LOOKUPS:
+        chosen_targets, chosen_queries = _where(target_kinds, wanted_targets), _where(kinds, wanted_queries)
+        found = _group_pairs(
+            _take(targets, chosen_targets),
+            _take(target_owners, chosen_targets),
+            _take(queries, chosen_queries),
+            _take(owners, chosen_queries),
+            radius_of(radius),
+            jobs,
+        )
+        for x, y in found:  # a leader, and another group's member
             partners.setdefault(x, set()).add(y)
             partners.setdefault(y, set()).add(x)
     if not partners:
@@ -284,33 +342,108 @@ def _join_views(
     return [roots[joined[position[leader]]] for leader in leaders]
 
 
-def _view_queries(views: list[bytes | None], values: list[int], owners: list[int]) -> tuple[Any, list[int]]:
-    """The distinct (view, owner) pairs of every item that has views, but for views that are
-    the item's own hash (a view it lacks): the hashes (a list, or past SMALL items a numpy
-    array) and their owners."""
-    if len(views) <= SMALL:
-        asked: dict[tuple[int, int], None] = {}
-        for seen, own, owner in zip(views, values, owners, strict=True):
-            for value in unpack(seen) or ():
-                if value != own:
-                    asked[(value, owner)] = None
-        return [value for value, _ in asked], [owner for _, owner in asked]
+# The kinds of hashes looked up by _join_views: an item as it stands (PLAIN), a view of the
+# picture as a whole seen another way (SHAPE: turned, or inside its border), and window j
+# (WINDOW + j).
+PLAIN, SHAPE, WINDOW = 0, 1, 2
+KINDS = WINDOW + len(WINDOWS)
+
+
+# The look-ups that find them, each a separate index: (kinds of the references' hashes, kinds
+# of the members' hashes, the radius at a max_distance). Shape views against the references
+# as they stand and inside their borders; windows against the references as they stand;
+# members as they stand against the references' windows; each window against the same window.
+LOOKUPS = (
+    ((PLAIN, SHAPE), (SHAPE,), view_radius),
+    ((PLAIN,), tuple(range(WINDOW, KINDS)), window_radius),
+    (tuple(range(WINDOW, KINDS)), (PLAIN,), window_radius),
+    *(((WINDOW + j,), (WINDOW + j,), window_radius) for j in EDGE_WINDOWS),
+)
+
+
+def _group_pairs(
+    targets: Any, target_owners: Any, queries: Any, owners: Any, radius: int, jobs: int
+) -> list[tuple[int, int]]:
+    """The distinct (target's owner, query's owner) of the targets and queries within
+    ``radius``, where the two owners differ (lists, or numpy arrays)."""
+    if len(targets) == 0 or len(queries) == 0:
+        return []
+    if isinstance(targets, list):
+        near = cross_pairs(targets, queries, radius, jobs)
+        return sorted({(target_owners[t], owners[j]) for t, j in near if target_owners[t] != owners[j]})
     import numpy as np
 
-    have = [k for k, seen in enumerate(views) if seen]
-    if not have:
-        return np.empty(0, dtype=np.uint64), []
-    rows = np.frombuffer(b"".join(views[k] or b"" for k in have), dtype=">u8").reshape(-1, VIEWS)
-    rows = rows.astype(np.uint64)
-    chosen = np.array(have, dtype=np.int64)
-    plain = np.array(values, dtype=np.uint64)[chosen]
-    by_owner = np.repeat(np.array(owners, dtype=np.uint64)[chosen], VIEWS)
-    kept = (rows != plain[:, None]).ravel()  # a view the item lacks is its own hash: not looked up
-    # Each (view, owner) once: copies of an image (the same views, the same owner) ask once.
-    pairs = np.stack([rows.ravel()[kept], by_owner[kept]], axis=1)
-    pairs = np.unique(np.ascontiguousarray(pairs).view(np.dtype((np.void, 16))), axis=0)
-    pairs = pairs.view(np.uint64).reshape(-1, 2)
-    return pairs[:, 0].copy(), pairs[:, 1].astype(np.int64).tolist()
+    from . import neighbors
+
+    if len(targets) > len(queries):  # index the smaller set: the pairs are the same
+        j, i = neighbors.cross_pairs(queries, targets, radius, jobs)
+    else:
+        i, j = neighbors.cross_pairs(targets, queries, radius, jobs)
+    x, y = target_owners[i], owners[j]
+    apart = x != y  # every member's windows meet those of its own group's reference
+    count = int(max(target_owners.max(), owners.max())) + 1
+    codes = np.unique(x[apart] * count + y[apart])
+    return list(zip((codes // count).tolist(), (codes % count).tolist(), strict=True))
+
+
+def _where(kinds: Any, wanted: tuple[int, ...]) -> Any:
+    """The positions of the ``wanted`` kinds in ``kinds`` (a list, or a numpy array)."""
+    if isinstance(kinds, list):
+        return [k for k, kind in enumerate(kinds) if kind in wanted]
+    import numpy as np
+
+    return np.flatnonzero(np.isin(kinds, wanted))
+
+
+def _take(hashes: Any, chosen: Any) -> Any:
+    """``hashes`` (a list, or a numpy array) at the ``chosen`` positions."""
+    return [hashes[k] for k in chosen] if isinstance(hashes, list) else hashes[chosen]
+
+
+# The kind of each column of Item.views.
+VIEW_KINDS = (*(SHAPE for _ in range(WINDOWS_AT)), *(WINDOW + j for j in range(len(WINDOWS))))
+
+
+def _lookup_hashes(
+    views: list[bytes | None], values: list[int], chosen: list[int], owners: list[int], as_targets: bool
+) -> tuple[Any, Any, Any]:
+    """The distinct (hash, owner, kind) of the ``chosen`` items (their owners: their groups):
+    each item as it stands, and its views but for those that are its own hash (views it
+    lacks). As targets (the references), without the turned views: a turned member finds its
+    reference, so the reference need not find it. Three lists, or past SMALL items three numpy
+    arrays (the hashes as uint64)."""
+    first = TURNS_COUNT if as_targets else 0  # the first column of Item.views looked up
+    if len(chosen) <= SMALL:
+        found: dict[tuple[int, int, int], None] = {}
+        for k, owner in zip(chosen, owners, strict=True):
+            found[(values[k], owner, PLAIN)] = None
+            for column, view in enumerate(unpack(views[k]) or (), start=0):
+                if column >= first and view != values[k]:
+                    found[(view, owner, VIEW_KINDS[column])] = None
+        return [h for h, _, _ in found], [o for _, o, _ in found], [kind for _, _, kind in found]
+    import numpy as np
+
+    plain = np.array([values[k] for k in chosen], dtype=np.uint64)
+    owned = np.array(owners, dtype=np.uint64)
+    columns = [(plain, owned * KINDS + PLAIN)]
+    have = [p for p, k in enumerate(chosen) if views[chosen[p]]]
+    if have:
+        rows = np.frombuffer(b"".join(views[chosen[p]] or b"" for p in have), dtype=">u8").reshape(-1, VIEWS)
+        rows = rows[:, first:].astype(np.uint64)
+        picked = np.array(have, dtype=np.int64)
+        kinds = np.array(VIEW_KINDS[first:], dtype=np.uint64)
+        codes = owned[picked][:, None] * KINDS + kinds[None, :]
+        kept = rows != plain[picked][:, None]  # a view the item lacks is its own hash: not looked up
+        columns.append((rows[kept], codes[kept]))
+    hashes = np.concatenate([h for h, _ in columns])
+    codes = np.concatenate([c for _, c in columns])
+    # Each (hash, owner, kind) once: copies of an image (the same views, the same owner) ask once.
+    order = np.lexsort((codes, hashes))
+    hashes, codes = hashes[order], codes[order]
+    first_copy = np.ones(len(hashes), dtype=bool)
+    first_copy[1:] = (hashes[1:] != hashes[:-1]) | (codes[1:] != codes[:-1])
+    hashes, codes = hashes[first_copy], codes[first_copy]
+    return hashes, (codes // KINDS).astype(np.int64), (codes % KINDS).astype(np.int64)
 
 
 def unpack(views: bytes | None) -> tuple[int, ...] | None:
@@ -318,16 +451,20 @@ def unpack(views: bytes | None) -> tuple[int, ...] | None:
     return struct.unpack(f">{VIEWS}Q", views) if views else None
 
 
-def pack(phash: str, turned: list[str] | None, inner: str | None) -> bytes | None:
-    """An item's views (Item.views) from its pHash, turned pHashes and inner pHash (hex; the
-    pHash itself stands in for a view it lacks); None when it has neither.
+def pack(
+    phash: str, turned: list[str] | None, inner: str | None, windows: list[str] | None = None
+) -> bytes | None:
+    """An item's views (Item.views) from its pHash, turned pHashes, inner pHash and windows'
+    pHashes (hex; the pHash itself stands in for a view it lacks); None when it has none.
 
-    >>> unpack(pack("0000000000000002", ["0000000000000001"] * 7, None))
-    (1, 1, 1, 1, 1, 1, 1, 2)
+    >>> unpack(pack("0000000000000002", ["0000000000000001"] * 7, None))[:10]
+    (1, 1, 1, 1, 1, 1, 1, 2, 2, 2)
     """
-    if not turned and not inner:
+    if not turned and not inner and not windows:
         return None
-    return bytes.fromhex("".join([*(turned or [phash] * len(TURNS)), inner or phash]))
+    return bytes.fromhex(
+        "".join([*(turned or [phash] * len(TURNS)), inner or phash, *(windows or [phash] * len(WINDOWS))])
+    )
 
 
 def _best_member(
@@ -457,9 +594,9 @@ def near_pairs(values: list[int], radius: int, jobs: int = 1) -> list[tuple[int,
     return list(zip(i.tolist(), j.tolist(), strict=True))
 
 
-def cross_pairs(targets: list[int], queries: Any, radius: int, jobs: int = 1) -> list[tuple[int, int]]:
-    """(i, j) for every ``targets[i]`` within Hamming ``radius`` of ``queries[j]`` (a list, or a
-    numpy array of uint64)."""
+def cross_pairs(targets: Any, queries: Any, radius: int, jobs: int = 1) -> list[tuple[int, int]]:
+    """(i, j) for every ``targets[i]`` within Hamming ``radius`` of ``queries[j]`` (each a list,
+    or a numpy array of uint64)."""
     if len(targets) * len(queries) <= SMALL * SMALL:
         return [
             (i, j)

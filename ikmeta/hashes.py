@@ -26,6 +26,20 @@ TURNS = (
     "mirrored, rotated 270",
 )
 INVERSE = (2, 1, 0, 3, 4, 5, 6)
+# Windows of a picture whose pHashes find cropped and captioned copies: (left, top, right,
+# bottom) as shares of the width and height. The middle with 5% and 10% trimmed all round,
+# then each side trimmed by 10% and by 20%. A crop comes within pHash's reach of the window
+# nearest its own (crops of 2% to 10% all round, 5% to 25% from one side are found often,
+# 10% and 20% from a side always); a band over one edge (a caption, a watermark strip of up to
+# 20%) is outside the window that trims that edge, in the copy and in the original alike.
+WINDOWS = (
+    (0.05, 0.05, 0.95, 0.95),
+    (0.1, 0.1, 0.9, 0.9),
+    *((0.0, 0.0, 1.0 - cut, 1.0) for cut in (0.1, 0.2)),  # the right side trimmed
+    *((cut, 0.0, 1.0, 1.0) for cut in (0.1, 0.2)),  # the left side
+    *((0.0, 0.0, 1.0, 1.0 - cut) for cut in (0.1, 0.2)),  # the bottom
+    *((0.0, cut, 1.0, 1.0) for cut in (0.1, 0.2)),  # the top
+)
 
 
 class HashFormatError(ValueError):

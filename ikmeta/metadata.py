@@ -22,7 +22,7 @@ from .borders import inner_box
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .errors import ImageError
 from .exif import read_exif
-from .phash import greyscale, low_frequencies, phash_of, turned_hashes, upright
+from .phash import greyscale, low_frequencies, phash_of, turned_hashes, upright, window_hashes
 from .quality import estimate_quality
 from .rank import camera_from_exif, captured_from_exif
 from .source import Blob, FetchOptions, read_source
@@ -122,6 +122,10 @@ def phash_blob(blob: Blob) -> Report:
         "inner": None
         if hashed.spread < FLAT_SPREAD or hashed.inner is None
         else inner_object(hashed, width, height),
+        # The pHashes of the windows of ikmeta.hashes.WINDOWS (the picture trimmed all round,
+        # or on one side): what finds cropped and captioned copies; the pHash itself for a
+        # nearly blank window. None for a flat image.
+        "windows": None if hashed.spread < FLAT_SPREAD or not hashed.windows else list(hashed.windows),
     }
     return Report(blob.source, metadata, warnings)
 
@@ -175,6 +179,7 @@ class Hashed(NamedTuple):
     turns: tuple[str, ...] = ()
     inner: str | None = None  # the pHash of the picture inside a plain border, if it has one
     inner_share: tuple[float, float] = (1.0, 1.0)  # its share of the width and height
+    windows: tuple[str, ...] = ()  # the pHashes of the picture's windows (ikmeta.hashes.WINDOWS)
 
 
 def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Hashed, list[str]]:
@@ -188,10 +193,12 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
         except ValueError:  # a mode Pillow cannot make grey ("La", ...)
             raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
         low, spread = low_frequencies(grey)
+        own = phash_of(low)
+        windows = tuple(h or own for h in window_hashes(grey, FLAT_SPREAD))
         box = inner_box(np.asarray(grey))
         inside = low_frequencies(grey.crop(box)) if box else None
         if box is None or inside is None or inside[1] < FLAT_SPREAD:  # no border, or a blank inside
-            hashed = Hashed(phash_of(low), spread, turned, turned_hashes(low))
+            hashed = Hashed(own, spread, turned, turned_hashes(low), windows=windows)
         else:
             # Its share of the picture, less the box's edge rows and columns, where the frame's
             # edge blurs into the picture: so a framed copy never counts more pixels than its original.
@@ -199,7 +206,7 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
             # The turned hashes of a picture in plain bars are those of the picture inside: the
             # bars' pattern, turned, would come near that of other pictures in bars.
             inner = phash_of(inside[0])
-            hashed = Hashed(phash_of(low), spread, turned, turned_hashes(inside[0]), inner, share)
+            hashed = Hashed(own, spread, turned, turned_hashes(inside[0]), inner, share, windows)
         return hashed, [TRUNCATED] if truncated else []
 
 

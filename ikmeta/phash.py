@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .hashes import WINDOWS
+
 HASH_SIZE = 8
 SAMPLE_SIZE = HASH_SIZE * 4
 # DCT-II basis, scipy.fftpack.dct's unnormalised scaling: 2 cos(pi k (2n + 1) / 2N), k < 8.
@@ -116,6 +118,19 @@ def turned_hashes(low: np.ndarray) -> tuple[str, ...]:
     """The pHash of the picture turned each way of :data:`ikmeta.hashes.TURNS` (each block thresholded at its
     own median, as pHash does), from the picture's own low DCT block."""
     return tuple(_bits(block) for block in turned_blocks(low))
+
+
+def window_hashes(grey: Image.Image, flat_spread: float) -> tuple[str | None, ...]:
+    """The pHash of each window of :data:`ikmeta.hashes.WINDOWS` of a grey picture, or None
+    for a window whose sample spreads less than ``flat_spread`` (nearly blank: its hash would
+    be noise)."""
+    width, height = grey.size
+    found: list[str | None] = []
+    for left, top, right, bottom in WINDOWS:
+        box = (round(left * width), round(top * height), round(right * width), round(bottom * height))
+        low, spread = low_frequencies(grey.crop(box))
+        found.append(_bits(low) if spread >= flat_spread else None)
+    return tuple(found)
 
 
 def _median(values: np.ndarray) -> float:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .cache import COLOUR, CacheKey, HashCache, cache_key, valid_inner, valid_turned
+from .cache import COLOUR, HASH_LISTS, CacheKey, HashCache, cache_key, valid_hashes, valid_inner
 from .dupes import Item, pack
 from .errors import IkmetaError, SourceError, guarded
 from .hashes import HashFormatError, parse_hash
@@ -126,7 +126,7 @@ def _item(source: str, data: dict[str, Any]) -> Item:
         camera=data.get("camera"),
         captured=data.get("captured"),
         mtime_ns=data.get("mtimeNs"),
-        views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None),
+        views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None, data.get("windows")),
         inner_pixels=_inner_pixels(inner, data.get("width"), data.get("height")),
     )
 
@@ -222,9 +222,12 @@ def _known(data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) and low <= data[k] <= high
     }
     known.update((k, data[k]) for k in TEXTS if isinstance(data.get(k), str))
-    turned = data.get("turned")
-    if isinstance(turned, list) and valid_turned([h.lower() if isinstance(h, str) else h for h in turned]):
-        known["turned"] = [h.lower() for h in turned]
+    for name, count in HASH_LISTS.items():  # the turned pHashes, the windows'
+        hashes = data.get(name)
+        if isinstance(hashes, list) and valid_hashes(
+            [h.lower() if isinstance(h, str) else h for h in hashes], count
+        ):
+            known[name] = [h.lower() for h in hashes]
     inner = data.get("inner")
     if isinstance(inner, dict) and isinstance(inner.get("pHash"), str):
         inner = {**inner, "pHash": inner["pHash"].lower()}

@@ -13,7 +13,7 @@ def picture(height: int = 80, width: int = 120, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("pad", "value"), [((10, 10, 10, 10), 255), ((0, 12, 0, 12), 0), ((15, 0, 15, 0), 0), ((4, 6, 8, 3), 250)]
+    ("pad", "value"), [((10, 10, 10, 10), 255), ((0, 12, 0, 12), 0), ((15, 0, 15, 0), 0), ((5, 6, 6, 4), 250)]
 )
 def test_the_box_inside_a_border(pad, value):
     left, top, right, bottom = pad
@@ -37,6 +37,8 @@ def test_noise_in_the_border_and_ringing_at_its_edge_do_not_count():
         np.pad(picture(10, 10), 40, constant_values=255),  # a speck in a blank page: too small
         np.vstack([np.full((20, 120), 255), picture(), np.full((20, 120), 0)]),  # corners differ
         np.pad(picture(8, 8), 2, constant_values=0),  # too small to judge
+        np.pad(picture(), ((4, 30), (10, 12)), constant_values=255),  # uneven margins: the picture's own
+        np.pad(picture(), ((10, 10), (3, 25)), constant_values=255),
     ],
 )
 def test_no_box_where_there_is_no_plain_border(grey):

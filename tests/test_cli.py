@@ -192,10 +192,11 @@ def test_phash_json_and_ndjson():
             "mtimeNs": os.stat(HARBOUR).st_mtime_ns,
             "turned": as_json[0]["turned"],
             "inner": None,  # no plain border
+            "windows": as_json[0]["windows"],
         }
     ]
-    assert len(as_json[0]["turned"]) == 7
-    assert all(re.fullmatch("[0-9a-f]{16}", h) for h in as_json[0]["turned"])
+    assert len(as_json[0]["turned"]) == 7 and len(as_json[0]["windows"]) == 10
+    assert all(re.fullmatch("[0-9a-f]{16}", h) for h in as_json[0]["turned"] + as_json[0]["windows"])
     lines = run("phash", "--ndjson", HARBOUR, BADGE).stdout.splitlines()
     assert [json.loads(line)["source"] for line in lines] == [HARBOUR, BADGE]
 

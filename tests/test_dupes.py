@@ -405,9 +405,10 @@ def test_a_huge_cluster_groups_in_bounded_time_and_memory():
 # --- turned and mirrored copies ---------------------------------------------------------------
 
 
-def packed(turns: tuple[int, ...], inner: int) -> bytes:
-    """Item.views: seven turned hashes and the inner one (the item's own hash when unframed)."""
-    return b"".join(t.to_bytes(8, "big") for t in (*turns, inner))
+def packed(turns: tuple[int, ...], inner: int, windows: tuple[int, ...] | None = None) -> bytes:
+    """Item.views: seven turned hashes, the inner one (the item's own hash when unframed), and
+    the ten windows' (the inner hash when not given)."""
+    return b"".join(t.to_bytes(8, "big") for t in (*turns, inner, *(windows or (inner,) * 10)))
 
 
 def turned_item(source: str, value: int, turns: tuple[int, ...], pixels: int = 100) -> Item:
@@ -438,6 +439,33 @@ def test_a_copy_matched_from_one_side_only():
     assert found[0].matches == [None, "mirrored"]
 
 
+def windowed_item(source: str, value: int, windows: tuple[int, ...], pixels: int = 100) -> Item:
+    return Item(source, f"{value:016x}", pixels, 1, 10, views=packed((value,) * 7, value, windows))
+
+
+def test_a_cropped_copy_and_one_whose_edge_differs_join_and_say_how():
+    """b is a's window 3 (a crop), c shares a's window 3 (edge windows: 1, 3, 5, 7, 9) but
+    differs as a whole; windows match within 40% of the radius."""
+    a_windows = tuple(0x1111 * (k + 1) << 20 for k in range(10))
+    a = windowed_item("a.jpg", 0xF0F0_F0F0_F0F0_F0F0, a_windows, pixels=300)
+    b = windowed_item("b.jpg", a_windows[3] ^ 0b11, tuple(range(10)), pixels=200)  # 2 bits off
+    c_windows = tuple(a_windows[k] if k == 3 else 0xFFFF_0000_FFFF_0000 ^ k for k in range(10))
+    c = windowed_item("c.jpg", 0xAAAA_AAAA_0000_0000, c_windows, pixels=100)
+    found = group([a, b, c], 10)
+    assert summary(found) == [("a.jpg", [("a.jpg", 0), ("b.jpg", 2), ("c.jpg", 0)])]
+    assert found[0].matches == [None, "cropped", "edge differs"]
+    assert group([a, b, c], 10, geometry="exact") == []
+    assert len(group([a, b], 5)) == 1 and group([a, b], 4) == []  # window radius: 2 at 5, 1 at 4
+
+
+def test_a_bigger_copy_matched_through_its_window_is_uncropped():
+    b_windows = tuple(0x1234 << (4 * k) for k in range(10))
+    a = windowed_item("a.jpg", b_windows[5], tuple(range(100, 110)), pixels=300)  # a is b's window
+    b = windowed_item("b.jpg", 0xFFFF_FFFF_FFFF_0000, b_windows, pixels=200)
+    found = group([a, b], 10)
+    assert found[0].matches == [None, "uncropped"]
+
+
 def test_closest_turn_prefers_the_copy_as_it_stands():
     from ikmeta.dupes import closest_view
 
@@ -446,7 +474,8 @@ def test_closest_turn_prefers_the_copy_as_it_stands():
 
 
 def turned_libraries():
-    """Items with random hashes and random turned hashes drawn near other items' hashes."""
+    """Items with random hashes, and random turned and window hashes drawn near other items'
+    hashes."""
 
     @st.composite
     def build(draw):
@@ -460,6 +489,7 @@ def turned_libraries():
         for k in range(n):
             value = near(draw(st.sampled_from(bases)))
             turns = tuple(near(draw(st.sampled_from(bases))) for _ in range(7))
+            windows = tuple(near(draw(st.sampled_from(bases))) for _ in range(10))
             known = draw(st.booleans())
             items.append(
                 Item(
@@ -468,7 +498,7 @@ def turned_libraries():
                     draw(st.integers(1, 4)) * 100,
                     1,
                     10,
-                    views=packed(turns, value) if known else None,
+                    views=packed(turns, value, windows) if known else None,
                 )
             )
         return items
@@ -508,8 +538,9 @@ def test_turned_reference_linkage_invariants(items, max_distance):
 @given(turned_libraries(), st.integers(0, 12))
 def test_turned_connected_linkage_joins_every_turned_match(items, max_distance):
     """Connected groups join when a member of one, turned, is within the turned radius of the
-    other's leader (its best-ranked member as they stand), and plain groups lie within one."""
-    from ikmeta.dupes import unpack, view_radius
+    other's leader (its best-ranked member as they stand), or meets it through windows within
+    the window radius; and plain groups lie within one."""
+    from ikmeta.dupes import EDGE_WINDOWS, unpack, view_radius, window_radius
 
     groups = group(items, max_distance, linkage="connected")
     where = {m.source: n for n, g in enumerate(groups) for m, _ in g.members}
@@ -522,6 +553,17 @@ def test_turned_connected_linkage_joins_every_turned_match(items, max_distance):
             turns = (unpack(other.views) or ())[:7]
             if other.source != leader.source and any(
                 (t ^ int(leader.phash, 16)).bit_count() <= view_radius(max_distance) for t in turns
+            ):
+                assert leader.source in where and where[leader.source] == where.get(other.source)
+            value, mine = int(other.phash, 16), (unpack(other.views) or ())[8:]
+            theirs = (unpack(leader.views) or ())[8:]
+            through_windows = [
+                *((value ^ w).bit_count() for w in theirs),  # other is cropped
+                *((w ^ int(leader.phash, 16)).bit_count() for w in mine),  # other is uncropped
+                *((mine[j] ^ theirs[j]).bit_count() for j in EDGE_WINDOWS if mine and theirs),
+            ]
+            if other.source != leader.source and any(
+                d <= window_radius(max_distance) for d in through_windows
             ):
                 assert leader.source in where and where[leader.source] == where.get(other.source)
     for g in plain:

@@ -259,10 +259,10 @@ def test_quality_on_a_labelled_set(corpus, tmp_path):
     )
     default = run("dupes", str(out), "--json", "--no-cache")
     precision, recall = score(out / "truth.json", default.stdout)
-    assert precision >= 0.99 and recall >= 0.88, (precision, recall)
+    assert precision >= 0.995 and recall >= 0.96, (precision, recall)  # issue 12's targets
     connected = run("dupes", str(out), "--json", "--no-cache", "--linkage", "connected")
     precision, recall = score(out / "truth.json", connected.stdout)
-    assert precision >= 0.99 and recall >= 0.91, (precision, recall)
+    assert precision >= 0.995 and recall >= 0.96, (precision, recall)
 
 
 def test_a_file_named_twice_is_not_its_own_duplicate(library, tmp_path):
@@ -342,7 +342,7 @@ def test_skipped_files_are_summed_up(library):
     assert "not images ikmeta reads" not in run("dupes", str(library), "--json", "--no-cache", "-q").stderr
 
 
-ALL_KINDS = ("--seed", "3", "--variants", "8", "--kinds", "all")
+ALL_KINDS = ("--variants", "8", "--kinds", "all")
 
 
 def recall_by_kind(truth_path, groups: list[dict]) -> dict[str, float]:
@@ -361,23 +361,35 @@ def recall_by_kind(truth_path, groups: list[dict]) -> dict[str, float]:
     return {kind: sum(hits) / len(hits) for kind, hits in found.items()}
 
 
+# Issue 12's floors on the --kinds all set, per kind; every other (classic) kind at least 0.95.
+KIND_FLOORS = {
+    "rot90_pixels": 0.95,
+    "rot180_pixels": 0.95,
+    "mirror": 0.95,
+    "framed": 0.9,
+    "caption": 0.85,
+    "crop5": 0.85,
+    "crop_side20": 0.5,
+}
+
+
 @pytest.mark.corpus
-def test_quality_on_turned_mirrored_and_framed_copies(corpus, tmp_path):
-    """The shared set with every kind of edit (--kinds all): precision, and the kinds the
-    extra views find (issue 12's floors for rotations and mirrors; framed: 0.85 for now, the
-    issue asks 0.9); captions and crops are still pHash's own recall."""
+@pytest.mark.parametrize("seed", ["3", "7"])
+def test_quality_on_every_kind_of_edit(corpus, tmp_path, seed):
+    """The shared set with every kind of edit (--kinds all), two seeds: issue 12's targets for
+    precision, recall, and each kind's recall; --geometry exact finds no mirrored copy."""
     out = tmp_path / "set"
     subprocess.run(
-        [sys.executable, str(TOOLS / "make_dupes_set.py"), str(corpus), str(out), *ALL_KINDS],
+        [sys.executable, str(TOOLS / "make_dupes_set.py"), str(corpus), str(out), *ALL_KINDS, "--seed", seed],
         check=True,
         capture_output=True,
     )
     result = run("dupes", str(out), "--json", "--no-cache")
     precision, recall = score(out / "truth.json", result.stdout)
-    assert precision >= 0.99 and recall >= 0.78, (precision, recall)
+    assert precision >= 0.99 and recall >= 0.90, (precision, recall)
     kinds = recall_by_kind(out / "truth.json", json.loads(result.stdout))
-    for kind in ("rot90_pixels", "rot180_pixels", "mirror", "rotated_tag"):
-        assert kinds[kind] >= 0.95, (kind, kinds)
-    assert kinds["framed"] >= 0.85, kinds
+    for kind, found in kinds.items():
+        assert found >= KIND_FLOORS.get(kind, 0.95), (kind, kinds)
     exact = run("dupes", str(out), "--json", "--no-cache", "--geometry", "exact")
-    assert recall_by_kind(out / "truth.json", json.loads(exact.stdout))["mirror"] == 0.0
+    # As they stand, only a mirrored copy of a nearly symmetric picture matches.
+    assert recall_by_kind(out / "truth.json", json.loads(exact.stdout))["mirror"] <= 0.1
