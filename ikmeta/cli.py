@@ -538,7 +538,8 @@ def phash(
     of a flat image: a solid colour or a blank page, whose hash carries no information),
     'turned' (the pHashes of the picture turned and mirrored seven ways), 'inner' (the
     picture inside a plain border), 'windows' (the pHashes of ten windows of the picture:
-    what finds cropped and captioned copies) and what ranks copies, so 'phash --ndjson | dupes --hashes -' groups as 'dupes' does.
+    what finds cropped and captioned copies) and what ranks copies, so
+    'phash --ndjson | dupes --hashes -' groups as 'dupes' does.
 
     \b
     Examples:
