@@ -291,9 +291,9 @@ def _join_views(
     cropped, with an edge that differs) are joined: in rank order, a group joins the first
     earlier group it matches (``reference``), or every match joins (``connected``). A group
     matches another when a hash of one of its members meets a hash of the other's leader (its
-    reference) within :func:`view_radius`, as :func:`_kinds_meet` pairs them: every member's
-    hashes are looked up among the leaders' (:func:`cross_pairs`), never among each other, so
-    a dense cluster of copies costs no more than it does as they stand."""
+    reference), or for windows of any member, as :data:`LOOKUPS` pairs them: hashes are looked
+    up in indexes (:func:`cross_pairs`), never among each other, so a dense cluster of copies
+    costs no more than it does as they stand."""
     roots = sorted(set(leaders))
     position = {root: p for p, root in enumerate(roots)}
     targets, target_owners, target_kinds = _lookup_hashes(views, values, roots, list(range(len(roots))), True)
@@ -301,11 +301,12 @@ def _join_views(
         views, values, list(range(len(values))), [position[leader] for leader in leaders], False
     )
     partners: dict[int, set[int]] = {}
-    for wanted_targets, wanted_queries, radius_of in LOOKUPS:
-        chosen_targets, chosen_queries = _where(target_kinds, wanted_targets), _where(kinds, wanted_queries)
+    for pool, wanted_targets, wanted_queries, radius_of in LOOKUPS:
+        indexed = (targets, target_owners, target_kinds) if pool == REFERENCES else (queries, owners, kinds)
+        chosen_targets, chosen_queries = _where(indexed[2], wanted_targets), _where(kinds, wanted_queries)
         found = _group_pairs(
-            _take(targets, chosen_targets),
-            _take(target_owners, chosen_targets),
+            _take(indexed[0], chosen_targets),
+            _take(indexed[1], chosen_targets),
             _take(queries, chosen_queries),
             _take(owners, chosen_queries),
             radius_of(radius),
@@ -349,15 +350,17 @@ PLAIN, SHAPE, WINDOW = 0, 1, 2
 KINDS = WINDOW + len(WINDOWS)
 
 
-# The look-ups that find them, each a separate index: (kinds of the references' hashes, kinds
-# of the members' hashes, the radius at a max_distance). Shape views against the references
-# as they stand and inside their borders; windows against the references as they stand;
-# members as they stand against the references' windows; each window against the same window.
+# The look-ups that find them, each a separate index: (whose hashes are indexed: the
+# references' or every item's, their kinds, the kinds of every item's hashes looked up among
+# them, the radius at a max_distance). Shape views against the references as they stand and
+# inside their borders; windows against every item as it stands (a crop of a reference, or
+# of which a reference is a crop: one look-up finds both); each window against the same
+# window of the references.
+REFERENCES, ITEMS = "references", "items"
 LOOKUPS = (
-    ((PLAIN, SHAPE), (SHAPE,), view_radius),
-    ((PLAIN,), tuple(range(WINDOW, KINDS)), window_radius),
-    (tuple(range(WINDOW, KINDS)), (PLAIN,), window_radius),
-    *(((WINDOW + j,), (WINDOW + j,), window_radius) for j in EDGE_WINDOWS),
+    (REFERENCES, (PLAIN, SHAPE), (SHAPE,), view_radius),
+    (ITEMS, (PLAIN,), tuple(range(WINDOW, KINDS)), window_radius),
+    *((REFERENCES, (WINDOW + j,), (WINDOW + j,), window_radius) for j in EDGE_WINDOWS),
 )
 
 
@@ -407,9 +410,9 @@ VIEW_KINDS = (*(SHAPE for _ in range(WINDOWS_AT)), *(WINDOW + j for j in range(l
 def _lookup_hashes(
     views: list[bytes | None], values: list[int], chosen: list[int], owners: list[int], as_targets: bool
 ) -> tuple[Any, Any, Any]:
-    """The distinct (hash, owner, kind) of the ``chosen`` items (their owners: their groups):
-    each item as it stands, and its views but for those that are its own hash (views it
-    lacks). As targets (the references), without the turned views: a turned member finds its
+    """The (hash, owner, kind) of the ``chosen`` items (their owners: their groups): each
+    item as it stands, and its views but for those that are its own hash (views it lacks).
+    As targets (the references), without the turned views: a turned member finds its
     reference, so the reference need not find it. Three lists, or past SMALL items three numpy
     arrays (the hashes as uint64)."""
     first = TURNS_COUNT if as_targets else 0  # the first column of Item.views looked up
@@ -423,6 +426,9 @@ def _lookup_hashes(
         return [h for h, _, _ in found], [o for _, o, _ in found], [kind for _, _, kind in found]
     import numpy as np
 
+    # Copies of an image (the same hash and views, the same owner) are looked up once.
+    distinct = {(values[k], views[k], owner): k for k, owner in zip(chosen, owners, strict=True)}
+    chosen, owners = list(distinct.values()), [owner for _, _, owner in distinct]
     plain = np.array([values[k] for k in chosen], dtype=np.uint64)
     owned = np.array(owners, dtype=np.uint64)
     columns = [(plain, owned * KINDS + PLAIN)]
@@ -437,12 +443,6 @@ def _lookup_hashes(
         columns.append((rows[kept], codes[kept]))
     hashes = np.concatenate([h for h, _ in columns])
     codes = np.concatenate([c for _, c in columns])
-    # Each (hash, owner, kind) once: copies of an image (the same views, the same owner) ask once.
-    order = np.lexsort((codes, hashes))
-    hashes, codes = hashes[order], codes[order]
-    first_copy = np.ones(len(hashes), dtype=bool)
-    first_copy[1:] = (hashes[1:] != hashes[:-1]) | (codes[1:] != codes[:-1])
-    hashes, codes = hashes[first_copy], codes[first_copy]
     return hashes, (codes // KINDS).astype(np.int64), (codes % KINDS).astype(np.int64)
 
 
