@@ -7,9 +7,10 @@ copy can be hashed without its frame.
 A border is what lies between an edge and the first row (or column) with more than
 :data:`CONTENT_SHARE` of its pixels away from the border's colour (the colour of all four
 corners), on a grey sample of the picture. A picture whose corners differ (a sky above a
-field) has no border; one whose trimmed part would be small is left whole. A frame, a mat or
-bars are centred: opposite sides as wide as each other, within :data:`UNEVEN`. Uneven margins
-are the picture's own (a diagram or a product shot on white), not a border added to it.
+field) has no border; one whose trimmed part would be small is left whole. A border whose
+opposite sides are as wide as each other (within :data:`UNEVEN`: a frame, a mat, bars) is
+:func:`centred`; uneven margins may be the picture's own (a diagram or a product shot on
+white) or a frame with a wider foot (a print's), so they are not taken to shrink the picture.
 """
 
 from __future__ import annotations
@@ -41,11 +42,19 @@ def inner_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     trimmed = max(left / width, top / height, (width - right) / width, (height - bottom) / height)
     if trimmed < MIN_BORDER or (right - left) * (bottom - top) < MIN_INNER * width * height:
         return None
-    if not (_even(left, width - right) and _even(top, height - bottom)):
-        return None
     return left, top, right, bottom
 
 
+def centred(box: tuple[int, int, int, int], width: int, height: int) -> bool:
+    """Whether the border around ``box`` in a ``width`` x ``height`` picture has opposite sides
+    about as wide as each other (a frame, a mat or bars added around a picture).
+
+    >>> centred((10, 10, 90, 90), 100, 100), centred((5, 10, 60, 90), 100, 100)
+    (True, False)
+    """
+    left, top, right, bottom = box
+    return _even(left, width - right) and _even(top, height - bottom)
+
+
 def _even(one: int, other: int) -> bool:
-    """Whether two opposite sides of a border are about as wide (a centred frame or bars)."""
     return abs(one - other) <= max(2, UNEVEN * max(one, other))

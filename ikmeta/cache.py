@@ -52,7 +52,7 @@ VALUES = (
     ("camera", "camera", "TEXT"),
     ("captured", "captured", "TEXT"),
     ("turned", "turned", "TEXT"),  # the seven turned pHashes, one string of 7 x 16 hex digits
-    ("inner", "inner", "TEXT"),  # the picture inside a plain border: "PHASH WIDTH HEIGHT"
+    ("inner", "inner", "TEXT"),  # the picture inside a plain border: "PHASH WIDTH HEIGHT CENTRED"
     ("windows", "windows", "TEXT"),  # the windows' pHashes, one string of 10 x 16 hex digits
 )
 # How many pHashes a list-valued column holds.
@@ -285,17 +285,26 @@ COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 def _column(value: Any) -> Any:
     """A value as its column holds it: the turned pHashes as one string, the inner picture as
-    "PHASH WIDTH HEIGHT"."""
+    "PHASH WIDTH HEIGHT CENTRED" (1 or 0)."""
     if isinstance(value, dict):
-        return f"{value['pHash']} {value['width']} {value['height']}"
+        return f"{value['pHash']} {value['width']} {value['height']} {int(value.get('centred', True))}"
     return "".join(value) if isinstance(value, (list, tuple)) else value
 
 
 def _split_inner(value: Any) -> Any:
     """The inner picture's column as its object (anything else is not valid)."""
     parts = value.split(" ") if isinstance(value, str) else []
-    if len(parts) == 3 and all(re.fullmatch("[0-9]{1,10}", part) for part in parts[1:]):
-        return {"pHash": parts[0], "width": int(parts[1]), "height": int(parts[2])}
+    if (
+        len(parts) == 4
+        and all(re.fullmatch("[0-9]{1,10}", part) for part in parts[1:3])
+        and parts[3] in ("0", "1")
+    ):
+        return {
+            "pHash": parts[0],
+            "width": int(parts[1]),
+            "height": int(parts[2]),
+            "centred": parts[3] == "1",
+        }
     return value
 
 
@@ -323,9 +332,11 @@ def _valid_row(row: dict[str, Any]) -> bool:
 
 
 def valid_inner(value: Any) -> bool:
-    """An inner picture as phash_blob gives it: {"pHash": 16 hex digits, "width": N, "height": N}."""
+    """An inner picture as phash_blob gives it: {"pHash": 16 hex digits, "width": N, "height": N,
+    "centred": true or false} ("centred" is missing from lists made before it was added: taken as true)."""
     return (
         isinstance(value, dict)
+        and isinstance(value.get("centred", True), bool)
         and isinstance(value.get("pHash"), str)
         and HASH_HEX.fullmatch(value["pHash"]) is not None
         and all(

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hashes import INVERSE, TURNS, WINDOWS
+from .parallel import ordered_map
 from .rank import best_of, rank_key  # best copy first: originals before conversions
 
 # An item's other views of its picture (Item.views): the seven turned pHashes, then the pHash
@@ -55,6 +56,10 @@ VIEW_MATCHES = (
     *((TURNS[INVERSE[k]], TURNS[k]) for k in range(len(TURNS))),
     ("framed", "without the frame"),
 )
+REFRAMED = "reframed"  # the picture inside the copy's border is the one inside the reference's
+# How a copy relates to a reference it shows more of: the reference is a crop of it, or the
+# reference is it in a frame. Such a copy is the better one to keep, whatever its pixels.
+FULLER = ("without the frame", "uncropped")
 TURNS_COUNT = len(TURNS)  # the views before the inner picture's
 WINDOWS_AT = len(VIEW_MATCHES)  # the first window's view
 VIEWS = WINDOWS_AT + len(WINDOWS)
@@ -149,9 +154,14 @@ def group(
     def near(a: int, b: int) -> bool:
         return linkage == "connected" or related(a, b)[2]
 
+    def shows_more(a: int, b: int) -> bool:  # b is a crop of a, or a in a frame
+        distance, how = closest_view(values[a], unpack(views[a]), values[b], unpack(views[b]))
+        radius = window_radius(max_distance) if how == UNCROPPED else view_radius(max_distance)
+        return how in FULLER and distance <= radius
+
     groups = []
     for leader, members in _members(leaders):
-        best = _best_member(ranked, leader, members, near)
+        best = _fullest(_best_member(ranked, leader, members, near), members, shows_more, near)
         found = [closest(k, best) for k in _first(best, members)]
         groups.append(
             Group(
@@ -254,6 +264,14 @@ def _closest_shape(
             d = min((views[k] ^ other).bit_count() for other in (references if turn else (reference,)))
             if d < best:
                 best, how = d, copy_view
+    if (
+        views is not None
+        and reference_views is not None
+        and min(len(views), len(reference_views)) > TURNS_COUNT
+    ):
+        d = (views[TURNS_COUNT] ^ reference_views[TURNS_COUNT]).bit_count()  # each inside its own border
+        if d < best:
+            best, how = d, REFRAMED
     return best, how
 
 
@@ -291,27 +309,32 @@ def _join_views(
     cropped, with an edge that differs) are joined: in rank order, a group joins the first
     earlier group it matches (``reference``), or every match joins (``connected``). A group
     matches another when a hash of one of its members meets a hash of the other's leader (its
-    reference), or for windows of any member, as :data:`LOOKUPS` pairs them: hashes are looked
-    up in indexes (:func:`cross_pairs`), never among each other, so a dense cluster of copies
-    costs no more than it does as they stand."""
+    reference) as :data:`LOOKUPS` pairs them: every member's hashes are looked up among the
+    leaders' (:func:`cross_pairs`), never among each other, so a dense cluster of copies costs
+    no more than it does as they stand."""
     roots = sorted(set(leaders))
     position = {root: p for p, root in enumerate(roots)}
     targets, target_owners, target_kinds = _lookup_hashes(views, values, roots, list(range(len(roots))), True)
     queries, owners, kinds = _lookup_hashes(
         views, values, list(range(len(values))), [position[leader] for leader in leaders], False
     )
-    partners: dict[int, set[int]] = {}
-    for pool, wanted_targets, wanted_queries, radius_of in LOOKUPS:
-        indexed = (targets, target_owners, target_kinds) if pool == REFERENCES else (queries, owners, kinds)
-        chosen_targets, chosen_queries = _where(indexed[2], wanted_targets), _where(kinds, wanted_queries)
-        found = _group_pairs(
-            _take(indexed[0], chosen_targets),
-            _take(indexed[1], chosen_targets),
+
+    def look_up(
+        lookup: tuple[tuple[int, ...], tuple[int, ...], Callable[[int], int]],
+    ) -> list[tuple[int, int]]:
+        wanted_targets, wanted_queries, radius_of = lookup
+        chosen_targets, chosen_queries = _where(target_kinds, wanted_targets), _where(kinds, wanted_queries)
+        return _group_pairs(
+            _take(targets, chosen_targets),
+            _take(target_owners, chosen_targets),
             _take(queries, chosen_queries),
             _take(owners, chosen_queries),
             radius_of(radius),
-            jobs,
+            1,
         )
+
+    partners: dict[int, set[int]] = {}
+    for found in ordered_map(look_up, LOOKUPS, jobs):  # numpy works on other threads meanwhile
         for x, y in found:  # a leader, and another group's member
             partners.setdefault(x, set()).add(y)
             partners.setdefault(y, set()).add(x)
@@ -350,17 +373,18 @@ PLAIN, SHAPE, WINDOW = 0, 1, 2
 KINDS = WINDOW + len(WINDOWS)
 
 
-# The look-ups that find them, each a separate index: (whose hashes are indexed: the
-# references' or every item's, their kinds, the kinds of every item's hashes looked up among
-# them, the radius at a max_distance). Shape views against the references as they stand and
-# inside their borders; windows against every item as it stands (a crop of a reference, or
-# of which a reference is a crop: one look-up finds both); each window against the same
-# window of the references.
-REFERENCES, ITEMS = "references", "items"
+# The look-ups that find them, each a separate index of the references' hashes: (their
+# kinds, the kinds of every item's hashes looked up among them, the radius at a
+# max_distance). Shape views against the references as they stand and inside their borders;
+# windows against the references as they stand (a reference is a crop of the item); items as
+# they stand against the references' windows (the item is a crop); each window against the
+# same window. Only references are indexed, so a cluster of thousands of near copies finds
+# each of its few references once a copy, never every copy from every other.
 LOOKUPS = (
-    (REFERENCES, (PLAIN, SHAPE), (SHAPE,), view_radius),
-    (ITEMS, (PLAIN,), tuple(range(WINDOW, KINDS)), window_radius),
-    *((REFERENCES, (WINDOW + j,), (WINDOW + j,), window_radius) for j in EDGE_WINDOWS),
+    ((PLAIN, SHAPE), (SHAPE,), view_radius),
+    ((PLAIN,), tuple(range(WINDOW, KINDS)), window_radius),
+    (tuple(range(WINDOW, KINDS)), (PLAIN,), window_radius),
+    *(((WINDOW + j,), (WINDOW + j,), window_radius) for j in EDGE_WINDOWS),
 )
 
 
@@ -382,7 +406,7 @@ def _group_pairs(
         j, i = neighbors.cross_pairs(queries, targets, radius, jobs)
     else:
         i, j = neighbors.cross_pairs(targets, queries, radius, jobs)
-    x, y = target_owners[i], owners[j]
+    x, y = target_owners[i].astype(np.int64), owners[j].astype(np.int64)
     apart = x != y  # every member's windows meet those of its own group's reference
     count = int(max(target_owners.max(), owners.max())) + 1
     codes = np.unique(x[apart] * count + y[apart])
@@ -410,11 +434,11 @@ VIEW_KINDS = (*(SHAPE for _ in range(WINDOWS_AT)), *(WINDOW + j for j in range(l
 def _lookup_hashes(
     views: list[bytes | None], values: list[int], chosen: list[int], owners: list[int], as_targets: bool
 ) -> tuple[Any, Any, Any]:
-    """The (hash, owner, kind) of the ``chosen`` items (their owners: their groups): each
-    item as it stands, and its views but for those that are its own hash (views it lacks).
+    """The distinct (hash, owner, kind) of the ``chosen`` items (their owners: their groups):
+    each item as it stands, and its views but for those that are its own hash (views it lacks).
     As targets (the references), without the turned views: a turned member finds its
     reference, so the reference need not find it. Three lists, or past SMALL items three numpy
-    arrays (the hashes as uint64)."""
+    arrays (uint64 hashes, int32 owners, int8 kinds)."""
     first = TURNS_COUNT if as_targets else 0  # the first column of Item.views looked up
     if len(chosen) <= SMALL:
         found: dict[tuple[int, int, int], None] = {}
@@ -430,20 +454,28 @@ def _lookup_hashes(
     distinct = {(values[k], views[k], owner): k for k, owner in zip(chosen, owners, strict=True)}
     chosen, owners = list(distinct.values()), [owner for _, _, owner in distinct]
     plain = np.array([values[k] for k in chosen], dtype=np.uint64)
-    owned = np.array(owners, dtype=np.uint64)
-    columns = [(plain, owned * KINDS + PLAIN)]
-    have = [p for p, k in enumerate(chosen) if views[chosen[p]]]
-    if have:
+    owned = np.array(owners, dtype=np.int32)
+    parts = [(plain, owned, np.full(len(plain), PLAIN, dtype=np.int8))]
+    have = np.array([p for p, k in enumerate(chosen) if views[k]], dtype=np.int64)
+    if len(have):
         rows = np.frombuffer(b"".join(views[chosen[p]] or b"" for p in have), dtype=">u8").reshape(-1, VIEWS)
         rows = rows[:, first:].astype(np.uint64)
-        picked = np.array(have, dtype=np.int64)
-        kinds = np.array(VIEW_KINDS[first:], dtype=np.uint64)
-        codes = owned[picked][:, None] * KINDS + kinds[None, :]
-        kept = rows != plain[picked][:, None]  # a view the item lacks is its own hash: not looked up
-        columns.append((rows[kept], codes[kept]))
-    hashes = np.concatenate([h for h, _ in columns])
-    codes = np.concatenate([c for _, c in columns])
-    return hashes, (codes // KINDS).astype(np.int64), (codes % KINDS).astype(np.int64)
+        kept = rows != plain[have][:, None]  # a view the item lacks is its own hash: not looked up
+        at_row, at_column = np.nonzero(kept)
+        parts.append(
+            (
+                rows[at_row, at_column],
+                owned[have][at_row],
+                np.array(VIEW_KINDS[first:], dtype=np.int8)[at_column],
+            )
+        )
+    hashes, owners_of, kinds = (np.concatenate(part) for part in zip(*parts, strict=True))
+    # Each (hash, owner, kind) once: near copies in one group share most of their hashes.
+    order = np.lexsort((kinds, owners_of, hashes))
+    hashes, owners_of, kinds = hashes[order], owners_of[order], kinds[order]
+    unseen = np.ones(len(hashes), dtype=bool)
+    unseen[1:] = (hashes[1:] != hashes[:-1]) | (owners_of[1:] != owners_of[:-1]) | (kinds[1:] != kinds[:-1])
+    return hashes[unseen], owners_of[unseen], kinds[unseen]
 
 
 def unpack(views: bytes | None) -> tuple[int, ...] | None:
@@ -478,6 +510,28 @@ def _best_member(
     if best != leader and all(near(k, best) for k in members):
         return best
     return leader
+
+
+def _fullest(
+    best: int, members: list[int], shows_more: Callable[[int, int], bool], near: Callable[[int, int], bool]
+) -> int:
+    """The group's reference once a copy that shows more of the picture than it (the reference
+    is a crop of it, or it in a frame: :data:`FULLER`) takes its place, when every member is
+    near that copy; in rank order, until none does. An upscaled crop has more pixels than its
+    original, a framed copy more than the picture: neither is the copy to keep.
+
+    >>> _fullest(0, [0, 1], lambda a, b: a == 1, lambda a, b: True)
+    1
+    """
+    for _ in members:  # each step moves to a copy showing more: at most one step a member
+        fuller = next(
+            (k for k in members if k != best and shows_more(k, best) and all(near(m, k) for m in members)),
+            None,
+        )
+        if fuller is None:
+            return best
+        best = fuller
+    return best
 
 
 def _first(best: int, members: list[int]) -> list[int]:

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from . import isobmff
-from .borders import inner_box
+from .borders import centred, inner_box
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .errors import ImageError
 from .exif import read_exif
@@ -131,12 +131,14 @@ def phash_blob(blob: Blob) -> Report:
 
 
 def inner_object(hashed: Hashed, width: int, height: int) -> dict[str, Any]:
-    """The ``inner`` object: the picture inside the border's pHash, width and height (displayed)."""
+    """The ``inner`` object: the picture inside the border's pHash, width and height (displayed),
+    and whether the border is centred (only then does the picture count as smaller)."""
     share_x, share_y = hashed.inner_share
     return {
         "pHash": hashed.inner,
         "width": max(1, round(width * share_x)),
         "height": max(1, round(height * share_y)),
+        "centred": hashed.inner_centred,
     }
 
 
@@ -179,6 +181,7 @@ class Hashed(NamedTuple):
     turns: tuple[str, ...] = ()
     inner: str | None = None  # the pHash of the picture inside a plain border, if it has one
     inner_share: tuple[float, float] = (1.0, 1.0)  # its share of the width and height
+    inner_centred: bool = True  # whether its border is centred (borders.centred)
     windows: tuple[str, ...] = ()  # the pHashes of the picture's windows (ikmeta.hashes.WINDOWS)
 
 
@@ -206,7 +209,8 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
             # The turned hashes of a picture in plain bars are those of the picture inside: the
             # bars' pattern, turned, would come near that of other pictures in bars.
             inner = phash_of(inside[0])
-            hashed = Hashed(own, spread, turned, turned_hashes(inside[0]), inner, share, windows)
+            is_centred = centred(box, grey.width, grey.height)
+            hashed = Hashed(own, spread, turned, turned_hashes(inside[0]), inner, share, is_centred, windows)
         return hashed, [TRUNCATED] if truncated else []
 
 

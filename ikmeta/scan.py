@@ -132,9 +132,12 @@ def _item(source: str, data: dict[str, Any]) -> Item:
 
 
 def _inner_pixels(inner: dict[str, Any] | None, width: int | None, height: int | None) -> int | None:
-    """The pixels of the picture inside a plain border, when they fit inside the image (else a
-    hand-made list's claim is not taken for ranking)."""
-    if not inner or not width or not height or inner["width"] > width or inner["height"] > height:
+    """The pixels of the picture inside a centred plain border, when they fit inside the image
+    (else a hand-made list's claim is not taken for ranking). Uneven margins do not count: they
+    may be the picture's own (a diagram on white)."""
+    if not inner or not inner.get("centred", True) or not width or not height:
+        return None
+    if inner["width"] > width or inner["height"] > height:
         return None
     pixels: int = inner["width"] * inner["height"]
     return pixels

@@ -21,7 +21,7 @@ VALUE = {
     "camera": "Canon EOS 40D",
     "captured": "2008-05-30T15:56:01",
     "turned": [f"{k:016x}" for k in range(7)],
-    "inner": {"pHash": "00000000000000ff", "width": 30, "height": 20},
+    "inner": {"pHash": "00000000000000ff", "width": 30, "height": 20, "centred": False},
     "windows": [f"{k:016x}" for k in range(100, 110)],
 }
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import ikmeta.dupes as dupes_module
 import ikmeta.neighbors as neighbors_module
-from ikmeta.dupes import FLAT_TOLERANCE, Group, Item, group, rank_key
+from ikmeta.dupes import FLAT_TOLERANCE, LINKAGES, Group, Item, group, rank_key
 from ikmeta.hashes import distance as hamming
 from ikmeta.neighbors import brute_pairs
 
@@ -458,12 +458,15 @@ def test_a_cropped_copy_and_one_whose_edge_differs_join_and_say_how():
     assert len(group([a, b], 5)) == 1 and group([a, b], 4) == []  # window radius: 2 at 5, 1 at 4
 
 
-def test_a_bigger_copy_matched_through_its_window_is_uncropped():
+def test_the_copy_that_shows_more_is_kept_whatever_its_pixels():
+    """a is a window of b (an enlarged crop: more pixels): it ranks first, b joins it as
+    "uncropped", then b, which shows more of the picture, becomes the reference."""
     b_windows = tuple(0x1234 << (4 * k) for k in range(10))
     a = windowed_item("a.jpg", b_windows[5], tuple(range(100, 110)), pixels=300)  # a is b's window
     b = windowed_item("b.jpg", 0xFFFF_FFFF_FFFF_0000, b_windows, pixels=200)
-    found = group([a, b], 10)
-    assert found[0].matches == [None, "uncropped"]
+    for linkage in ("reference", "connected"):
+        (found,) = group([a, b], 10, linkage=linkage)
+        assert found.reference is b and found.matches == [None, "cropped"]
 
 
 def test_closest_turn_prefers_the_copy_as_it_stands():
@@ -474,8 +477,9 @@ def test_closest_turn_prefers_the_copy_as_it_stands():
 
 
 def turned_libraries():
-    """Items with random hashes, and random turned and window hashes drawn near other items'
-    hashes."""
+    """Items with random hashes, and random turned, inner and window hashes drawn near other
+    items' hashes: some with no views (a bare hash list), turned ones only (a list made before
+    windows), framed, with blank windows (their own hash), or exact copies of another."""
 
     @st.composite
     def build(draw):
@@ -485,25 +489,43 @@ def turned_libraries():
         def near(value):
             return flip(value, *draw(st.lists(st.integers(0, 63), max_size=6)))
 
-        items = []
+        items: list[Item] = []
         for k in range(n):
+            pixels = draw(st.integers(1, 4)) * 100
+            kind = draw(st.sampled_from(["none", "turned", "full", "full", "framed", "copy"]))
+            if kind == "copy" and items:
+                source = draw(st.sampled_from(items))
+                items.append(Item(f"{k:02d}.jpg", source.phash, pixels, 1, 10, views=source.views))
+                continue
             value = near(draw(st.sampled_from(bases)))
             turns = tuple(near(draw(st.sampled_from(bases))) for _ in range(7))
-            windows = tuple(near(draw(st.sampled_from(bases))) for _ in range(10))
-            known = draw(st.booleans())
-            items.append(
-                Item(
-                    f"{k:02d}.jpg",
-                    f"{value:016x}",
-                    draw(st.integers(1, 4)) * 100,
-                    1,
-                    10,
-                    views=packed(turns, value, windows) if known else None,
-                )
+            inner = near(draw(st.sampled_from(bases))) if kind == "framed" else value
+            windows = tuple(
+                value if draw(st.integers(0, 4)) == 0 else near(draw(st.sampled_from(bases)))
+                for _ in range(10)
             )
+            views = {
+                "none": None,
+                "turned": packed(turns, value),
+                "full": packed(turns, inner, windows),
+                "framed": packed(turns, inner, windows),
+                "copy": packed(turns, inner, windows),
+            }[kind]
+            items.append(Item(f"{k:02d}.jpg", f"{value:016x}", pixels, 1, 10, views=views))
         return items
 
     return build()
+
+
+@settings(max_examples=60, deadline=None)
+@given(turned_libraries(), st.integers(0, 12), st.sampled_from(LINKAGES))
+def test_the_numpy_and_the_plain_python_look_ups_group_alike(items, max_distance, linkage):
+    """Past SMALL items the look-ups run in numpy; below, in plain Python: the same groups."""
+    with mock.patch.object(dupes_module, "SMALL", 10**9):
+        plain = group(items, max_distance, linkage)
+    with mock.patch.object(dupes_module, "SMALL", 0):
+        vectorised = group(items, max_distance, linkage)
+    assert [(summary([g]), g.matches) for g in plain] == [(summary([g]), g.matches) for g in vectorised]
 
 
 @settings(max_examples=150, deadline=None)
@@ -573,3 +595,34 @@ def test_turned_connected_linkage_joins_every_turned_match(items, max_distance):
 def test_bad_geometry():
     with pytest.raises(ValueError, match="geometry"):
         group([], 10, geometry="sideways")
+
+
+def test_a_cluster_of_near_copies_with_windows_looks_up_each_reference_once_a_copy(monkeypatch):
+    """3,000 near copies of one picture whose windows lie near their own pHash (re-encoded
+    copies of a slide or a product shot do): the look-ups find pairs linear in the copies,
+    never every copy from every other (which took minutes and gigabytes)."""
+    import random
+
+    from ikmeta import neighbors
+
+    rng = random.Random(1)
+    base = rng.getrandbits(64)
+    items = []
+    for k in range(3000):
+        value = flip(base, *rng.sample(range(64), rng.randint(0, 2)))
+        windows = tuple(flip(base, *rng.sample(range(64), rng.randint(0, 3))) for _ in range(10))
+        items.append(
+            Item(f"{k:05d}.jpg", f"{value:016x}", 100, 100, k, views=packed((value,) * 7, value, windows))
+        )
+    found = []
+    cross_pairs = neighbors.cross_pairs
+
+    def counted(*args, **kwargs):
+        i, j = cross_pairs(*args, **kwargs)
+        found.append(len(i))
+        return i, j
+
+    monkeypatch.setattr(neighbors, "cross_pairs", counted)
+    (only,) = group(items, 10)
+    assert len(only.members) == 3000
+    assert sum(found) <= 20 * len(items), found

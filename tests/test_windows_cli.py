@@ -1,6 +1,7 @@
 """Cropped copies and copies whose edge differs (a caption band): found through the pHashes of
 windows of the picture (``ikmeta.hashes.WINDOWS``), named by ``match``; ``--geometry exact``
-leaves them alone, and a hash list from ``phash --ndjson`` finds the same groups."""
+leaves them alone, and a hash list from ``phash --ndjson`` finds the same groups. A squashed
+copy needs no window: it matches as it stands."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ EDITS = {
     "crop10_left": (lambda im: crop(im, 0.1, 0, 0, 0), "cropped", 10),
     "caption_bottom": (captioned, "edge differs", 6),
     "caption_top": (lambda im: captioned(im, at_top=True), "edge differs", 6),
+    # Squashed to three quarters of its height: pHash resizes to a square anyway.
+    "squashed": (lambda im: im.resize((im.width, im.height * 3 // 4), Image.Resampling.LANCZOS), None, 10),
 }
 
 
@@ -77,7 +80,8 @@ def test_an_edited_copy_joins_its_original_and_says_how(tmp_path, edit):
         ("original.png", None),
         (f"{edit}.jpg", EDITS[edit][1]),
     ]
-    assert found["files"][1]["distance"] <= EDITS[edit][2] * 4 // 10  # the window radius
+    if EDITS[edit][1] is not None:
+        assert found["files"][1]["distance"] <= EDITS[edit][2] * 4 // 10  # the window radius
 
 
 @pytest.mark.parametrize("edit", ["crop20_left", "caption_bottom"])
@@ -139,3 +143,55 @@ def test_a_picture_on_a_blank_page_has_no_window_hashes_of_the_blank(tmp_path):
         top_windows = [obj["windows"][k] for k in (6, 7)]  # the bottom trimmed: blank
         assert top_windows == [obj["pHash"]] * 2
     assert json.loads(run("dupes", str(tmp_path), "--json", "--no-cache").stdout) == []
+
+
+def test_an_upscaled_crop_is_not_the_copy_to_keep(tmp_path):
+    """A crop enlarged past its original has more pixels, but the original shows more of the
+    picture: it stays the copy to keep, and the crop says "cropped"."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    original = photo(7)
+    (folder / "original.jpg").write_bytes(encode(original, "JPEG", quality=90))
+    enlarged = crop(original, 0.2, 0, 0, 0).resize((720, 600), Image.Resampling.LANCZOS)
+    (folder / "crop_upscaled.jpg").write_bytes(encode(enlarged, "JPEG", quality=90))
+    (found,) = json.loads(run("dupes", str(folder), "--json", "--no-cache").stdout)
+    assert [(f["source"].rsplit("/", 1)[1], f["match"]) for f in found["files"]] == [
+        ("original.jpg", None),
+        ("crop_upscaled.jpg", "cropped"),
+    ]
+
+
+def test_a_frame_with_a_wider_foot_is_a_frame_and_not_the_copy_to_keep(tmp_path):
+    """A print's frame: 6% on three sides, 25% at the foot. Its uneven border does not shrink
+    the picture for ranking (uneven margins may be a diagram's own), but the original, the
+    picture without the frame, is still the copy to keep."""
+    from PIL import ImageOps
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    original = photo(7)
+    (folder / "original.png").write_bytes(encode(original, "PNG"))
+    print_frame = ImageOps.expand(original, (36, 24, 36, 100), (255, 255, 255))
+    (folder / "print.jpg").write_bytes(encode(print_frame, "JPEG", quality=88))
+    (found,) = json.loads(run("dupes", str(folder), "--json", "--no-cache").stdout)
+    assert [(f["source"].rsplit("/", 1)[1], f["match"]) for f in found["files"]] == [
+        ("original.png", None),
+        ("print.jpg", "framed"),
+    ]
+    inner = json.loads(run("phash", "--json", str(folder / "print.jpg")).stdout)[0]["inner"]
+    assert inner["centred"] is False
+
+
+def test_one_picture_in_two_mats_is_reframed(tmp_path):
+    """The same picture in a white mat and in a black one, without the bare picture: the
+    pictures inside match ("reframed"), under both linkages."""
+    from PIL import ImageOps
+
+    original = photo(7)
+    for name, fill in (("white.jpg", (255, 255, 255)), ("black.jpg", (0, 0, 0))):
+        (tmp_path / name).write_bytes(encode(ImageOps.expand(original, 60, fill), "JPEG", quality=88))
+    for linkage in ("reference", "connected"):
+        (found,) = json.loads(
+            run("dupes", str(tmp_path), "--json", "--no-cache", "--linkage", linkage).stdout
+        )
+        assert sorted(f["match"] or "" for f in found["files"]) == ["", "reframed"]

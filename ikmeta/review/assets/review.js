@@ -155,14 +155,15 @@
     return count;
   }
 
-  /** How ``file`` compares with the ``kept`` copy: its distance and, when it matched turned or
-      mirrored, how. Against the suggested copy, as the scan found; against another, the plain
-      distance, unless one of the two matched turned (then how they compare is not known). */
+  /** How ``file`` compares with the ``kept`` copy: its distance and, when it matched not as it
+      stands (turned, framed, cropped...), how. Against the suggested copy, as the scan found;
+      against another, the plain distance, unless one of the two matched not as it stands
+      (then how they compare is not known: an edited copy). */
   function relate(file, kept) {
     if (file.flat || kept.flat) return { distance: null, match: null };
     if (file === kept) return { distance: 0, match: null };
     if (kept === file.group.suggested) return { distance: file.record.distance, match: file.record.match || null };
-    if (file.record.match || kept.record.match) return { distance: null, match: "turned or mirrored" };
+    if (file.record.match || kept.record.match) return { distance: null, match: "edited" };
     return { distance: hamming(file.record.pHash, kept.record.pHash), match: null };
   }
 
