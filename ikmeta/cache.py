@@ -39,8 +39,8 @@ APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as i
 SCHEMA_VERSION = 5
 # The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
 # (v4: dimensions as displayed, and the best-copy traits): bump when they change.
-# v5: the turned pHashes; v6: inner; v7: windows
-ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v7"
+# v5: the turned pHashes; v6: inner; v7: windows; v8: windows averaged by area, inner centred
+ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v8"
 # What a row holds besides its key: (key of the phash_blob metadata, column, SQL type).
 VALUES = (
     ("pHash", "phash", "TEXT NOT NULL"),

@@ -11,6 +11,8 @@ keeps scipy's import (~0.2 s) off every run; tests hold it equal to imagehash's.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
@@ -23,6 +25,7 @@ _k = np.arange(HASH_SIZE)[:, None]
 _n = np.arange(SAMPLE_SIZE)[None, :]
 DCT_BASIS = 2.0 * np.cos(np.pi * _k * (2 * _n + 1) / (2 * SAMPLE_SIZE))
 del _k, _n
+WINDOW_SAMPLE = 96  # pixels on the long side of the sample windows are taken from
 ROUNDOFF = 1e-6  # far below any real coefficient of 8-bit pixels (the smallest is ~1e-2)
 
 # EXIF Orientation -> the Pillow transpose that shows the image upright (as ImageOps.exif_transpose).
@@ -122,15 +125,57 @@ def turned_hashes(low: np.ndarray) -> tuple[str, ...]:
 
 def window_hashes(grey: Image.Image, flat_spread: float) -> tuple[str | None, ...]:
     """The pHash of each window of :data:`ikmeta.hashes.WINDOWS` of a grey picture, or None
-    for a window whose sample spreads less than ``flat_spread`` (nearly blank: its hash would
-    be noise)."""
-    width, height = grey.size
-    found: list[str | None] = []
+    for a window whose pixels spread less than ``flat_spread`` (nearly blank: its hash would
+    be noise).
+
+    A window's hash is pHash's (its 8x8 lowest DCT frequencies above their median), of the
+    window averaged down to 32x32 by area rather than by Lanczos: a large picture is first
+    box-reduced to WINDOW_SAMPLE pixels on its long side, then each window is one product of
+    small matrices with its pixels (the DCT basis times the area weights, cached per window
+    size), and the ten are thresholded together. About 0.3 ms a picture, a tenth of ten
+    resizes and DCTs.
+    """
+    if max(grey.size) > WINDOW_SAMPLE:
+        scale = WINDOW_SAMPLE / max(grey.size)
+        size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+        grey = grey.resize(size, Image.Resampling.BOX)
+    pixels = np.asarray(grey, dtype=np.float64)
+    height, width = pixels.shape
+    # Sums of the pixels and of their squares over any rectangle: each window's spread at once.
+    sums, squares = np.zeros((2, height + 1, width + 1))
+    np.cumsum(pixels.cumsum(axis=0), axis=1, out=sums[1:, 1:])
+    np.cumsum((pixels * pixels).cumsum(axis=0), axis=1, out=squares[1:, 1:])
+    lows, blank = [], []
     for left, top, right, bottom in WINDOWS:
-        box = (round(left * width), round(top * height), round(right * width), round(bottom * height))
-        low, spread = low_frequencies(grey.crop(box))
-        found.append(_bits(low) if spread >= flat_spread else None)
-    return tuple(found)
+        x0, x1 = round(left * width), round(right * width)
+        y0, y1 = round(top * height), round(bottom * height)
+        count = (x1 - x0) * (y1 - y0)
+        total = sums[y1, x1] - sums[y0, x1] - sums[y1, x0] + sums[y0, x0]
+        total_squares = squares[y1, x1] - squares[y0, x1] - squares[y1, x0] + squares[y0, x0]
+        variance = max(0.0, total_squares / count - (total / count) ** 2)
+        blank.append(variance < flat_spread * flat_spread)
+        lows.append(_area_dct(y1 - y0) @ pixels[y0:y1, x0:x1] @ _area_dct(x1 - x0).T)
+    blocks = np.stack(lows).reshape(len(WINDOWS), -1)
+    blocks[np.abs(blocks) < ROUNDOFF] = 0.0
+    ordered = np.sort(blocks, axis=1)
+    middle = blocks.shape[1] // 2
+    medians = ordered[:, middle - 1 : middle + 1].mean(axis=1, keepdims=True)
+    packed = np.packbits(blocks > medians, axis=1)
+    return tuple(None if flat else row.tobytes().hex() for row, flat in zip(packed, blank, strict=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _area_dct(size: int) -> np.ndarray:
+    """The 8 lowest DCT-II rows of an axis of ``size`` pixels averaged by area to 32: the DCT
+    basis (8x32) times the area weights (32 x size), each output pixel the mean of the input
+    span it covers (fractions of pixels at its ends)."""
+    edges = np.arange(SAMPLE_SIZE + 1) * (size / SAMPLE_SIZE)
+    starts, ends = edges[:-1, None], edges[1:, None]
+    pixel = np.arange(size)[None, :]
+    overlap = np.clip(np.minimum(pixel + 1, ends) - np.maximum(pixel, starts), 0.0, None)
+    weights = overlap / overlap.sum(axis=1, keepdims=True)
+    basis: np.ndarray = DCT_BASIS @ weights
+    return basis
 
 
 def _median(values: np.ndarray) -> float:
