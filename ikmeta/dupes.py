@@ -309,32 +309,47 @@ def _join_views(
     cropped, with an edge that differs) are joined: in rank order, a group joins the first
     earlier group it matches (``reference``), or every match joins (``connected``). A group
     matches another when a hash of one of its members meets a hash of the other's leader (its
-    reference) as :data:`LOOKUPS` pairs them: every member's hashes are looked up among the
-    leaders' (:func:`cross_pairs`), never among each other, so a dense cluster of copies costs
-    no more than it does as they stand."""
+    reference) as the look-ups below pair them: hashes are looked up in indexes
+    (:func:`cross_pairs`) that hold references' hashes, or members' only where references'
+    are looked up, never members' among members', so a dense cluster of copies costs no more
+    than it does as they stand."""
     roots = sorted(set(leaders))
     position = {root: p for p, root in enumerate(roots)}
-    targets, target_owners, target_kinds = _lookup_hashes(views, values, roots, list(range(len(roots))), True)
-    queries, owners, kinds = _lookup_hashes(
-        views, values, list(range(len(values))), [position[leader] for leader in leaders], False
-    )
+    led = [k for k, leader in enumerate(leaders) if k != leader]  # the members that are not leaders
+    as_arrays = len(values) > SMALL  # numpy past SMALL items, plain Python below
+    refs = _lookup_hashes(views, values, roots, list(range(len(roots))), as_arrays)
+    others = _lookup_hashes(views, values, led, [position[leaders[k]] for k in led], as_arrays)
+    windows = tuple(range(WINDOW, KINDS))
+    # Each look-up: (hashes indexed, hashes looked up among them, radius at max_distance); the
+    # index holds references' hashes, and members' only where the look-up is of references'.
+    lookups = [
+        # Turned views, and pictures inside borders, against references as they stand and inside.
+        (
+            _pick(refs, (PLAIN, INNER)),
+            _both(_pick(refs, (TURN, INNER)), _pick(others, (TURN, INNER))),
+            view_radius,
+        ),
+        # References' windows against references and members as they stand: one is a crop of the other.
+        (_both(_pick(refs, (PLAIN,)), _pick(others, (PLAIN,))), _pick(refs, windows), window_radius),
+        # Members' windows against references as they stand: the reference is a crop of the member.
+        (_pick(refs, (PLAIN,)), _pick(others, windows), window_radius),
+        # Each edge window against the references' same window: an edge of one differs.
+        *(
+            (
+                _pick(refs, (WINDOW + j,)),
+                _both(_pick(refs, (WINDOW + j,)), _pick(others, (WINDOW + j,))),
+                window_radius,
+            )
+            for j in EDGE_WINDOWS
+        ),
+    ]
 
-    def look_up(
-        lookup: tuple[tuple[int, ...], tuple[int, ...], Callable[[int], int]],
-    ) -> list[tuple[int, int]]:
-        wanted_targets, wanted_queries, radius_of = lookup
-        chosen_targets, chosen_queries = _where(target_kinds, wanted_targets), _where(kinds, wanted_queries)
-        return _group_pairs(
-            _take(targets, chosen_targets),
-            _take(target_owners, chosen_targets),
-            _take(queries, chosen_queries),
-            _take(owners, chosen_queries),
-            radius_of(radius),
-            1,
-        )
+    def look_up(lookup: tuple[Any, Any, Callable[[int], int]]) -> list[tuple[int, int]]:
+        (indexed, indexed_owners), (asked, asked_owners), radius_of = lookup
+        return _group_pairs(indexed, indexed_owners, asked, asked_owners, radius_of(radius), 1)
 
     partners: dict[int, set[int]] = {}
-    for found in ordered_map(look_up, LOOKUPS, jobs):  # numpy works on other threads meanwhile
+    for found in ordered_map(look_up, lookups, jobs):  # numpy works on other threads meanwhile
         for x, y in found:  # a leader, and another group's member
             partners.setdefault(x, set()).add(y)
             partners.setdefault(y, set()).add(x)
@@ -366,26 +381,10 @@ def _join_views(
     return [roots[joined[position[leader]]] for leader in leaders]
 
 
-# The kinds of hashes looked up by _join_views: an item as it stands (PLAIN), a view of the
-# picture as a whole seen another way (SHAPE: turned, or inside its border), and window j
-# (WINDOW + j).
-PLAIN, SHAPE, WINDOW = 0, 1, 2
+# The kinds of hashes looked up by _join_views: an item as it stands (PLAIN), turned (TURN),
+# the picture inside its border (INNER), and window j (WINDOW + j).
+PLAIN, TURN, INNER, WINDOW = 0, 1, 2, 3
 KINDS = WINDOW + len(WINDOWS)
-
-
-# The look-ups that find them, each a separate index of the references' hashes: (their
-# kinds, the kinds of every item's hashes looked up among them, the radius at a
-# max_distance). Shape views against the references as they stand and inside their borders;
-# windows against the references as they stand (a reference is a crop of the item); items as
-# they stand against the references' windows (the item is a crop); each window against the
-# same window. Only references are indexed, so a cluster of thousands of near copies finds
-# each of its few references once a copy, never every copy from every other.
-LOOKUPS = (
-    ((PLAIN, SHAPE), (SHAPE,), view_radius),
-    ((PLAIN,), tuple(range(WINDOW, KINDS)), window_radius),
-    (tuple(range(WINDOW, KINDS)), (PLAIN,), window_radius),
-    *(((WINDOW + j,), (WINDOW + j,), window_radius) for j in EDGE_WINDOWS),
-)
 
 
 def _group_pairs(
@@ -413,69 +412,69 @@ def _group_pairs(
     return list(zip((codes // count).tolist(), (codes % count).tolist(), strict=True))
 
 
-def _where(kinds: Any, wanted: tuple[int, ...]) -> Any:
-    """The positions of the ``wanted`` kinds in ``kinds`` (a list, or a numpy array)."""
-    if isinstance(kinds, list):
-        return [k for k, kind in enumerate(kinds) if kind in wanted]
+def _pick(found: tuple[Any, Any, Any], wanted: tuple[int, ...]) -> tuple[Any, Any]:
+    """The (hashes, owners) of :func:`_lookup_hashes`' output whose kind is ``wanted``."""
+    hashes, owners, kinds = found
+    if isinstance(hashes, list):
+        chosen = [k for k, kind in enumerate(kinds) if kind in wanted]
+        return [hashes[k] for k in chosen], [owners[k] for k in chosen]
     import numpy as np
 
-    return np.flatnonzero(np.isin(kinds, wanted))
+    mask = np.isin(kinds, wanted)
+    return hashes[mask], owners[mask]
 
 
-def _take(hashes: Any, chosen: Any) -> Any:
-    """``hashes`` (a list, or a numpy array) at the ``chosen`` positions."""
-    return [hashes[k] for k in chosen] if isinstance(hashes, list) else hashes[chosen]
+def _both(one: tuple[Any, Any], other: tuple[Any, Any]) -> tuple[Any, Any]:
+    """Two (hashes, owners) as one."""
+    if isinstance(one[0], list):
+        return one[0] + other[0], one[1] + other[1]
+    import numpy as np
+
+    return np.concatenate([one[0], other[0]]), np.concatenate([one[1], other[1]])
 
 
 # The kind of each column of Item.views.
-VIEW_KINDS = (*(SHAPE for _ in range(WINDOWS_AT)), *(WINDOW + j for j in range(len(WINDOWS))))
+VIEW_KINDS = (*(TURN for _ in range(TURNS_COUNT)), INNER, *(WINDOW + j for j in range(len(WINDOWS))))
 
 
 def _lookup_hashes(
-    views: list[bytes | None], values: list[int], chosen: list[int], owners: list[int], as_targets: bool
+    views: list[bytes | None], values: list[int], chosen: list[int], owners: list[int], as_arrays: bool
 ) -> tuple[Any, Any, Any]:
     """The distinct (hash, owner, kind) of the ``chosen`` items (their owners: their groups):
-    each item as it stands, and its views but for those that are its own hash (views it lacks).
-    As targets (the references), without the turned views: a turned member finds its
-    reference, so the reference need not find it. Three lists, or past SMALL items three numpy
-    arrays (uint64 hashes, int32 owners, int8 kinds)."""
-    first = TURNS_COUNT if as_targets else 0  # the first column of Item.views looked up
-    if len(chosen) <= SMALL:
+    each item as it stands, and its views but for those that are its own hash (views it
+    lacks). Three lists, or ``as_arrays`` three numpy arrays (uint64 hashes, int64 owners,
+    int64 kinds)."""
+    if not as_arrays:
         found: dict[tuple[int, int, int], None] = {}
         for k, owner in zip(chosen, owners, strict=True):
             found[(values[k], owner, PLAIN)] = None
-            for column, view in enumerate(unpack(views[k]) or (), start=0):
-                if column >= first and view != values[k]:
+            for column, view in enumerate(unpack(views[k]) or ()):
+                if view != values[k]:
                     found[(view, owner, VIEW_KINDS[column])] = None
         return [h for h, _, _ in found], [o for _, o, _ in found], [kind for _, _, kind in found]
     import numpy as np
 
-    # Copies of an image (the same hash and views, the same owner) are looked up once.
-    distinct = {(values[k], views[k], owner): k for k, owner in zip(chosen, owners, strict=True)}
-    chosen, owners = list(distinct.values()), [owner for _, _, owner in distinct]
     plain = np.array([values[k] for k in chosen], dtype=np.uint64)
-    owned = np.array(owners, dtype=np.int32)
-    parts = [(plain, owned, np.full(len(plain), PLAIN, dtype=np.int8))]
+    codes = np.array(owners, dtype=np.int64) * KINDS  # owner and kind in one number
+    parts = [(plain, codes + PLAIN)]
     have = np.array([p for p, k in enumerate(chosen) if views[k]], dtype=np.int64)
     if len(have):
-        rows = np.frombuffer(b"".join(views[chosen[p]] or b"" for p in have), dtype=">u8").reshape(-1, VIEWS)
-        rows = rows[:, first:].astype(np.uint64)
+        packed = b"".join(views[chosen[p]] or b"" for p in have)
+        rows = np.frombuffer(packed, dtype=">u8").reshape(-1, VIEWS).astype(np.uint64)
+        del packed
         kept = rows != plain[have][:, None]  # a view the item lacks is its own hash: not looked up
-        at_row, at_column = np.nonzero(kept)
-        parts.append(
-            (
-                rows[at_row, at_column],
-                owned[have][at_row],
-                np.array(VIEW_KINDS[first:], dtype=np.int8)[at_column],
-            )
-        )
-    hashes, owners_of, kinds = (np.concatenate(part) for part in zip(*parts, strict=True))
-    # Each (hash, owner, kind) once: near copies in one group share most of their hashes.
-    order = np.lexsort((kinds, owners_of, hashes))
-    hashes, owners_of, kinds = hashes[order], owners_of[order], kinds[order]
+        kinds = codes[have][:, None] + np.array(VIEW_KINDS, dtype=np.int64)[None, :]
+        parts.append((rows[kept], kinds[kept]))
+        del rows, kinds
+    hashes, code = (np.concatenate(part) for part in zip(*parts, strict=True))
+    # Each (hash, owner, kind) once: copies of an image, and near copies in one group, share
+    # most of their hashes.
+    order = np.lexsort((code, hashes))
+    hashes, code = hashes[order], code[order]
     unseen = np.ones(len(hashes), dtype=bool)
-    unseen[1:] = (hashes[1:] != hashes[:-1]) | (owners_of[1:] != owners_of[:-1]) | (kinds[1:] != kinds[:-1])
-    return hashes[unseen], owners_of[unseen], kinds[unseen]
+    unseen[1:] = (hashes[1:] != hashes[:-1]) | (code[1:] != code[:-1])
+    hashes, code = hashes[unseen], code[unseen]
+    return hashes, code // KINDS, code % KINDS
 
 
 def unpack(views: bytes | None) -> tuple[int, ...] | None:
