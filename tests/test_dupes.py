@@ -626,3 +626,24 @@ def test_a_cluster_of_near_copies_with_windows_looks_up_each_reference_once_a_co
     (only,) = group(items, 10)
     assert len(only.members) == 3000
     assert sum(found) <= 20 * len(items), found
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=60),
+    st.lists(st.integers(0, 63), max_size=8),
+    st.integers(0, 12),
+)
+def test_the_plain_python_cross_pairs_are_every_near_pair(bases, flips, radius):
+    """The pigeonhole tables find exactly the pairs a loop over every pair finds."""
+    from ikmeta.dupes import _pigeonhole_pairs
+
+    targets = bases
+    queries = [flip(value, *flips[: k % (len(flips) + 1)]) for k, value in enumerate(bases * 3)]
+    every = sorted(
+        (i, j)
+        for j, query in enumerate(queries)
+        for i, target in enumerate(targets)
+        if (target ^ query).bit_count() <= radius
+    )
+    assert _pigeonhole_pairs(targets, queries, radius) == every
