@@ -68,25 +68,32 @@ for bit in range(64):  # flip bit `bit` in the copies that draw it
     chosen = rng.random(k) < flips / 64
     copies[chosen] ^= np.uint64(1) << np.uint64(bit)
 hashes = np.concatenate([base, copies])
+
+
+def planted(views, count, bits):  # count hashes near a random view of random images, bits flipped
+    chosen = rng.integers(0, len(base), size=count)
+    copies = views[chosen, rng.integers(0, views.shape[1], size=count)]
+    for bit in range(64):
+        copies[rng.random(count) < bits / 64] ^= np.uint64(1) << np.uint64(bit)
+    return copies
+
+
+def more(table, count):  # table with count rows of random hashes more: the planted copies' own
+    return np.concatenate([table, rng.integers(0, 2**64, size=(count, table.shape[1]), dtype=np.uint64)])
+
+
 # Each image's seven turned hashes: as spread as the plain ones (random), and 1% of the images
 # planted as turned copies of another (their plain hash one of its turned hashes, 0 to 8 bits off).
 turned = rng.integers(0, 2**64, size=(len(hashes), 7), dtype=np.uint64)
-planted = rng.integers(0, len(base), size=len(hashes) // 100)
-turned_copies = turned[planted, rng.integers(0, 7, size=len(planted))]
-for bit in range(64):
-    turned_copies[rng.random(len(planted)) < 4 / 64] ^= np.uint64(1) << np.uint64(bit)
+turned_copies = planted(turned, len(hashes) // 100, 4)
 hashes = np.concatenate([hashes, turned_copies])
-turned = np.concatenate([turned, rng.integers(0, 2**64, size=(len(planted), 7), dtype=np.uint64)])
+turned = more(turned, len(turned_copies))
 # Each image's ten windows (random as well), and 1% more images planted as crops of another
 # (their plain hash one of its windows, 0 to 4 bits off).
 windows = rng.integers(0, 2**64, size=(len(hashes), 10), dtype=np.uint64)
-cropped = rng.integers(0, len(base), size=len(hashes) // 100)
-crops = windows[cropped, rng.integers(0, 10, size=len(cropped))]
-for bit in range(64):
-    crops[rng.random(len(cropped)) < 2 / 64] ^= np.uint64(1) << np.uint64(bit)
+crops = planted(windows, len(hashes) // 100, 2)
 hashes = np.concatenate([hashes, crops])
-turned = np.concatenate([turned, rng.integers(0, 2**64, size=(len(cropped), 7), dtype=np.uint64)])
-windows = np.concatenate([windows, rng.integers(0, 2**64, size=(len(cropped), 10), dtype=np.uint64)])
+turned, windows = more(turned, len(crops)), more(windows, len(crops))
 # As items keep their views: the seven turned hashes, the hash itself (no frame), then the
 # windows: 18 words, 144 bytes.
 packed = np.concatenate([turned, hashes[:, None], windows], axis=1).astype(">u8").tobytes()
