@@ -34,6 +34,11 @@ where brute force is the method anyway (a large radius), the groups are built bl
 (:mod:`ikmeta.neighbors`' streamed leaders). None of them holds, or looks at, the pairs of a
 dense cluster, so time and memory stay bounded; tests hold them all to the groups of every
 pair.
+
+Items may carry other views of their picture (:attr:`Item.views`: turned, inside a plain
+border, windows of it). With ``geometry="any"`` the groups found as the hashes stand then
+join through them (:func:`_join_views`, looked up against the references only), and each
+member says how it matched (:func:`relation`).
 """
 
 from __future__ import annotations
@@ -131,9 +136,13 @@ def group(
     """Groups of two or more near-duplicates, the group with the best reference first.
 
     With ``geometry`` "any", a copy turned or mirrored (its pixels, with no EXIF tag to undo
-    it) matches too, within :func:`view_radius` of ``max_distance``: its distance is the
-    smallest over the ways to turn it (:data:`TURNS`), and its group's ``matches`` name the
-    way. A copy near as it stands is a plain match, whatever its turns.
+    it) or in a plain border matches too, within :func:`view_radius` of ``max_distance``, and
+    a cropped copy or one whose edge differs (a caption band) through windows, within
+    :func:`window_radius`: its distance is the smallest over those views, and its group's
+    ``matches`` name the way ("rotated 90", "framed", "cropped", "edge differs"...). A copy
+    near as it stands is a plain match, whatever its views. A copy that shows more of the
+    picture than the reference (the reference is a crop of it, or it in a frame) becomes the
+    reference when every member is near it (:func:`_fullest`).
     """
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {LINKAGES}")
@@ -443,8 +452,8 @@ def _lookup_hashes(
 ) -> tuple[Any, Any, Any]:
     """The distinct (hash, owner, kind) of the ``chosen`` items (their owners: their groups):
     each item as it stands, and its views but for those that are its own hash (views it
-    lacks). Three lists, or ``as_arrays`` three numpy arrays (uint64 hashes, int64 owners,
-    int64 kinds)."""
+    lacks). Three lists, or ``as_arrays`` three numpy arrays (uint64 hashes, integer owners
+    and kinds)."""
     if not as_arrays:
         found: dict[tuple[int, int, int], None] = {}
         for k, owner in zip(chosen, owners, strict=True):
@@ -456,7 +465,9 @@ def _lookup_hashes(
     import numpy as np
 
     plain = np.array([values[k] for k in chosen], dtype=np.uint64)
-    codes = np.array(owners, dtype=np.int64) * KINDS  # owner and kind in one number
+    # Owner and kind in one number: 32 bits while they fit (half the memory at a million items).
+    wide = (max(owners, default=0) + 1) * KINDS >= 2**31
+    codes = np.array(owners, dtype=np.int64 if wide else np.int32) * KINDS
     parts = [(plain, codes + PLAIN)]
     have = np.array([p for p, k in enumerate(chosen) if views[k]], dtype=np.int64)
     if len(have):
@@ -464,7 +475,7 @@ def _lookup_hashes(
         rows = np.frombuffer(packed, dtype=">u8").reshape(-1, VIEWS).astype(np.uint64)
         del packed
         kept = rows != plain[have][:, None]  # a view the item lacks is its own hash: not looked up
-        kinds = codes[have][:, None] + np.array(VIEW_KINDS, dtype=np.int64)[None, :]
+        kinds = codes[have][:, None] + np.array(VIEW_KINDS, dtype=codes.dtype)[None, :]
         parts.append((rows[kept], kinds[kept]))
         del rows, kinds
     hashes, code = (np.concatenate(part) for part in zip(*parts, strict=True))
