@@ -240,7 +240,7 @@ class Seconds(click.FloatRange):
 
 
 def geometry_option(default: str, help_text: str) -> Callable[[F], F]:
-    """--geometry any|exact (dupes and distance): whether turned and mirrored copies match."""
+    """--geometry any|exact (dupes and distance): whether turned, framed and cropped copies match."""
     return click.option(
         "--geometry",
         type=click.Choice(["any", "exact"]),
@@ -767,7 +767,8 @@ def _views(obj: dict[str, Any]) -> tuple[int, ...] | None:
 @geometry_option(
     "any",
     "any: copies turned 90, 180 or 270 degrees or mirrored (their pixels, with no EXIF tag to "
-    "undo it) or in a plain frame match too, and say how ('match'); exact: only copies as they stand.",
+    "undo it), in a plain frame, cropped or with a caption band match too, and say how ('match'); "
+    "exact: only copies as they stand.",
 )
 @click.option("--hidden", is_flag=True, help="Also scan hidden files and folders.")
 @click.option(
@@ -819,11 +820,11 @@ def dupes(
     or DateTimeOriginal), then the earlier capture time (DateTimeOriginal, else the
     modification time), then the less lossy format (HEIC/AVIF, then JPEG by quality, then
     PNG, WebP, TIFF, GIF, BMP), then the larger file, then path order.
-    Copies turned or mirrored (their pixels) or in a plain frame match too, within 60% of
-    --max, and cropped copies or copies with a caption band, within 40% of it, through
-    windows of the picture; each file's 'match' says how ("rotated 90", "framed",
+    Copies turned or mirrored (their pixels), in a plain frame, cropped, or with a caption
+    band match too, through other views of the picture (turned, inside its frame, windows of
+    it), within 40% of --max; each file's 'match' says how ("rotated 90", "framed",
     "cropped", "edge differs"...). --geometry exact: only copies as they stand, and
-    grouping a million hashes about 3x faster.
+    grouping a million hashes about 1.7x faster.
     Solid-colour and blank images carry no pHash information: they are grouped only with
     others of about the same colour, never by pHash. Hashes are cached, so a second scan
     is near-instant. Exit status: 0 when the scan ran (duplicates or not), 1 when some

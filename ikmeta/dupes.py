@@ -136,9 +136,9 @@ def group(
     """Groups of two or more near-duplicates, the group with the best reference first.
 
     With ``geometry`` "any", a copy turned or mirrored (its pixels, with no EXIF tag to undo
-    it) or in a plain border matches too, within :func:`view_radius` of ``max_distance``, and
-    a cropped copy or one whose edge differs (a caption band) through windows, within
-    :func:`window_radius`: its distance is the smallest over those views, and its group's
+    it) or in a plain border matches too, and a cropped copy or one whose edge differs (a
+    caption band) through windows, within :func:`view_radius` of ``max_distance``: its
+    distance is the smallest over those views, and its group's
     ``matches`` name the way ("rotated 90", "framed", "cropped", "edge differs"...). A copy
     near as it stands is a plain match, whatever its views. A copy that shows more of the
     picture than the reference (the reference is a crop of it, or it in a frame) becomes the
@@ -166,8 +166,7 @@ def group(
 
     def shows_more(a: int, b: int) -> bool:  # b is a crop of a, or a in a frame
         distance, how = closest_view(values[a], unpack(views[a]), values[b], unpack(views[b]))
-        radius = window_radius(max_distance) if how == UNCROPPED else view_radius(max_distance)
-        return how in FULLER and distance <= radius
+        return how in FULLER and distance <= view_radius(max_distance)
 
     groups = []
     for leader, members in _members(leaders):
@@ -193,19 +192,14 @@ def group(
 
 
 def view_radius(max_distance: int) -> int:
-    """How far a turned or framed copy may be: 60% of ``max_distance`` (6 at the default 10).
-    Such a copy is seldom edited as well (the labelled sets' turned ones are within 2), while
-    pictures with plain borders come within 8 to 10 of each other once turned: the tighter
-    radius keeps them apart, and makes the look-up of eight more hashes an image affordable."""
-    return max_distance * 6 // 10
-
-
-def window_radius(max_distance: int) -> int:
-    """How far a cropped copy, or one whose edge differs, may be through a window: 40% of
-    ``max_distance`` (4 at the default 10). The labelled sets' crops come within 4 of their
-    original's window and captioned copies within 2 of the same window of the original,
-    while other pictures stay 10 or more away; the look-up of ten windows an image is cheap
-    only at a small radius."""
+    """How far a copy may be through another view (turned, inside its border, through a
+    window): 40% of ``max_distance`` (4 at the default 10). Such copies are seldom edited as
+    well: in the labelled sets, turned and mirrored copies come within 0 to 4 of their
+    original, framed ones and crops within 0 to 4, captioned ones within 0 (one at 6), while
+    other photos stay 10 or more away, and pictures with plain borders come within 8 to 10 of
+    each other once turned. The tight radius keeps them apart, and makes the look-up of
+    seventeen more hashes an image affordable (at 60%, the turned views alone cost as much
+    as grouping as the hashes stand)."""
     return max_distance * 4 // 10
 
 
@@ -217,8 +211,8 @@ def relation(
     max_distance: int,
 ) -> tuple[int, str | None, bool]:
     """(distance, how, near) of a copy to a reference: as they stand when within
-    ``max_distance`` (how: None); else the closest other view, near when a turned or framed
-    view is within :func:`view_radius` or a window within :func:`window_radius`.
+    ``max_distance`` (how: None); else the closest other view (:func:`closest_view`), near
+    when within :func:`view_radius`.
 
     >>> relation(0b1111, None, 0b0000, (0b1110, 0, 0, 0, 0, 0, 0, 0), 10)
     (4, None, True)
@@ -226,14 +220,8 @@ def relation(
     plain = (value ^ reference).bit_count()
     if plain <= max_distance:
         return plain, None, True
-    shape = _closest_shape(value, views, reference, reference_views)
-    window = _closest_window(value, views, reference, reference_views)
-    radii = ((shape, view_radius(max_distance)), (window, window_radius(max_distance)))
-    for (distance, how), radius in sorted(radii, key=lambda found: found[0][0]):
-        if how is not None and distance <= radius:
-            return distance, how, True
-    distance, how = min(shape, window, key=lambda found: found[0])
-    return distance, how, False
+    distance, how = closest_view(value, views, reference, reference_views)
+    return distance, how, how is not None and distance <= view_radius(max_distance)
 
 
 def closest_view(
@@ -340,15 +328,15 @@ def _join_views(
             view_radius,
         ),
         # References' windows against references and members as they stand: one is a crop of the other.
-        (_both(_pick(refs, (PLAIN,)), _pick(others, (PLAIN,))), _pick(refs, windows), window_radius),
+        (_both(_pick(refs, (PLAIN,)), _pick(others, (PLAIN,))), _pick(refs, windows), view_radius),
         # Members' windows against references as they stand: the reference is a crop of the member.
-        (_pick(refs, (PLAIN,)), _pick(others, windows), window_radius),
+        (_pick(refs, (PLAIN,)), _pick(others, windows), view_radius),
         # Each edge window against the references' same window: an edge of one differs.
         *(
             (
                 _pick(refs, (WINDOW + j,)),
                 _both(_pick(refs, (WINDOW + j,)), _pick(others, (WINDOW + j,))),
-                window_radius,
+                view_radius,
             )
             for j in EDGE_WINDOWS
         ),

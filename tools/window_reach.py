@@ -30,13 +30,13 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ikmeta.decode import load_reduced, open_image, shrink
-from ikmeta.dupes import EDGE_WINDOWS, window_radius
+from ikmeta.dupes import EDGE_WINDOWS, view_radius
 from ikmeta.exif import read_exif
 from ikmeta.metadata import FLAT_SPREAD, display_orientation, exif_block, short_format
 from ikmeta.phash import greyscale, low_frequencies, phash_of, upright, window_hashes
 from ikmeta.source import read_source
 
-RADIUS = window_radius(10)
+RADIUS = view_radius(10)
 ALL_ROUND = (0.02, 0.05, 0.08, 0.1, 0.12, 0.15)
 ONE_SIDE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 BANDS = (0.05, 0.1, 0.15, 0.2, 0.25)
