@@ -48,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .hashes import INVERSE, TURNS, WINDOWS
+from .hashes import INVERSE, TURNS, WINDOWS, substring_bounds
 from .parallel import ordered_map
 from .rank import best_of, rank_key  # best copy first: originals before conversions
 
@@ -77,7 +77,7 @@ CROPPED, UNCROPPED, EDGE_DIFFERS = "cropped", "uncropped", "edge differs"
 EDGE_WINDOWS = (1, 3, 5, 7, 9)  # of WINDOWS: 10% off all round, 20% off the right, left, bottom, top
 
 LINKAGES = ("reference", "connected")
-GEOMETRIES = ("any", "exact")  # any: turned and mirrored copies match too; exact: as they stand
+GEOMETRIES = ("any", "exact")  # any: through other views too (turned, framed, windows); exact: as they stand
 SMALL = 700  # up to this many items, a pure-Python pair loop beats importing numpy
 PAIR_LOOP = 20_000  # up to this many pairs of look-ups, a pure-Python loop (~0.15 us a pair) beats numpy
 FLAT_TOLERANCE = 6  # largest difference of mean red, green or blue (0-255) between flat copies
@@ -120,7 +120,7 @@ class Group:
     """A reference (the best copy) and its members with their pHash distance to it, reference
     first; the distance is None in a group of flat images (grouped by colour). ``matches``
     says, for each member, how it matched when not as it stands: "rotated 90", "mirrored"...
-    (see :data:`ikmeta.phash.TURNS`), else None."""
+    (:data:`ikmeta.hashes.TURNS`), "framed", "cropped", "edge differs"..., else None."""
 
     reference: Item
     members: list[tuple[Item, int | None]]
@@ -318,33 +318,25 @@ def _join_views(
     refs = _lookup_hashes(views, values, roots, list(range(len(roots))), as_arrays)
     others = _lookup_hashes(views, values, led, [position[leaders[k]] for k in led], as_arrays)
     windows = tuple(range(WINDOW, KINDS))
-    # Each look-up: (hashes indexed, hashes looked up among them, radius at max_distance); the
-    # index holds references' hashes, and members' only where the look-up is of references'.
+    # Each look-up: (hashes indexed, hashes looked up among them); the index holds references'
+    # hashes, and members' only where the look-up is of references'.
     lookups = [
         # Turned views, and pictures inside borders, against references as they stand and inside.
-        (
-            _pick(refs, (PLAIN, INNER)),
-            _both(_pick(refs, (TURN, INNER)), _pick(others, (TURN, INNER))),
-            view_radius,
-        ),
+        (_pick(refs, (PLAIN, INNER)), _both(_pick(refs, (TURN, INNER)), _pick(others, (TURN, INNER)))),
         # References' windows against references and members as they stand: one is a crop of the other.
-        (_both(_pick(refs, (PLAIN,)), _pick(others, (PLAIN,))), _pick(refs, windows), view_radius),
+        (_both(_pick(refs, (PLAIN,)), _pick(others, (PLAIN,))), _pick(refs, windows)),
         # Members' windows against references as they stand: the reference is a crop of the member.
-        (_pick(refs, (PLAIN,)), _pick(others, windows), view_radius),
+        (_pick(refs, (PLAIN,)), _pick(others, windows)),
         # Each edge window against the references' same window: an edge of one differs.
         *(
-            (
-                _pick(refs, (WINDOW + j,)),
-                _both(_pick(refs, (WINDOW + j,)), _pick(others, (WINDOW + j,))),
-                view_radius,
-            )
+            (_pick(refs, (WINDOW + j,)), _both(_pick(refs, (WINDOW + j,)), _pick(others, (WINDOW + j,))))
             for j in EDGE_WINDOWS
         ),
     ]
 
-    def look_up(lookup: tuple[Any, Any, Callable[[int], int]]) -> list[tuple[int, int]]:
-        (indexed, indexed_owners), (asked, asked_owners), radius_of = lookup
-        return _group_pairs(indexed, indexed_owners, asked, asked_owners, radius_of(radius), 1)
+    def look_up(lookup: tuple[tuple[Any, Any], tuple[Any, Any]]) -> list[tuple[int, int]]:
+        (indexed, indexed_owners), (asked, asked_owners) = lookup
+        return _group_pairs(indexed, indexed_owners, asked, asked_owners, view_radius(radius))
 
     partners: dict[int, set[int]] = {}
     for found in ordered_map(look_up, lookups, jobs):  # numpy works on other threads meanwhile
@@ -386,23 +378,23 @@ KINDS = WINDOW + len(WINDOWS)
 
 
 def _group_pairs(
-    targets: Any, target_owners: Any, queries: Any, owners: Any, radius: int, jobs: int
+    targets: Any, target_owners: Any, queries: Any, owners: Any, radius: int
 ) -> list[tuple[int, int]]:
     """The distinct (target's owner, query's owner) of the targets and queries within
     ``radius``, where the two owners differ (lists, or numpy arrays)."""
     if len(targets) == 0 or len(queries) == 0:
         return []
     if isinstance(targets, list):
-        near = cross_pairs(targets, queries, radius, jobs)
+        near = cross_pairs(targets, queries, radius)
         return sorted({(target_owners[t], owners[j]) for t, j in near if target_owners[t] != owners[j]})
     import numpy as np
 
     from . import neighbors
 
     if len(targets) > len(queries):  # index the smaller set: the pairs are the same
-        j, i = neighbors.cross_pairs(queries, targets, radius, jobs)
+        j, i = neighbors.cross_pairs(queries, targets, radius)
     else:
-        i, j = neighbors.cross_pairs(targets, queries, radius, jobs)
+        i, j = neighbors.cross_pairs(targets, queries, radius)
     x, y = target_owners[i].astype(np.int64), owners[j].astype(np.int64)
     apart = x != y  # every member's windows meet those of its own group's reference
     count = int(max(target_owners.max(), owners.max())) + 1
@@ -478,7 +470,7 @@ def _lookup_hashes(
 
 
 def unpack(views: bytes | None) -> tuple[int, ...] | None:
-    """An item's views as integers (kept as 8 big-endian words)."""
+    """An item's views as integers (kept as VIEWS big-endian words)."""
     return struct.unpack(f">{VIEWS}Q", views) if views else None
 
 
@@ -683,16 +675,15 @@ PIGEONHOLE_LIMIT = 16  # from this radius on, chunks get too narrow to narrow an
 
 def _pigeonhole_pairs(targets: list[int], queries: list[int], radius: int) -> list[tuple[int, int]]:
     """:func:`cross_pairs` of two lists through ``radius + 1`` tables of chunks of bits."""
-    chunks = radius + 1
-    bounds = [(64 * k // chunks, 64 * (k + 1) // chunks) for k in range(chunks)]
+    bounds = substring_bounds(radius + 1)
     tables: list[dict[int, list[int]]] = [{} for _ in bounds]
     for i, target in enumerate(targets):
-        for table, (low, high) in zip(tables, bounds, strict=True):
-            table.setdefault((target >> low) & ((1 << (high - low)) - 1), []).append(i)
+        for table, (low, width) in zip(tables, bounds, strict=True):
+            table.setdefault((target >> low) & ((1 << width) - 1), []).append(i)
     found: set[tuple[int, int]] = set()
     for j, query in enumerate(queries):
-        for table, (low, high) in zip(tables, bounds, strict=True):
-            for i in table.get((query >> low) & ((1 << (high - low)) - 1), ()):
+        for table, (low, width) in zip(tables, bounds, strict=True):
+            for i in table.get((query >> low) & ((1 << width) - 1), ()):
                 if (targets[i] ^ query).bit_count() <= radius:
                     found.add((i, j))
     return sorted(found)

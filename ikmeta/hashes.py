@@ -42,6 +42,18 @@ WINDOWS = (
 )
 
 
+def substring_bounds(m: int) -> list[tuple[int, int]]:
+    """(low bit, width) of ``m`` substrings covering a 64-bit hash, as equal as possible: two
+    hashes within distance ``m - 1`` agree exactly on one of them (pigeonhole).
+
+    >>> substring_bounds(3)
+    [(0, 22), (22, 21), (43, 21)]
+    """
+    widths = [64 // m + (1 if k < 64 % m else 0) for k in range(m)]
+    starts = [sum(widths[:k]) for k in range(m)]
+    return list(zip(starts, widths, strict=True))
+
+
 class HashFormatError(ValueError):
     """Text that is not a hexadecimal hash; the message says why."""
 

@@ -173,7 +173,7 @@ def mean_colour(blob: Blob) -> str:
 class Hashed(NamedTuple):
     """An image's pHash, the spread of its grey sample (flat below FLAT_SPREAD), whether
     making it upright swapped its axes (an EXIF orientation 5 to 8 that ikmeta applied), and
-    the pHashes of the picture turned each way of :data:`ikmeta.phash.TURNS`."""
+    the pHashes of the picture turned each way of :data:`ikmeta.hashes.TURNS`."""
 
     phash: str
     spread: float
@@ -185,16 +185,23 @@ class Hashed(NamedTuple):
     windows: tuple[str, ...] = ()  # the pHashes of the picture's windows (ikmeta.hashes.WINDOWS)
 
 
+def grey_sample(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Image.Image, bool, bool]:
+    """The grey picture ikmeta hashes: the opened image decoded at reduced scale, upright (EXIF
+    ``orientation`` applied) and grey; whether making it upright swapped its axes, and whether
+    its data was truncated."""
+    pixels, truncated = load_reduced(blob, im)
+    still_to_apply = display_orientation(pixels, fmt, orientation)
+    try:
+        grey = greyscale(upright(shrink(pixels), still_to_apply))
+    except ValueError:  # a mode Pillow cannot make grey ("La", ...)
+        raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
+    return grey, still_to_apply in (5, 6, 7, 8), truncated
+
+
 def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Hashed, list[str]]:
     """The pHash of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
     with pixel_memory.hold(decoded_bytes(im)):  # so that many cores do not hold many huge images at once
-        pixels, truncated = load_reduced(blob, im)
-        still_to_apply = display_orientation(pixels, fmt, orientation)
-        turned = still_to_apply in (5, 6, 7, 8)
-        try:
-            grey = greyscale(upright(shrink(pixels), still_to_apply))
-        except ValueError:  # a mode Pillow cannot make grey ("La", ...)
-            raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
+        grey, turned, truncated = grey_sample(blob, im, fmt, orientation)
         low, spread = low_frequencies(grey)
         own = phash_of(low)
         windows = tuple(h or own for h in window_hashes(grey, FLAT_SPREAD))

@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .hashes import substring_bounds
+
 BITS = 64
 MAX_KEY_BITS = 22  # a direct table of 2**22 bucket starts is 32 MB
 # Costs in ns, measured on numpy 2 (x86-64): one probe (per hash, per bucket key), one
@@ -55,13 +57,6 @@ def near_pairs(hashes: np.ndarray, radius: int, jobs: int = 1) -> tuple[np.ndarr
         i, j = index_pairs(hashes, radius, substrings, jobs)
     order = np.lexsort((j, i))
     return i[order], j[order]
-
-
-def substring_bounds(m: int) -> list[tuple[int, int]]:
-    """(low bit, width) of ``m`` substrings covering 64 bits, as equal as possible."""
-    widths = [BITS // m + (1 if k < BITS % m else 0) for k in range(m)]
-    starts = [sum(widths[:k]) for k in range(m)]
-    return list(zip(starts, widths, strict=True))
 
 
 def ball(width: int, t: int) -> int:

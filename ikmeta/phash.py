@@ -60,22 +60,14 @@ def greyscale(im: Image.Image) -> Image.Image:
 
 def phash_image(image: Image.Image) -> str:
     """The pHash of ``image`` as 16 lowercase hex digits."""
-    return phash_and_spread(image)[0]
-
-
-def phash_and_spread(image: Image.Image) -> tuple[str, float]:
-    """The pHash of ``image``, and the standard deviation of the 32x32 grey sample it is made from.
-
-    A spread near 0 means a flat image (a solid colour, a blank page): its hash is then noise,
-    not a fingerprint, and duplicate search leaves it out.
-    """
-    low, spread = low_frequencies(image)
-    return _bits(low), spread
+    return phash_of(low_frequencies(image)[0])
 
 
 def low_frequencies(image: Image.Image) -> tuple[np.ndarray, float]:
     """The 8x8 lowest DCT coefficients pHash thresholds (rows: vertical frequency), and the
-    spread of the 32x32 grey sample."""
+    spread (standard deviation) of the 32x32 grey sample. A spread near 0 means a flat image
+    (a solid colour, a blank page): its hash is then noise, not a fingerprint, and duplicate
+    search leaves it out."""
     small = greyscale(image).resize((SAMPLE_SIZE, SAMPLE_SIZE), Image.Resampling.LANCZOS)
     pixels = np.asarray(small, dtype=np.float64)
     low = DCT_BASIS @ pixels @ DCT_BASIS.T
@@ -87,10 +79,6 @@ def low_frequencies(image: Image.Image) -> tuple[np.ndarray, float]:
 
 def phash_of(low: np.ndarray) -> str:
     """The pHash (16 hex digits) of a low DCT block: its coefficients above their median."""
-    return _bits(low)
-
-
-def _bits(low: np.ndarray) -> str:
     return np.packbits(low > _median(low)).tobytes().hex()
 
 
@@ -120,7 +108,7 @@ def turned_blocks(low: np.ndarray) -> list[np.ndarray]:
 def turned_hashes(low: np.ndarray) -> tuple[str, ...]:
     """The pHash of the picture turned each way of :data:`ikmeta.hashes.TURNS` (each block thresholded at its
     own median, as pHash does), from the picture's own low DCT block."""
-    return tuple(_bits(block) for block in turned_blocks(low))
+    return tuple(phash_of(block) for block in turned_blocks(low))
 
 
 def window_hashes(grey: Image.Image, flat_spread: float) -> tuple[str | None, ...]:

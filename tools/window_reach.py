@@ -29,11 +29,11 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ikmeta.decode import load_reduced, open_image, shrink
+from ikmeta.decode import open_image
 from ikmeta.dupes import EDGE_WINDOWS, view_radius
 from ikmeta.exif import read_exif
-from ikmeta.metadata import FLAT_SPREAD, display_orientation, exif_block, short_format
-from ikmeta.phash import greyscale, low_frequencies, phash_of, upright, window_hashes
+from ikmeta.metadata import FLAT_SPREAD, exif_block, grey_sample, short_format
+from ikmeta.phash import low_frequencies, phash_of, window_hashes
 from ikmeta.source import read_source
 
 RADIUS = view_radius(10)
@@ -44,14 +44,13 @@ PHOTOS = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif"}
 LEFT_OUT = ("orientation/", "_YES.", "invalid/", "corrupted")  # make_dupes_set.py's default
 
 
-def grey_sample(path: str) -> Image.Image:
-    """The grey picture ikmeta hashes: decoded at reduced scale, upright, grey."""
+def grey_of(path: str) -> Image.Image:
+    """The grey picture ikmeta hashes (metadata.grey_sample) of a file."""
     blob = read_source(path)
     im = open_image(blob)
     fmt = short_format(im)
     orientation = read_exif(exif_block(blob, im, fmt) or b"", makernote=False)["image"].get("Orientation")
-    pixels, _ = load_reduced(blob, im)
-    return greyscale(upright(shrink(pixels), display_orientation(pixels, fmt, orientation)))
+    return grey_sample(blob, im, fmt, orientation)[0]
 
 
 def own_hash(im: Image.Image) -> int:
@@ -77,7 +76,7 @@ def crops(folder: str) -> None:
             if os.path.splitext(name)[1].lower() not in PHOTOS or any(part in path for part in LEFT_OUT):
                 continue
             try:
-                im = grey_sample(path)
+                im = grey_of(path)
                 if min(Image.open(path).size) < 200:
                     continue
             except Exception:  # noqa: BLE001 - an unreadable file is not a scene
@@ -117,7 +116,7 @@ def distances(sets: list[str]) -> None:
         truth = json.loads((Path(folder) / "truth.json").read_text())
         hashes = {}
         for rel in truth:
-            im = grey_sample(os.path.join(folder, rel))
+            im = grey_of(os.path.join(folder, rel))
             hashes[rel] = (own_hash(im), windows_of(im))
 
         original = {scene: rel for rel, scene in truth.items() if "_orig" in rel}
