@@ -1,3 +1,79 @@
-"""ikmeta: ImageKit's image metadata object, computed locally, and a near-duplicate finder."""
+"""ikmeta: ImageKit's image metadata object, computed locally, and a near-duplicate finder.
+
+    >>> import ikmeta
+    >>> ikmeta.inspect("photo.jpg")["exif"]["exif"]["ISO"]
+    100
+    >>> ikmeta.find_duplicates(["~/Pictures"], max_distance=10)
+    [Group(reference=Item(source='...'), members=[...]), ...]
+
+The names in ``__all__`` are the public API (documented in :mod:`ikmeta.api` and the README's
+"Python API"); every other module and name is private. They load on first use, so that
+``import ikmeta`` (and the command line's start-up) costs nothing until one is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    **dict.fromkeys(
+        ("inspect", "inspect_many", "phash", "phash_many", "hash_records", "distance", "find_duplicates"),
+        "api",
+    ),
+    **dict.fromkeys(("group", "Source", "Limits"), "api"),
+    **dict.fromkeys(("Group", "Item"), "dupes"),
+    **dict.fromkeys(("IkmetaError", "SourceError", "ImageError", "HashError", "IkmetaWarning"), "errors"),
+}
+__all__ = [
+    "Group",
+    "HashError",
+    "IkmetaError",
+    "IkmetaWarning",
+    "ImageError",
+    "Item",
+    "Limits",
+    "Source",
+    "SourceError",
+    "__version__",
+    "distance",
+    "find_duplicates",
+    "group",
+    "hash_records",
+    "inspect",
+    "inspect_many",
+    "phash",
+    "phash_many",
+]
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
+    from .api import (
+        Limits,
+        Source,
+        distance,
+        find_duplicates,
+        group,
+        hash_records,
+        inspect,
+        inspect_many,
+        phash,
+        phash_many,
+    )
+    from .dupes import Group, Item
+    from .errors import HashError, IkmetaError, IkmetaWarning, ImageError, SourceError
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use (PEP 562)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ikmeta' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

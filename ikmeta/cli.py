@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 import click
 
 from . import __version__
-from .errors import IkmetaError, SourceError, guarded
+from .errors import IkmetaError, SourceError
 from .source import STDIN, FetchOptions, is_url
 
 if TYPE_CHECKING:
@@ -189,7 +189,8 @@ def jobs_option(f: F) -> F:
         type=click.IntRange(min=1),
         default=cpu_count,
         show_default="CPU count",
-        help="Sources read, downloaded and decoded in parallel.",
+        help="Images decoded and hashed in parallel (files are read there too; URLs are "
+        "downloaded by --connections threads of their own).",
     )(f)
 
 
@@ -250,28 +251,87 @@ def geometry_option(default: str, help_text: str) -> Callable[[F], F]:
     )
 
 
-def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, gives timeout, max_bytes
-    """``--timeout`` and ``--max-bytes``, handed to the command as one ``fetch`` (FetchOptions)."""
+class HeaderType(click.ParamType[Any]):
+    """An HTTP header, 'Name: value', as curl -H takes it."""
+
+    name = "header"
+    TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        name, colon, text = str(value).partition(":")
+        if not colon or not self.TOKEN.fullmatch(name.strip()):
+            self.fail(f"{value!r} is not 'Name: value' (example: 'Authorization: Bearer abc123')", param, ctx)
+        if any(c in text for c in "\r\n\x00"):
+            self.fail(f"the value of {name.strip()!r} holds a line break or NUL", param, ctx)
+        return (name.strip(), text.strip())
+
+
+def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, gives the options below
+    """``--timeout``, ``--max-bytes``, ``--header``, ``--retries`` and ``--connections``,
+    handed to the command as one ``fetch`` (FetchOptions)."""
 
     @functools.wraps(f)
-    def with_fetch(*args: Any, timeout: float, max_bytes: int, **kwargs: Any) -> Any:
-        return f(*args, fetch=FetchOptions(timeout=timeout, max_bytes=max_bytes), **kwargs)
+    def with_fetch(
+        *args: Any,
+        timeout: float,
+        max_bytes: int,
+        headers: tuple[tuple[str, str], ...],
+        retries: int,
+        connections: int,
+        **kwargs: Any,
+    ) -> Any:
+        fetch = FetchOptions(
+            timeout=timeout, max_bytes=max_bytes, headers=headers, retries=retries, connections=connections
+        )
+        return f(*args, fetch=fetch, **kwargs)
 
-    with_fetch = click.option(
-        "--max-bytes",
-        type=ByteSize(),
-        default="100MB",
-        show_default=True,
-        help="Largest body to download from a URL (checked while streaming), or to "
-        "read from standard input or a pipe.",
-    )(with_fetch)
-    return click.option(
-        "--timeout",
-        type=Seconds(),
-        default=30.0,
-        show_default=True,
-        help="Seconds to wait for a URL's server, to connect and for each read.",
-    )(with_fetch)
+    options = [
+        click.option(
+            "--timeout",
+            type=Seconds(),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for a URL's server, to connect and for each read.",
+        ),
+        click.option(
+            "--max-bytes",
+            type=ByteSize(),
+            default="100MB",
+            show_default=True,
+            help="Largest body to download from a URL (checked while streaming), or to "
+            "read from standard input or a pipe.",
+        ),
+        click.option(
+            "--header",
+            "headers",
+            type=HeaderType(),
+            multiple=True,
+            metavar="'NAME: VALUE'",
+            help="Send this HTTP header with every request (repeatable), for signed or private "
+            "endpoints; Authorization and Cookie go only to the host named, not where it redirects.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 10),
+            default=3,
+            show_default=True,
+            help="Times a download is tried again after a connection error, 429 or 5xx, waiting "
+            "longer each time (with jitter, and as Retry-After asks, up to 30 s).",
+        ),
+        click.option(
+            "--connections",
+            type=click.IntRange(1, 256),
+            default=16,
+            show_default=True,
+            help="Downloads at once (connections are kept alive and reused per host); "
+            "--jobs threads decode what they bring.",
+        ),
+    ]
+    for option in reversed(options):
+        with_fetch = option(with_fetch)
+    return with_fetch
 
 
 # A list of names or hashes: UTF-8 (a leading BOM skipped), and bytes that are not UTF-8 kept
@@ -292,6 +352,26 @@ def list_name(stream: TextIO) -> str:
     """The name of a --from or --hashes list for messages: its path, or <stdin>."""
     name = getattr(stream, "name", None)
     return name if isinstance(name, str) else "<stdin>"
+
+
+def errors_option(f: F) -> F:
+    return click.option(
+        "--errors",
+        "errors",
+        type=click.Choice(["stderr", "records"]),
+        default="stderr",
+        show_default=True,
+        help="records: with --ndjson or --json, each source that fails is also an object "
+        '{"source": ..., "error": ...} in its place on stdout (to rerun exactly the failures: '
+        "jq -r 'select(.error) | .source'); stderr: only the message on stderr.",
+    )(f)
+
+
+def check_errors_option(errors: str, output: str) -> bool:
+    """Whether failures are records too; a usage error where the output has no room for them."""
+    if errors == "records" and output not in ("json", "ndjson"):
+        raise click.UsageError("--errors records writes JSON objects: give it with --ndjson or --json.")
+    return errors == "records"
 
 
 def from_option(f: F) -> F:
@@ -404,34 +484,51 @@ def emit_all(lines: Iterable[str], chunk: int = 2000) -> None:
 
 
 def reports(
-    work: Callable[[str], Any], sources: Iterable[str | IkmetaError], jobs: int, state: dict[str, int]
+    outcomes: Iterable[dict[str, Any] | IkmetaError], state: dict[str, int], records: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """The metadata of each source in order; failures and warnings go to stderr as they come."""
-    from .parallel import ordered_map
-
-    for outcome in ordered_map(functools.partial(guarded, work), sources, jobs):
+    """The objects of an API call's outcomes in order; failures go to stderr as they come,
+    and with ``records`` (--errors records) also in place as {"source": ..., "error": ...}."""
+    for outcome in outcomes:
         if isinstance(outcome, IkmetaError):
             fail(outcome)
             state["failed"] += 1
-            continue
-        for message in outcome.warnings:
-            warn(outcome.source, message)
-        yield outcome.metadata
+            if records:
+                yield {"source": outcome.source, "error": outcome.reason}
+        else:
+            yield outcome
 
 
 @contextlib.contextmanager
 def walked_reports(
-    work: Callable[[str], Any], names: Sources, hidden: bool, jobs: int
+    many: Callable[..., Iterator[dict[str, Any] | IkmetaError]],
+    names: Sources,
+    hidden: bool,
+    jobs: int,
+    fetch: FetchOptions,
+    records: bool = False,
 ) -> Iterator[Iterator[dict[str, Any]]]:
-    """The reports of every source, folders walked; once they are written, the line on the
-    files the walk skipped, and the exit status (1 when some source failed)."""
+    """``many`` (ikmeta.inspect_many or hash_records) of every source, folders walked; once
+    they are written, the line on the files the walk skipped, and the exit status (1 when
+    some source failed)."""
     from .walk import image_paths
 
     state = {"failed": 0}
     skipped: Counter[str] = Counter()
-    yield reports(work, image_paths(names, hidden=hidden, skipped=skipped), jobs, state)
+    sources = image_paths(names, hidden=hidden, skipped=skipped)
+    yield reports(many(sources, jobs=jobs, on_warning=warn, **limits(fetch)), state, records)
     note_skipped(skipped)
     finish(state)
+
+
+def limits(fetch: FetchOptions) -> dict[str, Any]:
+    """The download options as the Python API's keywords (ikmeta.Limits)."""
+    return {
+        "timeout": fetch.timeout,
+        "max_bytes": fetch.max_bytes,
+        "headers": dict(fetch.headers),
+        "retries": fetch.retries,
+        "connections": fetch.connections,
+    }
 
 
 def finish(state: dict[str, int]) -> None:
@@ -453,6 +550,7 @@ def finish(state: dict[str, int]) -> None:
         "table": "Aligned 'field  value' lines, nested keys dotted.",
     },
 )
+@errors_option
 @jobs_option
 @fetch_options
 def inspect(
@@ -460,6 +558,7 @@ def inspect(
     from_file: TextIO | None,
     hidden: bool,
     output: str,
+    errors: str,
     jobs: int,
     fetch: FetchOptions,
 ) -> None:
@@ -479,11 +578,12 @@ def inspect(
       ikmeta inspect --ndjson photos/ > photos.ndjson
       find . -name '*.jpg' | ikmeta inspect --from - --ndjson
     """
-    from .metadata import inspect_source
+    from .api import inspect_many
 
+    records = check_errors_option(errors, output)
     names = Sources.check(sources, from_file)
     single = names.single and not os.path.isdir(names.args[0])
-    with walked_reports(functools.partial(inspect_source, fetch=fetch), names, hidden, jobs) as objects:
+    with walked_reports(inspect_many, names, hidden, jobs, fetch, records) as objects:
         write_metadata(objects, output, single)
 
 
@@ -519,6 +619,7 @@ def write_metadata(objects: Iterator[dict[str, Any]], output: str, single: bool)
         "table": "'HASH  SOURCE' lines, like sha256sum.",
     },
 )
+@errors_option
 @jobs_option
 @fetch_options
 def phash(
@@ -526,6 +627,7 @@ def phash(
     from_file: TextIO | None,
     hidden: bool,
     output: str,
+    errors: str,
     jobs: int,
     fetch: FetchOptions,
 ) -> None:
@@ -548,10 +650,11 @@ def phash(
       ikmeta phash --ndjson photos/ | jq -r .pHash
       find . -name '*.jpg' | ikmeta phash --from -
     """
-    from .metadata import phash_source
+    from .api import hash_records
 
+    records = check_errors_option(errors, output)
     names = Sources.check(sources, from_file)
-    with walked_reports(functools.partial(phash_source, fetch=fetch), names, hidden, jobs) as objects:
+    with walked_reports(hash_records, names, hidden, jobs, fetch, records) as objects:
         if output == "table":
             from .output import checksum_line
 
@@ -620,13 +723,13 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, geometry: str,
       ikmeta distance --json https://example.com/a.jpg 2d5ad3936d2e015b
       ikmeta distance --geometry any photo.jpg mirrored.jpg --json     and "match": "mirrored"
     """
-    from .hashes import distance as hamming
+    from .api import distance as hamming
 
     Sources.check((value for kind, value in (a, b) if kind == "source"), required=False)
     if geometry == "any" and a[0] == b[0] == "hash":
         raise click.UsageError("--geometry any turns images: give at least one image, not two hashes.")
     (hash_a, views_a), (hash_b, views_b) = resolve_hashes([a, b], fetch)
-    if len(hash_a) != len(hash_b):
+    if len(hash_a) != len(hash_b):  # (the API's HashError says the same)
         raise click.UsageError(f"pHashes differ in length: {len(hash_a)} vs {len(hash_b)} hex digits")
     result: dict[str, Any] = {"a": hash_a, "b": hash_b, "distance": hamming(hash_a, hash_b)}
     if geometry == "any":
@@ -652,13 +755,11 @@ def resolve_hashes(
     sources = [value for kind, value in values if kind == "source"]
     if not sources:
         return [(value, None) for _, value in values]
-    from .metadata import phash_source
+    from .api import hash_records
 
     state = {"failed": 0}
-    work = functools.partial(phash_source, fetch=fetch)
-    computed = {
-        obj["source"]: (obj["pHash"], _views(obj)) for obj in reports(work, sources, len(sources), state)
-    }
+    records = hash_records(sources, jobs=len(sources), on_warning=warn, **limits(fetch))
+    computed = {obj["source"]: (obj["pHash"], _views(obj)) for obj in reports(records, state)}
     finish(state)
     return [computed[value] if kind == "source" else (value, None) for kind, value in values]
 
@@ -686,20 +787,11 @@ def check_cache_path(cache_path: str | None, no_cache: bool) -> None:
         raise click.BadParameter(f"no such folder: {one_line(folder)}", param_hint="'--cache'")
 
 
-@contextlib.contextmanager
-def open_cache(cache_path: str | None, no_cache: bool) -> Iterator[Any]:
+def open_cache(cache_path: str | None, no_cache: bool) -> contextlib.AbstractContextManager[Any]:
     """The hash cache (a warning when it cannot be used), closed at the end."""
-    from .cache import HashCache, default_cache_path
+    from .api import open_cache as open_hash_cache
 
-    cache = HashCache.open(
-        None if no_cache else cache_path or default_cache_path(), replace_foreign=cache_path is None
-    )
-    if cache.problem:
-        warn(cache_name(cache), cache.problem)
-    try:
-        yield cache
-    finally:
-        cache.close()
+    return open_hash_cache(False if no_cache else cache_path or True, on_warning=warn)
 
 
 def check_page_path(value: str | None, param: click.Parameter, ctx: click.Context) -> str | None:
@@ -837,7 +929,7 @@ def dupes(
       ikmeta dupes ~/Pictures --html review.html          the review page, and the summary
       ikmeta phash photos/ > hashes.txt && ikmeta dupes --hashes hashes.txt
     """
-    from .dupes import group
+    from .api import group
     from .output import group_object
 
     shown = output is not None or html is None  # with --html, the groups only when asked for
@@ -852,11 +944,11 @@ def dupes(
     state = {"failed": 0}
     with open_cache(cache_path, no_cache) as cache:
         if hash_list is not None:
-            items = collect_items(read_hash_events(hash_list), state, quiet)
+            items = collect_items(read_hash_events(hash_list), state)
         else:
             items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
         try:
-            groups = group(items, max_distance, linkage, jobs, geometry)
+            groups = group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
         except MemoryError:
             fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
             sys.exit(EXIT_FAILED)
@@ -954,15 +1046,25 @@ def scan_items(
     state: dict[str, int],
 ) -> list[Any]:
     """Hash every image (cached where possible), with a progress bar on a terminal."""
-    from .scan import scan
-    from .walk import image_paths
+    from .scan import scan_paths
 
     announced = cache.problem  # already said
-    skipped: Counter[str] = Counter()
+
+    def failed(error: IkmetaError) -> None:
+        fail(error)
+        state["failed"] += 1
+
     with ProgressBar(quiet) as bar:
-        paths = image_paths(sources, hidden=hidden, skipped=skipped)
-        events = scan(paths, cache, jobs, fetch, on_total=bar.total)
-        items = collect_items(events, state, quiet, bar.advance)
+        items, skipped = scan_paths(
+            sources,
+            cache,
+            jobs=jobs,
+            fetch=fetch,
+            hidden=hidden,
+            on_error=failed,
+            on_warning=warn,
+            on_progress=bar.progress,
+        )
     if not quiet:
         note_skipped(skipped)
     if cache.problem and cache.problem != announced:  # it broke during the scan
@@ -971,26 +1073,19 @@ def scan_items(
 
 
 def cache_name(cache: Any) -> str:
-    """How messages name the cache: 'cache PATH'."""
-    return f"cache {cache.path}" if cache.path else "cache"
+    from .api import cache_name as name
+
+    return name(cache)
 
 
-def collect_items(
-    events: Iterable[Any], state: dict[str, int], quiet: bool, advance: Callable[[], None] = lambda: None
-) -> list[Any]:
-    from .dupes import Item
-    from .scan import ScanWarning
-
+def collect_items(events: Iterable[Any], state: dict[str, int]) -> list[Any]:
+    """The items of a hash list; each bad line named on stderr."""
     items = []
     for event in events:
-        if isinstance(event, ScanWarning):
-            warn(event.source, event.message)
-            continue
-        advance()
         if isinstance(event, IkmetaError):
             fail(event)
             state["failed"] += 1
-        elif isinstance(event, Item):
+        else:
             items.append(event)
     return items
 
@@ -1052,6 +1147,13 @@ class ProgressBar:
         if self.bar is not None:
             progress, task = self.bar
             progress.update(task, total=count)
+
+    def progress(self, done: int, total: int) -> None:
+        """``on_progress`` of the Python API: (0, total) once the sources are listed, then each one done."""
+        if done == 0:
+            self.total(total)
+        else:
+            self.advance()
 
     def advance(self) -> None:
         if self.bar is not None:

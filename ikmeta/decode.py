@@ -323,7 +323,7 @@ def shrink(im: Image.Image) -> Image.Image:
     if factor <= 1:
         return im
     if im.mode not in REDUCIBLE_MODES:  # palette, 1-bit, 16-bit grey, LAB: box means need grey levels
-        from .phash import greyscale
+        from .perceptual import greyscale
 
         im = greyscale(im)
     return im.reduce(factor)

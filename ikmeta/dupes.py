@@ -129,6 +129,12 @@ class Group:
     def match_of(self, k: int) -> str | None:
         return self.matches[k] if k < len(self.matches) else None
 
+    def as_object(self) -> dict[str, Any]:
+        """The group as ``ikmeta dupes --json`` prints it: reference, then files (reference first)."""
+        from .output import group_object
+
+        return group_object(self)
+
 
 def group(
     items: list[Item], max_distance: int, linkage: str = "reference", jobs: int = 1, geometry: str = "any"

@@ -28,6 +28,15 @@ class ImageError(IkmetaError):
     """The bytes are not an image ikmeta can read: unknown format, corrupt, or too large."""
 
 
+class HashError(IkmetaError, ValueError):
+    """A pHash that is not one: not hexadecimal, empty, or of another length than its pair."""
+
+
+class IkmetaWarning(UserWarning):
+    """A source read with a caveat (truncated data: the pHash is of the part that decodes), or,
+    from the Python API without an ``on_error``, a source that could not be read."""
+
+
 def os_reason(exc: OSError) -> str:
     """An OSError as a short phrase for a message: 'permission denied', 'no space left on device'.
 
@@ -38,10 +47,11 @@ def os_reason(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
-def guarded(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
+def guarded(work: Callable[[Any], Any], source: Any, name: str | None = None) -> Any:
     """``work(source)``, or the :class:`IkmetaError` that says why it failed: never a traceback.
 
-    A source that already failed (while listing sources) is passed through.
+    A source that already failed (while listing sources) is passed through. ``name``: how a
+    source that is not a string is named in the message (default: ``<source>``).
     """
     if isinstance(source, IkmetaError):
         return source
@@ -50,6 +60,10 @@ def guarded(work: Callable[[str], Any], source: str | IkmetaError) -> Any:
     except IkmetaError as exc:
         return exc
     except MemoryError:
-        return IkmetaError(source, "not enough memory to read this image")
+        return IkmetaError(_named(source, name), "not enough memory to read this image")
     except Exception as exc:  # noqa: BLE001 - a bug or a library's surprise: one line, then the next source
-        return IkmetaError(source, f"unexpected error: {type(exc).__name__}: {exc}")
+        return IkmetaError(_named(source, name), f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _named(source: Any, name: str | None) -> str:
+    return source if isinstance(source, str) else name or "<source>"

@@ -22,7 +22,7 @@ from .borders import centred, inner_box
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .errors import ImageError
 from .exif import read_exif
-from .phash import greyscale, low_frequencies, phash_of, turned_hashes, upright, window_hashes
+from .perceptual import greyscale, low_frequencies, phash_of, turned_hashes, upright, window_hashes
 from .quality import estimate_quality
 from .rank import camera_from_exif, captured_from_exif
 from .source import Blob, FetchOptions, read_source

@@ -2,10 +2,16 @@
 
     >>> fetch_url("https://example.com/a.jpg", FetchOptions(timeout=10, max_bytes=5_000_000))
 
-The client is the standard library's (urllib): it follows redirects, honours the proxy
-variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``...) the way curl and requests do,
-and verifies TLS with the system's certificates. This module adds the limits (time,
-size while streaming, redirects), gzip and deflate bodies, and one-line errors.
+The client is urllib3's: connections are kept alive and reused per host (a pool of up to
+``FetchOptions.connections`` a host, shared by every thread), TLS is verified with the
+system's certificates, and failed attempts are retried with backoff and jitter: on
+connection errors, 429 and 5xx answers (waiting as ``Retry-After`` asks, up to
+:data:`RETRY_AFTER_MAX` seconds), at most ``FetchOptions.retries`` times. A read timeout
+is not retried (it would only multiply the wait), nor a host that does not resolve.
+This module adds what urllib3 leaves to its caller: the proxy variables (``HTTPS_PROXY``,
+``HTTP_PROXY``, ``NO_PROXY``...) as curl and requests honour them, redirects (at most
+``max_redirects``, only to http(s), never in a loop, credentials dropped for another host),
+the size cap while streaming, gzip and deflate bodies, and one-line errors.
 """
 
 from __future__ import annotations
@@ -14,49 +20,117 @@ import base64
 import http.client
 import socket
 import ssl
-import urllib.error
+import threading
 import urllib.parse
 import urllib.request
 import zlib
+from types import TracebackType
+from typing import Any, NamedTuple
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationParseError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util import Retry, Timeout
 
 from . import __version__
 from .errors import SourceError
 from .source import Blob, FetchOptions, is_url
 
 CHUNK = 1 << 16
+DRAIN_LIMIT = (
+    1 << 16
+)  # bytes: an unwanted body (an error page) up to this size is read to keep its connection
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({429, *range(500, 600)})
+RETRY_AFTER_MAX = 30  # seconds: a server asking for a longer wait is retried after this long
+# Headers that hold credentials: sent only to the host they were given for.
+CREDENTIALS = ("authorization", "cookie", "proxy-authorization")
 
 
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follows at most ``limit`` redirects, only to http(s) URLs, and never the same URL twice."""
+class Request(NamedTuple):
+    """A URL as it goes on the wire, and the headers sent with it."""
 
-    def __init__(self, source: str, limit: int) -> None:
-        super().__init__()
-        self.source = source
-        self.limit = limit
-        self.visited = {source}
-        self.current = source  # the URL being fetched now
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        target = urllib.parse.urljoin(req.full_url, newurl)
-        if not is_url(target):
-            raise SourceError(self.source, f"redirected to a URL ikmeta does not fetch: {target}")
-        if target in self.visited:
-            raise SourceError(self.source, f"redirect loop (back to {target})")
-        if len(self.visited) > self.limit:
-            raise SourceError(self.source, f"too many redirects (more than {self.limit})")
-        self.visited.add(target)
-        self.current = target
-        follow = super().redirect_request(req, fp, code, msg, headers, target)
-        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(target)
-        if follow is not None and (new.scheme, new.netloc) != (old.scheme, old.netloc):
-            follow.remove_header("Authorization")  # credentials go where they were given for, and as safely
-        return follow
+    url: str
+    headers: dict[str, str]
 
 
-def request_for(url: str) -> urllib.request.Request:
+class _Retry(Retry):
+    """urllib3's Retry, except that a read timeout and a name that does not resolve fail at once."""
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Retry:
+        if isinstance(error, (ReadTimeoutError, NameResolutionError)):
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def retry_policy(options: FetchOptions) -> Retry:
+    """How often and how patiently a GET is tried again (see the module's docstring)."""
+    return _Retry(
+        total=options.retries,
+        connect=options.retries,
+        read=options.retries,
+        status=options.retries,
+        other=0,
+        redirect=False,  # followed here, with ikmeta's own checks
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=options.backoff,
+        backoff_jitter=options.backoff,
+        backoff_max=max(options.backoff * 8, 1.0),
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+_POOLS: dict[tuple[str | None, int], urllib3.PoolManager] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool_for(url: str, connections: int) -> urllib3.PoolManager:
+    """The pool of connections for ``url``: direct, or through the proxy the environment names
+    for its scheme (unless NO_PROXY exempts its host); one per process and proxy, shared by
+    every thread, keeping up to ``connections`` connections alive a host."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
+        proxy = None
+    key = (proxy, connections)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            if proxy:
+                pool = urllib3.ProxyManager(proxy, num_pools=64, maxsize=connections)
+            else:
+                pool = urllib3.PoolManager(num_pools=64, maxsize=connections)
+            _POOLS[key] = pool
+    return pool
+
+
+def request_for(url: str, extra: tuple[tuple[str, str], ...] = ()) -> Request:
     """The request for ``url`` as a browser or curl sends it: a user:password@ in the URL as
-    Basic authorisation, a non-ASCII host in IDNA, non-ASCII path and query percent-encoded.
-    Raises SourceError for a URL with no host or a malformed one."""
+    Basic authorisation, a non-ASCII host in IDNA, non-ASCII path and query percent-encoded,
+    and the ``extra`` headers (``--header``) over ikmeta's own. Raises SourceError for a URL
+    with no host or a malformed one."""
     try:
         parts = urllib.parse.urlsplit(url)
         host, port = parts.hostname, parts.port  # ValueError for "[zz]" or a port out of range
@@ -81,66 +155,131 @@ def request_for(url: str) -> urllib.request.Request:
     if parts.username is not None:
         credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-    return urllib.request.Request(
-        urllib.parse.urlunsplit((parts.scheme, netloc, path, query, "")), headers=headers
-    )
+    for name, value in extra:
+        for same in [key for key in headers if key.lower() == name.lower()]:
+            del headers[same]
+        headers[name] = value
+    return Request(urllib.parse.urlunsplit((parts.scheme, netloc, path, query, "")), headers)
 
 
 def fetch_url(url: str, options: FetchOptions) -> Blob:
     """Download ``url`` within ``options``' limits, as a :class:`Blob`."""
-    request = request_for(url)
-    redirects = _Redirects(request.full_url, options.max_redirects)
-    opener = urllib.request.build_opener(redirects)
+    request = request_for(url, options.headers)
+    current, headers = request.url, dict(request.headers)
+    visited = {current}
     try:
-        with opener.open(request, timeout=options.timeout) as response:
+        while True:
+            response = _get(current, headers, options)
+            if response.status not in REDIRECTS:
+                break
+            target = _redirect_target(url, current, response, visited, options.max_redirects)
+            if _origin(target) != _origin(current):  # credentials go only where they were given for
+                headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIALS}
+            visited.add(target)
+            current = target
+        if response.status >= 300:
+            _discard(response)
+            raise SourceError(url, _http_error(response))
+        try:
             data = _read_body(url, response, options.max_bytes)
-            content_type = (
-                response.headers.get_content_type() if response.headers.get("Content-Type") else None
-            )
+            content_type = response.headers.get("Content-Type")
+        finally:
+            response.release_conn()
     except SourceError:
         raise
-    except urllib.error.HTTPError as exc:
-        raise SourceError(url, _http_error(exc)) from None
-    except urllib.error.URLError as exc:  # messages name the host that failed, after any redirect
-        raise SourceError(url, _network_error(exc.reason, redirects.current, options)) from None
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise SourceError(url, _network_error(exc, redirects.current, options)) from None
+    except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise SourceError(url, _network_error(exc, current, options)) from None
     if not data:
         raise SourceError(url, "the server sent an empty body")
-    return Blob(url, data, content_type)
+    return Blob(url, data, content_type.split(";")[0].strip().lower() if content_type else None)
 
 
-def _read_body(url: str, response: http.client.HTTPResponse, max_bytes: int) -> bytes:
+def _get(url: str, headers: dict[str, str], options: FetchOptions) -> Any:
+    """The response to a GET of ``url`` (tried again as :func:`retry_policy` says), its body unread."""
+    pool = pool_for(url, options.connections)
+    return pool.urlopen(
+        "GET",
+        url,
+        headers=headers,
+        redirect=False,
+        retries=retry_policy(options),
+        timeout=Timeout(connect=options.timeout, read=options.timeout),
+        preload_content=False,
+        decode_content=False,
+        enforce_content_length=False,  # a short body is named as such by _read_body
+    )
+
+
+def _discard(response: Any) -> None:
+    """Give back the connection of a response whose body is not wanted: read to its end when
+    it is small (so the connection serves again), else closed."""
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) <= DRAIN_LIMIT:
+        try:
+            response.drain_conn()
+        except (HTTPError, OSError):
+            response.close()
+    else:
+        response.close()
+    response.release_conn()
+
+
+def _redirect_target(source: str, current: str, response: Any, visited: set[str], limit: int) -> str:
+    """Where a redirect leads, once it is one ikmeta follows; raises SourceError saying why not."""
+    location = response.headers.get("Location")
+    _discard(response)
+    if not location:
+        raise SourceError(source, f"{_status(response)} without a Location to go to")
+    target: str = urllib.parse.urljoin(current, location)
+    if not is_url(target):
+        raise SourceError(source, f"redirected to a URL ikmeta does not fetch: {target}")
+    if target in visited:
+        raise SourceError(source, f"redirect loop (back to {target})")
+    if len(visited) > limit:
+        raise SourceError(source, f"too many redirects (more than {limit})")
+    return target
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _read_body(url: str, response: Any, max_bytes: int) -> bytes:
     declared = response.headers.get("Content-Length")
     declared_length = int(declared) if declared and declared.isdigit() else None
     encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
     if declared_length is not None and declared_length > max_bytes and encoding == "identity":
+        response.close()  # not read: the connection cannot be used again
         raise SourceError(
             url, f"body of {declared_length} bytes is over the --max-bytes limit of {max_bytes}"
         )
     inflate = _decoder(url, encoding)
     chunks, size, received = [], 0, 0
-    while True:
-        try:
-            chunk = response.read(CHUNK)
-        except http.client.IncompleteRead as exc:
+    try:
+        while True:
+            try:
+                chunk = response.read(CHUNK, decode_content=False)
+            except ProtocolError:
+                raise SourceError(
+                    url, f"the connection closed before the body ended ({received} bytes received)"
+                ) from None
+            if not chunk:
+                break
+            received += len(chunk)
+            if inflate is not None:
+                chunk = _inflate(url, inflate, chunk, max_bytes - size)
+            size += len(chunk)
+            if size > max_bytes:
+                raise SourceError(url, f"body is over the --max-bytes limit of {max_bytes} bytes")
+            chunks.append(chunk)
+        if declared_length is not None and received < declared_length:
             raise SourceError(
-                url,
-                f"the connection closed before the body ended ({received + len(exc.partial)} bytes received)",
-            ) from None
-        if not chunk:
-            break
-        received += len(chunk)
-        if inflate is not None:
-            chunk = _inflate(url, inflate, chunk, max_bytes - size)
-        size += len(chunk)
-        if size > max_bytes:
-            raise SourceError(url, f"body is over the --max-bytes limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    if declared_length is not None and received < declared_length:
-        raise SourceError(
-            url, f"body shorter than its Content-Length ({received} of {declared_length} bytes)"
-        )
+                url, f"body shorter than its Content-Length ({received} of {declared_length} bytes)"
+            )
+    except SourceError:
+        response.close()  # the rest of the body is still on the wire: the connection is not reused
+        raise
     return b"".join(chunks)
 
 
@@ -165,31 +304,64 @@ def _inflate(url: str, inflate: zlib._Decompress, chunk: bytes, room: int) -> by
     return out
 
 
-def _http_error(exc: urllib.error.HTTPError) -> str:
-    if 300 <= exc.code < 400 and not exc.headers.get("Location"):
-        return f"HTTP {exc.code} {exc.reason} without a Location to go to"
-    reason = exc.reason or http.client.responses.get(exc.code, "")
-    return f"HTTP {exc.code} {reason}".rstrip()
+def _status(response: Any) -> str:
+    reason = response.reason or http.client.responses.get(response.status, "")
+    return f"HTTP {response.status} {reason}".rstrip()
 
 
-def _network_error(reason: object, url: str, options: FetchOptions) -> str:
+def _http_error(response: Any) -> str:
+    """An answer that is not the image, with how many times it was asked for when it was retried."""
+    history = getattr(response.retries, "history", ()) if response.retries else ()
+    tries = f" ({len(history) + 1} tries)" if history else ""
+    return _status(response) + tries
+
+
+def _network_error(exc: BaseException, url: str, options: FetchOptions) -> str:
+    """A failure to get an answer, as one phrase naming the host (after any redirect)."""
     host = urllib.parse.urlsplit(url).hostname or url
-    if isinstance(reason, socket.gaierror):
+    tries = ""
+    if isinstance(exc, MaxRetryError):
+        tries = f" ({options.retries + 1} tries)" if options.retries else ""
+        exc = exc.reason or exc
+    return _reason(exc, host, options) + tries
+
+
+def _reason(exc: BaseException, host: str, options: FetchOptions) -> str:
+    if isinstance(exc, NameResolutionError):
         return f"cannot resolve host '{host}'"
-    if isinstance(reason, ConnectionRefusedError):
-        return f"connection refused by {host}"
-    if isinstance(reason, ssl.SSLCertVerificationError):
-        return f"TLS error: certificate verify failed ({reason.verify_message})"
-    if isinstance(reason, ssl.SSLError):
-        return f"TLS error: {reason.reason or reason}"
-    if isinstance(reason, (TimeoutError, socket.timeout)):
+    if isinstance(exc, NewConnectionError):  # (a subclass of ConnectTimeoutError, for history's sake)
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {host}"
+        return _reason(cause, host, options) if isinstance(cause, OSError) else str(exc)
+    if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, TimeoutError, socket.timeout)):
         return f"timed out after {options.timeout:g} s"
-    if isinstance(reason, ConnectionResetError):
+    if isinstance(exc, ProxyError):
+        return f"proxy error: {_reason(exc.original_error, host, options)}"
+    if isinstance(exc, SSLError):
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], ssl.SSLError) else exc.__cause__
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            return f"TLS error: certificate verify failed ({inner.verify_message})"
+        if isinstance(inner, ssl.SSLError):
+            return f"TLS error: {inner.reason or inner}"
+        return f"TLS error: {exc}"
+    if isinstance(exc, ProtocolError):
+        cause = exc.args[1] if len(exc.args) > 1 else None
+        if isinstance(cause, ConnectionResetError):
+            return "the server reset the connection"
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return "the server closed the connection without answering"
+        return f"bad HTTP response ({cause or exc})"
+    if isinstance(exc, LocationParseError):
+        return f"invalid URL ({exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {host}"
+    if isinstance(exc, ConnectionResetError):
         return "the server reset the connection"
-    if isinstance(reason, http.client.HTTPException):
-        return f"bad HTTP response ({type(reason).__name__}: {reason})"
-    if isinstance(reason, ValueError):
-        return f"invalid URL ({reason})"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror[:1].lower() + reason.strerror[1:]
-    return str(reason)
+    if isinstance(exc, http.client.HTTPException):
+        return f"bad HTTP response ({type(exc).__name__}: {exc})"
+    if isinstance(exc, ValueError):
+        return f"invalid URL ({exc})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc)

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -78,10 +79,16 @@ def scan(
             misses.append(source)
     if not misses:  # all cached: Pillow and numpy need not even load
         return
-    from .metadata import phash_source
+    from .metadata import phash_blob, phash_source
+    from .source import Blob, read_ahead
 
-    work = functools.partial(guarded, functools.partial(phash_source, fetch=fetch))
-    for outcome in ordered_map(work, misses, jobs):
+    def work(source: str | Blob | IkmetaError) -> Any:
+        if isinstance(source, Blob):  # a URL downloaded ahead
+            return guarded(phash_blob, source, source.source)
+        return guarded(functools.partial(phash_source, fetch=fetch), source)
+
+    fetch = fetch or FetchOptions()
+    for outcome in ordered_map(work, read_ahead(misses, fetch), jobs):
         if isinstance(outcome, IkmetaError):
             yield outcome
             continue
@@ -93,6 +100,48 @@ def scan(
             cache.put([(key, report.metadata)])
         yield _item(report.source, report.metadata)
     cache.flush()
+
+
+def scan_paths(
+    paths: Iterable[str | IkmetaError],
+    cache: HashCache,
+    *,
+    jobs: int,
+    fetch: FetchOptions | None,
+    hidden: bool,
+    on_error: Callable[[IkmetaError], None],
+    on_warning: Callable[[str, str], None],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Item], Counter[str]]:
+    """The items of every image among ``paths`` (folders walked), and the files the walk
+    passed over by extension. Each failure goes to ``on_error``, each warning to
+    ``on_warning(source, message)``; ``on_progress(done, total)`` hears (0, total) once the
+    sources are listed, then each source done."""
+    from .walk import image_paths
+
+    skipped: Counter[str] = Counter()
+    totals = {"done": 0, "total": 0}
+
+    def listed(count: int) -> None:
+        totals["total"] = count
+        if on_progress is not None:
+            on_progress(0, count)
+
+    items = []
+    for event in scan(
+        image_paths(paths, hidden=hidden, skipped=skipped), cache, jobs, fetch, on_total=listed
+    ):
+        if isinstance(event, ScanWarning):
+            on_warning(event.source, event.message)
+            continue
+        totals["done"] += 1
+        if on_progress is not None:
+            on_progress(totals["done"], totals["total"])
+        if isinstance(event, IkmetaError):
+            on_error(event)
+        else:
+            items.append(event)
+    return items, skipped
 
 
 def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
@@ -185,21 +234,39 @@ def _parse_hash_line(text: str) -> Item:
     text = text.lstrip()  # before a hash or an object, spaces are not part of anything
     if text.startswith("{"):
         data = json.loads(text)
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("pHash"), str)
-            or not isinstance(data.get("source"), str)
-        ):
+        if not isinstance(data, dict):
             raise ValueError('a JSON line needs "pHash" and "source" strings')
-        value, source = data["pHash"], data["source"]
-    else:
-        parsed = parse_checksum_line(text)
-        if parsed is None:
-            raise ValueError(
-                "not a 'HASH  SOURCE' line (hash, two spaces or a tab, source) nor a JSON object"
-            )
-        value, source = parsed
-        data = {}
+        return item_from_record(data)
+    parsed = parse_checksum_line(text)
+    if parsed is None:
+        raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces or a tab, source) nor a JSON object")
+    value, source = parsed
+    phash = _checked_hash(value, source)
+    return Item(source, phash, flat=phash in FLAT_HASHES)  # nothing but the hash is known
+
+
+def item_from_record(data: dict[str, Any]) -> Item:
+    """An item from a record with ``pHash`` and ``source`` strings (as ``phash --ndjson``
+    prints; what else it holds ranks the copy, see :func:`read_hash_list`); raises
+    ValueError saying what is wrong.
+
+    >>> item_from_record({"source": "a.jpg", "pHash": "2D5AD3936D2E015B", "width": 800}).phash
+    '2d5ad3936d2e015b'
+    """
+    value, source = data.get("pHash"), data.get("source")
+    if not isinstance(value, str) or not isinstance(source, str):
+        raise ValueError('a record needs "pHash" and "source" strings')
+    phash = _checked_hash(value, source)
+    colour = data.get("flat")
+    if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
+        raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
+    traits = {**_known(data), **_traits_from_inspect(data)}
+    item = _item(source, {**traits, "pHash": phash, "flat": colour})
+    return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item
+
+
+def _checked_hash(value: str, source: str) -> str:
+    """The pHash of a list line or record, once it and its source are sound."""
     try:
         source.encode("utf-8", "surrogateescape")  # a name's bytes, as Python holds them
     except UnicodeEncodeError:
@@ -207,14 +274,7 @@ def _parse_hash_line(text: str) -> Item:
     phash = parse_hash(value)
     if len(phash) != 16:
         raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
-    colour = data.get("flat")
-    if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
-        raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
-    if not data:  # a 'HASH  SOURCE' line: nothing but the hash is known
-        return Item(source, phash, flat=phash in FLAT_HASHES)
-    traits = {**_known(data), **_traits_from_inspect(data)}
-    item = _item(source, {**traits, "pHash": phash, "flat": colour})
-    return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item
+    return phash
 
 
 def _known(data: dict[str, Any]) -> dict[str, Any]:

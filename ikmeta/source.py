@@ -15,13 +15,14 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO, TypeVar, cast
 
-from .errors import SourceError, os_reason
+from .errors import IkmetaError, SourceError, guarded, os_reason
 
 STDIN = "-"
+BYTES_NAME, STREAM_NAME = "<bytes>", "<stream>"  # how messages name sources without a name
 URL_PREFIXES = ("http://", "https://")
 SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 FOREIGN_SCHEMES = {"file", "ftp", "ftps", "data", "sftp", "s3", "gs", "ws", "wss", "mailto", "javascript"}
@@ -39,11 +40,15 @@ class Blob:
 
 @dataclass(frozen=True)
 class FetchOptions:
-    """Limits for downloading a URL."""
+    """Limits and manners for downloading a URL (see :mod:`ikmeta.remote`)."""
 
     timeout: float = 30.0  # seconds, for connecting and for each read
     max_bytes: int = 100_000_000  # body size cap, checked while streaming
     max_redirects: int = 5
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (--header), over ikmeta's own
+    retries: int = 3  # times a connection error, 429 or 5xx is tried again
+    backoff: float = 0.5  # seconds: the waits between tries grow from this (doubling, with jitter)
+    connections: int = 16  # downloads at once (--connections), and connections kept alive a host
 
 
 def is_url(source: str) -> bool:
@@ -83,6 +88,75 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
         )
     data, mtime_ns = read_file(source, limit)
     return Blob(source, data, mtime_ns=mtime_ns)
+
+
+def read_any(source: Any, fetch: FetchOptions) -> Blob:
+    """The bytes of a source of any kind the Python API takes: a path or URL (as
+    :func:`read_source`), an ``os.PathLike`` (a path, always), ``bytes``, or a binary file
+    object; raises :class:`~ikmeta.errors.SourceError`."""
+    if isinstance(source, str):
+        return read_source(source, fetch=fetch)
+    if isinstance(source, os.PathLike):
+        path = os.fspath(source)
+        if not isinstance(path, str):
+            raise SourceError(repr(source), "a path of bytes; give it as str")
+        data, mtime_ns = read_file(path, fetch.max_bytes)
+        return Blob(path, data, mtime_ns=mtime_ns)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data:
+            raise SourceError(BYTES_NAME, "no bytes")
+        if len(data) > fetch.max_bytes:
+            raise SourceError(BYTES_NAME, f"more than {fetch.max_bytes} bytes (max_bytes); not read")
+        return Blob(BYTES_NAME, data)
+    if hasattr(source, "read"):
+        return _stream_blob(source, fetch.max_bytes)
+    raise SourceError(repr(source)[:200], f"not a source ikmeta reads ({type(source).__name__})")
+
+
+def _stream_blob(stream: IO[bytes], limit: int) -> Blob:
+    """All of a binary file object, named by its ``name`` (else ``<stream>``)."""
+    name = getattr(stream, "name", None)
+    name = name if isinstance(name, str) else STREAM_NAME
+    try:
+        data: Any = _read_capped(cast(BinaryIO, stream), limit, name)
+    except OSError as exc:
+        raise SourceError(name, f"cannot read: {os_reason(exc)}") from None
+    except TypeError:  # b"".join of text
+        raise SourceError(name, "a text stream; open the file in binary mode ('rb')") from None
+    if not isinstance(data, bytes):
+        raise SourceError(name, "a text stream; open the file in binary mode ('rb')")
+    if not data:
+        raise SourceError(name, "empty stream")
+    return Blob(name, data)
+
+
+def source_name(source: Any) -> str:
+    """How messages name a source: a path or URL as given, else ``<bytes>`` or the stream's name."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(os.fspath(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return BYTES_NAME
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else STREAM_NAME
+
+
+T = TypeVar("T")
+
+
+def read_ahead(sources: Iterable[T], fetch: FetchOptions) -> Iterator[T | Blob | IkmetaError]:
+    """The sources in order, each URL among them downloaded (as a Blob, or the error that says
+    why not) on ``fetch.connections`` threads of its own, so downloads wait on the network
+    side by side while fewer threads decode; other sources pass as they are, to be read where
+    they are decoded (reading files ahead would only hold their bytes longer)."""
+    from .parallel import ordered_map
+
+    def download(source: T) -> T | Blob | IkmetaError:
+        if isinstance(source, str) and is_url(source):
+            return guarded(lambda url: read_source(url, fetch=fetch), source)  # type: ignore[no-any-return]
+        return source
+
+    return ordered_map(download, sources, fetch.connections)
 
 
 def read_file(path: str, limit: int | None = None) -> tuple[bytes, int | None]:

@@ -14,7 +14,7 @@ from PIL import Image, ImageCms
 
 from ikmeta.errors import ImageError
 from ikmeta.metadata import TRUNCATED, density, inspect_blob, phash_blob
-from ikmeta.phash import phash_image
+from ikmeta.perceptual import phash_image
 from ikmeta.source import Blob
 
 from .conftest import ROOT, TiffBuilder, encode, exif_with, scene

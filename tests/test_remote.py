@@ -44,6 +44,10 @@ PROXY_VARS = (
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[tuple[str, str]]] = []  # (path, User-Agent) of each request
+    requests: ClassVar[list[tuple[str, int, dict[str, str]]]] = []  # (path, client port, headers)
+    answers: ClassVar[
+        dict[str, list[tuple[int, dict[str, str]]]]
+    ] = {}  # path: (status, headers) to give first
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -69,11 +73,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         Handler.seen.append((self.path, self.headers.get("User-Agent", "")))
+        Handler.requests.append((self.path, self.client_address[1], dict(self.headers.items())))
         path = (
             self.path.split("://", 1)[-1].split("/", 1)[-1] if "://" in self.path else self.path.lstrip("/")
         )
-        if path == "img.jpg":
+        planned = Handler.answers.get(path)
+        if planned:  # a failure planned by a test, before the image
+            status, headers = planned.pop(0)
+            if status == 0:  # drop the connection without an answer
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send(status, b"busy", "text/plain", headers=headers)
+        elif path.startswith(("img.jpg", "flaky")):
             self.send(200, JPEG)
+        elif path.startswith("away"):  # to the same server under another name (another origin)
+            self.redirect(f"http://localhost:{self.server.server_address[1]}/img.jpg")
         elif path == "img.png":
             self.send(200, PNG, "image/png")
         elif path.startswith("hop"):  # hop3 -> hop2 -> hop1 -> hop0 -> img.jpg
@@ -157,7 +172,8 @@ def test_redirect_chain_is_followed(server):
         ("hop5", {}, "too many redirects (more than 5)"),
         ("loop", {}, "redirect loop (back to"),
         ("404", {}, "HTTP 404 Not Found"),
-        ("500", {}, "HTTP 500 Internal Server Error"),
+        ("500", {"retries": 0}, "HTTP 500 Internal Server Error"),
+        ("500", {"retries": 2, "backoff": 0.01}, "HTTP 500 Internal Server Error (3 tries)"),
         ("slow", {"timeout": 0.5}, "timed out after 0.5 s"),
         ("big", {"max_bytes": 1_000_000}, "over the --max-bytes limit of 1000000"),
         ("big-chunked", {"max_bytes": 1_000_000}, "over the --max-bytes limit of 1000000"),
@@ -355,9 +371,9 @@ def test_urls_are_sent_as_curl_sends_them():
     from ikmeta.remote import request_for
 
     request = request_for("http://ann:s%40fe@bücher.example/fotos/straße.jpg?größe=1 2")
-    assert request.full_url == "http://xn--bcher-kva.example/fotos/stra%C3%9Fe.jpg?gr%C3%B6%C3%9Fe=1%202"
-    assert request.get_header("Authorization") == "Basic " + base64.b64encode(b"ann:s@fe").decode()
-    assert request_for("http://example.com").full_url == "http://example.com/"
+    assert request.url == "http://xn--bcher-kva.example/fotos/stra%C3%9Fe.jpg?gr%C3%B6%C3%9Fe=1%202"
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"ann:s@fe").decode()
+    assert request_for("http://example.com").url == "http://example.com/"
 
 
 @pytest.mark.parametrize(
@@ -371,3 +387,129 @@ def test_urls_are_sent_as_curl_sends_them():
 def test_malformed_urls_are_one_line(url, reason):
     result = run("inspect", url)
     assert result.exit_code == 1 and reason in result.stderr and "unexpected" not in result.stderr
+
+
+# --- URLs at volume: pooled connections, retries, headers, errors as records -----------------
+
+
+def fetched(server: str, path: str, **options) -> bytes:
+    return read_source(f"{server}/{path}", fetch=FetchOptions(**options)).data
+
+
+def requests_to(path: str) -> list[tuple[str, int, dict[str, str]]]:
+    return [r for r in Handler.requests if r[0].lstrip("/") == path]
+
+
+def test_connections_are_kept_alive_and_reused(server):
+    Handler.requests.clear()
+    urls = [f"{server}/img.jpg?n={k}" for k in range(40)]
+    result = run("phash", "--connections", "2", "-j", "2", *urls)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 40
+    ports = {port for _, port, _ in Handler.requests}
+    assert len(Handler.requests) == 40 and len(ports) <= 2  # two connections carried forty requests
+
+
+def test_5xx_and_429_are_tried_again(server):
+    Handler.answers["flaky1"] = [(503, {}), (502, {})]
+    assert fetched(server, "flaky1", backoff=0.01) == JPEG
+    assert len(requests_to("flaky1")) == 3
+    Handler.answers["flaky2"] = [(429, {"Retry-After": "1"})]
+    start = time.monotonic()
+    assert fetched(server, "flaky2", backoff=0.01) == JPEG
+    assert time.monotonic() - start >= 1.0  # as Retry-After asked, not the 10 ms backoff
+
+
+def test_retries_give_up_with_one_line(server):
+    Handler.answers["flaky3"] = [(503, {})] * 5
+    with pytest.raises(SourceError) as info:
+        fetched(server, "flaky3", retries=2, backoff=0.01)
+    assert info.value.reason == "HTTP 503 Service Unavailable (3 tries)"
+    assert len(requests_to("flaky3")) == 3
+    Handler.answers["flaky4"] = [(503, {})]
+    with pytest.raises(SourceError, match=r"HTTP 503 Service Unavailable$"):
+        fetched(server, "flaky4", retries=0)
+
+
+def test_a_dropped_connection_is_tried_again(server):
+    Handler.answers["flaky5"] = [(0, {})]
+    assert fetched(server, "flaky5", backoff=0.01) == JPEG
+
+
+def test_long_retry_after_is_capped_and_404_is_not_retried(server):
+    from ikmeta.remote import RETRY_AFTER_MAX, retry_policy
+
+    assert retry_policy(FetchOptions()).parse_retry_after("3600") == RETRY_AFTER_MAX == 30
+    Handler.requests.clear()
+    with pytest.raises(SourceError, match=r"HTTP 404 Not Found$"):
+        fetched(server, "404", backoff=0.01)
+    assert len(requests_to("404")) == 1
+
+
+def test_a_read_timeout_is_not_retried(server):
+    Handler.requests.clear()
+    start = time.monotonic()
+    with pytest.raises(SourceError, match=r"timed out after 0\.3 s$"):
+        fetched(server, "slow", timeout=0.3, retries=3)
+    assert time.monotonic() - start < 1.5 and len(requests_to("slow")) == 1
+
+
+def test_refused_connections_are_tried_again_then_named():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(SourceError) as info:
+        read_source(f"http://127.0.0.1:{port}/img.jpg", fetch=FetchOptions(retries=2, backoff=0.01))
+    assert info.value.reason == "connection refused by 127.0.0.1 (3 tries)"
+
+
+def test_headers_are_sent_and_credentials_stay_with_their_host(server):
+    Handler.requests.clear()
+    result = run(
+        "phash",
+        "--header",
+        "Authorization: Bearer s3cret",
+        "--header",
+        "X-Tenant: harbour",
+        "--header",
+        "user-agent: custom/1.0",
+        f"{server}/away",
+    )
+    assert result.exit_code == 0, result.stderr
+    first, redirected = ({k.lower(): v for k, v in r[2].items()} for r in Handler.requests[-2:])
+    assert first["authorization"] == "Bearer s3cret" and first["x-tenant"] == "harbour"
+    assert first["user-agent"] == "custom/1.0"  # over ikmeta's own, whatever its case
+    assert redirected["host"].startswith("localhost:")
+    assert "authorization" not in redirected and redirected["x-tenant"] == "harbour"
+
+
+@pytest.mark.parametrize("value", ["no colon", ": empty name", "Bad Name: x", "X-A: b\r\nX-B: c"])
+def test_bad_headers_are_usage_errors(value):
+    result = run("phash", "--header", value, "x.jpg")
+    assert result.exit_code == 2 and "--header" in result.stderr
+
+
+def test_errors_as_records(server, tmp_path):
+    urls = [f"{server}/img.jpg", f"{server}/404", f"{server}/img.png"]
+    result = run("phash", "--ndjson", "--errors", "records", *urls)
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["source"] for line in lines] == urls
+    assert lines[1] == {"source": f"{server}/404", "error": "HTTP 404 Not Found"}
+    assert result.stderr == f"ikmeta: {server}/404: HTTP 404 Not Found\n"
+    document = json.loads(run("inspect", "--json", "--errors", "records", urls[1], "nope.jpg").stdout)
+    assert document == [
+        {"source": f"{server}/404", "error": "HTTP 404 Not Found"},
+        {"source": "nope.jpg", "error": "no such file or folder"},
+    ]
+    refused = run("inspect", "--errors", "records", "--table", urls[0])
+    assert refused.exit_code == 2 and "--errors records writes JSON objects" in refused.stderr
+
+
+def test_python_api_takes_the_same_limits(server):
+    import ikmeta
+
+    Handler.requests.clear()
+    assert ikmeta.phash(f"{server}/img.jpg", headers={"X-Tenant": "t1"}, retries=0) == ikmeta.phash(JPEG)
+    assert Handler.requests[-1][2]["X-Tenant"] == "t1"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
+        ikmeta.phash(f"{server}/img.jpg", timout=3)

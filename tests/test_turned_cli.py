@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from .conftest import encode, run, scene
-from .test_phash import TURNED_BY_PILLOW, turn
+from .test_perceptual import TURNED_BY_PILLOW, turn
 
 
 @pytest.fixture

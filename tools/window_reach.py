@@ -33,7 +33,7 @@ from ikmeta.decode import open_image
 from ikmeta.dupes import EDGE_WINDOWS, view_radius
 from ikmeta.exif import read_exif
 from ikmeta.metadata import FLAT_SPREAD, exif_block, grey_sample, short_format
-from ikmeta.phash import low_frequencies, phash_of, window_hashes
+from ikmeta.perceptual import low_frequencies, phash_of, window_hashes
 from ikmeta.source import read_source
 
 RADIUS = view_radius(10)

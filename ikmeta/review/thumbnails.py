@@ -25,7 +25,7 @@ from ikmeta.errors import IkmetaError, ImageError, SourceError, guarded
 from ikmeta.exif import read_ifd0
 from ikmeta.metadata import display_orientation, exif_block
 from ikmeta.parallel import ordered_map
-from ikmeta.phash import greyscale, upright
+from ikmeta.perceptual import greyscale, upright
 from ikmeta.source import STDIN, Blob, FetchOptions, is_url, read_source
 
 SIDE = 256  # the long side, in pixels

@@ -1,0 +1,396 @@
+"""ikmeta's Python API: the functions the command line is built on, for scripts and notebooks.
+
+    >>> import ikmeta
+    >>> ikmeta.phash("examples/harbour.jpg")
+    '92b66d4de61212ed'
+    >>> ikmeta.distance("2d5ad3936d2e015b", "2d6ed293db36a4fb")
+    17
+
+A *source* is a path (``str`` or ``os.PathLike``), an http(s) URL, ``bytes``, or a binary
+file object (and, for :func:`phash`, a PIL image). ``"-"`` as a string is standard input,
+as on the command line. Errors are :class:`~ikmeta.errors.IkmetaError` subclasses whose
+``source`` and ``reason`` attributes say which input failed and why; the ``*_many``
+functions yield them in place of a result instead of raising, so one bad file never ends
+a run over 100,000.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeGuard, Union, cast
+
+from .errors import HashError, IkmetaError, IkmetaWarning, guarded
+from .source import Blob, FetchOptions, read_any, source_name
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from typing_extensions import Unpack
+
+    from .dupes import Group, Item
+    from .metadata import Report
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+# What ikmeta calls an error or a warning on: the source (as messages name it) and the reason.
+Handler = Callable[[IkmetaError], None]
+WarningHandler = Callable[[str, str], None]
+
+
+def inspect(
+    source: Source,
+    *,
+    on_warning: WarningHandler | None = None,
+    **limits: Unpack[Limits],
+) -> dict[str, Any]:
+    """The metadata object of an image, as ImageKit's Metadata API gives it (and as
+    ``ikmeta inspect`` prints it). Raises :class:`~ikmeta.errors.IkmetaError`.
+
+    ``limits`` (:class:`Limits`: ``timeout``, ``max_bytes``, ``headers``, ``retries``,
+    ``connections``) are the command line's options of those names. ``on_warning(source,
+    message)`` hears caveats (a truncated file), which are otherwise issued as
+    :class:`~ikmeta.errors.IkmetaWarning`.
+
+        >>> meta = ikmeta.inspect("examples/harbour.jpg")
+        >>> meta["width"], meta["format"], meta["exif"]["exif"]["ISO"]
+        (800, 'jpg', 200)
+    """
+    from .metadata import inspect_blob
+
+    report = inspect_blob(read_any(source, _fetch(limits)))
+    _warn(report, on_warning)
+    return report.metadata
+
+
+def inspect_many(
+    sources: Iterable[Source | IkmetaError],
+    *,
+    jobs: int | None = None,
+    on_warning: WarningHandler | None = None,
+    **limits: Unpack[Limits],
+) -> Iterator[dict[str, Any] | IkmetaError]:
+    """:func:`inspect` of each source on ``jobs`` threads (default: the CPU count), yielded
+    in the sources' order as soon as each is ready; a source that fails yields its
+    :class:`~ikmeta.errors.IkmetaError` instead (as does an error value among the sources).
+
+        >>> for meta in ikmeta.inspect_many(["examples/harbour.jpg", "missing.jpg"]):
+        ...     print(meta if isinstance(meta, ikmeta.IkmetaError) else meta["pHash"])
+        92b66d4de61212ed
+        missing.jpg: no such file
+    """
+    from .metadata import inspect_blob
+
+    return _many(inspect_blob, sources, jobs, _fetch(limits), on_warning)
+
+
+def phash(source: Source | Image.Image, **limits: Unpack[Limits]) -> str:
+    """The 64-bit pHash of an image as displayed (its EXIF orientation applied), as 16 hex
+    digits: the ``pHash`` of :func:`inspect`, and imagehash's ``phash`` of the upright picture.
+
+    A PIL image is hashed from its pixels as they are, turned by the EXIF orientation it
+    carries (``ImageOps.exif_transpose`` removes the tag, so transposing first is the same);
+    an image opened from a file may then differ by a bit or two from the file's hash, which
+    is decoded at reduced scale.
+
+        >>> from PIL import Image
+        >>> ikmeta.phash(Image.open("examples/harbour.jpg"))
+        '92b66d4de61212ed'
+    """
+    if _is_pil_image(source):
+        return _phash_pixels(source)
+    from .metadata import phash_blob
+
+    blob = read_any(cast("Source", source), _fetch(limits))  # not an image: checked above
+    phashed: str = phash_blob(blob).metadata["pHash"]
+    return phashed
+
+
+def phash_many(
+    sources: Iterable[Source | IkmetaError],
+    *,
+    jobs: int | None = None,
+    on_warning: WarningHandler | None = None,
+    **limits: Unpack[Limits],
+) -> Iterator[str | IkmetaError]:
+    """:func:`phash` of each source, in order, errors as values (see :func:`inspect_many`).
+
+    >>> list(ikmeta.phash_many(["examples/harbour.jpg", b"not an image"]))
+    ['92b66d4de61212ed', ImageError('<bytes>: not an image ikmeta can read (...)')]
+    """
+    for record in hash_records(sources, jobs=jobs, on_warning=on_warning, **limits):
+        yield record if isinstance(record, IkmetaError) else record["pHash"]
+
+
+def hash_records(
+    sources: Iterable[Source | IkmetaError],
+    *,
+    jobs: int | None = None,
+    on_warning: WarningHandler | None = None,
+    **limits: Unpack[Limits],
+) -> Iterator[dict[str, Any] | IkmetaError]:
+    """For each source, in order, the object ``ikmeta phash --ndjson`` prints: ``source``,
+    ``pHash``, the other views the matcher uses (``turned``, ``inner``, ``windows``), and what
+    ranks copies (``width``, ``height``, ``size``, ``format``, ``quality``, ``camera``,
+    ``captured``, ``mtimeNs``, ``flat``); errors as values. :func:`group` takes these records,
+    so hashing and grouping can run apart (hash on many machines, group on one).
+
+        >>> record = next(ikmeta.hash_records(["examples/harbour.jpg"]))
+        >>> record["pHash"], record["width"], record["camera"]
+        ('92b66d4de61212ed', 800, 'ikmeta Sample Camera 1')
+    """
+    from .metadata import phash_blob
+
+    return _many(phash_blob, sources, jobs, _fetch(limits), on_warning)
+
+
+def distance(a: str, b: str) -> int:
+    """The Hamming distance of two hex pHashes (the bits that differ), as ImageKit's SDKs
+    compute it; any case, an optional ``0x``, any length as long as both are equal.
+    Raises :class:`~ikmeta.errors.HashError`.
+
+        >>> ikmeta.distance("2d5ad3936d2e015b", "2d6ed293db36a4fb")
+        17
+    """
+    from .hashes import HashFormatError, parse_hash
+    from .hashes import distance as hamming
+
+    parsed = []
+    for value in (a, b):
+        try:
+            parsed.append(parse_hash(value))
+        except (HashFormatError, TypeError, AttributeError) as exc:
+            raise HashError(repr(value), f"not a pHash ({exc})") from None
+    try:
+        return hamming(*parsed)
+    except HashFormatError as exc:
+        raise HashError(f"{a} {b}", str(exc)) from None
+
+
+def find_duplicates(
+    paths: Iterable[str | os.PathLike[str]],
+    max_distance: int = 10,
+    *,
+    linkage: str = "reference",
+    geometry: str = "any",
+    cache: bool | str | os.PathLike[str] = True,
+    hidden: bool = False,
+    jobs: int | None = None,
+    on_error: Handler | None = None,
+    on_warning: WarningHandler | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    **limits: Unpack[Limits],
+) -> list[Group]:
+    """Groups of near-duplicate images among ``paths`` (folders walked recursively for
+    image files, files, URLs), as ``ikmeta dupes`` finds them; the group with the best
+    reference first, each group's best copy first.
+
+    ``cache``: True for ikmeta's cache of hashes (``$XDG_CACHE_HOME/ikmeta``), a path for
+    another, False for none. ``on_error(error)`` hears each file that could not be read
+    (else each is issued as an :class:`~ikmeta.errors.IkmetaWarning` and skipped);
+    ``on_progress(done, total)`` each file hashed or found in the cache. See :func:`group`
+    for ``linkage`` and ``geometry``.
+
+        >>> groups = ikmeta.find_duplicates(["examples"], cache=False)
+        >>> [(g.reference.source, len(g.members)) for g in groups]
+        [('examples/harbour.jpg', 2)]
+    """
+    from .scan import scan_paths
+
+    named = [os.fspath(path) for path in paths]
+    with open_cache(cache, on_warning) as store:
+        items, _ = scan_paths(
+            named,
+            store,
+            jobs=jobs or _default_jobs(),
+            fetch=_fetch(limits),
+            hidden=hidden,
+            on_error=on_error or _warn_error,
+            on_warning=on_warning or _warn_message,
+            on_progress=on_progress,
+        )
+    return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs or _default_jobs())
+
+
+def group(
+    items: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError],
+    max_distance: int = 10,
+    *,
+    linkage: str = "reference",
+    geometry: str = "any",
+    jobs: int = 1,
+) -> list[Group]:
+    """Groups of near-duplicates among hashes made elsewhere: records as
+    :func:`hash_records` yields them (or ``phash --ndjson`` lines parsed, or rows of a
+    table with ``source`` and ``pHash``), ``(source, pHash)`` pairs, or
+    :class:`~ikmeta.dupes.Item` values. Error values among them are skipped; a record that
+    is not one raises :class:`~ikmeta.errors.HashError`; a source listed again is one image.
+
+    ``linkage``: "reference" (every member within ``max_distance`` of its group's best copy)
+    or "connected" (chains). ``geometry``: "any" (copies turned, mirrored, framed, cropped
+    or captioned match through the records' other views) or "exact" (as they stand).
+    Each :class:`~ikmeta.dupes.Group` has ``reference``, ``members`` (``(item, distance)``,
+    reference first), ``match_of(k)`` and ``as_object()`` (the JSON of ``ikmeta dupes``).
+
+        >>> groups = ikmeta.group([("a.jpg", "2d5ad3936d2e015b"), ("b.jpg", "2d5ad3936d2e015f"),
+        ...                        ("c.jpg", "ffffffff00000000")], max_distance=4)
+        >>> [[item.source for item, _ in g.members] for g in groups]
+        [['a.jpg', 'b.jpg']]
+    """
+    from .dupes import group as group_items
+
+    return group_items(_items(items), max_distance, linkage, jobs, geometry)
+
+
+def _items(values: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError]) -> list[Item]:
+    """Items from what :func:`group` takes, each source once."""
+    from .dupes import Item
+    from .scan import item_from_record
+
+    items, seen = [], set()
+    for value in values:
+        if isinstance(value, IkmetaError):
+            continue
+        if isinstance(value, Item):
+            item = value
+        else:
+            record = value if isinstance(value, dict) else _pair_record(value)
+            try:
+                item = item_from_record(record)
+            except ValueError as exc:
+                raise HashError(repr(record.get("source", record))[:200], str(exc)) from None
+        if item.source not in seen:
+            seen.add(item.source)
+            items.append(item)
+    return items
+
+
+def _pair_record(value: Any) -> dict[str, Any]:
+    try:
+        source, phashed = value
+    except (TypeError, ValueError):
+        raise HashError(repr(value)[:200], "not a record, a (source, pHash) pair nor an Item") from None
+    return {"source": source, "pHash": phashed}
+
+
+@contextlib.contextmanager
+def open_cache(
+    cache: bool | str | os.PathLike[str], on_warning: WarningHandler | None = None
+) -> Iterator[Any]:
+    """The hash cache ``cache`` names (True: ikmeta's own; a path; False: none), closed at
+    the end; why it cannot be used goes to ``on_warning`` (or is issued as a warning)."""
+    from .cache import HashCache, default_cache_path
+
+    own = cache is True
+    path = default_cache_path() if own else None if cache is False else os.fspath(cache)  # type: ignore[arg-type]
+    store = HashCache.open(path, replace_foreign=own)
+    if store.problem:
+        (on_warning or _warn_message)(cache_name(store), store.problem)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def cache_name(cache: Any) -> str:
+    """How messages name the cache: 'cache PATH'."""
+    return f"cache {cache.path}" if cache.path else "cache"
+
+
+# --- sources --------------------------------------------------------------------------------
+
+
+class Limits(TypedDict, total=False):
+    """The keywords that limit reading and downloading, as the command line's options do."""
+
+    timeout: float  # seconds to wait for a URL's server, to connect and for each read (30)
+    max_bytes: int  # the largest body downloaded or stream read (100,000,000)
+    headers: Mapping[str, str]  # sent with every request, over ikmeta's own (--header)
+    retries: int  # times a connection error, 429 or 5xx is tried again (3)
+    connections: int  # downloads at once, and connections kept alive a host (16)
+
+
+def _fetch(limits: Limits) -> FetchOptions:
+    """The limits as FetchOptions; a keyword that is not one of :class:`Limits` is a TypeError."""
+    unknown = set(limits) - set(Limits.__annotations__)
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument {sorted(unknown)[0]!r} (limits: {', '.join(Limits.__annotations__)})"
+        )
+    options: dict[str, Any] = dict(limits)
+    if "headers" in options:
+        options["headers"] = tuple((str(k), str(v)) for k, v in dict(options["headers"]).items())
+    return FetchOptions(**options)
+
+
+def _is_pil_image(source: object) -> TypeGuard[Image.Image]:
+    from sys import modules
+
+    image_module = modules.get("PIL.Image")  # no PIL image without PIL loaded
+    return image_module is not None and isinstance(source, image_module.Image)
+
+
+def _phash_pixels(image: Image.Image) -> str:
+    """The pHash of a PIL image's pixels, turned by the EXIF orientation it carries."""
+    from .decode import shrink
+    from .errors import ImageError
+    from .perceptual import greyscale, low_frequencies, phash_of, upright
+
+    name = getattr(image, "filename", None) or "<PIL image>"
+    if image.width < 1 or image.height < 1:
+        raise ImageError(name, "image has no pixels (width or height is 0)")
+    try:
+        orientation = image.getexif().get(0x0112)
+        grey = greyscale(upright(shrink(image), orientation))
+    except (ValueError, OSError) as exc:
+        raise ImageError(name, f"cannot hash these pixels ({image.mode}: {exc})") from None
+    return phash_of(low_frequencies(grey)[0])
+
+
+# --- many at once ---------------------------------------------------------------------------
+
+
+def _default_jobs() -> int:
+    from .parallel import default_jobs
+
+    return default_jobs()
+
+
+def _many(
+    work: Callable[[Blob], Report],
+    sources: Iterable[Source | IkmetaError],
+    jobs: int | None,
+    fetch: FetchOptions,
+    on_warning: WarningHandler | None,
+) -> Iterator[dict[str, Any] | IkmetaError]:
+    from .parallel import ordered_map
+    from .source import read_ahead
+
+    def one(source: Blob | Source | IkmetaError) -> Report | IkmetaError:
+        if isinstance(source, IkmetaError):
+            return source
+        name = source.source if isinstance(source, Blob) else source_name(source)
+        outcome: Report | IkmetaError = guarded(
+            lambda s: work(s if isinstance(s, Blob) else read_any(s, fetch)), source, name
+        )
+        return outcome
+
+    for outcome in ordered_map(one, read_ahead(sources, fetch), jobs or _default_jobs()):
+        if isinstance(outcome, IkmetaError):
+            yield outcome
+        else:
+            _warn(outcome, on_warning)
+            yield outcome.metadata
+
+
+def _warn(report: Report, on_warning: WarningHandler | None) -> None:
+    for message in report.warnings:
+        (on_warning or _warn_message)(report.source, message)
+
+
+def _warn_message(source: str, message: str) -> None:
+    warnings.warn(f"{source}: {message}", IkmetaWarning, stacklevel=3)
+
+
+def _warn_error(error: IkmetaError) -> None:
+    warnings.warn(str(error), IkmetaWarning, stacklevel=3)
