@@ -308,6 +308,7 @@ class Limits(TypedDict, total=False):
     headers: Mapping[str, str]  # sent with every request, over ikmeta's own (--header)
     retries: int  # times a connection error, 429 or 5xx is tried again (3)
     connections: int  # downloads at once, and connections kept alive a host (16)
+    storage_options: Mapping[str, Any]  # for s3://, gs://, az:// sources' library (--storage-option)
 
 
 def _fetch(limits: Limits) -> FetchOptions:
@@ -320,6 +321,8 @@ def _fetch(limits: Limits) -> FetchOptions:
     options: dict[str, Any] = dict(limits)
     if "headers" in options:
         options["headers"] = tuple((str(k), str(v)) for k, v in dict(options["headers"]).items())
+    if "storage_options" in options:
+        options["storage_options"] = tuple(dict(options["storage_options"]).items())
     return FetchOptions(**options)
 
 

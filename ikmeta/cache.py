@@ -21,13 +21,14 @@ never touched. When the cache cannot be used, the run goes on without it. Nothin
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import sqlite3
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import os_reason
@@ -69,9 +70,22 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class CacheKey:
+    """A file's absolute path, size and modification time; for a stored object, its URL, size
+    and version (:func:`ikmeta.storage.version_digest` of its ETag or version id stands where
+    the mtime does). ``modified_ns``, the modification time reported for ranking, is not
+    part of the key."""
+
     path: str
     size: int
     mtime_ns: int
+    modified_ns: int | None = field(default=None, compare=False)
+
+
+def version_digest(version: str) -> int:
+    """A remote source's version (an object's ETag or version id, a URL's ETag or
+    Last-Modified) as the integer that stands in its key where a file's mtime does: 63 bits of
+    its BLAKE2b, so an overwritten object or changed page misses."""
+    return int.from_bytes(hashlib.blake2b(version.encode("utf-8"), digest_size=8).digest(), "big") >> 1
 
 
 def default_cache_path() -> str:
@@ -85,7 +99,7 @@ def cache_key(path: str) -> CacheKey | None:
         st = os.stat(path)
     except OSError:
         return None
-    return CacheKey(os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    return CacheKey(os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_mtime_ns)
 
 
 class HashCache:
@@ -183,6 +197,24 @@ class HashCache:
                 key = CacheKey(by_stored.get(stored, ""), size, mtime_ns)
                 if key in wanted:
                     yield key, values
+
+    def stored(self, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of the row each of ``paths`` has, whatever its version: a URL with
+        one is worth asking its server whether it changed."""
+        if self.connection is None:
+            return {}
+        found = {}
+        paths = list(paths)
+        try:
+            for start in range(0, len(paths), BATCH):
+                chunk = {_stored_path(p): p for p in paths[start : start + BATCH]}
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT path, size, mtime_ns FROM hashes WHERE algorithm = ? AND path IN ({marks})"
+                for stored, size, mtime_ns in self.connection.execute(query, [ALGORITHM, *chunk]):
+                    found[chunk[stored]] = (size, mtime_ns)
+        except sqlite3.Error as exc:
+            self._disable(exc)
+        return found
 
     def put(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
         """Queue entries; they are written every few hundred and at :meth:`close`."""

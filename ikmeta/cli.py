@@ -26,7 +26,7 @@ import click
 
 from . import __version__
 from .errors import IkmetaError, SourceError
-from .source import STDIN, FetchOptions, is_url
+from .source import STDIN, FetchOptions, is_remote
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -135,7 +135,8 @@ def cli() -> None:
       ikmeta distance a.jpg b.jpg            how many pHash bits differ
       ikmeta dupes ~/Pictures --max 10       groups of near-duplicates
 
-    A SOURCE is a file, - for standard input, or an http(s) URL.
+    A SOURCE is a file, - for standard input, an http(s) URL, or an object or prefix
+    in a store (s3://, gs://, az://; pip install 'ikmeta[s3]' and the like).
     Exit status: 0 when every source was read, 1 when some could not be
     (each named on stderr), 2 for a usage error, 130 when interrupted.
     """
@@ -268,6 +269,44 @@ class HeaderType(click.ParamType[Any]):
         return (name.strip(), text.strip())
 
 
+class StorageOptionType(click.ParamType[Any]):
+    """KEY=VALUE for an object store's library (fsspec's storage_options)."""
+
+    name = "option"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        key, equals, text = str(value).partition("=")
+        if not equals or not key.strip().isidentifier():
+            self.fail(f"{value!r} is not KEY=VALUE (example: endpoint_url=http://127.0.0.1:9000)", param, ctx)
+        return (key.strip(), storage_value(text, lambda message: self.fail(message, param, ctx)))
+
+
+def storage_value(text: str, fail: Callable[[str], Any]) -> Any:
+    """A --storage-option value: true/false, a number, a JSON object, else the text itself.
+
+    >>> storage_value("true", print), storage_value("3", print), storage_value("http://h:9000", print)
+    (True, 3, 'http://h:9000')
+    """
+    import json
+
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if re.fullmatch(r"-?\d+", text.strip()):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*", text.strip()):
+        return float(text)
+    if text.strip().startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            fail(f"{text!r} is not a JSON object ({exc})")
+        return parsed
+    return text
+
+
 def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, gives the options below
     """``--timeout``, ``--max-bytes``, ``--header``, ``--retries`` and ``--connections``,
     handed to the command as one ``fetch`` (FetchOptions)."""
@@ -280,10 +319,16 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, 
         headers: tuple[tuple[str, str], ...],
         retries: int,
         connections: int,
+        storage_options: tuple[tuple[str, Any], ...],
         **kwargs: Any,
     ) -> Any:
         fetch = FetchOptions(
-            timeout=timeout, max_bytes=max_bytes, headers=headers, retries=retries, connections=connections
+            timeout=timeout,
+            max_bytes=max_bytes,
+            headers=headers,
+            retries=retries,
+            connections=connections,
+            storage_options=storage_options,
         )
         return f(*args, fetch=fetch, **kwargs)
 
@@ -328,6 +373,17 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, 
             help="Downloads at once (connections are kept alive and reused per host); "
             "--jobs threads decode what they bring.",
         ),
+        click.option(
+            "--storage-option",
+            "storage_options",
+            type=StorageOptionType(),
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="An option for s3://, gs:// and az:// sources' library (repeatable), as "
+            "endpoint_url=http://127.0.0.1:9000 for MinIO, anon=true, profile=NAME; true, false, "
+            "numbers and JSON objects are taken as such. Credentials are otherwise found as each "
+            "store's tools find them.",
+        ),
     ]
     for option in reversed(options):
         with_fetch = option(with_fetch)
@@ -343,7 +399,7 @@ def listed_name(line: str) -> str:
     """A --from line as a source: the name exactly as written (spaces may be part of it),
     unless no such file exists and the name without its outer spaces does (or is a URL)."""
     bare = line.strip()
-    if bare != line and (is_url(bare) or (not os.path.lexists(line) and os.path.lexists(bare))):
+    if bare != line and (is_remote(bare) or (not os.path.lexists(line) and os.path.lexists(bare))):
         return bare
     return line
 
@@ -372,6 +428,16 @@ def check_errors_option(errors: str, output: str) -> bool:
     if errors == "records" and output not in ("json", "ndjson"):
         raise click.UsageError("--errors records writes JSON objects: give it with --ndjson or --json.")
     return errors == "records"
+
+
+def is_one_image(source: str) -> bool:
+    """A source that is one image (its object is printed alone), not a folder or a prefix."""
+    from .source import object_scheme
+    from .walk import is_image_name
+
+    if object_scheme(source):
+        return not source.endswith("/") and is_image_name(source)
+    return not os.path.isdir(source)
 
 
 def from_option(f: F) -> F:
@@ -514,7 +580,7 @@ def walked_reports(
 
     state = {"failed": 0}
     skipped: Counter[str] = Counter()
-    sources = image_paths(names, hidden=hidden, skipped=skipped)
+    sources = image_paths(names, hidden=hidden, skipped=skipped, fetch=fetch)
     yield reports(many(sources, jobs=jobs, on_warning=warn, **limits(fetch)), state, records)
     note_skipped(skipped)
     finish(state)
@@ -528,6 +594,7 @@ def limits(fetch: FetchOptions) -> dict[str, Any]:
         "headers": dict(fetch.headers),
         "retries": fetch.retries,
         "connections": fetch.connections,
+        "storage_options": dict(fetch.storage_options),
     }
 
 
@@ -565,8 +632,9 @@ def inspect(
     """The metadata object of each image, as ImageKit's Metadata API gives it.
 
     SOURCE is an image file, a folder (walked recursively for image files), - for
-    standard input, or an http(s) URL. One file prints one JSON object; several, a folder
-    or --from print an array, in argument order. Unreadable sources are named on stderr
+    standard input, an http(s) URL, or an object or prefix in a store (s3://bucket/key,
+    gs://, az://; a prefix is walked like a folder). One file prints one JSON object;
+    several, a folder or --from print an array, in argument order. Unreadable sources are named on stderr
     and the rest still printed (exit status 1).
 
     \b
@@ -575,6 +643,7 @@ def inspect(
       ikmeta inspect *.jpg --ndjson | jq .exif.exif.ISO
       cat photo.jpg | ikmeta inspect -
       ikmeta inspect https://example.com/photo.jpg
+      ikmeta inspect s3://bucket/photos/ --ndjson        a prefix, walked like a folder
       ikmeta inspect --ndjson photos/ > photos.ndjson
       find . -name '*.jpg' | ikmeta inspect --from - --ndjson
     """
@@ -582,7 +651,7 @@ def inspect(
 
     records = check_errors_option(errors, output)
     names = Sources.check(sources, from_file)
-    single = names.single and not os.path.isdir(names.args[0])
+    single = names.single and is_one_image(names.args[0])
     with walked_reports(inspect_many, names, hidden, jobs, fetch, records) as objects:
         write_metadata(objects, output, single)
 
@@ -634,7 +703,8 @@ def phash(
     """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
 
     SOURCE is an image file, a folder (walked recursively for image files), - for
-    standard input, or an http(s) URL. The hash is the one 'ikmeta inspect' reports.
+    standard input, an http(s) URL, or an object or prefix in a store (s3://, gs://,
+    az://). The hash is the one 'ikmeta inspect' reports.
     As in sha256sum, a name with a backslash or line break is escaped and its line
     starts with a backslash. --ndjson and --json objects also carry 'flat' (the mean colour
     of a flat image: a solid colour or a blank page, whose hash carries no information),
@@ -669,21 +739,23 @@ def phash(
 
 
 class HashOrSource(click.ParamType[Any]):
-    """A hex pHash, or an image to hash (a path, -, or a URL). An existing file wins over hex."""
+    """A hex pHash, or an image to hash (a path, -, a URL or a stored object). An existing file wins over hex."""
 
     name = "hash-or-source"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from .hashes import HashFormatError, is_hash, parse_hash
-        from .source import foreign_scheme, is_url
+        from .source import foreign_scheme
 
-        if value == STDIN or is_url(value) or (os.path.exists(value) and not os.path.isdir(value)):
+        if value == STDIN or is_remote(value) or (os.path.exists(value) and not os.path.isdir(value)):
             return ("source", value)
         if os.path.isdir(value) and not is_hash(value):
             self.fail(f"{value!r} is a folder; distance compares two images or hashes", param, ctx)
         if foreign_scheme(value):
             self.fail(
-                f"unsupported URL scheme in {value!r} (ikmeta fetches http:// and https:// only)", param, ctx
+                f"unsupported URL scheme in {value!r} (ikmeta reads http://, https://, s3://, gs:// and az://)",
+                param,
+                ctx,
             )
         try:
             return ("hash", parse_hash(value))
@@ -712,7 +784,7 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, geometry: str,
     """The Hamming distance of two pHashes (the bits that differ), as ImageKit's SDKs compute it.
 
     A and B are each a hex pHash (any case, optional 0x, any length as long as both are
-    equal) or an image (a path, -, or an http(s) URL) hashed on the fly; an existing file
+    equal) or an image (a path, -, an http(s) URL or a stored object) hashed on the fly; an existing file
     named like hex is the file, a folder so named is the hash. Prints the distance as a
     bare integer.
 
@@ -905,7 +977,8 @@ def dupes(
     """Groups of near-duplicate images, by pHash distance. It only reports: it never moves,
     deletes or rewrites a file.
 
-    PATHs are folders (walked recursively for image files), files or URLs. Each group's
+    PATHs are folders (walked recursively for image files), files, URLs, or objects and
+    prefixes in a store (s3://, gs://, az://). Each group's
     reference is its best copy, listed first; every other member is within --max of it
     (--linkage connected chains instead). The best copy is the original, not a conversion:
     most pixels as displayed (within 1%), then camera metadata present (EXIF Make, Model

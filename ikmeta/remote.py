@@ -90,7 +90,7 @@ def retry_policy(options: FetchOptions) -> Retry:
         status=options.retries,
         other=0,
         redirect=False,  # followed here, with ikmeta's own checks
-        allowed_methods=frozenset({"GET"}),
+        allowed_methods=frozenset({"GET", "HEAD"}),
         status_forcelist=RETRY_STATUSES,
         backoff_factor=options.backoff,
         backoff_jitter=options.backoff,
@@ -163,26 +163,12 @@ def request_for(url: str, extra: tuple[tuple[str, str], ...] = ()) -> Request:
 
 
 def fetch_url(url: str, options: FetchOptions) -> Blob:
-    """Download ``url`` within ``options``' limits, as a :class:`Blob`."""
-    request = request_for(url, options.headers)
-    current, headers = request.url, dict(request.headers)
-    visited = {current}
+    """Download ``url`` within ``options``' limits, as a :class:`Blob` whose ``version`` is
+    what the server said identifies the body (its ETag, else its Last-Modified)."""
+    response, current = _follow("GET", url, options)
     try:
-        while True:
-            response = _get(current, headers, options)
-            if response.status not in REDIRECTS:
-                break
-            target = _redirect_target(url, current, response, visited, options.max_redirects)
-            if _origin(target) != _origin(current):  # credentials go only where they were given for
-                headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIALS}
-            visited.add(target)
-            current = target
-        if response.status >= 300:
-            _discard(response)
-            raise SourceError(url, _http_error(response))
         try:
             data = _read_body(url, response, options.max_bytes)
-            content_type = response.headers.get("Content-Type")
         finally:
             response.release_conn()
     except SourceError:
@@ -191,14 +177,59 @@ def fetch_url(url: str, options: FetchOptions) -> Blob:
         raise SourceError(url, _network_error(exc, current, options)) from None
     if not data:
         raise SourceError(url, "the server sent an empty body")
-    return Blob(url, data, content_type.split(";")[0].strip().lower() if content_type else None)
+    content_type = response.headers.get("Content-Type")
+    media_type = content_type.split(";")[0].strip().lower() if content_type else None
+    return Blob(url, data, media_type, version=validator(response.headers))
 
 
-def _get(url: str, headers: dict[str, str], options: FetchOptions) -> Any:
-    """The response to a GET of ``url`` (tried again as :func:`retry_policy` says), its body unread."""
+def probe_url(url: str, options: FetchOptions) -> str | None:
+    """What identifies ``url``'s body now (ETag, else Last-Modified), asked with a HEAD request
+    (redirects followed), or None when the server does not say or cannot be asked."""
+    try:
+        response, _ = _follow("HEAD", url, options)
+    except SourceError:
+        return None
+    response.release_conn()
+    return validator(response.headers)
+
+
+def validator(headers: Any) -> str | None:
+    """A response's ETag (strong or weak), else its Last-Modified, else None."""
+    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+    return f"etag {etag.strip()}" if etag else f"modified {modified.strip()}" if modified else None
+
+
+def _follow(method: str, url: str, options: FetchOptions) -> tuple[Any, str]:
+    """The final response to ``method`` on ``url`` after redirects (its body unread), and the
+    URL it came from; raises SourceError for an answer that is not a success."""
+    request = request_for(url, options.headers)
+    current, headers = request.url, dict(request.headers)
+    visited = {current}
+    try:
+        while True:
+            response = _request(method, current, headers, options)
+            if response.status not in REDIRECTS:
+                break
+            target = _redirect_target(url, current, response, visited, options.max_redirects)
+            if _origin(target) != _origin(current):  # credentials go only where they were given for
+                headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIALS}
+            visited.add(target)
+            current = target
+    except SourceError:
+        raise
+    except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise SourceError(url, _network_error(exc, current, options)) from None
+    if response.status >= 300:
+        _discard(response)
+        raise SourceError(url, _http_error(response))
+    return response, current
+
+
+def _request(method: str, url: str, headers: dict[str, str], options: FetchOptions) -> Any:
+    """The response to ``method`` on ``url`` (tried again as :func:`retry_policy` says), its body unread."""
     pool = pool_for(url, options.connections)
     return pool.urlopen(
-        "GET",
+        method,
         url,
         headers=headers,
         redirect=False,

@@ -19,14 +19,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .cache import COLOUR, HASH_LISTS, CacheKey, HashCache, cache_key, valid_hashes, valid_inner
+from .cache import (
+    COLOUR,
+    HASH_LISTS,
+    CacheKey,
+    HashCache,
+    cache_key,
+    valid_hashes,
+    valid_inner,
+    version_digest,
+)
 from .dupes import Item, pack
 from .errors import IkmetaError, SourceError, guarded
 from .hashes import HashFormatError, parse_hash
 from .output import parse_checksum_line
 from .parallel import ordered_map
 from .rank import camera_from_exif, captured_from_exif, displayed_size, parse_captured
-from .source import STDIN, FetchOptions, is_url, list_lines
+from .source import STDIN, FetchOptions, is_remote, is_url, list_lines, object_scheme
 
 # The pHashes of perfectly flat images: only the DC bit (any colour), or none (black).
 FLAT_HASHES = frozenset({"8000000000000000", "0000000000000000"})
@@ -60,21 +69,26 @@ def scan(
     """
     keys: dict[str, CacheKey | None] = {}
     misses: list[str] = []
+    fetch = fetch or FetchOptions()
     pending = _distinct(sources)
     if on_total is not None:
         on_total(len(pending))
+    remote = []
     for source in pending:
         if isinstance(source, IkmetaError):
             yield source
-        elif source != STDIN and not is_url(source):
+        elif is_remote(source):
+            remote.append(source)
+        elif source != STDIN:
             keys[source] = cache_key(source)
+    keys.update(_remote_keys(remote, cache, fetch))
     cached = cache.get(key for key in keys.values() if key is not None)
     for source in pending:
         if isinstance(source, IkmetaError):
             continue
         key = keys.get(source)
         if key is not None and key in cached:
-            yield _item(source, {**cached[key], "size": key.size, "mtimeNs": key.mtime_ns})
+            yield _item(source, {**cached[key], "size": key.size, "mtimeNs": key.modified_ns})
         else:
             misses.append(source)
     if not misses:  # all cached: Pillow and numpy need not even load
@@ -82,20 +96,20 @@ def scan(
     from .metadata import phash_blob, phash_source
     from .source import Blob, read_ahead
 
-    def work(source: str | Blob | IkmetaError) -> Any:
-        if isinstance(source, Blob):  # a URL downloaded ahead
-            return guarded(phash_blob, source, source.source)
-        return guarded(functools.partial(phash_source, fetch=fetch), source)
+    def work(source: str | Blob | IkmetaError) -> tuple[Any, CacheKey | None]:
+        if isinstance(source, Blob):  # a URL or stored object downloaded ahead
+            fetched = _fetched_key(source) if cache.connection is not None else None
+            return guarded(phash_blob, source, source.source), fetched
+        return guarded(functools.partial(phash_source, fetch=fetch), source), None
 
-    fetch = fetch or FetchOptions()
-    for outcome in ordered_map(work, read_ahead(misses, fetch), jobs):
+    for outcome, fetched in ordered_map(work, read_ahead(misses, fetch), jobs):
         if isinstance(outcome, IkmetaError):
             yield outcome
             continue
         report = outcome
         for message in report.warnings:
             yield ScanWarning(report.source, message)
-        key = keys.get(report.source)
+        key = fetched or keys.get(report.source)
         if key is not None and not report.warnings:  # a truncated file may still be being written
             cache.put([(key, report.metadata)])
         yield _item(report.source, report.metadata)
@@ -129,7 +143,7 @@ def scan_paths(
 
     items = []
     for event in scan(
-        image_paths(paths, hidden=hidden, skipped=skipped), cache, jobs, fetch, on_total=listed
+        image_paths(paths, hidden=hidden, skipped=skipped, fetch=fetch), cache, jobs, fetch, on_total=listed
     ):
         if isinstance(event, ScanWarning):
             on_warning(event.source, event.message)
@@ -144,12 +158,56 @@ def scan_paths(
     return items, skipped
 
 
+def _remote_keys(sources: list[str], cache: HashCache, fetch: FetchOptions) -> dict[str, CacheKey | None]:
+    """The cache keys of URLs and stored objects, looked up ``fetch.connections`` at a time:
+    an object's from what its store lists; a URL's, when the cache holds a row for it, from
+    a HEAD request (its ETag or Last-Modified). With no cache, none are asked for."""
+    if not sources or cache.connection is None:
+        return {}
+    stored = cache.stored(s for s in sources if is_url(s))
+
+    def key_of(source: str) -> CacheKey | None:
+        if object_scheme(source):
+            return _object_key(source, fetch)
+        if source not in stored:
+            return None  # never hashed: its GET will give the key
+        from .remote import probe_url
+
+        version = probe_url(source, fetch)
+        size, _ = stored[source]
+        return CacheKey(source, size, version_digest(version)) if version else None
+
+    return dict(zip(sources, ordered_map(key_of, sources, fetch.connections), strict=True))
+
+
+def _object_key(url: str, fetch: FetchOptions) -> CacheKey | None:
+    """The cache key of a stored object: its URL, size and version (ETag, version id or
+    generation) as the store lists them; None when the store names no version (or the
+    object cannot be looked up: reading it will say why)."""
+    from .storage import object_info
+
+    try:
+        info = object_info(url, fetch)
+    except IkmetaError:
+        return None
+    if info.version is None:
+        return None
+    return CacheKey(url, info.size, version_digest(info.version), modified_ns=info.modified_ns)
+
+
+def _fetched_key(blob: Any) -> CacheKey | None:
+    """The cache key of a URL's body as downloaded (its ETag or Last-Modified), else None."""
+    if not is_url(blob.source) or not blob.version:
+        return None
+    return CacheKey(blob.source, len(blob.data), version_digest(blob.version))
+
+
 def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
     """The sources, each file once (a file named twice, or inside a folder also named, is not its own duplicate)."""
     seen: set[str] = set()
     distinct = []
     for source in sources:
-        if isinstance(source, str) and source != STDIN and not is_url(source):
+        if isinstance(source, str) and source != STDIN and not is_remote(source):
             real = os.path.realpath(source)
             if real in seen:
                 continue
@@ -216,7 +274,7 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
         except (ValueError, HashFormatError) as exc:
             yield SourceError(where, str(exc))
             continue
-        same = item.source if is_url(item.source) else _absolute(item.source, folder)
+        same = item.source if is_remote(item.source) else _absolute(item.source, folder)
         if same not in seen:
             seen.add(same)
             yield item

@@ -25,7 +25,17 @@ STDIN = "-"
 BYTES_NAME, STREAM_NAME = "<bytes>", "<stream>"  # how messages name sources without a name
 URL_PREFIXES = ("http://", "https://")
 SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-FOREIGN_SCHEMES = {"file", "ftp", "ftps", "data", "sftp", "s3", "gs", "ws", "wss", "mailto", "javascript"}
+FOREIGN_SCHEMES = {"file", "ftp", "ftps", "data", "sftp", "ws", "wss", "mailto", "javascript"}
+# Object storage, read by ikmeta.storage through fsspec: scheme -> (fsspec protocol, package, extra).
+OBJECT_SCHEMES = {
+    "s3": ("s3", "s3fs", "s3"),
+    "s3a": ("s3", "s3fs", "s3"),
+    "gs": ("gcs", "gcsfs", "gcs"),
+    "gcs": ("gcs", "gcsfs", "gcs"),
+    "az": ("abfs", "adlfs", "azure"),
+    "abfs": ("abfs", "adlfs", "azure"),
+    "abfss": ("abfs", "adlfs", "azure"),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Blob:
     data: bytes
     content_type: str | None = None  # what an HTTP server said the body was
     mtime_ns: int | None = None  # a file's modification time, as read
+    version: str | None = None  # what an HTTP server said identifies the body (ETag, else Last-Modified)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ class FetchOptions:
     timeout: float = 30.0  # seconds, for connecting and for each read
     max_bytes: int = 100_000_000  # body size cap, checked while streaming
     max_redirects: int = 5
+    storage_options: tuple[
+        tuple[str, Any], ...
+    ] = ()  # for object stores (--storage-option), see ikmeta.storage
     headers: tuple[tuple[str, str], ...] = ()  # sent with every request (--header), over ikmeta's own
     retries: int = 3  # times a connection error, 429 or 5xx is tried again
     backoff: float = 0.5  # seconds: the waits between tries grow from this (doubling, with jitter)
@@ -55,10 +69,26 @@ def is_url(source: str) -> bool:
     return source[:8].lower().startswith(URL_PREFIXES)
 
 
+def object_scheme(source: str) -> str | None:
+    """The object-storage scheme of ``source`` (``s3``, ``gs``...), else None.
+
+    >>> object_scheme("s3://bucket/a.jpg"), object_scheme("https://x/a.jpg"), object_scheme("s3.jpg")
+    ('s3', None, None)
+    """
+    head, sep, _ = source[:8].partition("://")
+    scheme = head.lower()
+    return scheme if sep and scheme in OBJECT_SCHEMES else None
+
+
+def is_remote(source: str) -> bool:
+    """An http(s) URL or an object in a store: not a path on this machine."""
+    return is_url(source) or object_scheme(source) is not None
+
+
 def foreign_scheme(source: str) -> str | None:
     """The scheme of a URL ikmeta does not fetch (``ftp://x``, ``data:...``), else None."""
     match = SCHEME.match(source)
-    if not match or is_url(source):
+    if not match or is_remote(source):
         return None
     scheme = match[1].lower()
     if "://" in source or scheme in FOREIGN_SCHEMES:
@@ -81,10 +111,15 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
         from .remote import fetch_url
 
         return fetch_url(source, fetch or FetchOptions())
+    if object_scheme(source):
+        from .storage import read_object
+
+        return read_object(source, fetch or FetchOptions())
     scheme = foreign_scheme(source)
     if scheme and not os.path.exists(source):
         raise SourceError(
-            source, f"unsupported URL scheme '{scheme}' (ikmeta fetches http:// and https:// only)"
+            source,
+            f"unsupported URL scheme '{scheme}' (ikmeta reads http://, https://, s3://, gs:// and az://)",
         )
     data, mtime_ns = read_file(source, limit)
     return Blob(source, data, mtime_ns=mtime_ns)
@@ -145,14 +180,14 @@ T = TypeVar("T")
 
 
 def read_ahead(sources: Iterable[T], fetch: FetchOptions) -> Iterator[T | Blob | IkmetaError]:
-    """The sources in order, each URL among them downloaded (as a Blob, or the error that says
+    """The sources in order, each URL or stored object among them downloaded (as a Blob, or the error that says
     why not) on ``fetch.connections`` threads of its own, so downloads wait on the network
     side by side while fewer threads decode; other sources pass as they are, to be read where
     they are decoded (reading files ahead would only hold their bytes longer)."""
     from .parallel import ordered_map
 
     def download(source: T) -> T | Blob | IkmetaError:
-        if isinstance(source, str) and is_url(source):
+        if isinstance(source, str) and is_remote(source):
             return guarded(lambda url: read_source(url, fetch=fetch), source)  # type: ignore[no-any-return]
         return source
 

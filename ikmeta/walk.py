@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from .errors import IkmetaError, SourceError, os_reason
-from .source import STDIN, foreign_scheme, is_url
+from .source import STDIN, FetchOptions, foreign_scheme, is_url, object_scheme
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
@@ -32,10 +32,14 @@ def is_image_name(name: str) -> bool:
 
 
 def image_paths(
-    paths: Iterable[str | IkmetaError], hidden: bool = False, skipped: Counter[str] | None = None
+    paths: Iterable[str | IkmetaError],
+    hidden: bool = False,
+    skipped: Counter[str] | None = None,
+    fetch: FetchOptions | None = None,
 ) -> Iterator[str | IkmetaError]:
-    """Each path, or for a folder each image file below it (sorted by name, files first);
-    ``skipped`` counts, by lower-case extension, the files in folders that are not images."""
+    """Each path, or for a folder each image file below it (sorted by name, files first),
+    and for an object-store prefix each image object below it (``fetch``: its storage
+    options); ``skipped`` counts, by lower-case extension, the files in folders that are not images."""
     skipped = Counter() if skipped is None else skipped
     seen: set[str] = set()
     for path in paths:
@@ -43,6 +47,10 @@ def image_paths(
             yield path
         elif not path:
             yield SourceError("''", "empty file name")
+        elif object_scheme(path):
+            from .storage import walk_prefix
+
+            yield from walk_prefix(path, hidden, skipped, fetch or FetchOptions())
         elif path == STDIN or is_url(path) or foreign_scheme(path):
             yield path  # read_source fetches it, or says why it will not
         elif os.path.isdir(path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -53,15 +54,52 @@ def wrote_page(command: str, folder) -> bool:
     return bool(named) and all(is_review_page(str(folder / name)) for name in named)
 
 
+@pytest.fixture(scope="module")
+def bucket():
+    """The README's bucket: s3://photos/library/ holding examples/, in moto's S3 server on
+    127.0.0.1, named to the examples as any S3-compatible store is (AWS_ENDPOINT_URL)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "readme",
+        "AWS_SECRET_ACCESS_KEY": "readme",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="readme",
+        aws_secret_access_key="readme",
+    )
+    s3.create_bucket(Bucket="photos")
+    for path in sorted((ROOT / "examples").iterdir()):
+        s3.put_object(Bucket="photos", Key=f"library/{path.name}", Body=path.read_bytes())
+    yield env
+    server.stop()
+
+
 @pytest.mark.parametrize(("commands", "expected"), examples(), ids=[block[0] for block, _ in examples()])
-def test_readme_example_runs(commands, expected, tmp_path):
+def test_readme_example_runs(commands, expected, tmp_path, request):
     """Run in a scratch folder holding a copy of examples/, so a workflow's files land there."""
     if any("| jq" in command for command in commands):
         need(shutil.which("jq") is not None, "jq")
+    env = dict(os.environ)
+    if any("s3://" in command for command in commands):
+        env.update(request.getfixturevalue("bucket"))
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     for command in commands:
         proc = subprocess.run(
-            ["bash", "-o", "pipefail", "-c", shell(command)], cwd=tmp_path, capture_output=True, text=True
+            ["bash", "-o", "pipefail", "-c", shell(command)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
         )
         assert proc.returncode == 0, f"{command}: {proc.stderr}"
         assert proc.stdout.strip() or ">" in command or wrote_page(command, tmp_path), command

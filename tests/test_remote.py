@@ -45,6 +45,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[tuple[str, str]]] = []  # (path, User-Agent) of each request
     requests: ClassVar[list[tuple[str, int, dict[str, str]]]] = []  # (path, client port, headers)
+    methods: ClassVar[list[tuple[str, str]]] = []  # (method, path)
+    validators: ClassVar[dict[str, dict[str, str]]] = {}  # path: ETag or Last-Modified to send
     answers: ClassVar[
         dict[str, list[tuple[int, dict[str, str]]]]
     ] = {}  # path: (status, headers) to give first
@@ -71,7 +73,23 @@ class Handler(BaseHTTPRequestHandler):
     def redirect(self, target: str) -> None:
         self.send(302, b"", "text/plain", headers={"Location": target})
 
+    def do_HEAD(self) -> None:
+        Handler.methods.append(("HEAD", self.path))
+        path = self.path.lstrip("/")
+        if path.startswith("tagged"):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            for key, value in Handler.validators.get(path, {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(JPEG)))
+            self.end_headers()
+        else:
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
     def do_GET(self) -> None:
+        Handler.methods.append(("GET", self.path))
         Handler.seen.append((self.path, self.headers.get("User-Agent", "")))
         Handler.requests.append((self.path, self.client_address[1], dict(self.headers.items())))
         path = (
@@ -87,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, b"busy", "text/plain", headers=headers)
         elif path.startswith(("img.jpg", "flaky")):
             self.send(200, JPEG)
+        elif path.startswith("tagged"):  # with the validators Handler.validators gives it
+            self.send(200, JPEG if "png" not in path else PNG, headers=Handler.validators.get(path, {}))
         elif path.startswith("away"):  # to the same server under another name (another origin)
             self.redirect(f"http://localhost:{self.server.server_address[1]}/img.jpg")
         elif path == "img.png":
@@ -220,7 +240,7 @@ def test_unknown_host():
 
 @pytest.mark.parametrize(
     "source",
-    ["ftp://example.com/a.jpg", "file:///etc/passwd", "data:image/png;base64,xx", "s3://bucket/key.jpg"],
+    ["ftp://example.com/a.jpg", "file:///etc/passwd", "data:image/png;base64,xx", "sftp://host/key.jpg"],
 )
 def test_other_schemes_are_refused(source):
     with pytest.raises(SourceError, match="unsupported URL scheme"):
@@ -513,3 +533,37 @@ def test_python_api_takes_the_same_limits(server):
     assert Handler.requests[-1][2]["X-Tenant"] == "t1"
     with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
         ikmeta.phash(f"{server}/img.jpg", timout=3)
+
+
+def test_the_cache_asks_a_url_whether_it_changed(server, tmp_path):
+    cache = str(tmp_path / "cache.sqlite3")
+    Handler.validators.update(
+        {
+            "tagged-a.jpg": {"ETag": '"v1"'},
+            "tagged-b.jpg": {"Last-Modified": "Mon, 30 Nov 2026 10:00:00 GMT"},
+            "tagged-c.jpg": {},  # nothing identifies it: fetched every time
+        }
+    )
+    urls = [f"{server}/tagged-{name}.jpg" for name in "abc"]
+    Handler.methods.clear()
+    first = run("dupes", "--json", "--cache", cache, *urls)
+    assert first.exit_code == 0 and len(json.loads(first.stdout)[0]["files"]) == 3
+    assert sorted(Handler.methods) == [("GET", f"/tagged-{n}.jpg") for n in "abc"]  # no HEAD the first time
+    Handler.methods.clear()
+    second = run("dupes", "--json", "--cache", cache, *urls)
+    assert second.stdout == first.stdout
+    assert sorted(Handler.methods) == [
+        ("GET", "/tagged-c.jpg"),
+        ("HEAD", "/tagged-a.jpg"),
+        ("HEAD", "/tagged-b.jpg"),
+    ]
+    Handler.validators["tagged-a.jpg"] = {"ETag": '"v2"'}  # changed on the server
+    Handler.methods.clear()
+    run("dupes", "--json", "--cache", cache, *urls)
+    assert ("GET", "/tagged-a.jpg") in Handler.methods and ("GET", "/tagged-b.jpg") not in Handler.methods
+
+
+def test_without_a_cache_no_url_is_asked_twice(server):
+    Handler.methods.clear()
+    run("dupes", "--json", "--no-cache", f"{server}/tagged-a.jpg", f"{server}/tagged-b.jpg")
+    assert sorted(m for m, _ in Handler.methods) == ["GET", "GET"]

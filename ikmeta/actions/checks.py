@@ -21,6 +21,7 @@ import stat
 from dataclasses import dataclass, field
 
 from ikmeta.errors import os_reason
+from ikmeta.source import is_remote
 
 from .fileops import already_moved, entry_key
 from .plan import Step
@@ -147,6 +148,10 @@ def _recorded(path: str, step: Step) -> bool:
 
 def _regular(path: str, what: str) -> os.stat_result:
     label = f"{what} " if what else ""
+    if is_remote(path):
+        raise GroupProblem(
+            path, f"{label}is a URL or stored object: ikmeta acts only on files on this machine".strip()
+        )
     try:
         status = os.lstat(path)
     except FileNotFoundError:

@@ -31,7 +31,7 @@ from ikmeta import __version__
 from ikmeta.errors import IkmetaError
 from ikmeta.output import FILE_FIELDS, compact
 from ikmeta.review.thumbnails import Thumbnail
-from ikmeta.source import STDIN, is_url
+from ikmeta.source import STDIN, is_remote
 
 PLACEHOLDER = re.compile(r"\{\{([A-Z]+)\}\}")
 MARK = "<!-- ikmeta review page"  # on the page's second line: the mark of a file ikmeta may overwrite
@@ -135,7 +135,7 @@ def file_entry(record: dict[str, Any], thumb: Thumbnail | IkmetaError | None) ->
     """What the page shows of a file: ``record`` (what goes back into the saved report), where
     to load it whole (``url``), its date, and what is wrong with it (``problem``) if anything."""
     source = record["source"]
-    local = not is_url(source) and source != STDIN
+    local = not is_remote(source) and source != STDIN
     if local:
         fill_from_disk(record)
     date, date_kind = shown_date(record)
@@ -177,7 +177,7 @@ def same_files(groups: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
     for group in groups:
         for obj in group["files"]:
             source = obj["source"]
-            if is_url(source) or source == STDIN:
+            if is_remote(source) or source == STDIN:
                 continue
             real = os.path.realpath(source)
             if real in seen and seen[real] != source:
@@ -222,7 +222,7 @@ def file_url(source: str) -> str:
     >>> file_url("/photos/my photo.jpg")
     'file:///photos/my%20photo.jpg'
     """
-    if is_url(source):
+    if is_remote(source):
         return source
     path = os.path.abspath(source)
     if os.name == "nt":  # C:\\photos -> file:///C:/photos

@@ -26,7 +26,7 @@ from ikmeta.exif import read_ifd0
 from ikmeta.metadata import display_orientation, exif_block
 from ikmeta.parallel import ordered_map
 from ikmeta.perceptual import greyscale, upright
-from ikmeta.source import STDIN, Blob, FetchOptions, is_url, read_source
+from ikmeta.source import STDIN, Blob, FetchOptions, is_remote, read_source
 
 SIDE = 256  # the long side, in pixels
 QUALITY = 50  # WebP: a photograph at 256x171 takes about 4.5 kB (5,000 groups: about 80 MB of page)
@@ -140,7 +140,7 @@ def make_thumbnails(
         171
     """
     keys = {source: cache_key(source) if source != STDIN else None for source in dict.fromkeys(sources)}
-    local = [key for source, key in keys.items() if key is not None and not is_url(source)]
+    local = [key for source, key in keys.items() if key is not None and not is_remote(source)]
     known = cache.get_thumbnails(local, KIND)
     wanted = []
     for source, key in keys.items():

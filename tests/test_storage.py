@@ -1,0 +1,383 @@
+"""Object storage sources against a real S3 API: moto's standalone server on 127.0.0.1 (as
+s3fs's own tests run), read through s3fs; gs:// and az:// for routing and errors only, through
+an in-memory filesystem registered for their protocols (no emulator of theirs here)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import ikmeta
+
+from .conftest import EXAMPLES, encode, run, scene
+
+pytest.importorskip("s3fs", reason="the test extra installs s3fs")  # (and CI installs the test extra)
+PHOTOS = {
+    "holiday/harbour.jpg": (EXAMPLES / "harbour.jpg").read_bytes(),
+    "holiday/harbour_small.jpg": (EXAMPLES / "harbour_small.jpg").read_bytes(),
+    "holiday/2024/scene.png": encode(scene((320, 240), seed=5), "PNG"),
+    "holiday/2024/notes.txt": b"not an image",
+    "holiday/.thumbs/harbour.jpg": (EXAMPLES / "harbour_small.jpg").read_bytes(),
+    "badge.png": (EXAMPLES / "badge.png").read_bytes(),
+    "big.bmp": encode(scene((800, 600), seed=6), "BMP"),
+}
+BULK = 1000
+
+
+class Moto:
+    """moto's S3 (and IAM) server, with an admin who made the buckets and a reader who may
+    read only the ``photos`` bucket."""
+
+    def __init__(self) -> None:
+        from moto import settings
+        from moto.server import ThreadedMotoServer
+
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 3  # then every request must be signed by a known user
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.admin = self._user("admin", "*", "*", first=True)
+        self.reader = self._user(
+            "reader", ["s3:GetObject", "s3:ListBucket"], ["arn:aws:s3:::photos", "arn:aws:s3:::photos/*"]
+        )
+
+    def client(self, service: str, user: dict[str, str] | None = None):
+        import boto3
+
+        keys = user or self.admin
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=keys["key"],
+            aws_secret_access_key=keys["secret"],
+        )
+
+    def _user(self, name: str, actions, resources, first: bool = False) -> dict[str, str]:
+        import boto3
+
+        iam = (
+            boto3.client(
+                "iam",
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="setup",
+                aws_secret_access_key="setup",
+            )
+            if first
+            else self.client("iam")
+        )
+        iam.create_user(UserName=name)
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}],
+        }
+        iam.put_user_policy(UserName=name, PolicyName="access", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return {"key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+
+    def recording(self) -> None:
+        for action in ("stop-recording", "reset-recording", "start-recording"):
+            urllib.request.urlopen(
+                urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{action}", method="POST")
+            ).read()
+
+    def object_gets(self) -> list[str]:
+        """The object GETs (not listings) since recording began."""
+        text = urllib.request.urlopen(f"{self.endpoint}/moto-api/recorder/download-recording").read().decode()
+        calls = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return [
+            c["url"]
+            for c in calls
+            if c["method"] == "GET" and "list-type" not in c["url"] and "moto-api" not in c["url"]
+        ]
+
+
+@pytest.fixture(scope="module")
+def moto_s3():
+    pytest.importorskip("moto.server", reason="the test extra installs moto[server]")
+    moto = Moto()
+    s3 = moto.client("s3")
+    for bucket in ("photos", "private", "bulk"):
+        s3.create_bucket(Bucket=bucket)
+    for key, body in PHOTOS.items():
+        s3.put_object(Bucket="photos", Key=key, Body=body)
+    s3.put_object(Bucket="private", Key="secret.jpg", Body=PHOTOS["holiday/harbour.jpg"])
+    tiny = [encode(scene((64, 48), seed=k), "JPEG") for k in range(10)]
+    for k in range(BULK):
+        s3.put_object(Bucket="bulk", Key=f"shots/{k:04d}.jpg", Body=tiny[k % 10])
+    yield moto
+    moto.server.stop()
+
+
+@pytest.fixture
+def s3(moto_s3, monkeypatch):
+    """Credentials as the environment gives them (the admin's), and the endpoint as an option."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto_s3.admin["key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto_s3.admin["secret"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return moto_s3
+
+
+def ik(moto: Moto, *args: str, stdin: str | None = None):
+    return run(*args, "--storage-option", f"endpoint_url={moto.endpoint}", stdin=stdin)
+
+
+def local_copies(tmp_path: Path) -> Path:
+    for key, body in PHOTOS.items():
+        path = tmp_path / "photos" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return tmp_path / "photos"
+
+
+def test_a_prefix_is_walked_like_a_folder(s3, tmp_path):
+    result = ik(s3, "phash", "s3://photos/holiday/")
+    assert result.exit_code == 0, result.stderr
+    lines = [line.split("  ", 1) for line in result.stdout.splitlines()]
+    assert [source for _, source in lines] == [
+        "s3://photos/holiday/2024/scene.png",
+        "s3://photos/holiday/harbour.jpg",
+        "s3://photos/holiday/harbour_small.jpg",
+    ]  # key order; the hidden .thumbs/ and the text file skipped
+    folder = local_copies(tmp_path) / "holiday"
+    on_disk = [line.split("  ", 1) for line in run("phash", str(folder)).stdout.splitlines()]
+    local = {Path(source).relative_to(folder).as_posix(): h for h, source in on_disk}
+    assert {source.removeprefix("s3://photos/holiday/"): h for h, source in lines} == local
+    assert result.stderr == "ikmeta: skipped 1 file in folders that are not images ikmeta reads (1 .txt)\n"
+    hidden = ik(s3, "phash", "--hidden", "s3://photos/holiday")
+    assert "s3://photos/holiday/.thumbs/harbour.jpg" in hidden.stdout
+
+
+def test_an_object_gives_the_object_its_file_gives(s3):
+    result = ik(s3, "inspect", "s3://photos/holiday/harbour.jpg")
+    assert result.exit_code == 0, result.stderr
+    remote = json.loads(result.stdout)  # one object, as for one file
+    local = json.loads(run("inspect", str(EXAMPLES / "harbour.jpg")).stdout)
+    assert remote == {**local, "source": "s3://photos/holiday/harbour.jpg"}
+    whole_bucket = json.loads(ik(s3, "inspect", "s3://photos").stdout)
+    assert len(whole_bucket) == 5 and whole_bucket[0]["source"] == "s3://photos/badge.png"
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("s3://photos/holiday/missing.jpg", "no such object or prefix"),
+        ("s3://photos/nothing-here/", "no such object or prefix"),
+        ("s3://no-such-bucket/a.jpg", "no such bucket"),
+        ("s3://", "no bucket named (s3://BUCKET/KEY)"),
+    ],
+)
+def test_missing_objects_are_one_line(s3, source, reason):
+    result = ik(s3, "phash", source, str(EXAMPLES / "badge.png"))
+    assert result.exit_code == 1
+    assert result.stderr == f"ikmeta: {source}: {reason}\n"
+    assert result.stdout.endswith("badge.png\n")  # the other sources are still done
+
+
+def test_access_denied_is_one_line(s3):
+    reader = [
+        "--storage-option",
+        f"key={s3.reader['key']}",
+        "--storage-option",
+        f"secret={s3.reader['secret']}",
+    ]
+    allowed = ik(s3, "phash", *reader, "s3://photos/badge.png")
+    assert allowed.exit_code == 0, allowed.stderr
+    denied = ik(s3, "phash", *reader, "s3://private/secret.jpg", "s3://private/")
+    assert denied.exit_code == 1 and denied.stdout == ""
+    lines = denied.stderr.splitlines()
+    assert len(lines) == 2 and all(
+        re.fullmatch(r"ikmeta: s3://private/\S*: access denied \(.+\)", line) for line in lines
+    )
+
+
+def test_a_prefix_of_a_thousand_objects(s3):
+    result = ik(s3, "phash", "--ndjson", "s3://bulk/shots/")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["source"] for r in records] == [f"s3://bulk/shots/{k:04d}.jpg" for k in range(BULK)]
+    assert len({r["pHash"] for r in records}) == 10
+    assert all(r["mtimeNs"] is not None for r in records)  # the objects' LastModified, for ranking
+
+
+def test_second_run_downloads_nothing(s3, tmp_path):
+    cache = str(tmp_path / "cache.sqlite3")
+    s3.recording()
+    first = ik(s3, "dupes", "--json", "--cache", cache, "s3://photos/holiday/", "s3://bulk/shots/")
+    assert first.exit_code == 0, first.stderr
+    assert len(s3.object_gets()) == 3 + BULK
+    s3.recording()
+    second = ik(s3, "dupes", "--json", "--cache", cache, "s3://photos/holiday/", "s3://bulk/shots/")
+    assert s3.object_gets() == [] and second.stdout == first.stdout
+    groups = json.loads(second.stdout)
+    assert groups[0]["files"][0]["source"] == "s3://photos/holiday/harbour.jpg" and len(groups) == 11
+
+
+def test_an_overwritten_object_is_hashed_again(s3, tmp_path):
+    cache = str(tmp_path / "cache.sqlite3")
+    client = s3.client("s3")
+    client.put_object(Bucket="photos", Key="changing.png", Body=encode(scene((200, 150), seed=1), "PNG"))
+    before = ik(
+        s3, "dupes", "--ndjson", "--cache", cache, "-q", "s3://photos/changing.png", "s3://photos/badge.png"
+    )
+    assert before.exit_code == 0
+    client.put_object(Bucket="photos", Key="changing.png", Body=encode(scene((200, 150), seed=9), "PNG"))
+    s3.recording()
+    after = ik(s3, "phash", "--ndjson", "s3://photos/changing.png")
+    assert len(s3.object_gets()) == 1 and after.exit_code == 0
+    s3.recording()
+    ik(s3, "dupes", "--cache", cache, "-q", "s3://photos/changing.png", "s3://photos/badge.png")
+    assert s3.object_gets() == [f"{s3.endpoint}/photos/changing.png"]  # badge.png came from the cache
+    client.delete_object(Bucket="photos", Key="changing.png")
+
+
+def test_an_object_too_big_is_refused_before_it_is_read(s3):
+    s3.recording()
+    result = ik(s3, "phash", "--max-bytes", "100k", "s3://photos/big.bmp")
+    size = len(PHOTOS["big.bmp"])
+    assert (
+        result.stderr
+        == f"ikmeta: s3://photos/big.bmp: object of {size} bytes is over the --max-bytes limit of 100000\n"
+    )
+    assert s3.object_gets() == []
+
+
+def test_storage_options_are_checked(s3):
+    for value in ("no-equals", "=x", "two words=x"):
+        result = run("phash", "--storage-option", value, "s3://photos/badge.png")
+        assert result.exit_code == 2 and "--storage-option" in result.stderr
+    bad_json = run("phash", "--storage-option", "client_kwargs={nope", "s3://photos/badge.png")
+    assert bad_json.exit_code == 2 and "not a JSON object" in bad_json.stderr
+
+
+def test_timeout_reaches_the_stores_library():
+    from ikmeta.storage import _timeout_options
+
+    assert _timeout_options("s3", 7.0) == {"config_kwargs": {"connect_timeout": 7.0, "read_timeout": 7.0}}
+    assert _timeout_options("gcs", 7.0) == {"requests_timeout": 7.0}
+    assert _timeout_options("abfs", 7.4) == {"connection_timeout": 7, "read_timeout": 7}
+
+
+def test_python_api_reads_objects(s3):
+    options = {"endpoint_url": s3.endpoint}
+    assert ikmeta.phash("s3://photos/holiday/harbour.jpg", storage_options=options) == ikmeta.phash(
+        EXAMPLES / "harbour.jpg"
+    )
+    groups = ikmeta.find_duplicates(["s3://photos/holiday/"], cache=False, storage_options=options)
+    assert [item.source for item, _ in groups[0].members] == [
+        "s3://photos/holiday/harbour.jpg",
+        "s3://photos/holiday/harbour_small.jpg",
+    ]
+
+
+def test_distance_and_review_take_objects(s3, tmp_path):
+    result = ik(s3, "distance", "s3://photos/holiday/harbour.jpg", str(EXAMPLES / "harbour.jpg"))
+    assert result.stdout == "0\n"
+    page = tmp_path / "review.html"
+    made = ik(s3, "dupes", "s3://photos/holiday/", "--html", str(page), "--no-cache", "-q")
+    assert made.exit_code == 0, made.stderr
+    assert "without a thumbnail" not in made.stderr and page.stat().st_size > 10_000
+
+
+# --- gs:// and az://: routing and errors, through an in-memory filesystem ----------------------
+
+
+@pytest.fixture
+def fake_stores():
+    """gcsfs and adlfs stand-ins: fsspec's memory filesystem registered for their protocols."""
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class Store(MemoryFileSystem):
+        store: dict = {}  # noqa: RUF012 - fsspec's own class attribute, one store a class
+        pseudo_dirs: list = [""]  # noqa: RUF012
+
+        def __init__(self, *args, **options):
+            super().__init__()
+            type(self).seen.append(options)
+
+    class Gcs(Store):
+        protocol = ("gcs", "gs")
+        store: dict = {}  # noqa: RUF012
+        seen: list = []  # noqa: RUF012
+
+    class Abfs(Store):
+        protocol = ("abfs", "az")
+        store: dict = {}  # noqa: RUF012
+        seen: list = []  # noqa: RUF012
+
+    for cls in (Gcs, Abfs):
+        fsspec.register_implementation(cls.protocol[0], cls, clobber=True)
+        cls.clear_instance_cache()
+    Gcs().pipe("/pics/a/harbour.jpg", PHOTOS["holiday/harbour.jpg"])
+    Abfs().pipe("/container/b/badge.png", PHOTOS["badge.png"])
+    yield Gcs, Abfs
+    registry = importlib.import_module("fsspec.registry")._registry  # (fsspec.registry is its read-only view)
+    for protocol in ("gcs", "abfs"):
+        registry.pop(protocol, None)  # gcsfs and adlfs, if installed, are found again
+
+
+def test_other_stores_are_routed_to_their_libraries(fake_stores):
+    gcs, abfs = fake_stores
+    result = run(
+        "phash",
+        "gs://pics/a/",
+        "az://container/b/badge.png",
+        "--timeout",
+        "9",
+        "--storage-option",
+        "project=p1",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [line.split("  ")[1] for line in result.stdout.splitlines()] == [
+        "gs://pics/a/harbour.jpg",
+        "az://container/b/badge.png",
+    ]
+    assert {"requests_timeout": 9.0, "project": "p1"} in gcs.seen
+    assert {"connection_timeout": 9, "read_timeout": 9, "project": "p1"} in abfs.seen
+
+
+def test_a_store_without_its_library_says_what_to_install(monkeypatch):
+    import fsspec
+
+    def missing(protocol):
+        raise ImportError(f"Install {protocol}'s package")
+
+    monkeypatch.setattr(fsspec, "get_filesystem_class", missing)
+    result = run("phash", "gs://pics/a.jpg", "az://c/b.jpg", "abfss://c@acct.dfs.core.windows.net/x/")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "ikmeta: gs://pics/a.jpg: reading gs:// needs gcsfs: pip install 'ikmeta[gcs]'",
+        "ikmeta: az://c/b.jpg: reading az:// needs adlfs: pip install 'ikmeta[azure]'",
+        "ikmeta: abfss://c@acct.dfs.core.windows.net/x/: reading abfss:// needs adlfs: pip install 'ikmeta[azure]'",
+    ]
+
+
+def test_unknown_schemes_still_refused():
+    result = run("phash", "ftp://example.com/a.jpg")
+    assert result.exit_code == 1
+    assert (
+        "unsupported URL scheme 'ftp' (ikmeta reads http://, https://, s3://, gs:// and az://)"
+        in result.stderr
+    )
+
+
+def test_apply_leaves_stored_objects_alone(s3, tmp_path):
+    report = tmp_path / "report.json"
+    made = ik(s3, "dupes", "--json", "--no-cache", "-q", "s3://photos/holiday/")
+    report.write_text(made.stdout)
+    result = run("apply", "trash", str(report), "--yes", "--journal", str(tmp_path / "journal.jsonl"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "ikmeta: s3://photos/holiday/harbour.jpg: the file to keep is a URL or stored object: "
+        "ikmeta acts only on files on this machine; group 1 skipped"
+    )
+    s3.recording()
+    assert ik(s3, "phash", "s3://photos/holiday/harbour_small.jpg").exit_code == 0  # still there
