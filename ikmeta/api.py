@@ -84,14 +84,16 @@ def inspect_many(
     return _many(inspect_blob, sources, jobs, _fetch(limits), on_warning)
 
 
-def phash(source: Source | Image.Image, **limits: Unpack[Limits]) -> str:
+def phash(
+    source: Source | Image.Image, *, on_warning: WarningHandler | None = None, **limits: Unpack[Limits]
+) -> str:
     """The 64-bit pHash of an image as displayed (its EXIF orientation applied), as 16 hex
     digits: the ``pHash`` of :func:`inspect`, and imagehash's ``phash`` of the upright picture.
 
     A PIL image is hashed from its pixels as they are, turned by the EXIF orientation it
     carries (``ImageOps.exif_transpose`` removes the tag, so transposing first is the same);
     an image opened from a file may then differ by a bit or two from the file's hash, which
-    is decoded at reduced scale.
+    is decoded at reduced scale. ``on_warning`` and ``limits``: as for :func:`inspect`.
 
         >>> from PIL import Image
         >>> ikmeta.phash(Image.open("examples/harbour.jpg"))
@@ -102,7 +104,9 @@ def phash(source: Source | Image.Image, **limits: Unpack[Limits]) -> str:
     from .metadata import phash_blob
 
     blob = read_any(cast("Source", source), _fetch(limits))  # not an image: checked above
-    phashed: str = phash_blob(blob).metadata["pHash"]
+    report = phash_blob(blob)
+    _warn(report, on_warning)
+    phashed: str = report.metadata["pHash"]
     return phashed
 
 
@@ -197,6 +201,7 @@ def find_duplicates(
     """
     from .scan import scan_paths
 
+    _check_many(paths)
     named = [os.fspath(path) for path in paths]
     with open_cache(cache, on_warning) as store:
         items, _ = scan_paths(
@@ -319,11 +324,46 @@ def _fetch(limits: Limits) -> FetchOptions:
             f"unexpected keyword argument {sorted(unknown)[0]!r} (limits: {', '.join(Limits.__annotations__)})"
         )
     options: dict[str, Any] = dict(limits)
+    for name, low, high in (
+        ("timeout", 0.0, 86400.0),
+        ("max_bytes", 1, 2**63),
+        ("retries", 0, 10),
+        ("connections", 1, 256),
+    ):
+        if name in options:
+            _check_number(name, options[name], low, high, integer=name != "timeout")
+    for name in ("headers", "storage_options"):
+        if name in options and not isinstance(options[name], Mapping):
+            raise TypeError(f"{name} must be a mapping (a dict), not {type(options[name]).__name__}")
     if "headers" in options:
-        options["headers"] = tuple((str(k), str(v)) for k, v in dict(options["headers"]).items())
+        options["headers"] = tuple(_checked_header(k, v) for k, v in options["headers"].items())
     if "storage_options" in options:
-        options["storage_options"] = tuple(dict(options["storage_options"]).items())
+        options["storage_options"] = tuple(options["storage_options"].items())
     return FetchOptions(**options)
+
+
+def _check_number(name: str, value: Any, low: float, high: float, integer: bool) -> None:
+    """A limit's value in its range, else ValueError (TypeError for what is not a number)."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise TypeError(
+            f"{name} must be {'an integer' if integer else 'a number'}, not {type(value).__name__}"
+        )
+    if not (low < value <= high if name == "timeout" else low <= value <= high):  # (NaN fails both)
+        raise ValueError(
+            f"{name} must be {'over' if name == 'timeout' else 'at least'} {low} and at most {high}"
+        )
+
+
+def _checked_header(name: Any, value: Any) -> tuple[str, str]:
+    from .source import header_problem
+
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(f"headers must map names to values, both str (not {name!r}: {value!r})")
+    problem = header_problem(name, value)
+    if problem:
+        raise ValueError(f"headers: {problem}")
+    return name, value
 
 
 def _is_pil_image(source: object) -> TypeGuard[Image.Image]:
@@ -369,6 +409,8 @@ def _many(
     from .parallel import ordered_map
     from .source import read_ahead
 
+    _check_many(sources)
+
     def one(source: Blob | Source | IkmetaError) -> Report | IkmetaError:
         if isinstance(source, IkmetaError):
             return source
@@ -384,6 +426,13 @@ def _many(
         else:
             _warn(outcome, on_warning)
             yield outcome.metadata
+
+
+def _check_many(sources: object) -> None:
+    """A TypeError for one source given where a list of them is wanted (a string would be
+    taken a character at a time)."""
+    if isinstance(sources, (str, bytes, bytearray, memoryview, os.PathLike)):
+        raise TypeError(f"expected a list of sources, got one ({type(sources).__name__}): wrap it in [...]")
 
 
 def _warn(report: Report, on_warning: WarningHandler | None) -> None:

@@ -256,16 +256,18 @@ class HeaderType(click.ParamType[Any]):
     """An HTTP header, 'Name: value', as curl -H takes it."""
 
     name = "header"
-    TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .source import header_problem
+
         if isinstance(value, tuple):
             return value
         name, colon, text = str(value).partition(":")
-        if not colon or not self.TOKEN.fullmatch(name.strip()):
+        if not colon or not name.strip():
             self.fail(f"{value!r} is not 'Name: value' (example: 'Authorization: Bearer abc123')", param, ctx)
-        if any(c in text for c in "\r\n\x00"):
-            self.fail(f"the value of {name.strip()!r} holds a line break or NUL", param, ctx)
+        problem = header_problem(name.strip(), text.strip())
+        if problem:
+            self.fail(problem, param, ctx)
         return (name.strip(), text.strip())
 
 

@@ -30,19 +30,21 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], jobs: int, in_flight: int | None = None
+) -> Iterator[R]:
     """``map(fn, items)`` on ``jobs`` threads, yielding each result as soon as it and all before it are done.
 
     The items are drawn on a thread of their own, so a slow source of items (a list piped in
     from ``find`` on a network drive) never holds back results that are ready. At most
-    ``jobs * 4`` items are in flight, so a list of a million sources streams in constant
-    memory. With one job everything runs in the calling thread.
+    ``in_flight`` items (default ``jobs * 4``) are in flight, so a list of a million sources
+    streams in constant memory. With one job everything runs in the calling thread.
     """
     if jobs <= 1:
         yield from map(fn, items)
         return
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ikmeta")
-    slots = threading.Semaphore(jobs * IN_FLIGHT_PER_JOB)
+    slots = threading.Semaphore(in_flight or jobs * IN_FLIGHT_PER_JOB)
     submitted: queue.SimpleQueue[Future[R] | BaseException | None] = queue.SimpleQueue()
     stop = threading.Event()
 

@@ -17,10 +17,14 @@ the size cap while streaming, gzip and deflate bodies, and one-line errors.
 from __future__ import annotations
 
 import base64
+import email.utils
 import http.client
+import os
+import random
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 import urllib.request
 import zlib
@@ -47,14 +51,15 @@ from .errors import SourceError
 from .source import Blob, FetchOptions, is_url
 
 CHUNK = 1 << 16
-DRAIN_LIMIT = (
-    1 << 16
-)  # bytes: an unwanted body (an error page) up to this size is read to keep its connection
+# An unwanted body (an error page) up to DRAIN_LIMIT bytes is read to its end, if it comes
+# within DRAIN_TIME seconds, so that its connection serves again; else the connection is closed.
+DRAIN_LIMIT = 1 << 16
+DRAIN_TIME = 1.0
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, *range(500, 600)})
 RETRY_AFTER_MAX = 30  # seconds: a server asking for a longer wait is retried after this long
-# Headers that hold credentials: sent only to the host they were given for.
-CREDENTIALS = ("authorization", "cookie", "proxy-authorization")
+# Headers sent only to the host they were given for: credentials, and a Host of the user's.
+CROSS_ORIGIN_DROPPED = ("authorization", "cookie", "proxy-authorization", "host")
 
 
 class Request(NamedTuple):
@@ -65,7 +70,8 @@ class Request(NamedTuple):
 
 
 class _Retry(Retry):
-    """urllib3's Retry, except that a read timeout and a name that does not resolve fail at once."""
+    """urllib3's Retry, except that a read timeout and a name that does not resolve (the
+    server's or the proxy's) fail at once."""
 
     def increment(  # type: ignore[override]
         self,
@@ -76,54 +82,107 @@ class _Retry(Retry):
         _pool: Any = None,
         _stacktrace: TracebackType | None = None,
     ) -> Retry:
-        if isinstance(error, (ReadTimeoutError, NameResolutionError)):
+        cause = getattr(error, "original_error", None) if isinstance(error, ProxyError) else error
+        if isinstance(cause, (ReadTimeoutError, NameResolutionError)) and error is not None:
             raise error.with_traceback(_stacktrace)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
-def retry_policy(options: FetchOptions) -> Retry:
-    """How often and how patiently a GET is tried again (see the module's docstring)."""
+def retry_policy(retries: int, options: FetchOptions) -> Retry:
+    """How often and how patiently a request is tried again after a connection error (urllib3
+    does it); an answer of 429 or 5xx is tried again by :func:`_follow`, from the same budget."""
     return _Retry(
-        total=options.retries,
-        connect=options.retries,
-        read=options.retries,
-        status=options.retries,
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=0,
         other=0,
         redirect=False,  # followed here, with ikmeta's own checks
         allowed_methods=frozenset({"GET", "HEAD"}),
-        status_forcelist=RETRY_STATUSES,
         backoff_factor=options.backoff,
         backoff_jitter=options.backoff,
         backoff_max=max(options.backoff * 8, 1.0),
-        respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_MAX,
         raise_on_status=False,
         raise_on_redirect=False,
     )
 
 
-_POOLS: dict[tuple[str | None, int], urllib3.PoolManager] = {}
-_POOLS_LOCK = threading.Lock()
+def wait_before_retry(response: Any, attempt: int, options: FetchOptions) -> float:
+    """Seconds to wait before trying again after a 429 or 5xx: as ``Retry-After`` asks (seconds
+    or an HTTP date; up to RETRY_AFTER_MAX; a value that is neither is ignored), else the
+    backoff (``options.backoff`` doubling each time, with as much jitter)."""
+    asked = response.headers.get("Retry-After")
+    if asked:
+        text = asked.strip()
+        seconds: float | None = None
+        if text.isdigit():
+            seconds = float(text)
+        else:
+            try:
+                seconds = email.utils.parsedate_to_datetime(text).timestamp() - time.time()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                seconds = None
+        if seconds is not None:
+            return min(max(seconds, 0.0), RETRY_AFTER_MAX)
+    backoff = min(options.backoff * 2.0**attempt, max(options.backoff * 8, 1.0))
+    return backoff + random.uniform(0, options.backoff)
+
+
+class _Pools:
+    """The process's connection pools, by proxy and size."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str | None, int], urllib3.PoolManager] = {}
+        self.lock = threading.Lock()
+
+    def forget(self) -> None:
+        """In a forked child: the parent's connections are not the child's to use (both would
+        read answers off the same sockets), nor is a lock another thread of the parent held."""
+        self.by_key = {}
+        self.lock = threading.Lock()
+
+
+_POOLS = _Pools()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_POOLS.forget)
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url``'s scheme (unless NO_PROXY exempts its
+    host), as a URL (``http://`` added when it names none, as curl does), else None."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def pool_for(url: str, connections: int) -> urllib3.PoolManager:
-    """The pool of connections for ``url``: direct, or through the proxy the environment names
-    for its scheme (unless NO_PROXY exempts its host); one per process and proxy, shared by
+    """The pool of connections for ``url``: direct, or through its :func:`proxy_for` (with the
+    proxy URL's user:password as Proxy-Authorization); one per process and proxy, shared by
     every thread, keeping up to ``connections`` connections alive a host."""
-    parts = urllib.parse.urlsplit(url)
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
-        proxy = None
+    proxy = proxy_for(url)
     key = (proxy, connections)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
+    with _POOLS.lock:
+        pool = _POOLS.by_key.get(key)
         if pool is None:
-            if proxy:
-                pool = urllib3.ProxyManager(proxy, num_pools=64, maxsize=connections)
-            else:
-                pool = urllib3.PoolManager(num_pools=64, maxsize=connections)
-            _POOLS[key] = pool
+            pool = (
+                _proxy_pool(proxy, connections)
+                if proxy
+                else urllib3.PoolManager(num_pools=64, maxsize=connections)
+            )
+            _POOLS.by_key[key] = pool
     return pool
+
+
+def _proxy_pool(proxy: str, connections: int) -> urllib3.ProxyManager:
+    parts = urllib.parse.urlsplit(proxy)
+    headers = None
+    if parts.username is not None:  # urllib3 leaves the proxy URL's user:password unsent
+        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+        headers = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
+        proxy = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return urllib3.ProxyManager(proxy, num_pools=64, maxsize=connections, proxy_headers=headers)
 
 
 def request_for(url: str, extra: tuple[tuple[str, str], ...] = ()) -> Request:
@@ -201,39 +260,49 @@ def validator(headers: Any) -> str | None:
 
 def _follow(method: str, url: str, options: FetchOptions) -> tuple[Any, str]:
     """The final response to ``method`` on ``url`` after redirects (its body unread), and the
-    URL it came from; raises SourceError for an answer that is not a success."""
+    URL it came from; raises SourceError for an answer that is not a success. An answer of
+    429 or 5xx is tried again, and a connection error (by urllib3), from one budget of
+    ``options.retries``."""
     request = request_for(url, options.headers)
     current, headers = request.url, dict(request.headers)
     visited = {current}
+    tries = 0  # answers of 429 or 5xx so far
     try:
         while True:
-            response = _request(method, current, headers, options)
+            response = _request(method, current, headers, options.retries - tries, options)
+            if response.status in RETRY_STATUSES and tries < options.retries:
+                wait = wait_before_retry(response, tries, options)
+                _discard(response)
+                tries += 1
+                time.sleep(wait)
+                continue
             if response.status not in REDIRECTS:
                 break
             target = _redirect_target(url, current, response, visited, options.max_redirects)
             if _origin(target) != _origin(current):  # credentials go only where they were given for
-                headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIALS}
+                headers = {k: v for k, v in headers.items() if k.lower() not in CROSS_ORIGIN_DROPPED}
             visited.add(target)
             current = target
     except SourceError:
         raise
     except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
-        raise SourceError(url, _network_error(exc, current, options)) from None
-    if response.status >= 300:
+        raise SourceError(url, _network_error(exc, current, options, tries)) from None
+    if not 200 <= response.status < 300:
         _discard(response)
-        raise SourceError(url, _http_error(response))
+        raise SourceError(url, _status(response) + _tries(tries))
     return response, current
 
 
-def _request(method: str, url: str, headers: dict[str, str], options: FetchOptions) -> Any:
-    """The response to ``method`` on ``url`` (tried again as :func:`retry_policy` says), its body unread."""
+def _request(method: str, url: str, headers: dict[str, str], retries: int, options: FetchOptions) -> Any:
+    """The response to ``method`` on ``url`` (tried again after a connection error up to
+    ``retries`` times), its body unread."""
     pool = pool_for(url, options.connections)
     return pool.urlopen(
         method,
         url,
         headers=headers,
         redirect=False,
-        retries=retry_policy(options),
+        retries=retry_policy(retries, options),
         timeout=Timeout(connect=options.timeout, read=options.timeout),
         preload_content=False,
         decode_content=False,
@@ -242,15 +311,19 @@ def _request(method: str, url: str, headers: dict[str, str], options: FetchOptio
 
 
 def _discard(response: Any) -> None:
-    """Give back the connection of a response whose body is not wanted: read to its end when
-    it is small (so the connection serves again), else closed."""
+    """Give back the connection of a response whose body is not wanted (see DRAIN_LIMIT)."""
     declared = response.headers.get("Content-Length")
+    drained = False
     if declared is not None and declared.isdigit() and int(declared) <= DRAIN_LIMIT:
+        deadline = time.monotonic() + DRAIN_TIME
         try:
-            response.drain_conn()
-        except (HTTPError, OSError):
-            response.close()
-    else:
+            while time.monotonic() < deadline:
+                if not response.read(CHUNK, decode_content=False):
+                    drained = True
+                    break
+        except (HTTPError, OSError, http.client.HTTPException):
+            pass
+    if not drained:
         response.close()
     response.release_conn()
 
@@ -261,9 +334,17 @@ def _redirect_target(source: str, current: str, response: Any, visited: set[str]
     _discard(response)
     if not location:
         raise SourceError(source, f"{_status(response)} without a Location to go to")
-    target: str = urllib.parse.urljoin(current, location)
+    try:  # http.client hands header bytes over as Latin-1: a UTF-8 path comes back as itself
+        location = location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    target: str = urllib.parse.urljoin(current, location.strip())
     if not is_url(target):
         raise SourceError(source, f"redirected to a URL ikmeta does not fetch: {target}")
+    try:
+        target = request_for(target).url  # as it goes on the wire: IDNA host, percent-encoded path
+    except SourceError as error:
+        raise SourceError(source, f"redirected to an invalid URL: {error.reason}") from None
     if target in visited:
         raise SourceError(source, f"redirect loop (back to {target})")
     if len(visited) > limit:
@@ -340,21 +421,23 @@ def _status(response: Any) -> str:
     return f"HTTP {response.status} {reason}".rstrip()
 
 
-def _http_error(response: Any) -> str:
-    """An answer that is not the image, with how many times it was asked for when it was retried."""
-    history = getattr(response.retries, "history", ()) if response.retries else ()
-    tries = f" ({len(history) + 1} tries)" if history else ""
-    return _status(response) + tries
-
-
-def _network_error(exc: BaseException, url: str, options: FetchOptions) -> str:
-    """A failure to get an answer, as one phrase naming the host (after any redirect)."""
+def _network_error(exc: BaseException, url: str, options: FetchOptions, tries: int = 0) -> str:
+    """A failure to get an answer, as one phrase naming the host (after any redirect; the
+    proxy's, for a failure to reach the proxy), with the tries it took."""
     host = urllib.parse.urlsplit(url).hostname or url
-    tries = ""
+    made = tries
     if isinstance(exc, MaxRetryError):
-        tries = f" ({options.retries + 1} tries)" if options.retries else ""
+        made = options.retries
         exc = exc.reason or exc
-    return _reason(exc, host, options) + tries
+    if isinstance(exc, ProxyError):
+        proxy = proxy_for(url)
+        proxy_host = urllib.parse.urlsplit(proxy).hostname if proxy else None
+        return f"proxy error: {_reason(exc.original_error, proxy_host or host, options)}" + _tries(made)
+    return _reason(exc, host, options) + _tries(made)
+
+
+def _tries(retried: int) -> str:
+    return f" ({retried + 1} tries)" if retried else ""
 
 
 def _reason(exc: BaseException, host: str, options: FetchOptions) -> str:
@@ -367,8 +450,6 @@ def _reason(exc: BaseException, host: str, options: FetchOptions) -> str:
         return _reason(cause, host, options) if isinstance(cause, OSError) else str(exc)
     if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, TimeoutError, socket.timeout)):
         return f"timed out after {options.timeout:g} s"
-    if isinstance(exc, ProxyError):
-        return f"proxy error: {_reason(exc.original_error, host, options)}"
     if isinstance(exc, SSLError):
         inner = exc.args[0] if exc.args and isinstance(exc.args[0], ssl.SSLError) else exc.__cause__
         if isinstance(inner, ssl.SSLCertVerificationError):

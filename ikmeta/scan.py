@@ -318,7 +318,8 @@ def item_from_record(data: dict[str, Any]) -> Item:
     colour = data.get("flat")
     if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
         raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
-    traits = {**_known(data), **_traits_from_inspect(data)}
+    known = _known(data)
+    traits = {**known, **_traits_from_inspect(data, known)}
     item = _item(source, {**traits, "pHash": phash, "flat": colour})
     return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item
 
@@ -359,15 +360,17 @@ def _known(data: dict[str, Any]) -> dict[str, Any]:
     return known
 
 
-def _traits_from_inspect(data: dict[str, Any]) -> dict[str, Any]:
+def _traits_from_inspect(data: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
     """What an ``ikmeta inspect`` object says of the ranking keys: its size as displayed
-    (after the EXIF orientation), camera and capture time from its ``exif`` groups."""
+    (its sound ``width`` and ``height``, in ``known``, after the EXIF orientation), camera
+    and capture time from its ``exif`` groups."""
     exif = data.get("exif")
     if not isinstance(exif, dict):
         return {}
     image, sub_ifd = (
         group if isinstance(group := exif.get(name), dict) else {} for name in ("image", "exif")
     )
-    width, height = displayed_size(data.get("width"), data.get("height"), image.get("Orientation"))
-    traits = {"width": width, "height": height, "camera": camera_from_exif(image)}
-    return {k: v for k, v in {**traits, "captured": captured_from_exif(sub_ifd)}.items() if v is not None}
+    width, height = displayed_size(known.get("width"), known.get("height"), image.get("Orientation"))
+    found = {"camera": camera_from_exif(image), "captured": captured_from_exif(sub_ifd)}
+    # The size as displayed even where a side is unknown: a sound side stays with its own axis.
+    return {"width": width, "height": height, **{k: v for k, v in found.items() if v is not None}}

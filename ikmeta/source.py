@@ -65,6 +65,26 @@ class FetchOptions:
     connections: int = 16  # downloads at once (--connections), and connections kept alive a host
 
 
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why ``name: value`` cannot be sent as an HTTP header, else None.
+
+    >>> header_problem("X-Tenant", "harbour"), header_problem("X", "a\r\nB: c")
+    (None, "the value of 'X' holds a line break or NUL")
+    """
+    if not HEADER_NAME.fullmatch(name):
+        return f"{name!r} is not a header name (letters, digits and !#$%&'*+.^_`|~-)"
+    if any(c in value for c in "\r\n\x00"):
+        return f"the value of {name!r} holds a line break or NUL"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return f"the value of {name!r} holds characters HTTP cannot carry (percent-encode them)"
+    return None
+
+
 def is_url(source: str) -> bool:
     return source[:8].lower().startswith(URL_PREFIXES)
 
@@ -138,12 +158,12 @@ def read_any(source: Any, fetch: FetchOptions) -> Blob:
         data, mtime_ns = read_file(path, fetch.max_bytes)
         return Blob(path, data, mtime_ns=mtime_ns)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        if not data:
+        size = source.nbytes if isinstance(source, memoryview) else len(source)
+        if not size:
             raise SourceError(BYTES_NAME, "no bytes")
-        if len(data) > fetch.max_bytes:
+        if size > fetch.max_bytes:  # before a copy is made
             raise SourceError(BYTES_NAME, f"more than {fetch.max_bytes} bytes (max_bytes); not read")
-        return Blob(BYTES_NAME, data)
+        return Blob(BYTES_NAME, bytes(source))
     if hasattr(source, "read"):
         return _stream_blob(source, fetch.max_bytes)
     raise SourceError(repr(source)[:200], f"not a source ikmeta reads ({type(source).__name__})")
@@ -153,14 +173,18 @@ def _stream_blob(stream: IO[bytes], limit: int) -> Blob:
     """All of a binary file object, named by its ``name`` (else ``<stream>``)."""
     name = getattr(stream, "name", None)
     name = name if isinstance(name, str) else STREAM_NAME
+    text_stream = "a text stream; open the file in binary mode ('rb')"
     try:
         data: Any = _read_capped(cast(BinaryIO, stream), limit, name)
     except OSError as exc:
         raise SourceError(name, f"cannot read: {os_reason(exc)}") from None
-    except TypeError:  # b"".join of text
-        raise SourceError(name, "a text stream; open the file in binary mode ('rb')") from None
+    except (TypeError, UnicodeDecodeError):  # b"".join of text; a text file's decoding of image bytes
+        raise SourceError(name, text_stream) from None
+    except ValueError as exc:  # "read of closed file", "I/O operation on closed file"
+        reason = "the file is closed" if "closed" in str(exc) else f"cannot read: {exc}"
+        raise SourceError(name, reason) from None
     if not isinstance(data, bytes):
-        raise SourceError(name, "a text stream; open the file in binary mode ('rb')")
+        raise SourceError(name, text_stream)
     if not data:
         raise SourceError(name, "empty stream")
     return Blob(name, data)
@@ -191,7 +215,9 @@ def read_ahead(sources: Iterable[T], fetch: FetchOptions) -> Iterator[T | Blob |
             return guarded(lambda url: read_source(url, fetch=fetch), source)  # type: ignore[no-any-return]
         return source
 
-    return ordered_map(download, sources, fetch.connections)
+    # Each download thread holds at most one body that no decoder has taken yet: bodies wait
+    # in memory, --connections of them (and the decoders' own few) at most.
+    return ordered_map(download, sources, fetch.connections, in_flight=fetch.connections)
 
 
 def read_file(path: str, limit: int | None = None) -> tuple[bytes, int | None]:

@@ -6,11 +6,13 @@ except in CI (CI=true), where their absence is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
 import struct
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -95,6 +97,34 @@ def exiftool() -> str:
 def identify() -> str:
     need(shutil.which("identify") is not None, "ImageMagick's identify")
     return shutil.which("identify")
+
+
+# --- moto's S3 server ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def moto_server(enforce_auth_after: float = float("inf")) -> Iterator[tuple[Any, str]]:
+    """moto's standalone server on 127.0.0.1 (ThreadedMotoServer, as s3fs's own tests run it),
+    its state reset (moto keeps it per process, whichever server serves it), and its endpoint.
+    ``enforce_auth_after``: requests after which every one must be signed by an IAM user
+    (moto's INITIAL_NO_AUTH_ACTION_COUNT); restored on exit."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).read()
+    ActionAuthenticatorMixin.request_count = 0
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = enforce_auth_after
+    try:
+        yield server, endpoint
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).read()
+        server.stop()
 
 
 # --- images drawn for tests -------------------------------------------------------------------

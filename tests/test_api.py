@@ -23,6 +23,13 @@ from ikmeta import api
 from .conftest import EXAMPLES, ROOT, encode, run, scene
 
 HARBOUR = str(EXAMPLES / "harbour.jpg")
+
+
+def _closed():
+    with open(HARBOUR, "rb") as handle:
+        return handle
+
+
 FENCE = re.compile(r"^```pycon\n(.*?)^```", re.M | re.S)
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -128,6 +135,8 @@ def test_sources_are_named_in_the_metadata():
         (io.StringIO("text"), ikmeta.SourceError, "a text stream; open the file in binary mode"),
         (12345, ikmeta.SourceError, "not a source ikmeta reads (int)"),
         ("ftp://example.com/a.jpg", ikmeta.SourceError, "unsupported URL scheme 'ftp'"),
+        (open(HARBOUR, encoding="utf-8"), ikmeta.SourceError, "a text stream; open the file in binary mode"),  # noqa: SIM115
+        (_closed(), ikmeta.SourceError, "the file is closed"),
     ],
 )
 def test_bad_sources_raise_with_source_and_reason(source, error, reason):
@@ -300,3 +309,68 @@ def test_no_warning_leaks_from_a_clean_run(in_examples_parent):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert ikmeta.find_duplicates(["examples"], cache=False)
+
+
+def test_one_source_where_a_list_is_wanted_is_a_type_error():
+    for call in (ikmeta.inspect_many, ikmeta.phash_many, ikmeta.hash_records, ikmeta.find_duplicates):
+        with pytest.raises(TypeError, match="wrap it in"):
+            list(call("examples"))
+
+
+@pytest.mark.parametrize(
+    ("limits", "error", "message"),
+    [
+        ({"timeout": 0}, ValueError, "timeout must be over 0.0"),
+        ({"timeout": float("nan")}, ValueError, "timeout must be over"),
+        ({"timeout": "5"}, TypeError, "timeout must be a number, not str"),
+        ({"retries": None}, TypeError, "retries must be an integer"),
+        ({"retries": 11}, ValueError, "retries must be at least 0 and at most 10"),
+        ({"connections": 0}, ValueError, "connections must be at least 1"),
+        ({"max_bytes": 1.5}, TypeError, "max_bytes must be an integer"),
+        ({"headers": "abc"}, TypeError, "headers must be a mapping"),
+        ({"headers": {"X": "a\r\nB: c"}}, ValueError, "holds a line break"),
+        ({"headers": {"X": "€"}}, ValueError, "characters HTTP cannot carry"),
+        ({"storage_options": ["anon"]}, TypeError, "storage_options must be a mapping"),
+    ],
+)
+def test_limits_are_checked(limits, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        ikmeta.phash(HARBOUR, **limits)
+
+
+def test_a_huge_memoryview_is_refused_before_it_is_copied():
+    view = memoryview(bytearray(50_000_000))
+    with pytest.raises(ikmeta.SourceError, match="more than 1000 bytes"):
+        ikmeta.phash(view, max_bytes=1000)
+
+
+def test_phash_hears_warnings_too(write):
+    cut = write("cut.jpg", encode(scene((640, 480)), "JPEG")[:-2000])
+    heard = []
+    ikmeta.phash(cut, on_warning=lambda source, message: heard.append(message))
+    assert heard == ["truncated image data: the pHash is of the part that decodes"]
+
+
+def test_inspect_records_with_unsound_sizes_are_grouped_without_them(tmp_path):
+    odd = {"exif": {"image": {"Orientation": 6}}, "pHash": "2d5ad3936d2e015b"}
+    records = [
+        {**odd, "source": "a.jpg", "width": "wide", "height": 10},
+        {
+            **odd,
+            "source": "b.jpg",
+            "width": float("nan"),
+            "height": float("inf"),
+            "pHash": "2d5ad3936d2e015f",
+        },
+    ]
+    groups = ikmeta.group(records)
+    assert [(item.source, item.width, item.height) for item, _ in groups[0].members] == [
+        ("a.jpg", 10, None),
+        ("b.jpg", None, None),
+    ]
+    listed = tmp_path / "odd.ndjson"
+    listed.write_text(
+        "\n".join(json.dumps(r) for r in records).replace("NaN", '"NaN"').replace("Infinity", "1e999")
+    )
+    result = run("dupes", "--hashes", str(listed), "--json", "--no-cache", "-q")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 1

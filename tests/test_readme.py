@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, need
+from .conftest import ROOT, moto_server, need
 
 README = (ROOT / "README.md").read_text()
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
@@ -58,14 +58,16 @@ def wrote_page(command: str, folder) -> bool:
 def bucket():
     """The README's bucket: s3://photos/library/ holding examples/, in moto's S3 server on
     127.0.0.1, named to the examples as any S3-compatible store is (AWS_ENDPOINT_URL)."""
-    import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    with moto_server() as (_, endpoint):
+        yield from _bucket(endpoint)
+
+
+def _bucket(endpoint: str):
+    import boto3
+
     env = {
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "readme",
         "AWS_SECRET_ACCESS_KEY": "readme",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -81,7 +83,6 @@ def bucket():
     for path in sorted((ROOT / "examples").iterdir()):
         s3.put_object(Bucket="photos", Key=f"library/{path.name}", Body=path.read_bytes())
     yield env
-    server.stop()
 
 
 @pytest.mark.parametrize(("commands", "expected"), examples(), ids=[block[0] for block, _ in examples()])

@@ -107,6 +107,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, JPEG)
         elif path.startswith("tagged"):  # with the validators Handler.validators gives it
             self.send(200, JPEG if "png" not in path else PNG, headers=Handler.validators.get(path, {}))
+        elif path == "caf%C3%A9.jpg":
+            self.send(200, JPEG)
+        elif path == "to-utf8":  # a Location in raw UTF-8, as some servers send it
+            self.send_response(302)
+            self.send_header("Content-Length", "0")
+            self._headers_buffer.append("Location: /café.jpg\r\n".encode())  # raw bytes
+            self.end_headers()
+        elif path == "503-endless":  # an error page that never ends
+            self.send_response(503)
+            self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(b"x" * 1024)
+                time.sleep(0.05)
         elif path.startswith("away"):  # to the same server under another name (another origin)
             self.redirect(f"http://localhost:{self.server.server_address[1]}/img.jpg")
         elif path == "img.png":
@@ -456,9 +470,17 @@ def test_a_dropped_connection_is_tried_again(server):
 
 
 def test_long_retry_after_is_capped_and_404_is_not_retried(server):
-    from ikmeta.remote import RETRY_AFTER_MAX, retry_policy
+    from types import SimpleNamespace
 
-    assert retry_policy(FetchOptions()).parse_retry_after("3600") == RETRY_AFTER_MAX == 30
+    from ikmeta.remote import RETRY_AFTER_MAX, wait_before_retry
+
+    def waited(retry_after: str | None, attempt: int = 0) -> float:
+        answer = SimpleNamespace(headers={"Retry-After": retry_after} if retry_after else {})
+        return wait_before_retry(answer, attempt, FetchOptions(backoff=0.5))
+
+    assert waited("3600") == RETRY_AFTER_MAX == 30 and waited("2") == 2.0 and waited("-5") >= 0.5
+    assert 0.5 <= waited("soon") <= 1.0 and 2.0 <= waited(None, attempt=2) <= 2.5  # backoff with jitter
+    assert waited("Mon, 01 Jan 2024 00:00:00 GMT") == 0.0  # a date gone by
     Handler.requests.clear()
     with pytest.raises(SourceError, match=r"HTTP 404 Not Found$"):
         fetched(server, "404", backoff=0.01)
@@ -492,6 +514,8 @@ def test_headers_are_sent_and_credentials_stay_with_their_host(server):
         "X-Tenant: harbour",
         "--header",
         "user-agent: custom/1.0",
+        "--header",
+        f"Host: {server.removeprefix('http://')}",
         f"{server}/away",
     )
     assert result.exit_code == 0, result.stderr
@@ -500,9 +524,12 @@ def test_headers_are_sent_and_credentials_stay_with_their_host(server):
     assert first["user-agent"] == "custom/1.0"  # over ikmeta's own, whatever its case
     assert redirected["host"].startswith("localhost:")
     assert "authorization" not in redirected and redirected["x-tenant"] == "harbour"
+    assert redirected["host"].startswith("localhost:")  # the user's Host stays with its host too
 
 
-@pytest.mark.parametrize("value", ["no colon", ": empty name", "Bad Name: x", "X-A: b\r\nX-B: c"])
+@pytest.mark.parametrize(
+    "value", ["no colon", ": empty name", "Bad Name: x", "X-A: b\r\nX-B: c", "X-Name: €"]
+)
 def test_bad_headers_are_usage_errors(value):
     result = run("phash", "--header", value, "x.jpg")
     assert result.exit_code == 2 and "--header" in result.stderr
@@ -567,3 +594,69 @@ def test_without_a_cache_no_url_is_asked_twice(server):
     Handler.methods.clear()
     run("dupes", "--json", "--no-cache", f"{server}/tagged-a.jpg", f"{server}/tagged-b.jpg")
     assert sorted(m for m, _ in Handler.methods) == ["GET", "GET"]
+
+
+def test_an_endless_error_page_does_not_hold_a_retry(server):
+    start = time.monotonic()
+    with pytest.raises(SourceError, match=r"HTTP 503 Service Unavailable \(2 tries\)$"):
+        fetched(server, "503-endless", retries=1, backoff=0.01, timeout=2)
+    assert time.monotonic() - start < 5
+
+
+def test_a_retry_after_that_is_not_one_is_ignored(server):
+    Handler.answers["flaky6"] = [(503, {"Retry-After": "soon"}), (429, {"Retry-After": "-5"})]
+    assert fetched(server, "flaky6", backoff=0.01) == JPEG
+
+
+def test_a_redirect_in_raw_utf8_is_followed(server):
+    assert fetched(server, "to-utf8") == JPEG
+    assert any(r[0] == "/caf%C3%A9.jpg" for r in Handler.requests)
+
+
+def test_proxy_credentials_and_a_proxy_without_scheme(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"user:s%40cret@{server.removeprefix('http://')}")
+    Handler.requests.clear()
+    assert read_source("http://images.example/img.jpg", fetch=FetchOptions(connections=3)).data == JPEG
+    sent = {k.lower(): v for k, v in Handler.requests[-1][2].items()}
+    assert sent["proxy-authorization"] == "Basic " + base64.b64encode(b"user:s@cret").decode()
+
+
+def test_a_proxy_that_does_not_resolve_is_named_and_not_retried(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    start = time.monotonic()
+    with pytest.raises(SourceError) as info:
+        read_source(f"{server}/img.jpg", fetch=FetchOptions(connections=4, timeout=5))
+    assert info.value.reason == "proxy error: cannot resolve host 'proxy.invalid'"
+    assert time.monotonic() - start < 4
+
+
+def test_a_forked_child_has_connections_of_its_own(server):
+    import os
+
+    from ikmeta import remote
+
+    assert read_source(f"{server}/img.jpg").data == JPEG  # a connection kept alive in the pool
+    pid = os.fork()
+    if pid == 0:  # the child: no pool of the parent's, and its own answers
+        fresh = not remote._POOLS.by_key
+        os._exit(0 if fresh and read_source(f"{server}/img.png").data == PNG else 1)
+    assert read_source(f"{server}/img.jpg").data == JPEG
+    assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_downloads_wait_for_the_decoders(server):
+    """Each download thread holds at most one body no decoder has taken."""
+    from ikmeta.source import read_ahead
+
+    drawn = []
+
+    def urls():
+        for k in range(200):
+            drawn.append(k)
+            yield f"{server}/img.jpg?k={k}"
+
+    ahead = read_ahead(urls(), FetchOptions(connections=3))
+    assert next(ahead).data == JPEG
+    time.sleep(0.5)
+    assert len(drawn) <= 3 + 2
+    ahead.close()

@@ -14,7 +14,7 @@ import pytest
 
 import ikmeta
 
-from .conftest import EXAMPLES, encode, run, scene
+from .conftest import EXAMPLES, encode, moto_server, run, scene
 
 pytest.importorskip("s3fs", reason="the test extra installs s3fs")  # (and CI installs the test extra)
 PHOTOS = {
@@ -33,15 +33,8 @@ class Moto:
     """moto's S3 (and IAM) server, with an admin who made the buckets and a reader who may
     read only the ``photos`` bucket."""
 
-    def __init__(self) -> None:
-        from moto import settings
-        from moto.server import ThreadedMotoServer
-
-        settings.INITIAL_NO_AUTH_ACTION_COUNT = 3  # then every request must be signed by a known user
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.server.start()
-        host, port = self.server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
         self.admin = self._user("admin", "*", "*", first=True)
         self.reader = self._user(
             "reader", ["s3:GetObject", "s3:ListBucket"], ["arn:aws:s3:::photos", "arn:aws:s3:::photos/*"]
@@ -102,7 +95,12 @@ class Moto:
 @pytest.fixture(scope="module")
 def moto_s3():
     pytest.importorskip("moto.server", reason="the test extra installs moto[server]")
-    moto = Moto()
+    # After the 3 requests that make the admin, every request must be signed by a known user.
+    with moto_server(enforce_auth_after=3) as (_, endpoint):
+        yield from _filled(Moto(endpoint))
+
+
+def _filled(moto: Moto):
     s3 = moto.client("s3")
     for bucket in ("photos", "private", "bulk"):
         s3.create_bucket(Bucket=bucket)
@@ -113,7 +111,6 @@ def moto_s3():
     for k in range(BULK):
         s3.put_object(Bucket="bulk", Key=f"shots/{k:04d}.jpg", Body=tiny[k % 10])
     yield moto
-    moto.server.stop()
 
 
 @pytest.fixture
