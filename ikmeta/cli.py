@@ -286,25 +286,28 @@ class StorageOptionType(click.ParamType[Any]):
 
 
 def storage_value(text: str, fail: Callable[[str], Any]) -> Any:
-    """A --storage-option value: true/false, a number, a JSON object, else the text itself.
+    """A --storage-option value: true or false, a number (written plainly: no leading zero,
+    at most 18 digits), a JSON object or a "quoted" JSON string, else the text itself.
 
-    >>> storage_value("true", print), storage_value("3", print), storage_value("http://h:9000", print)
-    (True, 3, 'http://h:9000')
+    >>> storage_value("true", print), storage_value("3", print), storage_value("0123", print)
+    (True, 3, '0123')
     """
     import json
 
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if re.fullmatch(r"-?\d+", text.strip()):
-        return int(text)
-    if re.fullmatch(r"-?\d+\.\d*", text.strip()):
-        return float(text)
-    if text.strip().startswith("{"):
+    bare = text.strip()
+    if bare.lower() in ("true", "false"):
+        return bare.lower() == "true"
+    if re.fullmatch(r"-?(0|[1-9]\d{0,17})", bare):
+        return int(bare)
+    if re.fullmatch(r"-?(0|[1-9]\d{0,17})\.\d{1,18}", bare):
+        return float(bare)
+    if bare.startswith(("{", '"')):
         try:
-            parsed = json.loads(text)
-        except ValueError as exc:
-            fail(f"{text!r} is not a JSON object ({exc})")
+            parsed = json.loads(bare)
+        except (ValueError, RecursionError) as exc:
+            fail(f"{bare[:60]!r} is not a JSON {'object' if bare.startswith('{') else 'string'} ({exc})")
+        if not isinstance(parsed, (dict, str)):
+            fail(f"{bare[:60]!r} is not a JSON object or string")
         return parsed
     return text
 

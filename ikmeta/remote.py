@@ -253,9 +253,14 @@ def probe_url(url: str, options: FetchOptions) -> str | None:
 
 
 def validator(headers: Any) -> str | None:
-    """A response's ETag (strong or weak), else its Last-Modified, else None."""
+    """A response's ETag (strong or weak), else its Last-Modified, else None; with its
+    Content-Length, so that a body rewritten within the same second at another size misses
+    (a HEAD and a GET, sent with the same headers, describe the same representation)."""
     etag, modified = headers.get("ETag"), headers.get("Last-Modified")
-    return f"etag {etag.strip()}" if etag else f"modified {modified.strip()}" if modified else None
+    if not etag and not modified:
+        return None
+    named = f"etag {etag.strip()}" if etag else f"modified {modified.strip()}"
+    return f"{named} length {headers.get('Content-Length', '?').strip()}"
 
 
 def _follow(method: str, url: str, options: FetchOptions) -> tuple[Any, str]:

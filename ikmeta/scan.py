@@ -81,7 +81,8 @@ def scan(
             remote.append(source)
         elif source != STDIN:
             keys[source] = cache_key(source)
-    keys.update(_remote_keys(remote, cache, fetch))
+    looked_up = _remote_keys(remote, cache, fetch)
+    keys.update((source, key) for source, (key, _) in looked_up.items())
     cached = cache.get(key for key in keys.values() if key is not None)
     for source in pending:
         if isinstance(source, IkmetaError):
@@ -89,8 +90,8 @@ def scan(
         key = keys.get(source)
         if key is not None and key in cached:
             yield _item(source, {**cached[key], "size": key.size, "mtimeNs": key.modified_ns})
-        else:
-            misses.append(source)
+        else:  # (a stored object with what was looked up of it, so that it is not asked again)
+            misses.append(looked_up[source][1] if source in looked_up else source)
     if not misses:  # all cached: Pillow and numpy need not even load
         return
     from .metadata import phash_blob, phash_source
@@ -109,7 +110,9 @@ def scan(
         report = outcome
         for message in report.warnings:
             yield ScanWarning(report.source, message)
-        key = fetched or keys.get(report.source)
+        # A remote source is filed under what its download was known to be (never under what
+        # a listing or HEAD said before it: the bytes may be newer).
+        key = fetched if is_remote(report.source) else keys.get(report.source)
         if key is not None and not report.warnings:  # a truncated file may still be being written
             cache.put([(key, report.metadata)])
         yield _item(report.source, report.metadata)
@@ -158,48 +161,53 @@ def scan_paths(
     return items, skipped
 
 
-def _remote_keys(sources: list[str], cache: HashCache, fetch: FetchOptions) -> dict[str, CacheKey | None]:
-    """The cache keys of URLs and stored objects, looked up ``fetch.connections`` at a time:
-    an object's from what its store lists; a URL's, when the cache holds a row for it, from
-    a HEAD request (its ETag or Last-Modified). With no cache, none are asked for."""
+def _remote_keys(
+    sources: list[str], cache: HashCache, fetch: FetchOptions
+) -> dict[str, tuple[CacheKey | None, str]]:
+    """The cache keys of URLs and stored objects, looked up ``fetch.connections`` at a time,
+    each with the source to read (a stored object with what was looked up of it): an
+    object's from what its store lists (or says now); a URL's, when the cache holds a row
+    for it, from a HEAD request (its ETag or Last-Modified). With no cache, none are asked for."""
     if not sources or cache.connection is None:
         return {}
     stored = cache.stored(s for s in sources if is_url(s))
 
-    def key_of(source: str) -> CacheKey | None:
+    def key_of(source: str) -> tuple[CacheKey | None, str]:
         if object_scheme(source):
             return _object_key(source, fetch)
         if source not in stored:
-            return None  # never hashed: its GET will give the key
+            return None, source  # never hashed: its GET will give the key
         from .remote import probe_url
 
         version = probe_url(source, fetch)
         size, _ = stored[source]
-        return CacheKey(source, size, version_digest(version)) if version else None
+        return (CacheKey(source, size, version_digest(version)) if version else None), source
 
     return dict(zip(sources, ordered_map(key_of, sources, fetch.connections), strict=True))
 
 
-def _object_key(url: str, fetch: FetchOptions) -> CacheKey | None:
-    """The cache key of a stored object: its URL, size and version (ETag, version id or
-    generation) as the store lists them; None when the store names no version (or the
-    object cannot be looked up: reading it will say why)."""
-    from .storage import object_info
+def _object_key(url: str, fetch: FetchOptions) -> tuple[CacheKey | None, str]:
+    """The cache key of a stored object (its URL, size and version: ETag, version id or
+    generation, as the store says), None when the store names no version (or the object
+    cannot be looked up: reading it will say why); and the object's URL with what was said."""
+    from .storage import ObjectURL, object_info
 
     try:
         info = object_info(url, fetch)
     except IkmetaError:
-        return None
+        return None, url
     if info.version is None:
-        return None
-    return CacheKey(url, info.size, version_digest(info.version), modified_ns=info.modified_ns)
+        return None, ObjectURL(url, info)
+    key = CacheKey(url, info.size, version_digest(info.version), modified_ns=info.modified_ns)
+    return key, ObjectURL(url, info)
 
 
 def _fetched_key(blob: Any) -> CacheKey | None:
-    """The cache key of a URL's body as downloaded (its ETag or Last-Modified), else None."""
-    if not is_url(blob.source) or not blob.version:
+    """The cache key of a URL's or stored object's bytes as downloaded (the version they are
+    known to be: an ETag, Last-Modified, version id...), else None (not cached)."""
+    if not is_remote(blob.source) or not blob.version:
         return None
-    return CacheKey(blob.source, len(blob.data), version_digest(blob.version))
+    return CacheKey(blob.source, len(blob.data), version_digest(blob.version), modified_ns=blob.mtime_ns)
 
 
 def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:

@@ -19,10 +19,9 @@ byte of it is read and the hash cache needs no request to know an object it has 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import importlib
 import os
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,11 +45,16 @@ class ObjectInfo:
     modified_ns: int | None
 
 
-# By URL: what listings said, and when. A walk then reads and caches its objects without
-# asking about each again; trusted for LISTED_FOR seconds (a notebook's next run lists again).
-_KNOWN: dict[str, tuple[ObjectInfo, float]] = {}
-_KNOWN_LOCK = threading.Lock()
-LISTED_FOR = 600.0
+class ObjectURL(str):
+    """An object's URL that carries what its listing said of it (``info``), so that the
+    object is not asked about again: a str everywhere else (printed, compared, hashed)."""
+
+    info: ObjectInfo | None = None
+
+    def __new__(cls, url: str, info: ObjectInfo | None = None) -> ObjectURL:
+        made = super().__new__(cls, url)
+        made.info = info
+        return made
 
 
 def split(url: str) -> tuple[str, str]:
@@ -64,66 +68,79 @@ def split(url: str) -> tuple[str, str]:
     return scheme, path
 
 
-def filesystem(url: str, fetch: FetchOptions) -> Any:
-    """The fsspec filesystem for ``url``'s scheme with ``fetch``'s options (one per set of
-    options: fsspec keeps them); raises SourceError when its library is not installed."""
+def filesystem(url: str, fetch: FetchOptions) -> tuple[Any, str]:
+    """The fsspec filesystem for ``url`` with ``fetch``'s options (and what the URL itself
+    says, as an Azure account in ``abfss://container@account.dfs.core.windows.net/``), and
+    the object's path in it; raises SourceError when its library is not installed."""
     scheme, _ = split(url)
     protocol, package, extra = OBJECT_SCHEMES[scheme]
     try:
         # Imported by name: fsspec has no type information, and a user's type checker, which
         # follows ikmeta's imports (py.typed), would stop at it.
         fsspec = importlib.import_module("fsspec")
-        fsspec.get_filesystem_class(protocol)
+        cls = fsspec.get_filesystem_class(protocol)
     except (ImportError, ValueError):
         raise SourceError(
             url, f"reading {scheme}:// needs {package}: pip install 'ikmeta[{extra}]'"
         ) from None
-    options = _timeout_options(protocol, fetch.timeout)
+    options = _library_options(protocol, fetch)
+    try:
+        options.update(cls._get_kwargs_from_urls(url))
+        path = cls._strip_protocol(url).strip("/")
+        fs = fsspec.filesystem(protocol, **options)
+    except Exception as exc:  # noqa: BLE001 - a library's own complaint about an option: one line
+        raise SourceError(
+            url, f"cannot open {scheme}:// with these storage options: {_one_line(exc)}"
+        ) from None
+    if protocol == "s3":
+        fs.retries = 1  # botocore tries again itself, as config_kwargs says: --retries in all
+    return fs, path
+
+
+def _library_options(protocol: str, fetch: FetchOptions) -> dict[str, Any]:
+    """--timeout and --retries as each store's library takes them, under --storage-option."""
+    timeout = fetch.timeout
+    options: dict[str, Any]
+    if protocol == "s3":
+        options = {
+            "config_kwargs": {
+                "connect_timeout": timeout,
+                "read_timeout": timeout,
+                "retries": {"total_max_attempts": fetch.retries + 1, "mode": "standard"},
+            }
+        }
+    elif protocol == "gcs":
+        options = {"requests_timeout": timeout}
+    else:
+        options = {"connection_timeout": max(1, round(timeout)), "read_timeout": max(1, round(timeout))}
     for key, value in fetch.storage_options:
         if isinstance(value, dict) and isinstance(options.get(key), dict):
             options[key] = {**options[key], **value}
         else:
             options[key] = value
-    try:
-        return fsspec.filesystem(protocol, **options)
-    except Exception as exc:  # noqa: BLE001 - a library's own complaint about an option: one line
-        raise SourceError(
-            url, f"cannot open {scheme}:// with these storage options: {_one_line(exc)}"
-        ) from None
-
-
-def _timeout_options(protocol: str, timeout: float) -> dict[str, Any]:
-    """--timeout as each store's library takes it."""
-    if protocol == "s3":
-        return {"config_kwargs": {"connect_timeout": timeout, "read_timeout": timeout}}
-    if protocol == "gcs":
-        return {"requests_timeout": timeout}
-    return {"connection_timeout": max(1, round(timeout)), "read_timeout": max(1, round(timeout))}
+    return options
 
 
 def object_info(url: str, fetch: FetchOptions) -> ObjectInfo:
-    """What the store says of the object at ``url`` (from the run's listings, else asked);
-    raises SourceError for a missing object, a prefix, or one that cannot be read."""
-    with _KNOWN_LOCK:
-        known = _KNOWN.get(url)
-    if known is not None and time.monotonic() - known[1] < LISTED_FOR:
-        return known[0]
-    fs, (_, path) = filesystem(url, fetch), split(url)
+    """What the store says of the object at ``url``: as its listing said (an
+    :class:`ObjectURL`), else asked now; raises SourceError for a missing object, a prefix,
+    or one that cannot be looked up."""
+    if isinstance(url, ObjectURL) and url.info is not None:
+        return url.info
+    fs, path = filesystem(url, fetch)
     try:
-        fs.invalidate_cache(path)  # the library's own listing cache may be from an earlier run
+        fs.invalidate_cache(path)  # the library's own listing cache may be from an earlier call
         details = fs.info(path)
     except Exception as exc:  # noqa: BLE001 - each store's library raises its own kinds
         raise SourceError(url, object_error(exc)) from None
     if details.get("type") != "file":
-        raise SourceError(url, "is a prefix (a folder), not an object: end it with / to walk it")
-    return _remember(url, details)
+        walk = "" if url.endswith("/") else ": end it with / to walk it"
+        raise SourceError(url, f"is a prefix (a folder), not an object{walk}")
+    return _info(details)
 
 
-def _remember(url: str, details: dict[str, Any]) -> ObjectInfo:
-    info = ObjectInfo(int(details.get("size") or 0), _version(details), _modified_ns(details))
-    with _KNOWN_LOCK:
-        _KNOWN[url] = (info, time.monotonic())
-    return info
+def _info(details: dict[str, Any]) -> ObjectInfo:
+    return ObjectInfo(int(details.get("size") or 0), _version(details), _modified_ns(details))
 
 
 def _version(details: dict[str, Any]) -> str | None:
@@ -150,69 +167,94 @@ def _modified_ns(details: dict[str, Any]) -> int | None:
 
 
 def read_object(url: str, fetch: FetchOptions) -> Blob:
-    """The bytes of the object at ``url``; refused before reading when the store says it is
-    over ``fetch.max_bytes``."""
+    """The bytes of the object at ``url``, read up to ``fetch.max_bytes`` (refused before any
+    read when the store lists it bigger). The Blob's ``version`` is the listed version only
+    when the bytes are known to be that version's (see :func:`_read_version`), so that the
+    hash cache never files one version's hash under another's."""
     info = object_info(url, fetch)
     if info.size > fetch.max_bytes:
         raise SourceError(
             url, f"object of {info.size} bytes is over the --max-bytes limit of {fetch.max_bytes}"
         )
-    fs, (_, path) = filesystem(url, fetch), split(url)
+    fs, path = filesystem(url, fetch)
     try:
-        data = fs.cat_file(path)
+        data = fs.cat_file(path, start=0, end=fetch.max_bytes + 1)  # never more than the limit and a byte
     except Exception as exc:  # noqa: BLE001 - each store's library raises its own kinds
         raise SourceError(url, object_error(exc)) from None
     if len(data) > fetch.max_bytes:  # it grew since it was listed
         raise SourceError(url, f"object is over the --max-bytes limit of {fetch.max_bytes} bytes")
     if not data:
         raise SourceError(url, "empty object")
-    return Blob(url, bytes(data), mtime_ns=info.modified_ns)
+    version = _read_version(fs, path, info, data)
+    return Blob(url, bytes(data), mtime_ns=info.modified_ns, version=version)
+
+
+def _read_version(fs: Any, path: str, info: ObjectInfo, data: bytes) -> str | None:
+    """The listed version, if the bytes read are that version's, else None (not cached).
+
+    An object may change between its listing and its read. Its size must match; an S3
+    ETag of a single-part upload is the MD5 of the bytes, so it is checked; any other
+    version (a multipart ETag, a version id, a generation) is asked for again after the
+    read, and must be unchanged."""
+    if info.version is None or len(data) != info.size:
+        return None
+    etag = info.version.strip('"')
+    if len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower()):
+        return info.version if hashlib.md5(data, usedforsecurity=False).hexdigest() == etag.lower() else None
+    try:
+        fs.invalidate_cache(path)
+        again = _info(fs.info(path))
+    except Exception:  # noqa: BLE001 - not known to be the same: not cached
+        return None
+    return info.version if again.version == info.version and again.size == info.size else None
 
 
 def walk_prefix(
     url: str, hidden: bool, skipped: Counter[str], fetch: FetchOptions
 ) -> Iterator[str | SourceError]:
-    """``url`` itself when it names an object, else every image object below it as a prefix
-    (in key order; hidden names skipped unless ``hidden``; others counted in ``skipped`` by
-    extension), or the SourceError that says why it cannot be listed."""
+    """``url`` itself when it names an object (a name with an image's extension is taken to,
+    unasked), else every image object below it as a prefix (in key order; hidden names
+    skipped unless ``hidden``; others counted in ``skipped`` by extension), as
+    :class:`ObjectURL` values that carry what the listing said; or the SourceError that
+    says why it cannot be listed."""
     from .walk import NO_EXTENSION, is_image_name
 
-    try:
-        scheme, path = split(url)
-        fs = filesystem(url, fetch)
-    except SourceError as error:
-        yield error
+    if not url.endswith("/") and is_image_name(url):
+        yield url  # an object, looked up where it is read (side by side), not here one by one
         return
-    base = path.strip("/")
     try:
-        fs.invalidate_cache(base)  # list afresh: the library's listing cache may be from an earlier run
+        fs, base = filesystem(url, fetch)
+        fs.invalidate_cache(base)  # list afresh: the library's listing cache may be from an earlier call
         if not url.endswith("/") and "/" in base:
             try:
                 details = fs.info(base)
             except FileNotFoundError:
                 details = {}
             if details.get("type") == "file":
-                _remember(url, details)
-                yield url
+                yield ObjectURL(url, _info(details))
                 return
         found = fs.find(base, detail=True)
+    except SourceError as error:
+        yield error
+        return
     except Exception as exc:  # noqa: BLE001 - each store's library raises its own kinds
         yield SourceError(url, object_error(exc))
         return
     objects = sorted(  # names as bucket/key (some filesystems put a / before them)
-        (name.lstrip("/"), details) for name, details in found.items() if details.get("type") == "file"
+        (name.strip("/"), details)
+        for name, details in found.items()
+        if details.get("type") == "file" and not name.endswith("/")  # (a "folder" marker is not an object)
     )
     if not objects:
         yield SourceError(url, "no such object or prefix")
         return
+    prefix = url.rstrip("/")
     for name, details in objects:
         below = name[len(base) :].lstrip("/")
         if not hidden and any(part.startswith(".") for part in below.split("/")):
             continue
         if is_image_name(name):
-            object_url = f"{scheme}://{name}"
-            _remember(object_url, details)
-            yield object_url
+            yield ObjectURL(f"{prefix}/{below}" if below else prefix, _info(details))
         else:
             skipped[os.path.splitext(name.rsplit("/", 1)[-1])[1].lower() or NO_EXTENSION] += 1
 
@@ -227,7 +269,7 @@ def object_error(exc: BaseException) -> str:
     name = type(exc).__name__
     if name == "NoCredentialsError":
         return "no credentials found (environment, profile or instance role; or --storage-option anon=true)"
-    if isinstance(exc, (TimeoutError, ConnectionError)) or "Timeout" in name:
+    if isinstance(exc, (TimeoutError, ConnectionError)) or "Timeout" in name or "Connection" in name:
         return f"cannot reach the store ({name}: {_one_line(exc)})"
     return f"{name}: {_one_line(exc)}"
 

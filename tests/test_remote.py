@@ -47,6 +47,7 @@ class Handler(BaseHTTPRequestHandler):
     requests: ClassVar[list[tuple[str, int, dict[str, str]]]] = []  # (path, client port, headers)
     methods: ClassVar[list[tuple[str, str]]] = []  # (method, path)
     validators: ClassVar[dict[str, dict[str, str]]] = {}  # path: ETag or Last-Modified to send
+    bodies: ClassVar[dict[str, bytes]] = {}  # path: what a tagged path serves (else an image)
     answers: ClassVar[
         dict[str, list[tuple[int, dict[str, str]]]]
     ] = {}  # path: (status, headers) to give first
@@ -81,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "image/jpeg")
             for key, value in Handler.validators.get(path, {}).items():
                 self.send_header(key, value)
-            self.send_header("Content-Length", str(len(JPEG)))
+            self.send_header("Content-Length", str(len(Handler.bodies.get(path, JPEG))))
             self.end_headers()
         else:
             self.send_response(405)
@@ -106,7 +107,8 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith(("img.jpg", "flaky")):
             self.send(200, JPEG)
         elif path.startswith("tagged"):  # with the validators Handler.validators gives it
-            self.send(200, JPEG if "png" not in path else PNG, headers=Handler.validators.get(path, {}))
+            body = Handler.bodies.get(path, JPEG if "png" not in path else PNG)
+            self.send(200, body, headers=Handler.validators.get(path, {}))
         elif path == "caf%C3%A9.jpg":
             self.send(200, JPEG)
         elif path == "to-utf8":  # a Location in raw UTF-8, as some servers send it
@@ -660,3 +662,17 @@ def test_downloads_wait_for_the_decoders(server):
     time.sleep(0.5)
     assert len(drawn) <= 3 + 2
     ahead.close()
+
+
+def test_a_body_rewritten_in_the_same_second_at_another_size_is_fetched_again(server, tmp_path):
+    cache = str(tmp_path / "cache.sqlite3")
+    Handler.validators["tagged-d.jpg"] = {"Last-Modified": "Mon, 30 Nov 2026 10:00:00 GMT"}
+    Handler.bodies["tagged-d.jpg"] = JPEG
+    urls = [f"{server}/tagged-d.jpg", f"{server}/img.png"]
+    run("dupes", "--json", "--cache", cache, "--max", "64", *urls)
+    Handler.bodies["tagged-d.jpg"] = PNG  # the same Last-Modified (cp -p, rsync -t)
+    Handler.methods.clear()
+    again = json.loads(run("dupes", "--json", "--cache", cache, "--max", "64", *urls).stdout)
+    assert ("GET", "/tagged-d.jpg") in Handler.methods
+    (group,) = again
+    assert {f["source"]: f["size"] for f in group["files"]}[f"{server}/tagged-d.jpg"] == len(PNG)

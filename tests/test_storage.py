@@ -81,6 +81,12 @@ class Moto:
                 urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{action}", method="POST")
             ).read()
 
+    def calls(self) -> list[tuple[str, str]]:
+        """(method, URL) of each S3 request since recording began (not moto's own API)."""
+        text = urllib.request.urlopen(f"{self.endpoint}/moto-api/recorder/download-recording").read().decode()
+        calls = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return [(c["method"], c["url"]) for c in calls if "moto-api" not in c["url"]]
+
     def object_gets(self) -> list[str]:
         """The object GETs (not listings) since recording began."""
         text = urllib.request.urlopen(f"{self.endpoint}/moto-api/recorder/download-recording").read().decode()
@@ -165,7 +171,7 @@ def test_an_object_gives_the_object_its_file_gives(s3):
 @pytest.mark.parametrize(
     ("source", "reason"),
     [
-        ("s3://photos/holiday/missing.jpg", "no such object or prefix"),
+        ("s3://photos/holiday/missing.jpg", "no such object"),
         ("s3://photos/nothing-here/", "no such object or prefix"),
         ("s3://no-such-bucket/a.jpg", "no such bucket"),
         ("s3://", "no bucket named (s3://BUCKET/KEY)"),
@@ -254,12 +260,97 @@ def test_storage_options_are_checked(s3):
     assert bad_json.exit_code == 2 and "not a JSON object" in bad_json.stderr
 
 
-def test_timeout_reaches_the_stores_library():
-    from ikmeta.storage import _timeout_options
+def test_timeout_and_retries_reach_the_stores_library():
+    from ikmeta.source import FetchOptions
+    from ikmeta.storage import _library_options
 
-    assert _timeout_options("s3", 7.0) == {"config_kwargs": {"connect_timeout": 7.0, "read_timeout": 7.0}}
-    assert _timeout_options("gcs", 7.0) == {"requests_timeout": 7.0}
-    assert _timeout_options("abfs", 7.4) == {"connection_timeout": 7, "read_timeout": 7}
+    fetch = FetchOptions(timeout=7.0, retries=2)
+    assert _library_options("s3", fetch) == {
+        "config_kwargs": {
+            "connect_timeout": 7.0,
+            "read_timeout": 7.0,
+            "retries": {"total_max_attempts": 3, "mode": "standard"},
+        }
+    }
+    assert _library_options("gcs", fetch) == {"requests_timeout": 7.0}
+    assert _library_options("abfs", FetchOptions(timeout=7.4)) == {"connection_timeout": 7, "read_timeout": 7}
+    merged = _library_options("s3", FetchOptions(storage_options=(("config_kwargs", {"read_timeout": 1}),)))
+    assert merged["config_kwargs"]["read_timeout"] == 1 and merged["config_kwargs"]["connect_timeout"] == 30.0
+
+
+def test_an_object_changed_after_its_listing_is_not_cached(s3):
+    """Its listing's version must be the version read: a single-part ETag is the bytes' MD5;
+    another version is asked for again after the read."""
+    from ikmeta.source import FetchOptions
+    from ikmeta.storage import ObjectInfo, ObjectURL, _read_version, read_object, walk_prefix
+
+    client = s3.client("s3")
+    first, second = (encode(scene((200, 150), seed=k), "BMP") for k in (1, 2))  # the same size
+    client.put_object(Bucket="photos", Key="racing/a.bmp", Body=first)
+    fetch = FetchOptions(storage_options=(("endpoint_url", s3.endpoint),))
+    (listed,) = walk_prefix("s3://photos/racing/", False, __import__("collections").Counter(), fetch)
+    assert isinstance(listed, ObjectURL) and listed.info.size == len(first)
+    assert read_object(listed, fetch).version == listed.info.version  # as listed: filed under it
+    client.put_object(Bucket="photos", Key="racing/a.bmp", Body=second)  # after the listing
+    assert read_object(listed, fetch).version is None  # another version's bytes: not cached
+
+    class Store:  # a store whose versions are not MD5s
+        def __init__(self, now):
+            self.now = now
+
+        def invalidate_cache(self, path):
+            pass
+
+        def info(self, path):
+            return {"size": 3, "VersionId": self.now, "type": "file"}
+
+    listed_info = ObjectInfo(3, "v1", None)
+    assert _read_version(Store("v1"), "b/k", listed_info, b"abc") == "v1"
+    assert _read_version(Store("v2"), "b/k", listed_info, b"abc") is None
+    assert _read_version(Store("v1"), "b/k", listed_info, b"abcd") is None  # not the listed size
+    client.delete_object(Bucket="photos", Key="racing/a.bmp")
+
+
+def test_named_objects_are_looked_up_once_and_side_by_side(s3, tmp_path):
+    cache = str(tmp_path / "cache.sqlite3")
+    named = [
+        "s3://photos/holiday/harbour.jpg",
+        "s3://photos/holiday/harbour_small.jpg",
+        "s3://photos/badge.png",
+    ]
+    s3.recording()
+    assert ik(s3, "dupes", "--json", "--cache", cache, *named).exit_code == 0
+    calls = s3.calls()
+    assert sorted(m for m, _ in calls) == ["GET"] * 3 + ["HEAD"] * 3  # a HEAD and a GET each
+    s3.recording()
+    ik(s3, "dupes", "--json", "--cache", cache, *named)
+    assert sorted(m for m, _ in s3.calls()) == ["HEAD"] * 3
+
+
+def test_a_prefix_named_like_an_image_is_refused_not_half_printed(s3):
+    client = s3.client("s3")
+    for k in (1, 2):
+        client.put_object(Bucket="photos", Key=f"odd/multi.jpg/{k}.png", Body=PHOTOS["badge.png"])
+    result = ik(s3, "inspect", "s3://photos/odd/multi.jpg")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        "ikmeta: s3://photos/odd/multi.jpg: is a prefix (a folder), not an object: end it with / to walk it\n"
+    )
+    assert len(json.loads(ik(s3, "inspect", "s3://photos/odd/multi.jpg/").stdout)) == 2
+    for k in (1, 2):
+        client.delete_object(Bucket="photos", Key=f"odd/multi.jpg/{k}.png")
+
+
+def test_storage_option_values():
+    from ikmeta.cli import storage_value
+
+    def fail(message):
+        raise AssertionError(message)
+
+    assert storage_value("012345678901", fail) == "012345678901"  # an account number stays text
+    assert storage_value('"true"', fail) == "true" and storage_value("true", fail) is True
+    assert storage_value("-1.5", fail) == -1.5 and storage_value("9" * 30, fail) == "9" * 30
+    assert storage_value('{"region_name": "eu-west-1"}', fail) == {"region_name": "eu-west-1"}
 
 
 def test_python_api_reads_objects(s3):
@@ -300,6 +391,10 @@ def fake_stores():
             super().__init__()
             type(self).seen.append(options)
 
+        @classmethod
+        def _strip_protocol(cls, path):  # as gcsfs and adlfs: without the scheme
+            return super()._strip_protocol(path.split("://", 1)[-1])
+
     class Gcs(Store):
         protocol = ("gcs", "gs")
         store: dict = {}  # noqa: RUF012
@@ -309,6 +404,17 @@ def fake_stores():
         protocol = ("abfs", "az")
         store: dict = {}  # noqa: RUF012
         seen: list = []  # noqa: RUF012
+
+        @classmethod
+        def _strip_protocol(cls, path):  # as adlfs: container@account.host/path is container/path
+            path = path.split("://", 1)[-1]
+            head, _, rest = path.partition("/")
+            return super()._strip_protocol(f"{head.split('@')[0]}/{rest}")  # (Store's: the scheme)
+
+        @staticmethod
+        def _get_kwargs_from_urls(url):
+            head = url.split("://", 1)[-1].split("/", 1)[0]
+            return {"account_name": head.split("@")[1].split(".")[0]} if "@" in head else {}
 
     for cls in (Gcs, Abfs):
         fsspec.register_implementation(cls.protocol[0], cls, clobber=True)
@@ -378,3 +484,11 @@ def test_apply_leaves_stored_objects_alone(s3, tmp_path):
     )
     s3.recording()
     assert ik(s3, "phash", "s3://photos/holiday/harbour_small.jpg").exit_code == 0  # still there
+
+
+def test_an_azure_url_keeps_its_account(fake_stores):
+    _, abfs = fake_stores
+    result = run("phash", "abfss://container@acct.dfs.core.windows.net/b/")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split("  ")[1].strip() == "abfss://container@acct.dfs.core.windows.net/b/badge.png"
+    assert any(options.get("account_name") == "acct" for options in abfs.seen)
