@@ -22,7 +22,6 @@ one run of `ikmeta phash --from LIST` (start-up included).
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -72,23 +71,6 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-def small_jpegs(corpus: Path, width: int = 320) -> list[bytes]:
-    from PIL import Image, ImageOps
-
-    images = []
-    for path in sorted(p for p in corpus.rglob("*.jpg") if "invalid" not in p.parts):
-        try:
-            with Image.open(path) as opened:
-                small = ImageOps.exif_transpose(opened).convert("RGB")
-                small.thumbnail((width, width))
-                out = io.BytesIO()
-                small.save(out, "JPEG", quality=85)
-                images.append(out.getvalue())
-        except Exception:  # noqa: BLE001 - the corpus's broken files are not bench material
-            continue
-    return images
-
-
 def run(listing: Path, connections: int, jobs: int) -> tuple[float, int]:
     """Seconds for `ikmeta phash --from LIST`, and the connections the server saw."""
     Handler.connections = 0
@@ -110,9 +92,10 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--latency", type=float, default=0.02, help="seconds of one round trip")
     args = ap.parse_args()
+    from bench.storage import photos  # the corpus's JPEGs, made 320 pixels wide
     from ikmeta.parallel import default_jobs
 
-    Handler.images = small_jpegs(Path(args.corpus))
+    Handler.images = photos(Path(args.corpus), 320)
     Handler.latency = args.latency
     if not Handler.images:
         sys.exit(f"bench/remote.py: no JPEGs under {args.corpus}")

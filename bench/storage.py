@@ -32,6 +32,8 @@ sys.path[0] = str(ROOT)
 
 
 def photos(corpus: Path, width: int) -> list[bytes]:
+    """The corpus's JPEGs that decode, as they are (``width`` 0) or made ``width`` pixels wide
+    (upright, quality 88); bench/remote.py serves them too."""
     from PIL import Image, ImageOps
 
     found = []
