@@ -3,8 +3,9 @@
     >>> import ikmeta
     >>> ikmeta.inspect("photo.jpg")["exif"]["exif"]["ISO"]
     100
-    >>> ikmeta.find_duplicates(["~/Pictures"], max_distance=10)
-    [Group(reference=Item(source='...'), members=[...]), ...]
+    >>> groups = ikmeta.find_duplicates([Path.home() / "Pictures"], max_distance=10)
+    >>> groups[0].as_object()["files"][0]["source"]
+    '/home/me/Pictures/2024/harbour.jpg'
 
 The names in ``__all__`` are the public API (documented in :mod:`ikmeta.api` and the README's
 "Python API"); every other module and name is private. They load on first use, so that
