@@ -242,9 +242,14 @@ def group(
         >>> [[item.source for item, _ in g.members] for g in groups]
         [['a.jpg', 'b.jpg']]
     """
+    from .chance import chance_warning
     from .dupes import group as group_items
 
-    return group_items(_items(items), max_distance, linkage, jobs, geometry)
+    listed = _items(items)
+    by_chance = chance_warning(sum(1 for item in listed if not item.flat), max_distance)
+    if by_chance:
+        warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
+    return group_items(listed, max_distance, linkage, jobs, geometry)
 
 
 def _items(values: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError]) -> list[Item]:

@@ -924,7 +924,10 @@ def _views(obj: dict[str, Any]) -> tuple[int, ...] | None:
     type=click.IntRange(0, 64),
     default=10,
     show_default=True,
-    help="Largest Hamming distance between pHashes that counts as a duplicate.",
+    help="Largest Hamming distance between pHashes that counts as a duplicate. Random 64-bit "
+    "hashes come within 10 of each other once in about 100 million pairs: 1 million hashes "
+    "hold about 5,000 such pairs by chance, 100 million about 50 million (a warning says "
+    "when a run holds 1,000 or more, and which --max would not).",
 )
 @click.option(
     "--linkage",
@@ -1025,6 +1028,11 @@ def dupes(
             items = collect_items(read_hash_events(hash_list), state)
         else:
             items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
+        from .chance import chance_warning
+
+        by_chance = chance_warning(sum(1 for item in items if not item.flat), max_distance)
+        if by_chance:
+            click.echo(f"ikmeta: warning: {by_chance}", err=True)
         try:
             groups = group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
         except MemoryError:
