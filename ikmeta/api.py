@@ -6,8 +6,9 @@
     >>> ikmeta.distance("2d5ad3936d2e015b", "2d6ed293db36a4fb")
     17
 
-A *source* is a path (``str`` or ``os.PathLike``), an http(s) URL, ``bytes``, or a binary
-file object (and, for :func:`phash`, a PIL image). ``"-"`` as a string is standard input,
+A *source* is a path (``str`` or ``os.PathLike``), an http(s) URL, an object in a store
+(``s3://``, ``gs://``, ``az://``), ``bytes``, or a binary file object (and, for
+:func:`phash`, a PIL image). ``"-"`` as a string is standard input,
 as on the command line. Errors are :class:`~ikmeta.errors.IkmetaError` subclasses whose
 ``source`` and ``reason`` attributes say which input failed and why; the ``*_many``
 functions yield them in place of a result instead of raising, so one bad file never ends
@@ -17,13 +18,14 @@ a run over 100,000.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeGuard, Union, cast
 
-from .errors import HashError, IkmetaError, IkmetaWarning, guarded
-from .source import Blob, FetchOptions, read_any, source_name
+from .errors import HashError, IkmetaError, IkmetaWarning
+from .source import Blob, FetchOptions, read_any
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -48,7 +50,7 @@ def inspect(
     ``ikmeta inspect`` prints it). Raises :class:`~ikmeta.errors.IkmetaError`.
 
     ``limits`` (:class:`Limits`: ``timeout``, ``max_bytes``, ``headers``, ``retries``,
-    ``connections``) are the command line's options of those names. ``on_warning(source,
+    ``connections``, ``storage_options``) are the command line's options of those names. ``on_warning(source,
     message)`` hears caveats (a truncated file), which are otherwise issued as
     :class:`~ikmeta.errors.IkmetaWarning`.
 
@@ -185,8 +187,8 @@ def find_duplicates(
     on_progress: Callable[[int, int], None] | None = None,
     **limits: Unpack[Limits],
 ) -> list[Group]:
-    """Groups of near-duplicate images among ``paths`` (folders walked recursively for
-    image files, files, URLs), as ``ikmeta dupes`` finds them; the group with the best
+    """Groups of near-duplicate images among ``paths`` (folders and store prefixes walked
+    recursively for image files, files, URLs, stored objects), as ``ikmeta dupes`` finds them; the group with the best
     reference first, each group's best copy first.
 
     ``cache``: True for ikmeta's cache of hashes (``$XDG_CACHE_HOME/ikmeta``), a path for
@@ -203,18 +205,19 @@ def find_duplicates(
 
     _check_many(paths)
     named = [os.fspath(path) for path in paths]
+    jobs = jobs or _default_jobs()
     with open_cache(cache, on_warning) as store:
         items, _ = scan_paths(
             named,
             store,
-            jobs=jobs or _default_jobs(),
+            jobs=jobs,
             fetch=_fetch(limits),
             hidden=hidden,
             on_error=on_error or _warn_error,
             on_warning=on_warning or _warn_message,
             on_progress=on_progress,
         )
-    return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs or _default_jobs())
+    return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
 
 
 def group(
@@ -412,19 +415,10 @@ def _many(
     on_warning: WarningHandler | None,
 ) -> Iterator[dict[str, Any] | IkmetaError]:
     from .parallel import ordered_map
-    from .source import read_ahead
+    from .source import on_bytes, read_ahead
 
     _check_many(sources)
-
-    def one(source: Blob | Source | IkmetaError) -> Report | IkmetaError:
-        if isinstance(source, IkmetaError):
-            return source
-        name = source.source if isinstance(source, Blob) else source_name(source)
-        outcome: Report | IkmetaError = guarded(
-            lambda s: work(s if isinstance(s, Blob) else read_any(s, fetch)), source, name
-        )
-        return outcome
-
+    one = functools.partial(on_bytes, work, fetch=fetch)
     for outcome in ordered_map(one, read_ahead(sources, fetch), jobs or _default_jobs()):
         if isinstance(outcome, IkmetaError):
             yield outcome

@@ -44,11 +44,6 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
-def inspect_source(source: str, fetch: FetchOptions | None = None) -> Report:
-    """:func:`inspect_blob` of a path, ``-`` or URL; raises :class:`~ikmeta.errors.IkmetaError`."""
-    return inspect_blob(read_source(source, fetch=fetch))
-
-
 def phash_source(source: str, fetch: FetchOptions | None = None) -> Report:
     """:func:`phash_blob` of a path, ``-`` or URL; raises :class:`~ikmeta.errors.IkmetaError`."""
     return phash_blob(read_source(source, fetch=fetch))

@@ -11,7 +11,6 @@ items, for grouping hashes made elsewhere.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 from collections import Counter
@@ -30,7 +29,7 @@ from .cache import (
     version_digest,
 )
 from .dupes import Item, pack
-from .errors import IkmetaError, SourceError, guarded
+from .errors import IkmetaError, SourceError
 from .hashes import HashFormatError, parse_hash
 from .output import parse_checksum_line
 from .parallel import ordered_map
@@ -94,14 +93,13 @@ def scan(
             misses.append(looked_up[source][1] if source in looked_up else source)
     if not misses:  # all cached: Pillow and numpy need not even load
         return
-    from .metadata import phash_blob, phash_source
-    from .source import Blob, read_ahead
+    from .metadata import phash_blob
+    from .source import Blob, on_bytes, read_ahead
 
     def work(source: str | Blob | IkmetaError) -> tuple[Any, CacheKey | None]:
-        if isinstance(source, Blob):  # a URL or stored object downloaded ahead
-            fetched = _fetched_key(source) if cache.connection is not None else None
-            return guarded(phash_blob, source, source.source), fetched
-        return guarded(functools.partial(phash_source, fetch=fetch), source), None
+        # A URL or stored object downloaded ahead is filed under what its download was.
+        downloaded = isinstance(source, Blob) and cache.connection is not None
+        return on_bytes(phash_blob, source, fetch), _fetched_key(source) if downloaded else None
 
     for outcome, fetched in ordered_map(work, read_ahead(misses, fetch), jobs):
         if isinstance(outcome, IkmetaError):

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TextIO, TypeVar, cast
 
@@ -201,6 +201,19 @@ def source_name(source: Any) -> str:
 
 
 T = TypeVar("T")
+
+
+R = TypeVar("R")
+
+
+def on_bytes(work: Callable[[Blob], R], source: Any, fetch: FetchOptions) -> R | IkmetaError:
+    """``work`` on a source's bytes (a Blob :func:`read_ahead` downloaded, or read now as
+    :func:`read_any` reads it), or the IkmetaError that says why it failed: never a traceback."""
+    name = source.source if isinstance(source, Blob) else source_name(source)
+    outcome: R | IkmetaError = guarded(
+        lambda s: work(s if isinstance(s, Blob) else read_any(s, fetch)), source, name
+    )
+    return outcome
 
 
 def read_ahead(sources: Iterable[T], fetch: FetchOptions) -> Iterator[T | Blob | IkmetaError]:
