@@ -301,6 +301,118 @@ def dense(copies: int = 50_000, near: int = 50_000, scattered: int = 100_000) ->
     )
 
 
+# A hash list as `ikmeta phash` prints it: n lines, 10% of them planted near copies (0 to 6 bits
+# flipped) of random others, in a random order, under 1,000 folders.
+HASH_LIST = r"""
+import sys
+import numpy as np
+n, path = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(14)
+planted = n // 10
+hashes = rng.integers(0, 2**64, size=n, dtype=np.uint64)
+copies = hashes[rng.integers(0, n - planted, size=planted)]
+flips = rng.integers(0, 7, size=planted)
+for bit in range(64):
+    copies[rng.random(planted) < flips / 64] ^= np.uint64(1) << np.uint64(bit)
+hashes[n - planted:] = copies
+order = rng.permutation(n)
+with open(path, "w") as f:
+    for start in range(0, n, 100_000):
+        chosen = order[start : start + 100_000].tolist()
+        f.writelines(
+            f"{h:016x}  photos/{k % 1000:03d}/img{k:08d}.jpg\n" for h, k in zip(hashes[chosen].tolist(), chosen)
+        )
+"""
+
+# The same list the way before (issue 14): an Item a line (scan.read_hash_list), dupes.group,
+# and the JSON written as `dupes --json` writes it.
+ITEMS_PATH = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from ikmeta.dupes import group
+from ikmeta.output import group_json_lines
+from ikmeta.scan import read_hash_list
+with open(sys.argv[2], encoding="utf-8-sig", errors="surrogateescape") as f:
+    items = [item for item in read_hash_list(f, sys.argv[2])]
+with open("/dev/null", "w") as out:
+    out.write("\n".join(group_json_lines(group(items, int(sys.argv[3]), jobs=2))))
+"""
+
+# Grouping alone, the list's hashes in path order in a numpy array: what exact search costs at
+# this size and --max, with no reading or writing.
+GROUPING_ALONE = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from ikmeta.columns import read_hash_columns
+from ikmeta.dupes import leaders_of
+with open(sys.argv[2]) as f:
+    columns = read_hash_columns(f, sys.argv[2])
+values = columns.hashes[np.array(sorted(range(len(columns.sources)), key=columns.sources.__getitem__))]
+start = time.perf_counter()
+leaders_of(values, int(sys.argv[3]), "reference", jobs=2)
+print(time.perf_counter() - start)
+"""
+
+
+def measured(command: list[str]) -> tuple[float, float, int]:
+    """(seconds, peak MB, exit status) of a command run with its output to /dev/null."""
+    seconds, peak, code = subprocess.run(
+        [sys.executable, "-c", MEASURED, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout.split()
+    return float(seconds), float(peak), int(code)
+
+
+def end_to_end(runs: list[tuple[int, int]]) -> None:
+    """Issue 14: `ikmeta dupes --hashes FILE --json > /dev/null` on hash lists as `phash` prints
+    them, time and peak memory; at a million lines against the way before (an Item a line) in
+    the same run, with reading and writing alone (--max 0) and grouping alone, which bound it.
+    Targets: 1M lines under 25 s and 1 GB; 10M at --max 6 under 10 minutes and 6 GB."""
+    print(f"end to end, a hash list as 'phash' prints it (10% planted near copies), cpus {default_cpus()}:")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sorted({n for n, _ in runs}):
+            hash_list = str(Path(tmp) / f"hashes-{n}.txt")
+            subprocess.run([sys.executable, "-c", HASH_LIST, str(n), hash_list], check=True)
+            command = [sys.executable, "-m", "ikmeta", "dupes", "--hashes", hash_list, "--json", "-q"]
+            floor = measured([*command, "--max", "0"])
+            print(
+                f"  {n:>10,} lines, reading and writing alone (--max 0): {floor[0]:6.1f} s, peak {floor[1]:5.0f} MB"
+            )
+            for size, radius in runs:
+                if size != n:
+                    continue
+                seconds, peak, code = measured([*command, "--max", str(radius)])
+                alone = float(
+                    subprocess.run(
+                        [sys.executable, "-c", GROUPING_ALONE, str(ROOT), hash_list, str(radius)],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                target = (25, 1024) if n <= 1_000_000 else (600, 6144)
+                met = "met" if seconds < target[0] and peak < target[1] else "not met"
+                line = (
+                    f"  {n:>10,} lines, --max {radius:2}: {seconds:6.1f} s, peak {peak:5.0f} MB, exit {code} "
+                    f"(target < {target[0]} s, < {target[1]} MB: {met}); grouping alone {alone:6.1f} s, "
+                    f"reading and writing {floor[0]:.1f} s: bound {alone + floor[0]:.1f} s"
+                )
+                if n <= 1_000_000:
+                    before, before_peak, _ = measured(
+                        [sys.executable, "-c", ITEMS_PATH, str(ROOT), hash_list, str(radius)]
+                    )
+                    line += f"; an Item a line {before:6.1f} s, peak {before_peak:5.0f} MB ({before / seconds:.2f}x)"
+                print(line, flush=True)
+
+
+def default_cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
 def timed(args: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -414,7 +526,14 @@ def main() -> int:
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-grouping", action="store_true")
     ap.add_argument("--skip-dense", action="store_true")
+    ap.add_argument(
+        "--end-to-end",
+        default="1000000:10,1000000:8,1000000:6,10000000:6",
+        help="LINES:MAX runs of 'dupes --hashes' on a hash list ('' to skip)",
+    )
     args = ap.parse_args()
+    if args.end_to_end:
+        end_to_end([(int(n), int(m)) for n, m in (run.split(":") for run in args.end_to_end.split(","))])
     if not args.skip_grouping:
         grouping([int(s) for s in args.sizes.split(",")], args.radius)
     if not args.skip_dense:

@@ -24,7 +24,7 @@ _PUBLIC = {
         ("inspect", "inspect_many", "phash", "phash_many", "hash_records", "distance", "find_duplicates"),
         "api",
     ),
-    **dict.fromkeys(("group", "Source", "Limits"), "api"),
+    **dict.fromkeys(("group", "read_hash_list", "Source", "Limits"), "api"),
     **dict.fromkeys(("Group", "Item"), "dupes"),
     **dict.fromkeys(("IkmetaError", "SourceError", "ImageError", "HashError", "IkmetaWarning"), "errors"),
 }
@@ -47,6 +47,7 @@ __all__ = [
     "inspect_many",
     "phash",
     "phash_many",
+    "read_hash_list",
 ]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
@@ -61,6 +62,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
         inspect_many,
         phash,
         phash_many,
+        read_hash_list,
     )
     from .dupes import Group, Item
     from .errors import HashError, IkmetaError, IkmetaWarning, ImageError, SourceError

@@ -24,13 +24,14 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeGuard, Union, cast
 
-from .errors import HashError, IkmetaError, IkmetaWarning
+from .errors import HashError, IkmetaError, IkmetaWarning, SourceError
 from .source import Blob, FetchOptions, read_any
 
 if TYPE_CHECKING:
     from PIL import Image
     from typing_extensions import Unpack
 
+    from .columns import HashColumns
     from .dupes import Group, Item
     from .metadata import Report
 
@@ -221,7 +222,7 @@ def find_duplicates(
 
 
 def group(
-    items: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError],
+    items: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError] | HashColumns,
     max_distance: int = 10,
     *,
     linkage: str = "reference",
@@ -246,13 +247,50 @@ def group(
         [['a.jpg', 'b.jpg']]
     """
     from .chance import chance_warning
+    from .columns import HashColumns, group_columns
     from .dupes import group as group_items
 
+    if isinstance(items, HashColumns):  # a plain hash list, read by ikmeta.columns
+        by_chance = chance_warning(len(items) - items.flat_count(), max_distance)
+        if by_chance:
+            warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
+        return group_columns(items, max_distance, linkage, jobs, geometry)
     listed = _items(items)
     by_chance = chance_warning(sum(1 for item in listed if not item.flat), max_distance)
     if by_chance:
         warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
     return group_items(listed, max_distance, linkage, jobs, geometry)
+
+
+def read_hash_list(
+    hash_list: str | os.PathLike[str] | IO[str], *, on_error: Handler | None = None, name: str | None = None
+) -> HashColumns:
+    """A hash list, ready for :func:`group`: ``HASH  SOURCE`` lines as ``ikmeta phash``
+    prints them, or NDJSON records as ``ikmeta phash --ndjson`` prints them (a path, or a
+    text stream; ``name`` names the stream in messages). A plain list is held as two
+    columns (a list of sources and a numpy array of hashes), so ten million lines fit in
+    about a gigabyte; :func:`group` gives them the groups it gives the same lines as Items.
+    Each bad line goes to ``on_error`` as a :class:`~ikmeta.errors.SourceError` naming
+    it (``hashes.txt:3``), or a warning.
+
+        >>> import io
+        >>> listed = ikmeta.read_hash_list(io.StringIO("2d5ad3936d2e015b  a.jpg\\n2d5ad3936d2e015f  b.jpg\\n"))
+        >>> [g.reference.source for g in ikmeta.group(listed, max_distance=4)]
+        ['a.jpg']
+    """
+    from .columns import read_hash_columns
+
+    report = on_error or _warn_error
+    if isinstance(hash_list, (str, os.PathLike)):
+        path = os.fspath(hash_list)
+        try:
+            with open(path, encoding="utf-8-sig", errors="surrogateescape") as stream:
+                return read_hash_columns(stream, name or path, report)
+        except OSError as exc:
+            from .errors import os_reason
+
+            raise SourceError(path, f"cannot read the list: {os_reason(exc)}") from None
+    return read_hash_columns(hash_list, name or str(getattr(hash_list, "name", "<list>")), report)
 
 
 def _items(values: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError]) -> list[Item]:
@@ -322,6 +360,18 @@ class Limits(TypedDict, total=False):
     retries: int  # times a connection error, 429 or 5xx is tried again (3)
     connections: int  # downloads at once, and connections kept alive a host (16)
     storage_options: Mapping[str, Any]  # for s3://, gs://, az:// sources' library (--storage-option)
+
+
+def limits_of(fetch: FetchOptions) -> Limits:
+    """The :class:`Limits` keywords of FetchOptions (the command line's options)."""
+    return Limits(
+        timeout=fetch.timeout,
+        max_bytes=fetch.max_bytes,
+        headers=dict(fetch.headers),
+        retries=fetch.retries,
+        connections=fetch.connections,
+        storage_options=dict(fetch.storage_options),
+    )
 
 
 def _fetch(limits: Limits) -> FetchOptions:

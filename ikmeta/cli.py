@@ -8,6 +8,7 @@ Core modules are imported inside the commands, so ``--help`` and ``distance`` st
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import functools
 import math
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 import click
 
 from . import __version__
-from .errors import IkmetaError, SourceError
+from .errors import IkmetaError, IkmetaWarning, SourceError
 from .source import STDIN, FetchOptions, is_remote
 
 if TYPE_CHECKING:
@@ -192,6 +193,30 @@ def jobs_option(f: F) -> F:
         show_default="CPU count",
         help="Images decoded and hashed in parallel (files are read there too; URLs are "
         "downloaded by --connections threads of their own).",
+    )(f)
+
+
+def is_given(name: str) -> bool:
+    """Whether the running command's option ``name`` was given (not its default)."""
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+
+
+def dask_address_value(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("give a scheduler's address (tcp://host:8786), or local", ctx, param)
+    return value
+
+
+def dask_option(f: F) -> F:
+    return click.option(
+        "--dask",
+        "dask_address",
+        metavar="SCHEDULER|local",
+        callback=dask_address_value,
+        help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or local for "
+        "--jobs worker processes on this machine (pip install 'ikmeta[dask]'). dupes --dask "
+        "groups hashes as they stand (--geometry exact).",
     )(f)
 
 
@@ -400,6 +425,21 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, 
 LIST_FILE = click.File("r", encoding="utf-8-sig", errors="surrogateescape", lazy=False)
 
 
+class HashesType(click.File):
+    """--hashes: a hash list (opened as LIST_FILE opens it), or a Parquet hash table's folder
+    or prefix in a store (kept as its name, for --dask)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .source import object_scheme
+
+        if isinstance(value, str) and (object_scheme(value) or (value != STDIN and os.path.isdir(value))):
+            return value
+        return super().convert(value, param, ctx)
+
+
+HASHES = HashesType("r", encoding="utf-8-sig", errors="surrogateescape", lazy=False)
+
+
 def listed_name(line: str) -> str:
     """A --from line as a source: the name exactly as written (spaces may be part of it),
     unless no such file exists and the name without its outer spaces does (or is a URL)."""
@@ -409,8 +449,10 @@ def listed_name(line: str) -> str:
     return line
 
 
-def list_name(stream: TextIO) -> str:
+def list_name(stream: TextIO | str) -> str:
     """The name of a --from or --hashes list for messages: its path, or <stdin>."""
+    if isinstance(stream, str):  # a Parquet hash table's folder or prefix
+        return stream
     name = getattr(stream, "name", None)
     return name if isinstance(name, str) else "<stdin>"
 
@@ -694,6 +736,13 @@ def write_metadata(objects: Iterator[dict[str, Any]], output: str, single: bool)
     },
 )
 @errors_option
+@dask_option
+@click.option(
+    "--parquet",
+    metavar="DIR",
+    help="With --dask: write the hashes as a Parquet table (a folder, or a prefix in a store: "
+    "s3://bucket/hashes/) for 'dupes --dask --hashes DIR', instead of printing them.",
+)
 @jobs_option
 @fetch_options
 def phash(
@@ -702,6 +751,8 @@ def phash(
     hidden: bool,
     output: str,
     errors: str,
+    dask_address: str | None,
+    parquet: str | None,
     jobs: int,
     fetch: FetchOptions,
 ) -> None:
@@ -724,11 +775,21 @@ def phash(
       ikmeta phash ~/Pictures | sort | uniq -w16 -D     exact-hash duplicates
       ikmeta phash --ndjson photos/ | jq -r .pHash
       find . -name '*.jpg' | ikmeta phash --from -
+      ikmeta phash --dask local --parquet hashes/ photos/     hash on Dask, into Parquet
     """
     from .api import hash_records
 
     records = check_errors_option(errors, output)
     names = Sources.check(sources, from_file)
+    if dask_address is not None or parquet is not None:
+        if dask_address is None or parquet is None:
+            raise click.UsageError("--dask and --parquet go together: phash --dask SCHEDULER --parquet DIR.")
+        if STDIN in names.args:
+            raise click.UsageError(
+                "'-' (standard input) cannot be hashed on Dask: its workers read their own."
+            )
+        hash_on_dask(names, dask_address, parquet, hidden, jobs, fetch)
+        return
     with walked_reports(hash_records, names, hidden, jobs, fetch, records) as objects:
         if output == "table":
             from .output import checksum_line
@@ -738,6 +799,66 @@ def phash(
             from .output import json_lines, ndjson_lines
 
             emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
+
+
+def dask_client(address: str, jobs: int) -> Any:
+    """A Dask client (ikmeta.dask.client_for); exit 1 with a message when Dask is not
+    installed or the scheduler cannot be reached."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        fail(f"--dask needs Dask: pip install 'ikmeta[dask]' ({exc.name} is not installed)")
+        sys.exit(EXIT_FAILED)
+    from . import dask as on_dask
+
+    try:
+        return on_dask.client_for(address, jobs)
+    except IkmetaError as error:
+        fail(error)
+        sys.exit(EXIT_FAILED)
+
+
+def dask_reason(exc: BaseException) -> str:
+    """An exception from Dask or a library under it as one line: its first line, named."""
+    from .output import one_line
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def hash_on_dask(
+    names: Sources, address: str, parquet: str, hidden: bool, jobs: int, fetch: FetchOptions
+) -> None:
+    """phash --dask: the hash table of the sources, written as Parquet to ``parquet``; each
+    source that failed named on stderr (exit 1), and a summary line."""
+    from .api import limits_of
+    from .output import one_line
+
+    client = dask_client(address, jobs)
+    from . import dask as on_dask
+
+    try:
+        table = on_dask.hash_table(names, hidden=hidden, **limits_of(fetch))
+        rows = on_dask.write_table(table, parquet, storage_options=dict(fetch.storage_options))
+    except IkmetaError as error:
+        fail(error)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # noqa: BLE001 - Dask, pyarrow and the stores raise their own kinds: one line
+        fail(f"{one_line(parquet)}: cannot write the hash table: {dask_reason(exc)}")
+        sys.exit(EXIT_FAILED)
+    finally:
+        on_dask.close_client(client)
+    failed = rows[rows["error"].notna()]
+    for source, reason in zip(failed["source"], failed["error"], strict=True):
+        fail(SourceError(source, reason))
+    click.echo(
+        f"ikmeta: wrote {len(rows) - len(failed)} hashes to {one_line(parquet)}"
+        + (f", {len(failed)} unreadable" if len(failed) else ""),
+        err=True,
+    )
+    if len(failed):
+        sys.exit(EXIT_FAILED)
 
 
 # --- distance -------------------------------------------------------------------------------
@@ -913,10 +1034,11 @@ def _views(obj: dict[str, Any]) -> tuple[int, ...] | None:
 @click.option(
     "--hashes",
     "hash_list",
-    type=LIST_FILE,
+    type=HASHES,
     metavar="FILE",
     help="Group a hash list instead of scanning: 'HASH  SOURCE' lines as 'ikmeta phash' prints, "
-    "or NDJSON objects with pHash and source (- for standard input).",
+    "or NDJSON objects with pHash and source (- for standard input); with --dask, the folder "
+    "or prefix of a Parquet hash table ('phash --dask --parquet DIR').",
 )
 @click.option(
     "--max",
@@ -964,12 +1086,13 @@ def _views(obj: dict[str, Any]) -> tuple[int, ...] | None:
         "table": "A table per group and a summary [default on a terminal].",
     },
 )
+@dask_option
 @jobs_option
 @fetch_options
 def dupes(
     paths: tuple[str, ...],
     from_file: TextIO | None,
-    hash_list: TextIO | None,
+    hash_list: TextIO | str | None,
     max_distance: int,
     linkage: str,
     geometry: str,
@@ -979,6 +1102,7 @@ def dupes(
     no_cache: bool,
     quiet: bool,
     output: str | None,
+    dask_address: str | None,
     jobs: int,
     fetch: FetchOptions,
 ) -> None:
@@ -1009,6 +1133,7 @@ def dupes(
       ikmeta dupes ~/Pictures --max 6 --json > groups.json
       ikmeta dupes ~/Pictures --html review.html          the review page, and the summary
       ikmeta phash photos/ > hashes.txt && ikmeta dupes --hashes hashes.txt
+      ikmeta dupes --dask local --hashes hashes/ --max 6    a Parquet table, on Dask
     """
     from .api import group
     from .output import group_object
@@ -1021,23 +1146,39 @@ def dupes(
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
     if hash_list is None:
         Sources.check(paths, from_file, name="PATH")
+    if dask_address is not None and geometry == "any" and is_given("geometry"):
+        raise click.UsageError("--dask groups hashes as they stand (--geometry exact) for now.")
+    if dask_address is not None:
+        geometry = "exact"
+    if dask_address is not None and not isinstance(hash_list, str):
+        raise click.UsageError(
+            "--dask groups a Parquet hash table: --hashes DIR, as 'phash --dask --parquet DIR' writes it."
+        )
+    if isinstance(hash_list, str) and dask_address is None:
+        raise click.UsageError(
+            f"--hashes {hash_list} names a folder or a store: a Parquet hash table, which needs --dask."
+        )
     check_cache_path(cache_path, no_cache)
     state = {"failed": 0}
     with open_cache(cache_path, no_cache) as cache:
-        if hash_list is not None:
-            items = collect_items(read_hash_events(hash_list), state)
+        items: Any
+        if isinstance(hash_list, str):
+            items, groups = group_on_dask(hash_list, dask_address or "", max_distance, linkage, jobs, fetch)
         else:
-            items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
-        from .chance import chance_warning
+            if hash_list is not None:
+                items = read_hashes(hash_list, state)
+            else:
+                items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
+            from .chance import chance_warning
 
-        by_chance = chance_warning(sum(1 for item in items if not item.flat), max_distance)
-        if by_chance:
-            click.echo(f"ikmeta: warning: {by_chance}", err=True)
-        try:
-            groups = group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
-        except MemoryError:
-            fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
-            sys.exit(EXIT_FAILED)
+            by_chance = chance_warning(len(items) - flat_count(items), max_distance)
+            if by_chance:
+                click.echo(f"ikmeta: warning: {by_chance}", err=True)
+            try:
+                groups = group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
+            except MemoryError:
+                fail(f"not enough memory to group {len(items)} images at --max {max_distance}")
+                sys.exit(EXIT_FAILED)
         if html is not None:
             origin = scan_origin(paths, from_file, hash_list, max_distance, linkage, hidden)
             origin["scan"]["geometry"] = geometry
@@ -1057,7 +1198,7 @@ def dupes(
 def scan_origin(
     paths: tuple[str, ...],
     from_file: TextIO | None,
-    hash_list: TextIO | None,
+    hash_list: TextIO | str | None,
     max_distance: int,
     linkage: str,
     hidden: bool,
@@ -1116,10 +1257,68 @@ def write_review_page(
         )
 
 
-def read_hash_events(stream: TextIO) -> Iterator[Any]:
-    from .scan import read_hash_list
+@dataclasses.dataclass
+class Counted:
+    """What a summary says of images grouped elsewhere (on Dask): how many, how many flat."""
 
-    yield from read_hash_list(stream, list_name(stream))
+    images: int
+    flat: int
+
+    def __len__(self) -> int:
+        return self.images
+
+    def flat_count(self) -> int:
+        return self.flat
+
+
+def group_on_dask(
+    table: str, address: str, max_distance: int, linkage: str, jobs: int, fetch: FetchOptions
+) -> tuple[Counted, list[Any]]:
+    """dupes --dask: the groups of a Parquet hash table (ikmeta.dask.find_groups); exit 1
+    with a message when it cannot be read."""
+    from .output import one_line
+
+    client = dask_client(address, jobs)
+    from . import dask as on_dask
+
+    counts: dict[str, int] = {}
+    try:
+        import dask.dataframe as dd
+
+        storage = dict(fetch.storage_options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IkmetaWarning)
+            hashes = dd.read_parquet(table, storage_options=storage or None)
+            groups = on_dask.find_groups(hashes, max_distance, linkage=linkage, on_counts=counts.update)
+    except IkmetaError as error:
+        fail(error)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # noqa: BLE001 - Dask, pyarrow and the stores raise their own kinds: one line
+        fail(f"{one_line(table)}: cannot read the hash table: {dask_reason(exc)}")
+        sys.exit(EXIT_FAILED)
+    finally:
+        on_dask.close_client(client)
+    for warning in caught:
+        if issubclass(warning.category, IkmetaWarning):
+            click.echo(f"ikmeta: warning: {warning.message}", err=True)
+    return Counted(counts.get("images", 0), counts.get("flat", 0)), groups
+
+
+def read_hashes(stream: TextIO, state: dict[str, int]) -> Any:
+    """A hash list's images (:func:`ikmeta.api.read_hash_list`); each bad line named on stderr."""
+    from .api import read_hash_list
+
+    def bad_line(error: IkmetaError) -> None:
+        fail(error)
+        state["failed"] += 1
+
+    return read_hash_list(stream, on_error=bad_line, name=list_name(stream))
+
+
+def flat_count(items: Any) -> int:
+    """The flat images of a scan's Items or a hash list's columns."""
+    counted = getattr(items, "flat_count", None)
+    return int(counted()) if counted else sum(1 for item in items if item.flat)
 
 
 def scan_items(
@@ -1162,18 +1361,6 @@ def cache_name(cache: Any) -> str:
     from .api import cache_name as name
 
     return name(cache)
-
-
-def collect_items(events: Iterable[Any], state: dict[str, int]) -> list[Any]:
-    """The items of a hash list; each bad line named on stderr."""
-    items = []
-    for event in events:
-        if isinstance(event, IkmetaError):
-            fail(event)
-            state["failed"] += 1
-        else:
-            items.append(event)
-    return items
 
 
 class ProgressBar:
@@ -1292,7 +1479,7 @@ def dupes_summary(items: list[Any], groups: list[Any], failed: int, *, listed: b
         )
         parts.append(f"{human_size(sum(sized))} freed by removing the non-references{known}")
     parts.append(count(failed, "bad line") + " in the list" if listed else f"{failed} unreadable")
-    flat = sum(1 for item in items if item.flat)
+    flat = flat_count(items)
     if flat:
         parts.append(f"{flat} flat (grouped by colour alone)")
     return ", ".join(parts)

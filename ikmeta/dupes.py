@@ -580,16 +580,40 @@ def _leaders(values: list[int], radius: int, linkage: str, jobs: int) -> list[in
     Identical hashes collapse first: every copy of a value has the leader of the value's first
     copy (under both linkages), so only distinct values are grouped, in order of first copy.
     """
+    if len(values) > SMALL:
+        import numpy as np
+
+        found: list[int] = leaders_of(np.array(values, dtype=np.uint64), radius, linkage, jobs).tolist()
+        return found
     first: dict[int, int] = {}  # distinct value -> its number, in order of first copy
     copies = [first.setdefault(value, len(first)) for value in values]
     firsts: list[int] = [0] * len(first)  # each distinct value's first index
     for index in range(len(values) - 1, -1, -1):
         firsts[copies[index]] = index
-    found = _distinct_leaders(list(first), radius, linkage, jobs)
-    return [firsts[found[copy]] for copy in copies]
+    distinct = _distinct_leaders(list(first), radius, linkage, jobs)
+    return [firsts[distinct[copy]] for copy in copies]
 
 
-def _distinct_leaders(values: list[int], radius: int, linkage: str, jobs: int) -> list[int]:
+def leaders_of(values: Any, radius: int, linkage: str, jobs: int = 1) -> Any:
+    """:func:`_leaders` of a numpy array of hashes (uint64) in rank order, as a numpy array
+    (int64): identical hashes collapse (the first copy's leader for all), then the distinct
+    ones are grouped in order of first copy.
+
+        >>> import numpy as np
+        >>> leaders_of(np.array([5, 4, 5, 1024], dtype=np.uint64), 1, "reference").tolist()
+        [0, 0, 0, 3]
+    """
+    import numpy as np
+
+    distinct, first, copies = np.unique(values, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")  # the distinct values in order of first copy
+    number = np.empty(len(by_first), dtype=np.int64)
+    number[by_first] = np.arange(len(by_first))
+    found = np.asarray(_distinct_leaders(distinct[by_first], radius, linkage, jobs), dtype=np.int64)
+    return first[by_first][found[number[copies.ravel()]]]
+
+
+def _distinct_leaders(values: Any, radius: int, linkage: str, jobs: int) -> Any:
     """Leaders of distinct hashes, in rank order, without a list of all near pairs past SMALL.
 
     Up to SMALL hashes, a pair loop. Past it, the indexed passes of :mod:`ikmeta.neighbors`
@@ -601,7 +625,7 @@ def _distinct_leaders(values: list[int], radius: int, linkage: str, jobs: int) -
     if radius < 1:  # distinct hashes: none within 0 of another
         return list(range(len(values)))
     if len(values) <= SMALL:
-        pairs = near_pairs(values, radius, jobs)
+        pairs = near_pairs([int(v) for v in values], radius, jobs)
         return (
             _reference_leaders(len(values), pairs)
             if linkage == "reference"
@@ -620,12 +644,11 @@ def _distinct_leaders(values: list[int], radius: int, linkage: str, jobs: int) -
         )
     else:
         found = (
-            neighbors.indexed_reference_leaders(hashes, radius)
+            neighbors.indexed_reference_leaders(hashes, radius, jobs=jobs)
             if linkage == "reference"
-            else neighbors.indexed_component_leaders(hashes, radius)
+            else neighbors.indexed_component_leaders(hashes, radius, jobs=jobs)
         )
-    leaders: list[int] = found.tolist()
-    return leaders
+    return found
 
 
 def near_pairs(values: list[int], radius: int, jobs: int = 1) -> list[tuple[int, int]]:

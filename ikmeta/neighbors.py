@@ -232,7 +232,7 @@ def _lookup_cost(width: int, held: float) -> float:
 
 
 def indexed_reference_leaders(
-    hashes: np.ndarray, radius: int, substrings: list[tuple[int, int, int]] | None = None
+    hashes: np.ndarray, radius: int, substrings: list[tuple[int, int, int]] | None = None, jobs: int = 1
 ) -> np.ndarray:
     """Greedy reference groups (as :func:`ikmeta.dupes.group` builds them from pairs), without
     pairs: the hashes go in rank order, a block at a time, against substring indexes
@@ -246,33 +246,65 @@ def indexed_reference_leaders(
     chosen = layout(n, radius) if substrings is None else substrings
     indexes = [_Buckets(_keys(hashes, low, width), low, width, t) for low, width, t in chosen]
     size = min(max(REFERENCE_BLOCK, n >> 10), max(REFERENCE_BLOCK, LARGE_BLOCK))
-    for first in range(0, n, size):
-        stop = min(n, first + size)
-        block = hashes[first:stop]
-        keys = [index.keys(block) for index in indexes]
-        best = np.full(len(block), n, dtype=np.int64)
-        for index, key in zip(indexes, keys, strict=True):
-            for q, ref in index.near(block, key, radius):
-                np.minimum.at(best, q, ref)  # the first reference near
-        free = np.flatnonzero(best == n)
-        local = free[_block_leaders(block[free], radius)]
-        leaders[first:stop] = best
-        leaders[first + free] = first + local
-        new = free[local == free]
-        for index, key in zip(indexes, keys, strict=True):
-            index.add(new + first, block[new], key[new])
+    pool = ThreadPoolExecutor(min(jobs, len(indexes))) if jobs > 1 and len(indexes) > 1 else None
+    try:
+        for first in range(0, n, size):
+            stop = min(n, first + size)
+            block = hashes[first:stop]
+            keys = [index.keys(block) for index in indexes]
+
+            def near(at: int, block: np.ndarray = block, keys: list[np.ndarray] = keys) -> np.ndarray:
+                """Each of the block's first reference near on substring ``at`` (n: none)."""
+                best = np.full(len(block), n, dtype=np.int64)
+                for q, ref in indexes[at].near(block, keys[at], radius):
+                    np.minimum.at(best, q, ref)
+                return best
+
+            if pool:  # the block's own near pairs, and each substring's look-ups, side by side
+                inside = pool.submit(_block_pairs, block, radius)
+                found = list(pool.map(near, range(len(indexes))))
+                earlier, later = inside.result()
+            else:
+                found = [near(k) for k in range(len(indexes))]
+                earlier, later = _block_pairs(block, radius)
+            best = np.minimum.reduce(found)  # the first reference near on any substring
+            unclaimed = best == n
+            free = np.flatnonzero(unclaimed)
+            both = unclaimed[earlier] & unclaimed[later]  # pairs of hashes no reference is near
+            position = np.cumsum(unclaimed) - 1  # a free hash's place among the free ones
+            local = free[_block_leaders(len(free), position[earlier[both]], position[later[both]])]
+            leaders[first:stop] = best
+            leaders[first + free] = first + local
+            new = free[local == free]
+            for index, key in zip(indexes, keys, strict=True):
+                index.add(new + first, block[new], key[new])
+    finally:
+        if pool:
+            pool.shutdown()
     return leaders
 
 
-def _block_leaders(values: np.ndarray, radius: int) -> np.ndarray:
-    """The greedy over a block of hashes no earlier reference is near, by brute force: leaders
-    (block positions). In order, a hash joins the first reference of the block near it, else
-    leads itself."""
-    leaders = np.arange(len(values), dtype=np.int64)
-    earlier, later = np.nonzero(np.bitwise_count(values[:, None] ^ values[None, :]) <= radius)
-    keep = earlier < later
-    earlier, later = earlier[keep], later[keep]  # by earlier, then later
-    free = np.ones(len(values), dtype=bool)
+def _block_pairs(values: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (earlier, later) of a block of hashes within ``radius``, by brute force over
+    the upper triangle, sorted by earlier then later."""
+    parts = []
+    for start in range(0, len(values), BLOCK_ROWS):
+        rows = values[start : start + BLOCK_ROWS]
+        earlier, later = np.nonzero(np.bitwise_count(rows[:, None] ^ values[None, start:]) <= radius)
+        keep = later > earlier  # row r is hash start + r; column c is hash start + c
+        parts.append((earlier[keep] + start, later[keep] + start))
+    return _concat(parts)
+
+
+BLOCK_ROWS = 256  # rows of a block's brute force at a time: the upper triangle, in strips
+
+
+def _block_leaders(count: int, earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """The greedy over ``count`` hashes of a block no earlier reference is near, given their
+    near pairs (earlier, later; by earlier, then later): leaders (positions). In order, a hash
+    joins the first reference of the block near it, else leads itself."""
+    leaders = np.arange(count, dtype=np.int64)
+    free = np.ones(count, dtype=bool)
     cuts = np.flatnonzero(np.diff(earlier)) + 1
     for start, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(earlier)], strict=True):
         reference = int(earlier[start]) if stop > start else -1
@@ -367,6 +399,7 @@ def indexed_component_leaders(
     radius: int,
     substrings: list[tuple[int, int, int]] | None = None,
     references: np.ndarray | None = None,
+    jobs: int = 1,
 ) -> np.ndarray:
     """Connected components (each led by its lowest index) without a list of pairs. The
     reference groups (:func:`indexed_reference_leaders`, or ``references``) are parts of
@@ -381,7 +414,7 @@ def indexed_component_leaders(
     n = len(hashes)
     chosen = layout(n, radius) if substrings is None else substrings
     refs = (
-        indexed_reference_leaders(hashes, radius, chosen)
+        indexed_reference_leaders(hashes, radius, chosen, jobs)
         if references is None
         else np.asarray(references, dtype=np.int64)
     )

@@ -33,6 +33,9 @@ for _name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_H
     os.environ[_name] = str(_ISOLATED / _name.lower())
 os.environ["HOME"] = str(_ISOLATED / "home")  # and ~ itself (send2trash looks at its device)
 (_ISOLATED / "home").mkdir()
+# moto's request recorder (tests/test_storage.py counts GETs with it) writes its file into the
+# current folder unless told otherwise: not into the clone.
+os.environ["MOTO_RECORDER_FILEPATH"] = str(_ISOLATED / "moto_recording")
 
 
 @pytest.fixture(scope="session", autouse=True)

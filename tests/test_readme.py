@@ -45,6 +45,13 @@ def test_readme_has_examples_for_every_command():
     assert set(cli.commands) <= commands
 
 
+def wrote_table(command: str, folder) -> bool:
+    """A command that writes a Parquet hash table (--parquet DIR) wrote one."""
+    words = shlex.split(command)
+    named = [words[k + 1] for k, word in enumerate(words[:-1]) if word == "--parquet"]
+    return bool(named) and all(any((folder / name).glob("*.parquet")) for name in named)
+
+
 def wrote_page(command: str, folder) -> bool:
     """A command that writes a review page (--html FILE, review -o FILE) wrote one."""
     from ikmeta.review import is_review_page
@@ -103,7 +110,12 @@ def test_readme_example_runs(commands, expected, tmp_path, request):
             env=env,
         )
         assert proc.returncode == 0, f"{command}: {proc.stderr}"
-        assert proc.stdout.strip() or ">" in command or wrote_page(command, tmp_path), command
+        assert (
+            proc.stdout.strip()
+            or ">" in command
+            or wrote_page(command, tmp_path)
+            or wrote_table(command, tmp_path)
+        ), command
         if expected is not None:
             assert proc.stdout.strip() == expected.strip()
 
