@@ -163,7 +163,9 @@ def _first_listed(sources: list[str]) -> np.ndarray:
 
 def _lines(stream: IO[str], name: str) -> Iterator[tuple[str, str | SourceError]]:
     """(``name:line``, text) of each line that is not blank nor a # comment, as
-    :func:`ikmeta.source.list_lines` gives them, read a megabyte at a time."""
+    :func:`ikmeta.source.list_lines` gives them, read a megabyte at a time. Lines end at
+    ``\n`` (and a ``\r`` before it goes): what a text stream gives in Python's default
+    newline mode, whatever the file's line endings."""
     number, carry, ended = 0, "", False
     while not ended:
         try:
@@ -187,7 +189,11 @@ def _lines(stream: IO[str], name: str) -> Iterator[tuple[str, str | SourceError]
             number += 1
             where = f"{name}:{number}"
             yield where, SourceError(where, f"line longer than {MAX_LINE} characters: not a name or hash")
-            rest = _skip_line(stream)
+            try:
+                rest = _skip_line(stream)
+            except OSError as exc:
+                yield name, SourceError(name, f"cannot read the list: {os_reason(exc)}")
+                return
             if rest is None:
                 return
             carry = rest

@@ -452,7 +452,8 @@ def _bucket_pairs(part: pd.DataFrame, radius: int, bands: list[tuple[int, int]])
 
 
 BUCKET_BRUTE = 1024  # up to this many hashes a bucket, every pair is checked (XOR and popcount)
-BUCKET_SUBSTRINGS = 4  # past it, a multi-index of 4 substrings
+BUCKET_SUBSTRINGS = 4  # past it, a multi-index of 4 substrings...
+BUCKET_INDEX_RADIUS = 10  # ... up to this radius (past it, its look-ups cost more than every pair)
 
 
 def _pairs_in_bucket(bucket: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
@@ -461,7 +462,7 @@ def _pairs_in_bucket(bucket: np.ndarray, radius: int) -> tuple[np.ndarray, np.nd
     hashes are checked pair by pair, more through 4 substrings (the band is part of one)."""
     from .neighbors import brute_pairs, index_pairs
 
-    if len(bucket) <= BUCKET_BRUTE or radius >= 2 * BUCKET_SUBSTRINGS * 4:
+    if len(bucket) <= BUCKET_BRUTE or radius > BUCKET_INDEX_RADIUS:
         return brute_pairs(bucket, radius)
     return index_pairs(bucket, radius, BUCKET_SUBSTRINGS)
 
