@@ -268,16 +268,10 @@ def dense(copies: int = 50_000, near: int = 50_000, scattered: int = 100_000) ->
         for linkage in ("reference", "connected"):
             command = [sys.executable, "-m", "ikmeta", "dupes", "--hashes", hash_list, "--json"]
             command += ["--max", "10", "--linkage", linkage]
-            seconds, peak, code = subprocess.run(
-                [sys.executable, "-c", MEASURED, *command],
-                capture_output=True,
-                text=True,
-                check=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            ).stdout.split()
+            seconds, peak, code = measured(command)
             print(
-                f"  {linkage:9} ikmeta dupes --hashes FILE --json > /dev/null: {float(seconds):6.2f} s, "
-                f"peak {float(peak):4.0f} MB, exit {code}",
+                f"  {linkage:9} ikmeta dupes --hashes FILE --json > /dev/null: {seconds:6.2f} s, "
+                f"peak {peak:4.0f} MB, exit {code}",
                 flush=True,
             )
     for divisor in (100, 50):

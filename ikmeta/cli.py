@@ -819,6 +819,22 @@ def dask_client(address: str, jobs: int) -> Any:
         sys.exit(EXIT_FAILED)
 
 
+@contextlib.contextmanager
+def dask_failures(name: str, doing: str) -> Iterator[None]:
+    """Exit 1 with one line when Dask, pyarrow or a store fails at ``doing`` (``name``: the
+    table's folder or prefix): an IkmetaError as it is, anything else named by its kind."""
+    from .output import one_line
+
+    try:
+        yield
+    except IkmetaError as error:
+        fail(error)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # noqa: BLE001 - Dask, pyarrow and the stores raise their own kinds: one line
+        fail(f"{one_line(name)}: cannot {doing}: {dask_reason(exc)}")
+        sys.exit(EXIT_FAILED)
+
+
 def dask_reason(exc: BaseException) -> str:
     """An exception from Dask or a library under it as one line: its first line, named."""
     from .output import one_line
@@ -839,14 +855,9 @@ def hash_on_dask(
     from . import dask as on_dask
 
     try:
-        table = on_dask.hash_table(names, hidden=hidden, **limits_of(fetch))
-        rows = on_dask.write_table(table, parquet, storage_options=dict(fetch.storage_options))
-    except IkmetaError as error:
-        fail(error)
-        sys.exit(EXIT_FAILED)
-    except Exception as exc:  # noqa: BLE001 - Dask, pyarrow and the stores raise their own kinds: one line
-        fail(f"{one_line(parquet)}: cannot write the hash table: {dask_reason(exc)}")
-        sys.exit(EXIT_FAILED)
+        with dask_failures(parquet, "write the hash table"):
+            table = on_dask.hash_table(names, hidden=hidden, **limits_of(fetch))
+            rows = on_dask.write_table(table, parquet, storage_options=dict(fetch.storage_options))
     finally:
         on_dask.close_client(client)
     failed = rows[rows["error"].notna()]
@@ -1276,7 +1287,6 @@ def group_on_dask(
 ) -> tuple[Counted, list[Any]]:
     """dupes --dask: the groups of a Parquet hash table (ikmeta.dask.find_groups); exit 1
     with a message when it cannot be read."""
-    from .output import one_line
 
     client = dask_client(address, jobs)
     from . import dask as on_dask
@@ -1286,16 +1296,10 @@ def group_on_dask(
         import dask.dataframe as dd
 
         storage = dict(fetch.storage_options)
-        with warnings.catch_warnings(record=True) as caught:
+        with dask_failures(table, "read the hash table"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", IkmetaWarning)
             hashes = dd.read_parquet(table, storage_options=storage or None)
             groups = on_dask.find_groups(hashes, max_distance, linkage=linkage, on_counts=counts.update)
-    except IkmetaError as error:
-        fail(error)
-        sys.exit(EXIT_FAILED)
-    except Exception as exc:  # noqa: BLE001 - Dask, pyarrow and the stores raise their own kinds: one line
-        fail(f"{one_line(table)}: cannot read the hash table: {dask_reason(exc)}")
-        sys.exit(EXIT_FAILED)
     finally:
         on_dask.close_client(client)
     for warning in caught:
