@@ -31,8 +31,8 @@ import numpy as np
 
 from .dupes import LINKAGES, Group, Item, leaders_of
 from .errors import IkmetaError, SourceError, os_reason
-from .scan import FLAT_HASHES, _absolute, _parse_hash_line
-from .source import MAX_LINE, is_remote
+from .scan import FLAT_HASHES, parse_list_line, same_source
+from .source import MAX_LINE
 
 # A line exactly as `ikmeta phash` prints it: 16 lowercase hex digits, two spaces (or a tab,
 # or sha256sum's " *"), a name. Any other line is read the general way, with the same result.
@@ -86,17 +86,10 @@ def read_hash_columns(
             sources.append(plain[2])
             values.append(int(plain[1], 16))
             continue
-        try:
-            item = _parse_hash_line(text)
-        except RecursionError:
-            error: IkmetaError | None = SourceError(where, "JSON nested too deeply")
-        except ValueError as exc:  # HashFormatError is one
-            error = SourceError(where, str(exc))
-        else:
-            error = None
-        if error is not None:
+        item = parse_list_line(where, text)
+        if isinstance(item, SourceError):
             if on_error:
-                on_error(error)
+                on_error(item)
             continue
         if items is None and not text.lstrip().startswith("{"):
             sources.append(item.source)  # a plain line written another way (upper case, escapes)
@@ -143,18 +136,14 @@ def _first_listed(sources: list[str]) -> np.ndarray:
     written. Compared through 64-bit hashes of the names (8 bytes a line, not a set of
     names), the names themselves where hashes meet."""
     folder = os.getcwd() + os.sep
-
-    def same(source: str) -> str:
-        return source if "://" in source and is_remote(source) else _absolute(source, folder)
-
-    keys = np.fromiter((hash(same(s)) for s in sources), dtype=np.int64, count=len(sources))
+    keys = np.fromiter((hash(same_source(s, folder)) for s in sources), dtype=np.int64, count=len(sources))
     unique_keys, counts = np.unique(keys, return_counts=True)
     if len(unique_keys) == len(keys):
         return np.arange(len(sources))
     kept = np.ones(len(sources), dtype=bool)
     seen: set[str] = set()
     for k in np.flatnonzero(np.isin(keys, unique_keys[counts > 1])).tolist():  # in order: the first stays
-        name = same(sources[k])
+        name = same_source(sources[k], folder)
         if name in seen:
             kept[k] = False
         seen.add(name)

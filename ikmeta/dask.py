@@ -264,26 +264,28 @@ def find_groups(
     hashed = table[~table["pHash"].isna()]
     if "error" in table.columns:
         hashed = hashed[hashed["error"].isna()]
-    bad = hashed.map_partitions(_bad_hashes, meta=hashed._meta[["source", "pHash"]]).head(1, npartitions=-1)
-    if len(bad):
-        raise HashError(str(bad["source"].iloc[0]), f"pHash {bad['pHash'].iloc[0]!r} is not 16 hex digits")
+    bad = hashed.map_partitions(_bad_hashes, meta=hashed._meta[["source", "pHash"]])
     hashed = hashed.assign(
         value=hashed["pHash"].map(_signed, meta=("value", "int64")),
         named=hashed["source"].map_partitions(_name_keys, meta=("named", "int64")),
     )
     named = hashed.groupby("named").size()
+    # One pass finds the near pairs, the hashes and sources several rows share, and the rows
+    # whose pHash is not one (their value stands in as 0 meanwhile: nothing is kept if any).
     if max_distance >= BITS:  # every pair is near: every image is in the one group
-        wanted, repeated_names, count = hashed["value"].unique().compute().to_numpy(np.int64), None, None
+        found_bad, distinct, repeated_names = compute(bad, hashed["value"].unique(), named[named > 1])
+        wanted = distinct.to_numpy(np.int64)
     else:
         pairs = _near_pairs(hashed[["value"]].drop_duplicates(), max_distance)
         shared = hashed.groupby("value").size()
-        found, shared, repeated_names = compute(pairs, shared[shared > 1], named[named > 1])
+        found_bad, found, shared, repeated_names = compute(bad, pairs, shared[shared > 1], named[named > 1])
         wanted = np.concatenate(
             [found["a"].to_numpy(np.int64), found["b"].to_numpy(np.int64), shared.index.to_numpy(np.int64)]
         )
         del found, shared
-    if repeated_names is None:
-        repeated_names = named[named > 1].compute()
+    if len(found_bad):
+        source, value = found_bad["source"].iloc[0], found_bad["pHash"].iloc[0]
+        raise HashError(str(source), f"pHash {value!r} is not 16 hex digits")
     wanted = np.unique(np.concatenate([wanted, np.array([_signed(h) for h in FLAT_HASHES], dtype=np.int64)]))
     # A source listed twice is one image, its first row (as on one machine): every row of it
     # comes back, whatever its hash, and the first one is kept.
@@ -374,8 +376,14 @@ BITS = 64
 
 def _signed(phash: str) -> int:
     """A hex pHash as a signed 64-bit integer (the bits of the unsigned one): Parquet's and
-    pandas' integer columns are signed."""
-    value = int(phash, 16)
+    pandas' integer columns are signed. 0 for what is not a pHash (:func:`_bad_hashes`
+    finds those)."""
+    try:
+        value = int(phash, 16)
+    except (TypeError, ValueError):
+        return 0
+    if not 0 <= value < 1 << 64:
+        return 0
     return value - (1 << 64) if value >= 1 << 63 else value
 
 

@@ -269,21 +269,31 @@ def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
     seen: set[str] = set()  # a source listed twice is one image, not its own duplicate
     folder = os.getcwd() + os.sep
     for where, text in list_lines(stream, name):
-        if isinstance(text, SourceError):
-            yield text
+        item = text if isinstance(text, SourceError) else parse_list_line(where, text)
+        if isinstance(item, SourceError):
+            yield item
             continue
-        try:
-            item = _parse_hash_line(text)
-        except RecursionError:
-            yield SourceError(where, "JSON nested too deeply")
-            continue
-        except (ValueError, HashFormatError) as exc:
-            yield SourceError(where, str(exc))
-            continue
-        same = item.source if is_remote(item.source) else _absolute(item.source, folder)
+        same = same_source(item.source, folder)
         if same not in seen:
             seen.add(same)
             yield item
+
+
+def parse_list_line(where: str, text: str) -> Item | SourceError:
+    """The item of a hash list's line (``where``: ``name:line``), or the SourceError saying
+    why it is not one."""
+    try:
+        return _parse_hash_line(text)
+    except RecursionError:
+        return SourceError(where, "JSON nested too deeply")
+    except (ValueError, HashFormatError) as exc:
+        return SourceError(where, str(exc))
+
+
+def same_source(source: str, folder: str) -> str:
+    """How a hash list's sources are compared: a path made absolute against ``folder`` (the
+    current one, ending in a separator), a URL or stored object as written."""
+    return source if "://" in source and is_remote(source) else _absolute(source, folder)
 
 
 def _absolute(path: str, folder: str) -> str:
