@@ -13,7 +13,7 @@ Grouping: tables of n hashes made on the workers (random hashes, 10% of them pla
 copies of others, 0 to 6 bits off), `ikmeta.dask.find_groups(table, 6)` at each size: time,
 peak memory of each worker process and of the client, and how the time grows from the
 smallest size; against one machine's grouping of the same hashes as a plain hash list
-(`ikmeta.columns.group_columns`, in a fresh process) up to 3M.
+(`ikmeta.dupes.columns.group_columns`, in a fresh process) up to 3M.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ SINGLE = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np
-from ikmeta.columns import HashColumns, group_columns
+from ikmeta.dupes.columns import HashColumns, group_columns
 import importlib.util
 spec = importlib.util.spec_from_file_location("benchdask", sys.argv[1] + "/bench/dask.py")
 bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)

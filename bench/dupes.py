@@ -55,7 +55,7 @@ import json, resource, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 from ikmeta.dupes import Item, group
-from ikmeta.neighbors import brute_pairs
+from ikmeta.dupes.neighbors import brute_pairs
 from ikmeta.parallel import default_jobs
 
 n, radius, brute = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
@@ -114,7 +114,7 @@ if brute:
     start = time.perf_counter()
     i, j = brute_pairs(hashes, radius, jobs=1)
     result["brute"] = time.perf_counter() - start
-    from ikmeta.dupes import near_pairs
+    from ikmeta.dupes.pairs import near_pairs
     ranked = sorted(items, key=lambda it: (-it.pixels, -it.size, it.source))
     mine = near_pairs([int(it.phash, 16) for it in ranked], radius, default_jobs())
     order = {it.source: r for r, it in enumerate(ranked)}
@@ -136,8 +136,7 @@ print(json.dumps(result))
 DENSE = r"""
 import hashlib, json, random, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from ikmeta import dupes
-from ikmeta.dupes import Item, group
+from ikmeta.dupes import Item, group, grouping, pairs, rank
 
 copies, near, scattered = (int(v) for v in sys.argv[2].split(","))
 linkage, method = sys.argv[3], sys.argv[4]
@@ -159,12 +158,12 @@ try:
         found = [[m.source for m, _ in g.members] for g in group(items, 10, linkage)]
     else:
         resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
-        ranked = sorted(items, key=dupes.rank_key)
-        pairs = dupes.near_pairs([int(it.phash, 16) for it in ranked], 10)
-        result["pairs"] = len(pairs)
-        lead = dupes._reference_leaders if linkage == "reference" else dupes._component_leaders
-        found = [[ranked[k].source for k in ks] for _, ks in dupes._members(lead(len(ranked), pairs))]
-        del pairs
+        ranked = sorted(items, key=rank.rank_key)
+        found_pairs = pairs.near_pairs([int(it.phash, 16) for it in ranked], 10)
+        result["pairs"] = len(found_pairs)
+        lead = pairs.reference_leaders if linkage == "reference" else pairs.component_leaders
+        found = [[ranked[k].source for k in ks] for _, ks in grouping._members(lead(len(ranked), found_pairs))]
+        del found_pairs
 except MemoryError:
     result["failed"] = "out of memory (6 GB)"
 else:
@@ -324,8 +323,8 @@ ITEMS_PATH = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 from ikmeta.dupes import group
-from ikmeta.output import group_json_lines
-from ikmeta.scan import read_hash_list
+from ikmeta.dupes.report import group_json_lines
+from ikmeta.dupes.hashlist import read_hash_list
 with open(sys.argv[2], encoding="utf-8-sig", errors="surrogateescape") as f:
     items = [item for item in read_hash_list(f, sys.argv[2])]
 with open("/dev/null", "w") as out:
@@ -338,8 +337,8 @@ GROUPING_ALONE = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np
-from ikmeta.columns import read_hash_columns
-from ikmeta.dupes import leaders_of
+from ikmeta.dupes.columns import read_hash_columns
+from ikmeta.dupes.pairs import leaders_of
 with open(sys.argv[2]) as f:
     columns = read_hash_columns(f, sys.argv[2])
 values = columns.hashes[np.array(sorted(range(len(columns.sources)), key=columns.sources.__getitem__))]

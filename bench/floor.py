@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # ikmeta, not bench/ (its inspect.py)
 
-from ikmeta.decode import load_reduced, open_image  # noqa: E402
 from ikmeta.errors import guarded  # noqa: E402
+from ikmeta.image.decode import load_reduced, open_image  # noqa: E402
 from ikmeta.parallel import default_jobs, ordered_map  # noqa: E402
-from ikmeta.source import read_source  # noqa: E402
+from ikmeta.sources.read import read_source  # noqa: E402
 
 
 def decode(path: str) -> None:

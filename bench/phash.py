@@ -34,7 +34,7 @@ sys.path[0] = str(ROOT)  # not bench/, whose inspect.py would shadow the standar
 import imagehash  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from ikmeta.decode import DRAFT_SIZE  # noqa: E402
+from ikmeta.image.decode import DRAFT_SIZE  # noqa: E402
 from ikmeta.parallel import default_jobs  # noqa: E402
 
 PHASH = [sys.executable, "-m", "ikmeta", "phash"]

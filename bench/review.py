@@ -39,11 +39,11 @@ from PIL import Image, ImageOps  # noqa: E402
 
 from ikmeta.cache import HashCache  # noqa: E402
 from ikmeta.errors import guarded  # noqa: E402
-from ikmeta.metadata import phash_source  # noqa: E402
+from ikmeta.image.metadata import phash_source  # noqa: E402
 from ikmeta.parallel import ordered_map  # noqa: E402
 from ikmeta.review.page import page_chunks, write_page  # noqa: E402
 from ikmeta.review.thumbnails import METHOD, QUALITY, SIDE, Thumbnail, make_thumbnails  # noqa: E402
-from ikmeta.walk import image_paths  # noqa: E402
+from ikmeta.sources.walk import image_paths  # noqa: E402
 
 
 def photos_in(folder: Path) -> list[str]:

@@ -25,15 +25,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeGuard, Union, cast
 
 from .errors import HashError, IkmetaError, IkmetaWarning, SourceError
-from .source import Blob, FetchOptions, read_any
+from .sources.base import Blob, FetchOptions
+from .sources.read import read_any
 
 if TYPE_CHECKING:
     from PIL import Image
     from typing_extensions import Unpack
 
-    from .columns import HashColumns
     from .dupes import Group, Item
-    from .metadata import Report
+    from .dupes.columns import HashColumns
+    from .image.metadata import Report
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 # What ikmeta calls an error or a warning on: the source (as messages name it) and the reason.
@@ -59,7 +60,7 @@ def inspect(
         >>> meta["width"], meta["format"], meta["exif"]["exif"]["ISO"]
         (800, 'jpg', 200)
     """
-    from .metadata import inspect_blob
+    from .image.metadata import inspect_blob
 
     report = inspect_blob(read_any(source, _fetch(limits)))
     _warn(report, on_warning)
@@ -82,7 +83,7 @@ def inspect_many(
         92b66d4de61212ed
         missing.jpg: no such file
     """
-    from .metadata import inspect_blob
+    from .image.metadata import inspect_blob
 
     return _many(inspect_blob, sources, jobs, _fetch(limits), on_warning)
 
@@ -104,7 +105,7 @@ def phash(
     """
     if _is_pil_image(source):
         return _phash_pixels(source)
-    from .metadata import phash_blob
+    from .image.metadata import phash_blob
 
     blob = read_any(cast("Source", source), _fetch(limits))  # not an image: checked above
     report = phash_blob(blob)
@@ -146,7 +147,7 @@ def hash_records(
         >>> record["pHash"], record["width"], record["camera"]
         ('92b66d4de61212ed', 800, 'ikmeta Sample Camera 1')
     """
-    from .metadata import phash_blob
+    from .image.metadata import phash_blob
 
     return _many(phash_blob, sources, jobs, _fetch(limits), on_warning)
 
@@ -202,7 +203,7 @@ def find_duplicates(
         >>> [(g.reference.source, len(g.members)) for g in groups]
         [('examples/harbour.jpg', 2)]
     """
-    from .scan import scan_paths
+    from .dupes.scan import scan_paths
 
     _check_many(paths)
     named = [os.fspath(path) for path in paths]
@@ -246,11 +247,11 @@ def group(
         >>> [[item.source for item, _ in g.members] for g in groups]
         [['a.jpg', 'b.jpg']]
     """
-    from .chance import chance_warning
-    from .columns import HashColumns, group_columns
     from .dupes import group as group_items
+    from .dupes.chance import chance_warning
+    from .dupes.columns import HashColumns, group_columns
 
-    if isinstance(items, HashColumns):  # a plain hash list, read by ikmeta.columns
+    if isinstance(items, HashColumns):  # a plain hash list, read by ikmeta.dupes.columns
         by_chance = chance_warning(len(items) - items.flat_count(), max_distance)
         if by_chance:
             warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
@@ -278,7 +279,7 @@ def read_hash_list(
         >>> [g.reference.source for g in ikmeta.group(listed, max_distance=4)]
         ['a.jpg']
     """
-    from .columns import read_hash_columns
+    from .dupes.columns import read_hash_columns
 
     report = on_error or _warn_error
     if isinstance(hash_list, (str, os.PathLike)):
@@ -296,7 +297,7 @@ def read_hash_list(
 def _items(values: Iterable[Item | dict[str, Any] | tuple[str, str] | IkmetaError]) -> list[Item]:
     """Items from what :func:`group` takes, each source once."""
     from .dupes import Item
-    from .scan import item_from_record
+    from .dupes.hashlist import item_from_record
 
     items, seen = [], set()
     for value in values:
@@ -414,7 +415,7 @@ def _check_number(name: str, value: Any, low: float, high: float, integer: bool)
 
 
 def _checked_header(name: Any, value: Any) -> tuple[str, str]:
-    from .source import header_problem
+    from .sources.base import header_problem
 
     if not isinstance(name, str) or not isinstance(value, str):
         raise TypeError(f"headers must map names to values, both str (not {name!r}: {value!r})")
@@ -433,9 +434,9 @@ def _is_pil_image(source: object) -> TypeGuard[Image.Image]:
 
 def _phash_pixels(image: Image.Image) -> str:
     """The pHash of a PIL image's pixels, turned by the EXIF orientation it carries."""
-    from .decode import shrink
     from .errors import ImageError
-    from .perceptual import greyscale, low_frequencies, phash_of, upright
+    from .image.decode import shrink
+    from .image.perceptual import greyscale, low_frequencies, phash_of, upright
 
     name = getattr(image, "filename", None) or "<PIL image>"
     if image.width < 1 or image.height < 1:
@@ -465,7 +466,7 @@ def _many(
     on_warning: WarningHandler | None,
 ) -> Iterator[dict[str, Any] | IkmetaError]:
     from .parallel import ordered_map
-    from .source import on_bytes, read_ahead
+    from .sources.read import on_bytes, read_ahead
 
     _check_many(sources)
     one = functools.partial(on_bytes, work, fetch=fetch)

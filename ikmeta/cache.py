@@ -71,7 +71,7 @@ BATCH = 500
 @dataclass(frozen=True)
 class CacheKey:
     """A file's absolute path, size and modification time; for a stored object, its URL, size
-    and version (:func:`ikmeta.storage.version_digest` of its ETag or version id stands where
+    and version (:func:`ikmeta.sources.stores.version_digest` of its ETag or version id stands where
     the mtime does). ``modified_ns``, the modification time reported for ranking, is not
     part of the key."""
 

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import IkmetaError, IkmetaWarning, SourceError
-from .source import STDIN, FetchOptions, is_remote
+from .sources.base import STDIN, FetchOptions, is_remote
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -283,7 +283,7 @@ class HeaderType(click.ParamType[Any]):
     name = "header"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .source import header_problem
+        from .sources.base import header_problem
 
         if isinstance(value, tuple):
             return value
@@ -430,7 +430,7 @@ class HashesType(click.File):
     or prefix in a store (kept as its name, for --dask)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .source import object_scheme
+        from .sources.base import object_scheme
 
         if isinstance(value, str) and (object_scheme(value) or (value != STDIN and os.path.isdir(value))):
             return value
@@ -479,8 +479,7 @@ def check_errors_option(errors: str, output: str) -> bool:
 
 def is_one_image(source: str) -> bool:
     """A source that is one image (its object is printed alone), not a folder or a prefix."""
-    from .source import object_scheme
-    from .walk import is_image_name
+    from .sources.base import is_image_name, object_scheme
 
     if object_scheme(source):
         return not source.endswith("/") and is_image_name(source)
@@ -528,7 +527,7 @@ class Sources:
     def __iter__(self) -> Iterator[str | IkmetaError]:
         yield from self.args
         if self.from_file is not None:
-            from .source import list_lines
+            from .sources.read import list_lines
 
             for where, name in list_lines(self.from_file, list_name(self.from_file)):
                 if isinstance(name, SourceError):
@@ -552,7 +551,7 @@ def fail(error: IkmetaError | str) -> None:
 def note_skipped(skipped: Counter[str]) -> None:
     """One line on stderr for the files a folder walk passed over, if any."""
     from .output import one_line
-    from .walk import skipped_summary
+    from .sources.walk import skipped_summary
 
     line = skipped_summary(skipped)
     if line:
@@ -623,7 +622,7 @@ def walked_reports(
     """``many`` (ikmeta.inspect_many or hash_records) of every source, folders walked; once
     they are written, the line on the files the walk skipped, and the exit status (1 when
     some source failed)."""
-    from .walk import image_paths
+    from .sources.walk import image_paths
 
     state = {"failed": 0}
     skipped: Counter[str] = Counter()
@@ -882,7 +881,7 @@ class HashOrSource(click.ParamType[Any]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from .hashes import HashFormatError, is_hash, parse_hash
-        from .source import foreign_scheme
+        from .sources.base import foreign_scheme
 
         if value == STDIN or is_remote(value) or (os.path.exists(value) and not os.path.isdir(value)):
             return ("source", value)
@@ -942,7 +941,7 @@ def distance(a: tuple[str, str], b: tuple[str, str], output: str, geometry: str,
         raise click.UsageError(f"pHashes differ in length: {len(hash_a)} vs {len(hash_b)} hex digits")
     result: dict[str, Any] = {"a": hash_a, "b": hash_b, "distance": hamming(hash_a, hash_b)}
     if geometry == "any":
-        from .dupes import closest_view
+        from .dupes.views import closest_view
 
         if len(hash_a) != 16:
             raise click.UsageError("--geometry any needs 64-bit pHashes (16 hex digits)")
@@ -1030,7 +1029,7 @@ def check_page_path(value: str | None, param: click.Parameter, ctx: click.Contex
 
 def _views(obj: dict[str, Any]) -> tuple[int, ...] | None:
     """An image's other views (ikmeta.dupes.Item.views) from its phash_blob metadata."""
-    from .dupes import pack, unpack
+    from .dupes.views import pack, unpack
 
     inner = obj["inner"]["pHash"] if obj["inner"] else None
     return unpack(pack(obj["pHash"], obj["turned"], inner, obj["windows"]))
@@ -1147,7 +1146,7 @@ def dupes(
       ikmeta dupes --dask local --hashes hashes/ --max 6    a Parquet table, on Dask
     """
     from .api import group
-    from .output import group_object
+    from .dupes.report import group_object
 
     shown = output is not None or html is None  # with --html, the groups only when asked for
     output = output or (
@@ -1180,7 +1179,7 @@ def dupes(
                 items = read_hashes(hash_list, state)
             else:
                 items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
-            from .chance import chance_warning
+            from .dupes.chance import chance_warning
 
             by_chance = chance_warning(len(items) - flat_count(items), max_distance)
             if by_chance:
@@ -1335,7 +1334,7 @@ def scan_items(
     state: dict[str, int],
 ) -> list[Any]:
     """Hash every image (cached where possible), with a progress bar on a terminal."""
-    from .scan import scan_paths
+    from .dupes.scan import scan_paths
 
     announced = cache.problem  # already said
 
@@ -1441,7 +1440,8 @@ class ProgressBar:
 
 
 def show_groups(groups: list[Any], output: str) -> None:
-    from .output import csv_lines, group_json_lines, group_object, group_tables, ndjson_lines
+    from .dupes.report import csv_lines, group_json_lines, group_object, group_tables
+    from .output import ndjson_lines
 
     if output == "json":
         emit_all(group_json_lines(groups))

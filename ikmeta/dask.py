@@ -21,7 +21,7 @@ groups ``ikmeta dupes --geometry exact`` finds on one machine for the same recor
 2. a banded join finds every pair of distinct hashes within ``max_distance``: the 64 bits
    split into ``max_distance + 1`` bands, so two hashes that close agree exactly on at
    least one band (pigeonhole). Each hash goes to its bucket of each band, shuffled by
-   (band, value); inside each bucket the pairs come from :func:`ikmeta.neighbors.near_pairs`
+   (band, value); inside each bucket the pairs come from :func:`ikmeta.dupes.neighbors.near_pairs`
    (the single machine's kernel), and a pair is kept in the first band it agrees on only, so
    no pair is found twice;
 3. only the pairs (two 64-bit hashes each) and the records of the images that have a near
@@ -46,9 +46,8 @@ import numpy as np
 
 from .dupes import LINKAGES, Group
 from .errors import HashError, IkmetaError, SourceError
-from .hashes import substring_bounds
-from .scan import FLAT_HASHES
-from .source import STDIN, is_remote
+from .hashes import FLAT_HASHES, substring_bounds
+from .sources.base import STDIN, is_remote
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -114,7 +113,7 @@ def hash_table(
     import dask.dataframe as dd
 
     from .api import _fetch
-    from .walk import image_paths
+    from .sources.walk import image_paths
 
     if partition_size < 1:
         raise ValueError("partition_size must be at least 1")
@@ -251,8 +250,8 @@ def find_groups(
     from dask.delayed import delayed
 
     from .api import _items
-    from .chance import chance_warning
     from .dupes import group
+    from .dupes.chance import chance_warning
 
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {LINKAGES}")
@@ -370,7 +369,7 @@ def group_frame(groups: list[Group]) -> pd.DataFrame:
     return frame.astype({"group": "int64", "reference": object, "source": object, "distance": "Int64"})
 
 
-HEX16 = re.compile(r"\s*(?:0[xX])?[0-9a-fA-F]{16}\s*")  # a pHash as ikmeta.scan takes one: 16 hex digits
+HEX16 = re.compile(r"\s*(?:0[xX])?[0-9a-fA-F]{16}\s*")  # a pHash as ikmeta.dupes.hashlist takes one: 16 hex digits
 BITS = 64
 
 
@@ -468,7 +467,7 @@ def _pairs_in_bucket(bucket: np.ndarray, radius: int) -> tuple[np.ndarray, np.nd
     """The pairs of a bucket within ``radius``. Its hashes all agree on the bucket's band, so
     a multi-index whose substring is that band would find every pair a candidate there: few
     hashes are checked pair by pair, more through 4 substrings (the band is part of one)."""
-    from .neighbors import brute_pairs, index_pairs
+    from .dupes.neighbors import brute_pairs, index_pairs
 
     if len(bucket) <= BUCKET_BRUTE or radius > BUCKET_INDEX_RADIUS:
         return brute_pairs(bucket, radius)

@@ -88,3 +88,7 @@ def distance(a: str, b: str) -> int:
     if len(a) != len(b):
         raise HashFormatError(f"pHashes differ in length: {len(a)} vs {len(b)} hex digits")
     return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+# The pHashes of perfectly flat images: only the DC bit (any colour), or none (black).
+FLAT_HASHES = frozenset({"8000000000000000", "0000000000000000"})

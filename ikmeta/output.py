@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import JustifyMethod
+    pass
 
 # Characters JSON allows raw in strings but many line readers (Python's splitlines,
 # JavaScript) take for line breaks: escaped, so one document is always one line.
@@ -139,105 +139,6 @@ def table_lines(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 # --- duplicate groups -------------------------------------------------------------------------
 
-# A group's files, as JSON keys and CSV columns (after "group" and "reference").
-FILE_FIELDS = (
-    "source",
-    "pHash",
-    "distance",
-    "match",
-    "width",
-    "height",
-    "size",
-    "format",
-    "quality",
-    "camera",
-    "captured",
-    "mtimeNs",
-)
-CSV_COLUMNS = ("group", "reference", "source", "distance", "match", "pHash", *FILE_FIELDS[4:])
-
-
-def group_json_lines(groups: Iterable[Any]) -> Iterator[str]:
-    """The groups as one indented JSON array, each file's object on a line of its own (as
-    readable as a fully indented document, and one line per file instead of thirteen)."""
-    opened = False
-    for group in groups:
-        yield ("  }," if opened else "[")
-        opened = True
-        yield "  {"
-        yield f'    "reference": {_json(group.reference.source)},'
-        yield '    "files": ['
-        yield from _file_lines(file_objects(group))
-        yield "    ]"
-    yield "  }\n]" if opened else "[]"
-
-
-FILE_BOUNDARY = '}, {"source": '  # never inside a JSON string, whose quotes are escaped
-
-
-def _file_lines(files: list[dict[str, Any]]) -> Iterator[str]:
-    """Each file's object on its own indented line: the list encoded in one call of the
-    C encoder, then split between its objects (each starts with its "source" key)."""
-    text = _json(files, ", ")[2:-2]  # without the outer '[{' and '}]'
-    pieces = text.split(FILE_BOUNDARY)
-    for k, piece in enumerate(pieces):
-        head = "{" if k == 0 else '{"source": '
-        yield f"      {head}{piece}}}" + ("," if k < len(pieces) - 1 else "")
-
-
-def _json(obj: Any, separator: str = ",") -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(separator, ": "), allow_nan=False).translate(
-        LINE_BREAKS
-    )
-
-
-def group_object(group: Any) -> dict[str, Any]:
-    """A :class:`~ikmeta.dupes.Group` as JSON: reference, then files (reference first)."""
-    return {
-        "reference": group.reference.source,
-        "files": file_objects(group),
-    }
-
-
-def file_objects(group: Any) -> list[dict[str, Any]]:
-    """The files of a group as JSON objects, reference first."""
-    return [
-        file_object(item, distance, group.match_of(k)) for k, (item, distance) in enumerate(group.members)
-    ]
-
-
-def file_object(item: Any, distance: int | None, match: str | None = None) -> dict[str, Any]:
-    """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown;
-    ``match``: how it matched when not as it stands, "rotated 90", "mirrored"...)."""
-    values = (item.source, item.phash, distance, match, item.width, item.height, item.size, item.format)
-    more = (item.quality, item.camera, item.captured, item.mtime_ns)
-    return dict(zip(FILE_FIELDS, (*values, *more), strict=True))
-
-
-def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
-    """One CSV row per file, with its group's number (1, 2, ...) and whether it is the reference."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    # "\r\n" as the terminator (RFC 4180), so that the writer quotes a name holding either;
-    # each row is then yielded without it, and printed with a newline.
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def row(values: Iterable[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(["" if v is None else v for v in values])
-        return buffer.getvalue()[:-2]
-
-    yield row(CSV_COLUMNS)
-    for number, group in enumerate(groups, 1):
-        for k, (item, distance) in enumerate(group.members):
-            fields = file_object(item, distance, group.match_of(k))
-            yield row(
-                (number, "yes" if item is group.reference else "no", *(fields[k] for k in CSV_COLUMNS[2:]))
-            )
-
 
 def human_size(size: float) -> str:
     """1234567 -> '1.2 MB'."""
@@ -246,48 +147,3 @@ def human_size(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} TB"
-
-
-def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]]:
-    """A rich renderable per group, and whether it must be printed unwrapped: a table (the
-    reference marked ``ref``; path, dimensions as displayed, size, distance) when its rows fit
-    in ``width`` columns, else each file as a path line and a details line, so that a path
-    is never broken by the layout (a terminal narrower than the path wraps it as it is).
-    """
-    from rich.cells import cell_len
-    from rich.table import Table
-    from rich.text import Text
-
-    headers = ("", "path", "dimensions", "size", "distance")
-    justify: tuple[JustifyMethod, ...] = ("left", "left", "right", "right", "right")
-    for number, group in enumerate(groups, 1):
-        title = f"group {number}: {len(group.members)} images"
-        rows = [
-            _table_row(item, distance, item is group.reference, group.match_of(k))
-            for k, (item, distance) in enumerate(group.members)
-        ]
-        widths = [max(cell_len(row[k]) for row in [headers, *rows]) for k in range(len(headers))]
-        if sum(widths) + 3 * (len(headers) - 1) <= width:
-            table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-            for header, side in zip(headers, justify, strict=True):
-                table.add_column(header, justify=side, no_wrap=True)
-            for row in rows:  # Text: '[bold]' in a name is not markup
-                table.add_row(*(Text(cell) for cell in row))
-            yield table, False
-        else:
-            lines = [title] + [
-                f"{mark or '   '}  {path}\n     {dims}, {size}, distance {distance}"
-                for mark, path, dims, size, distance in rows
-            ]
-            yield Text("\n".join(lines)), True
-
-
-def _table_row(
-    item: Any, distance: int | None, reference: bool, match: str | None = None
-) -> tuple[str, str, str, str, str]:
-    dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
-    size = human_size(item.size) if item.size is not None else "?"
-    shown = "flat" if distance is None else str(distance)
-    if match:
-        shown = f"{shown}, {match}"
-    return ("ref" if reference else "", one_line(item.source), dims, size, shown)

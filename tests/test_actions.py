@@ -15,8 +15,8 @@ from ikmeta.actions import Journal, apply_plan, make_plan, parse_keep_rule, read
 from ikmeta.actions.fileops import move_file
 from ikmeta.actions.journal import read_journal
 from ikmeta.actions.plan import KEEP_RULES
-from ikmeta.actions.report import Copy, ReportError, ReportGroup
 from ikmeta.actions.run import Outcome, Skipped
+from ikmeta.dupes.report import Copy, ReportError, ReportGroup
 
 from .conftest import KILLED_AT_NTH_CALL
 

@@ -67,7 +67,7 @@ def test_public_names_resolve_and_nothing_else_does():
     assert set(ikmeta.__all__) <= set(dir(ikmeta))
     with pytest.raises(AttributeError, match="no attribute 'scan'"):
         ikmeta.__getattr__("scan")
-    assert ikmeta.phash is api.phash  # not the module that computes it (ikmeta.perceptual)
+    assert ikmeta.phash is api.phash  # not the module that computes it (ikmeta.image.perceptual)
 
 
 def test_import_is_light():

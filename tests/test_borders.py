@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ikmeta.borders import centred, inner_box
+from ikmeta.image.borders import centred, inner_box
 
 
 def picture(height: int = 80, width: int = 120, seed: int = 0) -> np.ndarray:

@@ -8,7 +8,7 @@ import random
 import pytest
 
 import ikmeta
-from ikmeta import chance
+from ikmeta.dupes import chance
 
 from .conftest import run
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ikmeta import __version__
+from ikmeta._version import __version__
 from ikmeta.cli import cli
 
 from .conftest import EXAMPLES, encode, run, scene

@@ -1,4 +1,4 @@
-"""ikmeta.columns: a plain hash list read as columns gives the same images, bad lines and
+"""ikmeta.dupes.columns: a plain hash list read as columns gives the same images, bad lines and
 groups as the same list read as Items (scan.read_hash_list, dupes.group)."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikmeta.columns import HashColumns, group_columns, read_hash_columns
 from ikmeta.dupes import LINKAGES, Item, group
+from ikmeta.dupes.columns import HashColumns, group_columns, read_hash_columns
+from ikmeta.dupes.hashlist import read_hash_list
 from ikmeta.errors import IkmetaError
-from ikmeta.scan import read_hash_list
 
 from .test_neighbors import planted
 

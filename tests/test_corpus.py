@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from ikmeta.errors import IkmetaError
-from ikmeta.metadata import inspect_blob
-from ikmeta.source import read_source
+from ikmeta.image.metadata import inspect_blob
+from ikmeta.sources.read import read_source
 
 from .conftest import ROOT
 
@@ -158,7 +158,7 @@ def test_phash_agrees_with_the_naive_full_decode(corpus):
     import imagehash
     from PIL import Image, ImageOps
 
-    from ikmeta.metadata import phash_blob
+    from ikmeta.image.metadata import phash_blob
 
     jpegs = [p for p in images(corpus) if p.suffix.lower() in (".jpg", ".jpeg")]
     distances = []
@@ -173,7 +173,7 @@ def test_phash_agrees_with_the_naive_full_decode(corpus):
 
 @pytest.mark.parametrize(("kind", "limit"), [("landscape", 2), ("portrait", 4)])
 def test_the_eight_orientations_hash_alike(corpus, kind, limit):
-    from ikmeta.metadata import phash_blob
+    from ikmeta.image.metadata import phash_blob
 
     hashes = [
         phash_blob(read_source(str(corpus / "jpg" / "orientation" / f"{kind}_{i}.jpg"))).metadata["pHash"]

@@ -13,11 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ikmeta.dupes as dupes_module
-import ikmeta.neighbors as neighbors_module
-from ikmeta.dupes import FLAT_TOLERANCE, LINKAGES, Group, Item, group, rank_key
+import ikmeta.dupes.neighbors as neighbors_module
+import ikmeta.dupes.pairs as pairs_module
+from ikmeta.dupes import LINKAGES, Group, Item, group
+from ikmeta.dupes.grouping import FLAT_TOLERANCE
+from ikmeta.dupes.neighbors import brute_pairs
+from ikmeta.dupes.rank import rank_key
 from ikmeta.hashes import distance as hamming
-from ikmeta.neighbors import brute_pairs
 
 from .test_neighbors import planted
 
@@ -201,12 +203,12 @@ def test_bad_linkage():
 def test_wide_radius_groups_in_bounded_memory_equal_the_pair_groups(linkage, monkeypatch):
     """Past SMALL items and at a radius where brute force runs, group() builds groups block by
     block; they are the groups the pair list gives."""
-    import ikmeta.dupes as dupes_module
+    import ikmeta.dupes.pairs as pairs_module
 
     rng = random.Random(11)
     items = [Item(f"img{k:04d}.jpg", f"{rng.getrandbits(64):016x}", 100, 100, k) for k in range(1000)]
     streamed = summary(group(items, 26, linkage))
-    monkeypatch.setattr(dupes_module, "SMALL", 10**6)  # the plain pair loop, for comparison
+    monkeypatch.setattr(pairs_module, "SMALL", 10**6)  # the plain pair loop, for comparison
     assert streamed == summary(group(items, 26, linkage)) and streamed
 
 
@@ -317,9 +319,9 @@ def test_dense_clusters_group_exactly_as_the_brute_force(linkage):
 @pytest.mark.parametrize("small", [0, 10**6])
 @pytest.mark.parametrize("linkage", ["reference", "connected"])
 def test_copies_take_the_leader_of_their_first_copy(small, linkage, monkeypatch):
-    """_leaders over hashes with many repeats equals the leaders from every pair of every hash:
+    """group_leaders over hashes with many repeats equals the leaders from every pair of every hash:
     a copy's leader is its value's first copy's, and the copies never lead."""
-    from ikmeta.dupes import _component_leaders, _leaders, _reference_leaders
+    from ikmeta.dupes.pairs import component_leaders, group_leaders, reference_leaders
 
     rng = random.Random(5)
     seeds = [rng.getrandbits(64) for _ in range(40)]
@@ -328,9 +330,9 @@ def test_copies_take_the_leader_of_their_first_copy(small, linkage, monkeypatch)
     ]
     i, j = brute_pairs(np.array(values, dtype=np.uint64), 10)
     pairs = list(zip(i.tolist(), j.tolist(), strict=True))
-    expected = (_reference_leaders if linkage == "reference" else _component_leaders)(len(values), pairs)
-    monkeypatch.setattr(dupes_module, "SMALL", small)
-    assert _leaders(values, 10, linkage, 1) == expected
+    expected = (reference_leaders if linkage == "reference" else component_leaders)(len(values), pairs)
+    monkeypatch.setattr(pairs_module, "SMALL", small)
+    assert group_leaders(values, 10, linkage, 1) == expected
     assert len(set(values)) < len(values) // 2
 
 
@@ -363,7 +365,7 @@ def crowded_libraries(draw):
 @given(crowded_libraries(), st.integers(0, 16), st.sampled_from(PATHS))
 def test_fast_paths_equal_the_brute_force_on_crowded_libraries(items, max_distance, path):
     for linkage in ("reference", "connected"):
-        with forced(path), mock.patch.object(dupes_module, "SMALL", 0):
+        with forced(path), mock.patch.object(pairs_module, "SMALL", 0):
             found = partition(group(items, max_distance, linkage))
         assert found == slow_groups(items, max_distance, linkage)
 
@@ -473,7 +475,7 @@ def test_the_copy_that_shows_more_is_kept_whatever_its_pixels():
 
 
 def test_closest_turn_prefers_the_copy_as_it_stands():
-    from ikmeta.dupes import closest_view
+    from ikmeta.dupes.views import closest_view
 
     assert closest_view(0b1, (0b1,) * 7, 0b11, (0b11,) * 7) == (1, None)
     assert closest_view(0b1, None, 0b1, None) == (0, None)
@@ -524,9 +526,9 @@ def turned_libraries():
 @given(turned_libraries(), st.integers(0, 12), st.sampled_from(LINKAGES))
 def test_the_numpy_and_the_plain_python_look_ups_group_alike(items, max_distance, linkage):
     """Past SMALL items the look-ups run in numpy; below, in plain Python: the same groups."""
-    with mock.patch.object(dupes_module, "SMALL", 10**9):
+    with mock.patch.object(pairs_module, "SMALL", 10**9):
         plain = group(items, max_distance, linkage)
-    with mock.patch.object(dupes_module, "SMALL", 0):
+    with mock.patch.object(pairs_module, "SMALL", 0):
         vectorised = group(items, max_distance, linkage)
     assert [(summary([g]), g.matches) for g in plain] == [(summary([g]), g.matches) for g in vectorised]
 
@@ -536,7 +538,7 @@ def test_the_numpy_and_the_plain_python_look_ups_group_alike(items, max_distance
 def test_turned_reference_linkage_invariants(items, max_distance):
     """Every member is within the radius of its reference, turned or not, and its distance and
     match are the closest turn; each item is in one group; the input's order does not matter."""
-    from ikmeta.dupes import relation, unpack
+    from ikmeta.dupes.views import relation, unpack
 
     groups = group(items, max_distance)
     seen = [m.source for g in groups for m, _ in g.members]
@@ -565,7 +567,7 @@ def test_turned_connected_linkage_joins_every_turned_match(items, max_distance):
     """Connected groups join when a member of one, turned, is within the turned radius of the
     other's leader (its best-ranked member as they stand), or meets it through windows within
     the window radius; and plain groups lie within one."""
-    from ikmeta.dupes import EDGE_WINDOWS, unpack, view_radius
+    from ikmeta.dupes.views import EDGE_WINDOWS, unpack, view_radius
 
     groups = group(items, max_distance, linkage="connected")
     where = {m.source: n for n, g in enumerate(groups) for m, _ in g.members}
@@ -604,7 +606,7 @@ def test_a_cluster_of_near_copies_with_windows_looks_up_each_reference_once_a_co
     never every copy from every other (which took minutes and gigabytes)."""
     import random
 
-    from ikmeta import neighbors
+    from ikmeta.dupes import neighbors
 
     rng = random.Random(1)
     base = rng.getrandbits(64)
@@ -637,7 +639,7 @@ def test_a_cluster_of_near_copies_with_windows_looks_up_each_reference_once_a_co
 )
 def test_the_plain_python_cross_pairs_are_every_near_pair(bases, flips, radius):
     """The pigeonhole tables find exactly the pairs a loop over every pair finds."""
-    from ikmeta.dupes import _pigeonhole_pairs
+    from ikmeta.dupes.pairs import _pigeonhole_pairs
 
     targets = bases
     queries = [flip(value, *flips[: k % (len(flips) + 1)]) for k, value in enumerate(bases * 3)]

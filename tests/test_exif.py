@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ikmeta.exif import GROUPS, coded_text, read_exif, read_ifd0
-from ikmeta.exif_tags import EXIF_TAGS, GPS_TAGS
+from ikmeta.image.exif import GROUPS, coded_text, read_exif, read_ifd0
+from ikmeta.image.exif_tags import EXIF_TAGS, GPS_TAGS
 
 from .conftest import TiffBuilder
 
@@ -327,7 +327,7 @@ def test_bigtiff_is_read(e):
 
 
 def test_maker_note_strings_lose_their_padding():
-    from ikmeta.makernote import json_value
+    from ikmeta.image.makernote import json_value
 
     assert json_value("FINE   ") == "FINE"
     assert json_value("AUTO\x00junk") == "AUTO"

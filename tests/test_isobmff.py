@@ -14,8 +14,8 @@ from pathlib import Path
 import pillow_heif
 import pytest
 
-from ikmeta import isobmff
-from ikmeta.isobmff import Extent, IlocError, Location, parse_iloc
+from ikmeta.image import isobmff
+from ikmeta.image.isobmff import Extent, IlocError, Location, parse_iloc
 
 from .conftest import encode, run, scene
 

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image, ImageCms
 
 from ikmeta.errors import ImageError
-from ikmeta.metadata import TRUNCATED, density, inspect_blob, phash_blob
-from ikmeta.perceptual import phash_image
-from ikmeta.source import Blob
+from ikmeta.image.metadata import TRUNCATED, density, inspect_blob, phash_blob
+from ikmeta.image.perceptual import phash_image
+from ikmeta.sources.base import Blob
 
 from .conftest import ROOT, TiffBuilder, encode, exif_with, scene
 

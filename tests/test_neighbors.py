@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ikmeta.neighbors as neighbors_module
-from ikmeta.neighbors import (
+import ikmeta.dupes.neighbors as neighbors_module
+from ikmeta.dupes.neighbors import (
     ball,
     brute_pairs,
     choose_substrings,
@@ -97,23 +97,23 @@ def test_substrings_cover_64_bits():
 def test_streamed_groups_equal_the_groups_from_pairs(values, radius, near_copies):
     """The bounded-memory grouping (used where brute force runs) gives the same leaders as the
     pair lists, for both linkages."""
-    from ikmeta.dupes import _component_leaders, _reference_leaders
-    from ikmeta.dupes import near_pairs as pair_list
+    from ikmeta.dupes.pairs import component_leaders, reference_leaders
+    from ikmeta.dupes.pairs import near_pairs as pair_list
 
     values = values + [v ^ (1 << (k % 64)) for k, v in enumerate(values[:near_copies])]
     hashes = np.array(values, dtype=np.uint64)
     pairs = pair_list(values, radius)
-    assert streamed_reference_leaders(hashes, radius).tolist() == _reference_leaders(len(values), pairs)
-    assert streamed_component_leaders(hashes, radius).tolist() == _component_leaders(len(values), pairs)
+    assert streamed_reference_leaders(hashes, radius).tolist() == reference_leaders(len(values), pairs)
+    assert streamed_component_leaders(hashes, radius).tolist() == component_leaders(len(values), pairs)
 
 
 def pair_leaders(values: list[int], radius: int) -> tuple[list[int], list[int]]:
     """Reference and component leaders from all pairs (the brute force)."""
-    from ikmeta.dupes import _component_leaders, _reference_leaders
+    from ikmeta.dupes.pairs import component_leaders, reference_leaders
 
     i, j = brute_pairs(np.array(values, dtype=np.uint64), radius)
     pairs = list(zip(i.tolist(), j.tolist(), strict=True))
-    return _reference_leaders(len(values), pairs), _component_leaders(len(values), pairs)
+    return reference_leaders(len(values), pairs), component_leaders(len(values), pairs)
 
 
 LAYOUTS = [("even", m) for m in (3, 4, 5, 6, 8)] + [("cost model", n) for n in (1000, 10**5, 10**6)]
@@ -253,7 +253,7 @@ def test_layouts_cover_every_near_pair_by_pigeonhole():
 
 @pytest.mark.parametrize(("n", "q", "radius"), [(50, 70, 3), (3000, 5000, 6), (3000, 2000, 12), (1, 1, 0)])
 def test_cross_pairs_equal_the_brute_force(n, q, radius):
-    from ikmeta.neighbors import cross_pairs
+    from ikmeta.dupes.neighbors import cross_pairs
 
     rng = np.random.default_rng(n + q + radius)
     targets = rng.integers(0, 2**64, n, dtype=np.uint64)
@@ -272,7 +272,7 @@ def test_cross_pairs_equal_the_brute_force(n, q, radius):
 
 def test_cross_pairs_never_compare_queries_with_each_other():
     """50,000 identical queries near one target: one pair each, no quadratic blow-up."""
-    from ikmeta.neighbors import cross_pairs
+    from ikmeta.dupes.neighbors import cross_pairs
 
     targets = np.array([0, 2**64 - 2**8], dtype=np.uint64)
     i, _j = cross_pairs(targets, np.full(50_000, 3, dtype=np.uint64), 4)

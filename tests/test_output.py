@@ -7,7 +7,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikmeta.output import csv_lines, flatten, json_lines, ndjson_lines, table_lines
+from ikmeta.dupes.report import csv_lines
+from ikmeta.output import flatten, json_lines, ndjson_lines, table_lines
 
 values = st.recursive(
     st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -71,7 +72,7 @@ def test_csv_quotes_names_with_line_breaks_commas_and_quotes():
 
 def test_group_json_puts_each_file_on_a_line_whatever_the_names():
     from ikmeta.dupes import Item, group
-    from ikmeta.output import group_json_lines
+    from ikmeta.dupes.report import group_json_lines
 
     names = ["a.jpg", 'b}, {"source": "x.jpg', "c\u2028d.jpg", 'e\n"f.jpg']
     items = [Item(name, "f06830ca9f1e3e90", 10, 10, 5) for name in names]

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageOps
 
-from ikmeta.metadata import phash_blob
-from ikmeta.perceptual import UPRIGHT, _median, phash_image, upright
-from ikmeta.source import Blob
+from ikmeta.image.metadata import phash_blob
+from ikmeta.image.perceptual import UPRIGHT, _median, phash_image, upright
+from ikmeta.sources.base import Blob
 
 from .conftest import encode, exif_with, scene
 
@@ -67,7 +67,7 @@ def test_hashing_does_not_load_numpy_ma():
     import sys
 
     code = (
-        "import sys; from PIL import Image; from ikmeta.perceptual import phash_image; "
+        "import sys; from PIL import Image; from ikmeta.image.perceptual import phash_image; "
         "phash_image(Image.new('L', (64, 64))); print('numpy.ma' in sys.modules)"
     )
     assert (
@@ -145,7 +145,7 @@ def test_turned_hashes_are_the_pHashes_of_the_turned_pictures(seed, size):
     """From one DCT: each turned hash is the pHash of the picture turned that way (to the
     rounding of the resized pixels, which can move a coefficient next to the median)."""
     from ikmeta.hashes import TURNS, distance
-    from ikmeta.perceptual import low_frequencies, turned_hashes
+    from ikmeta.image.perceptual import low_frequencies, turned_hashes
 
     im = scene(size, seed=seed)
     hashes = turned_hashes(low_frequencies(im)[0])

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from ikmeta.dupes import Item, group
-from ikmeta.rank import best_of, camera_from_exif, captured_from_exif, parse_captured, rank_key
+from ikmeta.dupes.rank import best_of, rank_key
+from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, parse_captured
 
 from .conftest import run, scene
 

@@ -17,7 +17,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from ikmeta.quality import estimate_quality
+from ikmeta.image.quality import estimate_quality
 
 from .conftest import ROOT, TiffBuilder, encode, need, scene
 
@@ -66,7 +66,7 @@ def test_quality_equals_imagemagick_at_every_setting(mode, identify):
 
 
 def test_tag_table_is_up_to_date(exiftool):
-    from ikmeta.exif_tags import EXIFTOOL_VERSION
+    from ikmeta.image.exif_tags import EXIFTOOL_VERSION
 
     installed = subprocess.run([exiftool, "-ver"], capture_output=True, text=True).stdout.strip()
     if installed != EXIFTOOL_VERSION:

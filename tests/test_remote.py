@@ -18,11 +18,12 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from ikmeta import __version__
+from ikmeta._version import __version__
 from ikmeta.cli import cli
 from ikmeta.errors import SourceError
-from ikmeta.metadata import inspect_blob
-from ikmeta.source import FetchOptions, read_source
+from ikmeta.image.metadata import inspect_blob
+from ikmeta.sources.base import FetchOptions
+from ikmeta.sources.read import read_source
 
 from .conftest import EXAMPLES, encode, run, scene
 
@@ -404,7 +405,7 @@ def test_bad_timeout_is_a_usage_error(value):
 
 
 def test_urls_are_sent_as_curl_sends_them():
-    from ikmeta.remote import request_for
+    from ikmeta.sources.urls import request_for
 
     request = request_for("http://ann:s%40fe@bücher.example/fotos/straße.jpg?größe=1 2")
     assert request.url == "http://xn--bcher-kva.example/fotos/stra%C3%9Fe.jpg?gr%C3%B6%C3%9Fe=1%202"
@@ -474,7 +475,7 @@ def test_a_dropped_connection_is_tried_again(server):
 def test_long_retry_after_is_capped_and_404_is_not_retried(server):
     from types import SimpleNamespace
 
-    from ikmeta.remote import RETRY_AFTER_MAX, wait_before_retry
+    from ikmeta.sources.urls import RETRY_AFTER_MAX, wait_before_retry
 
     def waited(retry_after: str | None, attempt: int = 0) -> float:
         answer = SimpleNamespace(headers={"Retry-After": retry_after} if retry_after else {})
@@ -635,7 +636,7 @@ def test_a_proxy_that_does_not_resolve_is_named_and_not_retried(server, monkeypa
 def test_a_forked_child_has_connections_of_its_own(server):
     import os
 
-    from ikmeta import remote
+    from ikmeta.sources import urls as remote
 
     assert read_source(f"{server}/img.jpg").data == JPEG  # a connection kept alive in the pool
     pid = os.fork()
@@ -648,7 +649,7 @@ def test_a_forked_child_has_connections_of_its_own(server):
 
 def test_downloads_wait_for_the_decoders(server):
     """Each download thread holds at most one body no decoder has taken."""
-    from ikmeta.source import read_ahead
+    from ikmeta.sources.read import read_ahead
 
     drawn = []
 

@@ -13,19 +13,11 @@ import pytest
 from PIL import Image
 
 from ikmeta.cache import HashCache
+from ikmeta.dupes.report import FILE_FIELDS
 from ikmeta.errors import IkmetaError, ImageError, SourceError
-from ikmeta.output import FILE_FIELDS
 from ikmeta.review import is_review_page, write_review
 from ikmeta.review import thumbnails as thumbs_module
-from ikmeta.review.page import (
-    MARK,
-    file_url,
-    page_chunks,
-    page_data,
-    script_json,
-    shown_date,
-    write_page,
-)
+from ikmeta.review.page import MARK, file_url, page_chunks, page_data, script_json, shown_date, write_page
 from ikmeta.review.thumbnails import SIDE, Thumbnail, in_srgb, make_thumbnails, thumbnail_source
 
 from .conftest import EXAMPLES, encode, exif_with, scene

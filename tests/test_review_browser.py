@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from ikmeta.output import FILE_FIELDS
+from ikmeta.dupes.report import FILE_FIELDS
 
 from .conftest import encode, need, run, scene
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from ikmeta.metadata import inspect_blob
-from ikmeta.source import read_source
+from ikmeta.image.metadata import inspect_blob
+from ikmeta.sources.read import read_source
 
 from .conftest import EXAMPLES, ROOT
 

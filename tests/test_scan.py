@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from ikmeta.dupes import Item
+from ikmeta.dupes.hashlist import read_hash_list
 from ikmeta.errors import SourceError
-from ikmeta.scan import read_hash_list
 
 
 def test_phash_lines_and_ndjson():

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from ikmeta.errors import SourceError
-from ikmeta.source import FetchOptions, read_source
+from ikmeta.sources.base import FetchOptions
+from ikmeta.sources.read import read_source
 
 
 def test_reads_a_file(tmp_path):
@@ -55,7 +56,7 @@ def test_empty_stdin():
 
 
 def test_a_list_that_cannot_be_read_is_one_error():
-    from ikmeta.source import list_lines
+    from ikmeta.sources.read import list_lines
 
     class Broken:
         def __init__(self):

@@ -36,8 +36,13 @@ class Moto:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
         self.admin = self._user("admin", "*", "*", first=True)
+        # What real AWS allows by s3:GetObject and s3:ListBucket (HEAD of an object or bucket,
+        # ListObjectsV2), moto from 5.2.6 checks under the operation's own name: the reader is
+        # granted both spellings, and may still read the photos bucket only.
         self.reader = self._user(
-            "reader", ["s3:GetObject", "s3:ListBucket"], ["arn:aws:s3:::photos", "arn:aws:s3:::photos/*"]
+            "reader",
+            ["s3:GetObject", "s3:ListBucket", "s3:HeadObject", "s3:HeadBucket", "s3:ListObjectsV2"],
+            ["arn:aws:s3:::photos", "arn:aws:s3:::photos/*"],
         )
 
     def client(self, service: str, user: dict[str, str] | None = None):
@@ -261,8 +266,8 @@ def test_storage_options_are_checked(s3):
 
 
 def test_timeout_and_retries_reach_the_stores_library():
-    from ikmeta.source import FetchOptions
-    from ikmeta.storage import _library_options
+    from ikmeta.sources.base import FetchOptions
+    from ikmeta.sources.stores import _library_options
 
     fetch = FetchOptions(timeout=7.0, retries=2)
     assert _library_options("s3", fetch) == {
@@ -281,8 +286,8 @@ def test_timeout_and_retries_reach_the_stores_library():
 def test_an_object_changed_after_its_listing_is_not_cached(s3):
     """Its listing's version must be the version read: a single-part ETag is the bytes' MD5;
     another version is asked for again after the read."""
-    from ikmeta.source import FetchOptions
-    from ikmeta.storage import ObjectInfo, ObjectURL, _read_version, read_object, walk_prefix
+    from ikmeta.sources.base import FetchOptions
+    from ikmeta.sources.stores import ObjectInfo, ObjectURL, _read_version, read_object, walk_prefix
 
     client = s3.client("s3")
     first, second = (encode(scene((200, 150), seed=k), "BMP") for k in (1, 2))  # the same size

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ikmeta.errors import SourceError
-from ikmeta.walk import image_paths
+from ikmeta.sources.walk import image_paths
 
 
 def touch(path):
@@ -72,7 +72,7 @@ def test_jpeg_aliases_are_images_and_the_rest_is_counted(tmp_path):
     found = [os.path.basename(p) for p in image_paths([str(tmp_path)], skipped=skipped)]
     assert found == ["a.jfif", "b.JPE", "c.jif"]
     assert skipped == Counter({".txt": 2, ".mov": 1, "(none)": 1})
-    from ikmeta.walk import skipped_summary
+    from ikmeta.sources.walk import skipped_summary
 
     assert skipped_summary(skipped) == (
         "skipped 4 files in folders that are not images ikmeta reads (2 .txt, 1 (none), 1 .mov)"

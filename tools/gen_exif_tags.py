@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate ikmeta/exif_tags.py, the EXIF and GPS tag-name table, from ExifTool.
+"""Generate ikmeta/image/exif_tags.py, the EXIF and GPS tag-name table, from ExifTool.
 
-    python3 tools/gen_exif_tags.py            # rewrite ikmeta/exif_tags.py
+    python3 tools/gen_exif_tags.py            # rewrite ikmeta/image/exif_tags.py
     python3 tools/gen_exif_tags.py --check    # exit 1 when the committed table is stale
 
 Names come from `exiftool -listx -EXIF:All` and `exiftool -listx -GPS:All` (tables
@@ -27,7 +27,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ikmeta", "exif_tags.py")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ikmeta", "image", "exif_tags.py")
 IFD_GROUPS = ("IFD0", "IFD1", "ExifIFD", "InteropIFD")
 
 # Prints "ID<TAB>NAME<TAB>pointer|embedded" for each sub-directory tag of Exif::Main.

@@ -29,12 +29,12 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ikmeta.decode import open_image
-from ikmeta.dupes import EDGE_WINDOWS, view_radius
-from ikmeta.exif import read_exif
-from ikmeta.metadata import FLAT_SPREAD, exif_block, grey_sample, short_format
-from ikmeta.perceptual import low_frequencies, phash_of, window_hashes
-from ikmeta.source import read_source
+from ikmeta.dupes.views import EDGE_WINDOWS, view_radius
+from ikmeta.image.decode import open_image
+from ikmeta.image.exif import read_exif
+from ikmeta.image.metadata import FLAT_SPREAD, exif_block, grey_sample, short_format
+from ikmeta.image.perceptual import low_frequencies, phash_of, window_hashes
+from ikmeta.sources.read import read_source
 
 RADIUS = view_radius(10)
 ALL_ROUND = (0.02, 0.05, 0.08, 0.1, 0.12, 0.15)

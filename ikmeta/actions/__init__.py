@@ -6,8 +6,8 @@
     ...     print(outcome)
     >>> list(undo_journal("journal.jsonl"))                          # puts them back
 
-The modules: :mod:`.report` reads what ``ikmeta dupes --json`` (or the review page, or a
-person) wrote; :mod:`.plan` picks the file each group keeps and what is done to the others;
+The report is read by :mod:`ikmeta.dupes.report` (what ``ikmeta dupes --json``, the review page
+or a person wrote); the modules here: :mod:`.plan` picks the file each group keeps and what is done to the others;
 :mod:`.checks` verifies a group on disk right before it is touched; :mod:`.fileops` moves,
 links and trashes without ever overwriting; :mod:`.trash` finds and restores files in the
 freedesktop.org trash; :mod:`.journal` records every action before and after it is done;
@@ -16,9 +16,10 @@ freedesktop.org trash; :mod:`.journal` records every action before and after it 
 
 from __future__ import annotations
 
+from ikmeta.dupes.report import ReportGroup, read_report
+
 from .journal import Journal
 from .plan import Plan, Step, make_plan, parse_keep_rule
-from .report import ReportGroup, read_report
 from .run import apply_plan
 from .undo import undo_journal
 

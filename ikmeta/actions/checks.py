@@ -20,12 +20,12 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from ikmeta.dupes.report import Copy
 from ikmeta.errors import os_reason
-from ikmeta.source import is_remote
+from ikmeta.sources.base import is_remote
 
 from .fileops import already_moved, entry_key
 from .plan import Step
-from .report import Copy
 from .trash import find_trashed
 
 

@@ -19,8 +19,9 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ikmeta.dupes.report import Copy, ReportGroup
+
 from .fileops import entry_key
-from .report import Copy, ReportGroup
 
 ACTIONS = ("trash", "move", "hardlink", "symlink")
 KEEP_RULES = ("pixels", "size", "newest", "oldest", "shortest-path", "path:GLOB", "format:LIST")

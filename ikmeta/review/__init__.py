@@ -16,9 +16,10 @@ from typing import Any
 
 from ikmeta.cache import HashCache
 from ikmeta.errors import IkmetaError
-from ikmeta.review.page import NotAPage, is_review_page, page_chunks, same_files, write_page
-from ikmeta.review.thumbnails import Thumbnail, make_thumbnails
-from ikmeta.source import FetchOptions
+from ikmeta.sources.base import FetchOptions
+
+from .page import NotAPage, is_review_page, page_chunks, same_files, write_page
+from .thumbnails import Thumbnail, make_thumbnails
 
 __all__ = ["NotAPage", "ReviewError", "ReviewPage", "is_review_page", "write_review"]
 

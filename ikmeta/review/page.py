@@ -27,11 +27,13 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from ikmeta import __version__
+from ikmeta._version import __version__
+from ikmeta.dupes.report import FILE_FIELDS
 from ikmeta.errors import IkmetaError
-from ikmeta.output import FILE_FIELDS, compact
-from ikmeta.review.thumbnails import Thumbnail
-from ikmeta.source import STDIN, is_remote
+from ikmeta.output import compact
+from ikmeta.sources.base import STDIN, is_remote
+
+from .thumbnails import Thumbnail
 
 PLACEHOLDER = re.compile(r"\{\{([A-Z]+)\}\}")
 MARK = "<!-- ikmeta review page"  # on the page's second line: the mark of a file ikmeta may overwrite

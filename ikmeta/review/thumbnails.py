@@ -20,13 +20,14 @@ from typing import Any
 from PIL import Image
 
 from ikmeta.cache import HashCache, cache_key
-from ikmeta.decode import decoded_bytes, load_reduced, open_image, pixel_memory, short_format
 from ikmeta.errors import IkmetaError, ImageError, SourceError, guarded
-from ikmeta.exif import read_ifd0
-from ikmeta.metadata import display_orientation, exif_block
+from ikmeta.image.decode import decoded_bytes, load_reduced, open_image, pixel_memory, short_format
+from ikmeta.image.exif import read_ifd0
+from ikmeta.image.metadata import display_orientation, exif_block
+from ikmeta.image.perceptual import greyscale, upright
 from ikmeta.parallel import ordered_map
-from ikmeta.perceptual import greyscale, upright
-from ikmeta.source import STDIN, Blob, FetchOptions, is_remote, read_source
+from ikmeta.sources.base import STDIN, Blob, FetchOptions, is_remote
+from ikmeta.sources.read import read_source
 
 SIDE = 256  # the long side, in pixels
 QUALITY = 50  # WebP: a photograph at 256x171 takes about 4.5 kB (5,000 groups: about 80 MB of page)

@@ -17,15 +17,17 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
+from ikmeta.errors import ImageError
+from ikmeta.sources.base import Blob, FetchOptions
+from ikmeta.sources.read import read_source
+
 from . import isobmff
 from .borders import centred, inner_box
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
-from .errors import ImageError
 from .exif import read_exif
+from .exif_values import camera_from_exif, captured_from_exif
 from .perceptual import greyscale, low_frequencies, phash_of, turned_hashes, upright, window_hashes
 from .quality import estimate_quality
-from .rank import camera_from_exif, captured_from_exif
-from .source import Blob, FetchOptions, read_source
 
 DEFAULT_DENSITY = 72
 EXIF_DENSITY_FORMATS = ("jpg", "tiff", "heic", "avif")  # where ImageMagick takes density from EXIF
@@ -76,7 +78,7 @@ def inspect_blob(blob: Blob) -> Report:
 
 def phash_blob(blob: Blob) -> Report:
     """The pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as
-    possible, with what ranks it among its copies (see :mod:`ikmeta.rank`).
+    possible, with what ranks it among its copies (see :mod:`ikmeta.dupes.rank`).
 
     Its metadata: ``source``, ``pHash``; for a flat image (a solid colour, a blank page: the
     hash carries no information) its mean colour as ``flat`` (``"#rrggbb"``), else None;

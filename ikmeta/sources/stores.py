@@ -27,8 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SourceError
-from .source import OBJECT_SCHEMES, Blob, FetchOptions, object_scheme
+from ikmeta.errors import SourceError
+
+from .base import OBJECT_SCHEMES, Blob, FetchOptions, object_scheme
 
 # What each store's listing calls an object's version, most precise first.
 VERSION_KEYS = ("VersionId", "version_id", "generation", "ETag", "etag", "md5Hash", "content_md5")
@@ -217,7 +218,7 @@ def walk_prefix(
     skipped unless ``hidden``; others counted in ``skipped`` by extension), as
     :class:`ObjectURL` values that carry what the listing said; or the SourceError that
     says why it cannot be listed."""
-    from .walk import NO_EXTENSION, is_image_name
+    from .base import NO_EXTENSION, is_image_name
 
     if not url.endswith("/") and is_image_name(url):
         yield url  # an object, looked up where it is read (side by side), not here one by one

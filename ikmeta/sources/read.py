@@ -1,5 +1,5 @@
 """Sources: the bytes of an image named on the command line: a path, ``-`` for standard
-input, or an http(s) URL (downloaded by :mod:`ikmeta.remote`).
+input, or an http(s) URL (downloaded by :mod:`ikmeta.sources.urls`).
 
     >>> blob = read_source("photo.jpg")
     >>> blob.source, len(blob.data)
@@ -12,108 +12,16 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TextIO, TypeVar, cast
 
-from .errors import IkmetaError, SourceError, guarded, os_reason
+from ikmeta.errors import IkmetaError, SourceError, guarded, os_reason
 
-STDIN = "-"
+from .base import STDIN, Blob, FetchOptions, foreign_scheme, is_remote, is_url, object_scheme
+
 BYTES_NAME, STREAM_NAME = "<bytes>", "<stream>"  # how messages name sources without a name
-URL_PREFIXES = ("http://", "https://")
-SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-FOREIGN_SCHEMES = {"file", "ftp", "ftps", "data", "sftp", "ws", "wss", "mailto", "javascript"}
-# Object storage, read by ikmeta.storage through fsspec: scheme -> (fsspec protocol, package, extra).
-OBJECT_SCHEMES = {
-    "s3": ("s3", "s3fs", "s3"),
-    "s3a": ("s3", "s3fs", "s3"),
-    "gs": ("gcs", "gcsfs", "gcs"),
-    "gcs": ("gcs", "gcsfs", "gcs"),
-    "az": ("abfs", "adlfs", "azure"),
-    "abfs": ("abfs", "adlfs", "azure"),
-    "abfss": ("abfs", "adlfs", "azure"),
-}
-
-
-@dataclass(frozen=True)
-class Blob:
-    """An image's bytes and the source they came from, exactly as the user gave it."""
-
-    source: str
-    data: bytes
-    content_type: str | None = None  # what an HTTP server said the body was
-    mtime_ns: int | None = None  # a file's modification time, as read
-    version: str | None = None  # what an HTTP server said identifies the body (ETag, else Last-Modified)
-
-
-@dataclass(frozen=True)
-class FetchOptions:
-    """Limits and manners for downloading a URL (see :mod:`ikmeta.remote`)."""
-
-    timeout: float = 30.0  # seconds, for connecting and for each read
-    max_bytes: int = 100_000_000  # body size cap, checked while streaming
-    max_redirects: int = 5
-    storage_options: tuple[
-        tuple[str, Any], ...
-    ] = ()  # for object stores (--storage-option), see ikmeta.storage
-    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (--header), over ikmeta's own
-    retries: int = 3  # times a connection error, 429 or 5xx is tried again
-    backoff: float = 0.5  # seconds: the waits between tries grow from this (doubling, with jitter)
-    connections: int = 16  # downloads at once (--connections), and connections kept alive a host
-
-
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
-
-
-def header_problem(name: str, value: str) -> str | None:
-    """Why ``name: value`` cannot be sent as an HTTP header, else None.
-
-    >>> header_problem("X-Tenant", "harbour"), header_problem("X", "a\r\nB: c")
-    (None, "the value of 'X' holds a line break or NUL")
-    """
-    if not HEADER_NAME.fullmatch(name):
-        return f"{name!r} is not a header name (letters, digits and !#$%&'*+.^_`|~-)"
-    if any(c in value for c in "\r\n\x00"):
-        return f"the value of {name!r} holds a line break or NUL"
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return f"the value of {name!r} holds characters HTTP cannot carry (percent-encode them)"
-    return None
-
-
-def is_url(source: str) -> bool:
-    return source[:8].lower().startswith(URL_PREFIXES)
-
-
-def object_scheme(source: str) -> str | None:
-    """The object-storage scheme of ``source`` (``s3``, ``gs``...), else None.
-
-    >>> object_scheme("s3://bucket/a.jpg"), object_scheme("https://x/a.jpg"), object_scheme("s3.jpg")
-    ('s3', None, None)
-    """
-    head, sep, _ = source[:8].partition("://")
-    scheme = head.lower()
-    return scheme if sep and scheme in OBJECT_SCHEMES else None
-
-
-def is_remote(source: str) -> bool:
-    """An http(s) URL or an object in a store: not a path on this machine."""
-    return is_url(source) or object_scheme(source) is not None
-
-
-def foreign_scheme(source: str) -> str | None:
-    """The scheme of a URL ikmeta does not fetch (``ftp://x``, ``data:...``), else None."""
-    match = SCHEME.match(source)
-    if not match or is_remote(source):
-        return None
-    scheme = match[1].lower()
-    if "://" in source or scheme in FOREIGN_SCHEMES:
-        return scheme
-    return None
 
 
 def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions | None = None) -> Blob:
@@ -128,11 +36,11 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
             raise SourceError(source, "standard input is empty")
         return Blob(source, data)
     if is_url(source):
-        from .remote import fetch_url
+        from .urls import fetch_url
 
         return fetch_url(source, fetch or FetchOptions())
     if object_scheme(source):
-        from .storage import read_object
+        from .stores import read_object
 
         return read_object(source, fetch or FetchOptions())
     scheme = foreign_scheme(source)
@@ -221,7 +129,7 @@ def read_ahead(sources: Iterable[T], fetch: FetchOptions) -> Iterator[T | Blob |
     why not) on ``fetch.connections`` threads of its own, so downloads wait on the network
     side by side while fewer threads decode; other sources pass as they are, to be read where
     they are decoded (reading files ahead would only hold their bytes longer)."""
-    from .parallel import ordered_map
+    from ikmeta.parallel import ordered_map
 
     def download(source: T) -> T | Blob | IkmetaError:
         if isinstance(source, str) and is_remote(source):

@@ -17,18 +17,9 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from .errors import IkmetaError, SourceError, os_reason
-from .source import STDIN, FetchOptions, foreign_scheme, is_url, object_scheme
+from ikmeta.errors import IkmetaError, SourceError, os_reason
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
-    | {".heic", ".heif", ".avif"}
-)
-NO_EXTENSION = "(none)"  # how a skipped file without an extension is counted
-
-
-def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+from .base import NO_EXTENSION, STDIN, FetchOptions, foreign_scheme, is_image_name, is_url, object_scheme
 
 
 def image_paths(
@@ -48,7 +39,7 @@ def image_paths(
         elif not path:
             yield SourceError("''", "empty file name")
         elif object_scheme(path):
-            from .storage import walk_prefix
+            from .stores import walk_prefix
 
             yield from walk_prefix(path, hidden, skipped, fetch or FetchOptions())
         elif path == STDIN or is_url(path) or foreign_scheme(path):

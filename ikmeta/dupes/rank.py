@@ -31,16 +31,16 @@ the format decides and the HEIC ranks first.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ikmeta.image.exif_values import parse_captured, wall_clock
 
 if TYPE_CHECKING:
-    from .dupes import Item
+    from .model import Item
 
 PIXEL_TOLERANCE = 1.01  # pixel counts within this ratio of a group's largest rank as equal
-EARLIEST_YEAR = 1800  # a capture date before photography is junk (0000:00:00, 0001:01:01)
-_EPOCH = datetime(1970, 1, 1)
 FORMAT_TIERS = {"heic": 0, "avif": 0, "jpg": 1}  # every other format is a re-encoding: 2
 REENCODING = 2
 UNKNOWN_TIME = math.inf  # an unknown capture time ranks after every known one
@@ -86,73 +86,40 @@ def capture_time(item: Item) -> float:
             return taken
     if item.mtime_ns is not None:
         try:
-            return _wall_clock(datetime.fromtimestamp(item.mtime_ns / 1e9))
+            return wall_clock(datetime.fromtimestamp(item.mtime_ns / 1e9))
         except (ValueError, OverflowError, OSError):  # out of the platform's range
             return UNKNOWN_TIME
     return UNKNOWN_TIME
 
 
-def parse_captured(captured: str) -> float | None:
-    """An ISO 8601 capture time as wall-clock seconds (its offset, if any, not applied), or
-    None when it is not one or is before photography.
+def best_member(ranked: list[Item], leader: int, members: list[int], near: Callable[[int, int], bool]) -> int:
+    """The group's reference: the best copy by :func:`ikmeta.dupes.rank.best_of` (pixels within 1%
+    count as equal), when every member is still ``near`` it; else the leader the grouping
+    found (the first in the exact order, which every member is near)."""
+    chosen = best_of(ranked[k] for k in members)
+    best = next(k for k in members if ranked[k] is chosen)
+    if best != leader and all(near(k, best) for k in members):
+        return best
+    return leader
 
-    >>> parse_captured("2008-05-30T15:56:01+02:00") == parse_captured("2008-05-30T15:56:01")
-    True
+
+def fullest(
+    best: int, members: list[int], shows_more: Callable[[int, int], bool], near: Callable[[int, int], bool]
+) -> int:
+    """The group's reference once a copy that shows more of the picture than it (the reference
+    is a crop of it, or it in a frame: :data:`FULLER`) takes its place, when every member is
+    near that copy; in rank order, until none does. An upscaled crop has more pixels than its
+    original, a framed copy more than the picture: neither is the copy to keep.
+
+    >>> fullest(0, [0, 1], lambda a, b: a == 1, lambda a, b: True)
+    1
     """
-    try:
-        taken = datetime.fromisoformat(captured)
-    except ValueError:
-        return None
-    return _wall_clock(taken) if taken.year >= EARLIEST_YEAR else None
-
-
-def _wall_clock(moment: datetime) -> float:
-    return (moment.replace(tzinfo=None) - _EPOCH).total_seconds()
-
-
-def captured_from_exif(exif: dict[str, Any]) -> str | None:
-    """``DateTimeOriginal`` (with ``OffsetTimeOriginal`` when given) as ISO 8601, or None.
-
-    >>> captured_from_exif({"DateTimeOriginal": "2008:05:30 15:56:01", "OffsetTimeOriginal": "+02:00"})
-    '2008-05-30T15:56:01+02:00'
-    >>> captured_from_exif({"DateTimeOriginal": "0000:00:00 00:00:00"}) is None
-    True
-    """
-    value = exif.get("DateTimeOriginal")
-    if not isinstance(value, str):
-        return None
-    try:
-        taken = datetime.strptime(value.strip()[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
-    if taken.year < EARLIEST_YEAR:
-        return None
-    offset = exif.get("OffsetTimeOriginal")
-    text = taken.isoformat()
-    if isinstance(offset, str) and _is_offset(offset.strip()):
-        text += offset.strip()
-    return text
-
-
-def camera_from_exif(image: dict[str, Any]) -> str | None:
-    """ "Make Model" from IFD0 (the model alone when it already names the make), or None.
-
-    >>> camera_from_exif({"Make": "Canon", "Model": "Canon EOS 40D"})
-    'Canon EOS 40D'
-    """
-    make, model = (value.strip() if isinstance(value := image.get(k), str) else "" for k in ("Make", "Model"))
-    if model.lower().startswith(make.lower()):
-        make = ""
-    return " ".join(part for part in (make, model) if part) or None
-
-
-def displayed_size(width: int | None, height: int | None, orientation: Any) -> tuple[int | None, int | None]:
-    """(width, height) as the image is displayed: swapped for EXIF orientations 5 to 8."""
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-
-
-def _is_offset(text: str) -> bool:
-    """``+hh:mm`` or ``-hh:mm``, hours 0-23 and minutes 0-59 (as ISO 8601 allows)."""
-    if len(text) != 6 or text[0] not in "+-" or text[3] != ":" or not (text[1:3] + text[4:]).isdigit():
-        return False
-    return int(text[1:3]) <= 23 and int(text[4:]) <= 59
+    for _ in members:  # each step moves to a copy showing more: at most one step a member
+        fuller = next(
+            (k for k in members if k != best and shows_more(k, best) and all(near(m, k) for m in members)),
+            None,
+        )
+        if fuller is None:
+            return best
+        best = fuller
+    return best

@@ -6,19 +6,19 @@
 
 Groups: ``image`` (IFD0), ``thumbnail`` (IFD1), ``exif``, ``gps``, ``interoperability``
 and ``makernote``, always all six. Tags are named by ID from ExifTool's table
-(:mod:`ikmeta.exif_tags`); an unknown tag is kept as ``Tag0x9A01``. The reader never
+(:mod:`ikmeta.image.exif_tags`); an unknown tag is kept as ``Tag0x9A01``. The reader never
 raises on bad data: what cannot be read is left out, and parsing stops at the first
 thing that points outside the block or loops.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import struct
 from typing import Any
 
 from .exif_tags import EMBEDDED_TAGS, EXIF_TAGS, EXIF_TAGS_BY_IFD, GPS_TAGS
+from .exif_values import json_number
 
 GROUPS = ("image", "thumbnail", "exif", "gps", "interoperability", "makernote")
 
@@ -216,16 +216,6 @@ def _ratio(num: int, den: int) -> int | float | None:
     if num % den == 0:
         return num // den
     return num / den
-
-
-def json_number(value: int | float) -> int | float | None:
-    """Floats as JSON numbers: integral ones as integers (35.0 -> 35), NaN and infinities as null."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        if value.is_integer() and abs(value) < 2**53:
-            return int(value)
-    return value
 
 
 def _text(raw: bytes) -> str:

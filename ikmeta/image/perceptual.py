@@ -16,7 +16,7 @@ import functools
 import numpy as np
 from PIL import Image
 
-from .hashes import WINDOWS
+from ikmeta.hashes import WINDOWS
 
 HASH_SIZE = 8
 SAMPLE_SIZE = HASH_SIZE * 4

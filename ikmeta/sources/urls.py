@@ -1,4 +1,4 @@
-"""Downloading http(s) sources with limits, as :class:`~ikmeta.source.Blob` values.
+"""Downloading http(s) sources with limits, as :class:`~ikmeta.sources.base.Blob` values.
 
     >>> fetch_url("https://example.com/a.jpg", FetchOptions(timeout=10, max_bytes=5_000_000))
 
@@ -46,9 +46,10 @@ from urllib3.exceptions import (
 )
 from urllib3.util import Retry, Timeout
 
-from . import __version__
-from .errors import SourceError
-from .source import Blob, FetchOptions, is_url
+from ikmeta._version import __version__
+from ikmeta.errors import SourceError
+
+from .base import Blob, FetchOptions, is_url
 
 CHUNK = 1 << 16
 # An unwanted body (an error page) up to DRAIN_LIMIT bytes is read to its end, if it comes

@@ -17,9 +17,10 @@ from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from ikmeta.errors import ImageError
+from ikmeta.sources.base import Blob
+
 from . import isobmff
-from .errors import ImageError
-from .source import Blob
 
 # Pillow format name -> ikmeta's short name.
 FORMATS = {

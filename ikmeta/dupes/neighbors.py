@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .hashes import substring_bounds
+from ikmeta.hashes import substring_bounds
 
 BITS = 64
 MAX_KEY_BITS = 22  # a direct table of 2**22 bucket starts is 32 MB

@@ -2,7 +2,7 @@
 object a line.
 
 ``ikmeta phash`` prints ``HASH  SOURCE`` lines. Such a list says nothing of its images but
-their hashes, so its copies rank by path alone (:mod:`ikmeta.rank`, the last rule), none has
+their hashes, so its copies rank by path alone (:mod:`ikmeta.dupes.rank`, the last rule), none has
 other views, and none is flat by colour: :func:`group_columns` gives exactly the groups
 :func:`ikmeta.dupes.group` gives for the same lines as :class:`~ikmeta.dupes.Item` values,
 with the sources in a list and the hashes in a numpy array, and Items made only for the
@@ -29,10 +29,14 @@ from typing import IO
 
 import numpy as np
 
-from .dupes import LINKAGES, Group, Item, leaders_of
-from .errors import IkmetaError, SourceError, os_reason
-from .scan import FLAT_HASHES, parse_list_line, same_source
-from .source import MAX_LINE
+from ikmeta.errors import IkmetaError, SourceError, os_reason
+from ikmeta.hashes import FLAT_HASHES
+from ikmeta.sources.read import MAX_LINE
+
+from .grouping import LINKAGES
+from .hashlist import parse_list_line, same_source
+from .model import Group, Item
+from .pairs import leaders_of
 
 # A line exactly as `ikmeta phash` prints it: 16 lowercase hex digits, two spaces (or a tab,
 # or sha256sum's " *"), a name. Any other line is read the general way, with the same result.
@@ -66,7 +70,7 @@ FLAT_VALUES = np.array([int(h, 16) for h in sorted(FLAT_HASHES)], dtype=np.uint6
 def read_hash_columns(
     stream: IO[str], name: str, on_error: Callable[[IkmetaError], None] | None = None
 ) -> HashColumns:
-    """The images of a hash list (see :func:`ikmeta.scan.read_hash_list`, which reads the
+    """The images of a hash list (see :func:`ikmeta.dupes.hashlist.read_hash_list`, which reads the
     same lines the same way), as columns; each bad line goes to ``on_error`` (or is skipped).
 
         >>> import io
@@ -152,7 +156,7 @@ def _first_listed(sources: list[str]) -> np.ndarray:
 
 def _lines(stream: IO[str], name: str) -> Iterator[tuple[str, str | SourceError]]:
     """(``name:line``, text) of each line that is not blank nor a # comment, as
-    :func:`ikmeta.source.list_lines` gives them, read a megabyte at a time. Lines end at
+    :func:`ikmeta.sources.read.list_lines` gives them, read a megabyte at a time. Lines end at
     ``\n`` (and a ``\r`` before it goes): what a text stream gives in Python's default
     newline mode, whatever the file's line endings."""
     number, carry, ended = 0, "", False
@@ -208,7 +212,7 @@ def group_columns(
         >>> [(g.reference.source, [d for _, d in g.members]) for g in group_columns(columns, 1)]
         [('a.jpg', [0, 1])]
     """
-    from .dupes import group
+    from .grouping import group
 
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {LINKAGES}")

@@ -4,7 +4,7 @@ Casio, Sony, Apple, DJI), under exifread's tag names and ikmeta's value rules.
     >>> read_makernote(tiff_bytes, "<", (offset, length), {"Make": "Canon", "Model": "..."})
     {'MacroMode': 'Normal', 'SelfTimer': 0, ...}
 
-ikmeta reads the standard IFDs itself (:mod:`ikmeta.exif`); exifread is handed only the
+ikmeta reads the standard IFDs itself (:mod:`ikmeta.image.exif`); exifread is handed only the
 maker-note block, with the Make and Model it needs to pick a decoder.
 """
 
@@ -20,7 +20,7 @@ from exifread.core.exif_header import ExifHeader
 from exifread.core.ifd_tag import IfdTag
 from exifread.tags.fields import FieldType
 
-from .exif import json_number
+from .exif_values import json_number
 
 logging.getLogger("exifread").addHandler(logging.NullHandler())
 logging.getLogger("exifread").propagate = False

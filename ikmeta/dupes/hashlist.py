@@ -1,0 +1,207 @@
+"""Hash lists read back into items: ``HASH  SOURCE`` lines (as ``ikmeta phash`` prints them) and
+NDJSON records (``phash --ndjson``, ``inspect --ndjson``), each checked, and a phash record or a
+cache row as an :class:`~ikmeta.dupes.model.Item`.
+
+    >>> import io
+    >>> [item.phash for item in read_hash_list(io.StringIO("f06830ca9f1e3e90  a.jpg\\n"), "list.txt")]
+    ['f06830ca9f1e3e90']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from ikmeta.cache import COLOUR, HASH_LISTS, valid_hashes, valid_inner
+from ikmeta.errors import IkmetaError, SourceError
+from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash
+from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, displayed_size, parse_captured
+from ikmeta.output import parse_checksum_line
+from ikmeta.sources.base import is_remote
+from ikmeta.sources.read import list_lines
+
+from .model import Item
+from .views import pack
+
+# The ranking keys a hash-list object may carry (see ikmeta.dupes.rank): numbers and their sound range.
+NUMBERS = {
+    "width": (1, 2**31),
+    "height": (1, 2**31),
+    "size": (0, 2**63),
+    "quality": (0, 100),
+    "mtimeNs": (0, 2**63),
+}
+TEXTS = ("format", "camera", "captured")
+
+
+def item_of(source: str, data: dict[str, Any]) -> Item:
+    """An item from ``phash_blob``'s metadata, a cache row, or a checked hash-list object."""
+    colour = data.get("flat")  # a flat image's mean colour, else None
+    inner = data.get("inner")  # the picture inside a plain border
+    return Item(
+        source,
+        data["pHash"],
+        data.get("width"),
+        data.get("height"),
+        data.get("size"),
+        flat=colour is not None,
+        colour=colour,
+        format=data.get("format"),
+        quality=data.get("quality"),
+        camera=data.get("camera"),
+        captured=data.get("captured"),
+        mtime_ns=data.get("mtimeNs"),
+        views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None, data.get("windows")),
+        inner_pixels=_inner_pixels(inner, data.get("width"), data.get("height")),
+    )
+
+
+def _inner_pixels(inner: dict[str, Any] | None, width: int | None, height: int | None) -> int | None:
+    """The pixels of the picture inside a centred plain border, when they fit inside the image
+    (else a hand-made list's claim is not taken for ranking). Uneven margins do not count: they
+    may be the picture's own (a diagram on white)."""
+    if not inner or not inner.get("centred", True) or not width or not height:
+        return None
+    if inner["width"] > width or inner["height"] > height:
+        return None
+    pixels: int = inner["width"] * inner["height"]
+    return pixels
+
+
+def read_hash_list(stream: TextIO, name: str) -> Iterator[Item | IkmetaError]:
+    """Items from ``HASH  SOURCE`` lines or NDJSON objects with ``pHash`` and ``source``.
+
+    NDJSON objects may also carry what ranks the copies (see :mod:`ikmeta.dupes.rank`): ``width``,
+    ``height``, ``size``, ``format``, ``quality``, ``camera``, ``captured``, ``mtimeNs`` as
+    ``ikmeta phash --ndjson`` prints them, or the ``exif`` groups of ``ikmeta inspect
+    --ndjson``; what is missing is unknown (without any of it, path order ranks them).
+    The flat-image hashes (8000000000000000, and 0000000000000000 for black) are marked flat.
+    Blank lines and # comments are skipped; a source listed again is skipped too.
+    """
+    seen: set[str] = set()  # a source listed twice is one image, not its own duplicate
+    folder = os.getcwd() + os.sep
+    for where, text in list_lines(stream, name):
+        item = text if isinstance(text, SourceError) else parse_list_line(where, text)
+        if isinstance(item, SourceError):
+            yield item
+            continue
+        same = same_source(item.source, folder)
+        if same not in seen:
+            seen.add(same)
+            yield item
+
+
+def parse_list_line(where: str, text: str) -> Item | SourceError:
+    """The item of a hash list's line (``where``: ``name:line``), or the SourceError saying
+    why it is not one."""
+    try:
+        return _parse_hash_line(text)
+    except RecursionError:
+        return SourceError(where, "JSON nested too deeply")
+    except (ValueError, HashFormatError) as exc:
+        return SourceError(where, str(exc))
+
+
+def same_source(source: str, folder: str) -> str:
+    """How a hash list's sources are compared: a path made absolute against ``folder`` (the
+    current one, ending in a separator), a URL or stored object as written."""
+    return source if "://" in source and is_remote(source) else _absolute(source, folder)
+
+
+def _absolute(path: str, folder: str) -> str:
+    """``os.path.abspath(path)`` with the current ``folder`` given (no system call a line):
+    ./a.jpg is a.jpg."""
+    joined = path if path.startswith(os.sep) else folder + path
+    needs_normalizing = "/." in joined or "//" in joined or joined.endswith(os.sep)
+    return os.path.normpath(joined) if needs_normalizing else joined
+
+
+def _parse_hash_line(text: str) -> Item:
+    text = text.lstrip()  # before a hash or an object, spaces are not part of anything
+    if text.startswith("{"):
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError('a JSON line needs "pHash" and "source" strings')
+        return item_from_record(data)
+    parsed = parse_checksum_line(text)
+    if parsed is None:
+        raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces or a tab, source) nor a JSON object")
+    value, source = parsed
+    phash = _checked_hash(value, source)
+    return Item(source, phash, flat=phash in FLAT_HASHES)  # nothing but the hash is known
+
+
+def item_from_record(data: dict[str, Any]) -> Item:
+    """An item from a record with ``pHash`` and ``source`` strings (as ``phash --ndjson``
+    prints; what else it holds ranks the copy, see :func:`read_hash_list`); raises
+    ValueError saying what is wrong.
+
+    >>> item_from_record({"source": "a.jpg", "pHash": "2D5AD3936D2E015B", "width": 800}).phash
+    '2d5ad3936d2e015b'
+    """
+    value, source = data.get("pHash"), data.get("source")
+    if not isinstance(value, str) or not isinstance(source, str):
+        raise ValueError('a record needs "pHash" and "source" strings')
+    phash = _checked_hash(value, source)
+    colour = data.get("flat")
+    if colour is not None and not (isinstance(colour, str) and COLOUR.fullmatch(colour)):
+        raise ValueError(f'"flat" is {colour!r}, not null nor a colour like "#f0f0f0"')
+    known = _known(data)
+    traits = {**known, **_traits_from_inspect(data, known)}
+    item = item_of(source, {**traits, "pHash": phash, "flat": colour})
+    return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item
+
+
+def _checked_hash(value: str, source: str) -> str:
+    """The pHash of a list line or record, once it and its source are sound."""
+    try:
+        source.encode("utf-8", "surrogateescape")  # a name's bytes, as Python holds them
+    except UnicodeEncodeError:
+        raise ValueError(f"source {source!r} is not a file name (it holds a lone UTF-16 surrogate)") from None
+    phash = parse_hash(value)
+    if len(phash) != 16:
+        raise ValueError(f"pHash {value!r} has {len(phash)} hex digits, not 16")
+    return phash
+
+
+def _known(data: dict[str, Any]) -> dict[str, Any]:
+    """The ranking keys of a hash-list object that hold sound values (others are unknown)."""
+    known = {
+        k: data[k]
+        for k, (low, high) in NUMBERS.items()
+        if isinstance(data.get(k), int) and not isinstance(data.get(k), bool) and low <= data[k] <= high
+    }
+    known.update((k, data[k]) for k in TEXTS if isinstance(data.get(k), str))
+    for name, count in HASH_LISTS.items():  # the turned pHashes, the windows'
+        hashes = data.get(name)
+        if isinstance(hashes, list) and valid_hashes(
+            [h.lower() if isinstance(h, str) else h for h in hashes], count
+        ):
+            known[name] = [h.lower() for h in hashes]
+    inner = data.get("inner")
+    if isinstance(inner, dict) and isinstance(inner.get("pHash"), str):
+        inner = {**inner, "pHash": inner["pHash"].lower()}
+        if valid_inner(inner):
+            known["inner"] = inner
+    if "captured" in known and parse_captured(known["captured"]) is None:
+        del known["captured"]
+    return known
+
+
+def _traits_from_inspect(data: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
+    """What an ``ikmeta inspect`` object says of the ranking keys: its size as displayed
+    (its sound ``width`` and ``height``, in ``known``, after the EXIF orientation), camera
+    and capture time from its ``exif`` groups."""
+    exif = data.get("exif")
+    if not isinstance(exif, dict):
+        return {}
+    image, sub_ifd = (
+        group if isinstance(group := exif.get(name), dict) else {} for name in ("image", "exif")
+    )
+    width, height = displayed_size(known.get("width"), known.get("height"), image.get("Orientation"))
+    found = {"camera": camera_from_exif(image), "captured": captured_from_exif(sub_ifd)}
+    # The size as displayed even where a side is unknown: a sound side stays with its own axis.
+    return {"width": width, "height": height, **{k: v for k, v in found.items() if v is not None}}

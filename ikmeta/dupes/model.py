@@ -1,0 +1,65 @@
+"""What is grouped and what a group is: :class:`Item` (an image's pHash, views and what ranks it
+as a copy) and :class:`Group` (a reference and its members).
+
+    >>> item = Item("a.jpg", "f06830ca9f1e3e90", 4000, 3000, 2_400_000)
+    >>> Group(item, [(item, 0)]).as_object()["reference"]
+    'a.jpg'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image to group: its source, pHash (hex) and what ranks it as a copy."""
+
+    source: str
+    phash: str
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None
+    flat: bool = False
+    colour: str | None = None  # a flat item's mean colour, "#rrggbb" (None when unknown)
+    # What the best-copy rule (ikmeta.dupes.rank) weighs besides pixels and size; None when unknown.
+    format: str | None = None  # ikmeta's short name: jpg, png, heic...
+    quality: int | None = None  # a JPEG's estimated quality
+    camera: str | None = None  # EXIF Make and Model
+    captured: str | None = None  # EXIF DateTimeOriginal, ISO 8601
+    mtime_ns: int | None = None  # the file's modification time
+    # Other views of the picture: the pHashes of it turned each way of TURNS, of it inside a
+    # plain border, then of its WINDOWS; each the item's own pHash where it has no such view.
+    # As VIEWS (18) big-endian 64-bit words (144 bytes: a million items hold them in 144 MB);
+    # None when none is known.
+    views: bytes | None = None
+    inner_pixels: int | None = None  # the picture's pixels inside a plain border, if it has one
+
+    @property
+    def pixels(self) -> int:
+        """Pixels as displayed, of the picture (inside its frame: a framed copy is no better)."""
+        if self.inner_pixels is not None:
+            return self.inner_pixels
+        return (self.width or 0) * (self.height or 0)
+
+
+@dataclass
+class Group:
+    """A reference (the best copy) and its members with their pHash distance to it, reference
+    first; the distance is None in a group of flat images (grouped by colour). ``matches``
+    says, for each member, how it matched when not as it stands: "rotated 90", "mirrored"...
+    (:data:`ikmeta.hashes.TURNS`), "framed", "cropped", "edge differs"..., else None."""
+
+    reference: Item
+    members: list[tuple[Item, int | None]]
+    matches: list[str | None] = field(default_factory=list)
+
+    def match_of(self, k: int) -> str | None:
+        return self.matches[k] if k < len(self.matches) else None
+
+    def as_object(self) -> dict[str, Any]:
+        """The group as ``ikmeta dupes --json`` prints it: reference, then files (reference first)."""
+        from .report import group_object
+
+        return group_object(self)

@@ -1,0 +1,199 @@
+"""Scanning sources into :class:`~ikmeta.dupes.Item` values: cached where possible, hashed in
+parallel where not.
+
+    >>> for event in scan(["a.jpg", "b.png"], HashCache.open(None), jobs=2):
+    ...     print(event)          # an Item, an IkmetaError, or a ScanWarning, as each source finishes
+
+Also reads hash lists (``ikmeta phash`` output, or NDJSON with ``pHash`` and ``source``) into
+items, for grouping hashes made elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ikmeta.cache import CacheKey, HashCache, cache_key, version_digest
+from ikmeta.errors import IkmetaError
+from ikmeta.parallel import ordered_map
+from ikmeta.sources.base import STDIN, FetchOptions, is_remote, is_url, object_scheme
+
+from .hashlist import item_of
+from .model import Item
+
+
+@dataclass(frozen=True)
+class ScanWarning:  # a scan event: a source read with a warning
+    source: str
+    message: str
+
+
+def scan(
+    sources: Iterable[str | IkmetaError],
+    cache: HashCache,
+    jobs: int,
+    fetch: FetchOptions | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Iterator[Item | IkmetaError | ScanWarning]:
+    """An event per source: its :class:`Item` (from the cache or hashed now), or why it failed.
+
+    The sources are listed first (a walk is quick); ``on_total`` then hears how many there are.
+    """
+    keys: dict[str, CacheKey | None] = {}
+    misses: list[str] = []
+    fetch = fetch or FetchOptions()
+    pending = _distinct(sources)
+    if on_total is not None:
+        on_total(len(pending))
+    remote = []
+    for source in pending:
+        if isinstance(source, IkmetaError):
+            yield source
+        elif is_remote(source):
+            remote.append(source)
+        elif source != STDIN:
+            keys[source] = cache_key(source)
+    looked_up = _remote_keys(remote, cache, fetch)
+    keys.update((source, key) for source, (key, _) in looked_up.items())
+    cached = cache.get(key for key in keys.values() if key is not None)
+    for source in pending:
+        if isinstance(source, IkmetaError):
+            continue
+        key = keys.get(source)
+        if key is not None and key in cached:
+            yield item_of(source, {**cached[key], "size": key.size, "mtimeNs": key.modified_ns})
+        else:  # (a stored object with what was looked up of it, so that it is not asked again)
+            misses.append(looked_up[source][1] if source in looked_up else source)
+    if not misses:  # all cached: Pillow and numpy need not even load
+        return
+    from ikmeta.image.metadata import phash_blob
+    from ikmeta.sources.base import Blob
+    from ikmeta.sources.read import on_bytes, read_ahead
+
+    def work(source: str | Blob | IkmetaError) -> tuple[Any, CacheKey | None]:
+        # A URL or stored object downloaded ahead is filed under what its download was.
+        downloaded = isinstance(source, Blob) and cache.connection is not None
+        return on_bytes(phash_blob, source, fetch), _fetched_key(source) if downloaded else None
+
+    for outcome, fetched in ordered_map(work, read_ahead(misses, fetch), jobs):
+        if isinstance(outcome, IkmetaError):
+            yield outcome
+            continue
+        report = outcome
+        for message in report.warnings:
+            yield ScanWarning(report.source, message)
+        # A remote source is filed under what its download was known to be (never under what
+        # a listing or HEAD said before it: the bytes may be newer).
+        key = fetched if is_remote(report.source) else keys.get(report.source)
+        if key is not None and not report.warnings:  # a truncated file may still be being written
+            cache.put([(key, report.metadata)])
+        yield item_of(report.source, report.metadata)
+    cache.flush()
+
+
+def scan_paths(
+    paths: Iterable[str | IkmetaError],
+    cache: HashCache,
+    *,
+    jobs: int,
+    fetch: FetchOptions | None,
+    hidden: bool,
+    on_error: Callable[[IkmetaError], None],
+    on_warning: Callable[[str, str], None],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Item], Counter[str]]:
+    """The items of every image among ``paths`` (folders walked), and the files the walk
+    passed over by extension. Each failure goes to ``on_error``, each warning to
+    ``on_warning(source, message)``; ``on_progress(done, total)`` hears (0, total) once the
+    sources are listed, then each source done."""
+    from ikmeta.sources.walk import image_paths
+
+    skipped: Counter[str] = Counter()
+    totals = {"done": 0, "total": 0}
+
+    def listed(count: int) -> None:
+        totals["total"] = count
+        if on_progress is not None:
+            on_progress(0, count)
+
+    items = []
+    for event in scan(
+        image_paths(paths, hidden=hidden, skipped=skipped, fetch=fetch), cache, jobs, fetch, on_total=listed
+    ):
+        if isinstance(event, ScanWarning):
+            on_warning(event.source, event.message)
+            continue
+        totals["done"] += 1
+        if on_progress is not None:
+            on_progress(totals["done"], totals["total"])
+        if isinstance(event, IkmetaError):
+            on_error(event)
+        else:
+            items.append(event)
+    return items, skipped
+
+
+def _remote_keys(
+    sources: list[str], cache: HashCache, fetch: FetchOptions
+) -> dict[str, tuple[CacheKey | None, str]]:
+    """The cache keys of URLs and stored objects, looked up ``fetch.connections`` at a time,
+    each with the source to read (a stored object with what was looked up of it): an
+    object's from what its store lists (or says now); a URL's, when the cache holds a row
+    for it, from a HEAD request (its ETag or Last-Modified). With no cache, none are asked for."""
+    if not sources or cache.connection is None:
+        return {}
+    stored = cache.stored(s for s in sources if is_url(s))
+
+    def key_of(source: str) -> tuple[CacheKey | None, str]:
+        if object_scheme(source):
+            return _object_key(source, fetch)
+        if source not in stored:
+            return None, source  # never hashed: its GET will give the key
+        from ikmeta.sources.urls import probe_url
+
+        version = probe_url(source, fetch)
+        size, _ = stored[source]
+        return (CacheKey(source, size, version_digest(version)) if version else None), source
+
+    return dict(zip(sources, ordered_map(key_of, sources, fetch.connections), strict=True))
+
+
+def _object_key(url: str, fetch: FetchOptions) -> tuple[CacheKey | None, str]:
+    """The cache key of a stored object (its URL, size and version: ETag, version id or
+    generation, as the store says), None when the store names no version (or the object
+    cannot be looked up: reading it will say why); and the object's URL with what was said."""
+    from ikmeta.sources.stores import ObjectURL, object_info
+
+    try:
+        info = object_info(url, fetch)
+    except IkmetaError:
+        return None, url
+    if info.version is None:
+        return None, ObjectURL(url, info)
+    key = CacheKey(url, info.size, version_digest(info.version), modified_ns=info.modified_ns)
+    return key, ObjectURL(url, info)
+
+
+def _fetched_key(blob: Any) -> CacheKey | None:
+    """The cache key of a URL's or stored object's bytes as downloaded (the version they are
+    known to be: an ETag, Last-Modified, version id...), else None (not cached)."""
+    if not is_remote(blob.source) or not blob.version:
+        return None
+    return CacheKey(blob.source, len(blob.data), version_digest(blob.version), modified_ns=blob.mtime_ns)
+
+
+def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
+    """The sources, each file once (a file named twice, or inside a folder also named, is not its own duplicate)."""
+    seen: set[str] = set()
+    distinct = []
+    for source in sources:
+        if isinstance(source, str) and source != STDIN and not is_remote(source):
+            real = os.path.realpath(source)
+            if real in seen:
+                continue
+            seen.add(real)
+        distinct.append(source)
+    return distinct
