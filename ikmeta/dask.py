@@ -369,7 +369,9 @@ def group_frame(groups: list[Group]) -> pd.DataFrame:
     return frame.astype({"group": "int64", "reference": object, "source": object, "distance": "Int64"})
 
 
-HEX16 = re.compile(r"\s*(?:0[xX])?[0-9a-fA-F]{16}\s*")  # a pHash as ikmeta.dupes.hashlist takes one: 16 hex digits
+HEX16 = re.compile(
+    r"\s*(?:0[xX])?[0-9a-fA-F]{16}\s*"
+)  # a pHash as ikmeta.dupes.hashlist takes one: 16 hex digits
 BITS = 64
 
 

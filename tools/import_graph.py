@@ -126,7 +126,9 @@ def main() -> int:
     found = modules()
     graph = arrows(found)
     loops = circles(graph)
-    sizes = sorted(((len(p.read_text(encoding="utf-8").splitlines()), n) for n, p in found.items()), reverse=True)
+    sizes = sorted(
+        ((len(p.read_text(encoding="utf-8").splitlines()), n) for n, p in found.items()), reverse=True
+    )
     print(f"modules {len(found)}, arrows {sum(map(len, graph.values()))}, circles {len(loops)}")
     if not loops:
         print(f"floors {floors(graph)}")
