@@ -43,12 +43,18 @@ def arrows(found: dict[str, Path]) -> dict[str, set[str]]:
     for name, path in found.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            for target in _targets(node, package):
-                while target and target not in found:
-                    target = target.rpartition(".")[0]
+            for named in _targets(node, package):
+                target = _known_module(named, found)
                 if target.startswith(PACKAGE) and target != name:
                     graph[name].add(target)
     return graph
+
+
+def _known_module(named: str, found: dict[str, Path]) -> str:
+    """The longest module of the package that ``named`` lies in (a name in a module is its module)."""
+    while named and named not in found:
+        named = named.rpartition(".")[0]
+    return named
 
 
 def _targets(node: ast.AST, package: str) -> list[str]:
