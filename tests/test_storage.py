@@ -347,7 +347,7 @@ def test_a_prefix_named_like_an_image_is_refused_not_half_printed(s3):
 
 
 def test_storage_option_values():
-    from ikmeta.cli import storage_value
+    from ikmeta.cli.types import storage_value
 
     def fail(message):
         raise AssertionError(message)

@@ -69,7 +69,7 @@ def test_ctrl_c_while_the_bar_is_busy_never_hangs():
     """Ctrl-C may land while the interrupted code holds the bar's lock and the refresh thread
     waits for it: rich's own stop() would then wait for ever; ikmeta exits at once."""
     script = (
-        "import time, ikmeta.cli as cli\n"
+        "import time, ikmeta.cli.terminal as cli\n"
         "bar = cli.ProgressBar(False); bar.__enter__(); bar.total(10)\n"
         "with bar.bar[0]._lock:\n"
         "    time.sleep(0.5)\n"

@@ -1,0 +1,108 @@
+"""``ikmeta phash``: the 64-bit pHash of each image, as 'HASH  SOURCE' lines like sha256sum
+(or records for 'dupes --hashes'; or, with --dask, a Parquet hash table).
+
+    ikmeta phash ~/Pictures | sort | uniq -w16 -D
+    ikmeta phash --ndjson photos/ | ikmeta dupes --hashes -
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+import click
+
+from ikmeta.sources.base import STDIN, FetchOptions
+
+from .on_dask import hash_on_dask
+from .options import (
+    CONTEXT,
+    check_errors_option,
+    dask_option,
+    errors_option,
+    fetch_options,
+    from_option,
+    jobs_option,
+    output_options,
+)
+from .sources import Sources, walked_reports
+from .terminal import emit
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("sources", metavar="[SOURCE]...", nargs=-1, shell_complete=click.Path().shell_complete)
+@from_option
+@click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
+@output_options(
+    "table",
+    {
+        "json": "One JSON array of objects (see --ndjson).",
+        "ndjson": "One object per line, streamed: source, pHash, flat (a flat image's mean colour, "
+        "else null), width and height (as displayed), size, format, quality, camera, captured, "
+        "mtimeNs: what 'dupes --hashes' needs to rank copies as 'dupes' does.",
+        "table": "'HASH  SOURCE' lines, like sha256sum.",
+    },
+)
+@errors_option
+@dask_option
+@click.option(
+    "--parquet",
+    metavar="DIR",
+    help="With --dask: write the hashes as a Parquet table (a folder, or a prefix in a store: "
+    "s3://bucket/hashes/) for 'dupes --dask --hashes DIR', instead of printing them.",
+)
+@jobs_option
+@fetch_options
+def phash(
+    sources: tuple[str, ...],
+    from_file: TextIO | None,
+    hidden: bool,
+    output: str,
+    errors: str,
+    dask_address: str | None,
+    parquet: str | None,
+    jobs: int,
+    fetch: FetchOptions,
+) -> None:
+    """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
+
+    SOURCE is an image file, a folder (walked recursively for image files), - for
+    standard input, an http(s) URL, or an object or prefix in a store (s3://, gs://,
+    az://). The hash is the one 'ikmeta inspect' reports.
+    As in sha256sum, a name with a backslash or line break is escaped and its line
+    starts with a backslash. --ndjson and --json objects also carry 'flat' (the mean colour
+    of a flat image: a solid colour or a blank page, whose hash carries no information),
+    'turned' (the pHashes of the picture turned and mirrored seven ways), 'inner' (the
+    picture inside a plain border), 'windows' (the pHashes of ten windows of the picture:
+    what finds cropped and captioned copies) and what ranks copies, so
+    'phash --ndjson | dupes --hashes -' groups as 'dupes' does.
+
+    \b
+    Examples:
+      ikmeta phash photo.jpg
+      ikmeta phash ~/Pictures | sort | uniq -w16 -D     exact-hash duplicates
+      ikmeta phash --ndjson photos/ | jq -r .pHash
+      find . -name '*.jpg' | ikmeta phash --from -
+      ikmeta phash --dask local --parquet hashes/ photos/     hash on Dask, into Parquet
+    """
+    from ikmeta.api import hash_records
+
+    records = check_errors_option(errors, output)
+    names = Sources.check(sources, from_file)
+    if dask_address is not None or parquet is not None:
+        if dask_address is None or parquet is None:
+            raise click.UsageError("--dask and --parquet go together: phash --dask SCHEDULER --parquet DIR.")
+        if STDIN in names.args:
+            raise click.UsageError(
+                "'-' (standard input) cannot be hashed on Dask: its workers read their own."
+            )
+        hash_on_dask(names, dask_address, parquet, hidden, jobs, fetch)
+        return
+    with walked_reports(hash_records, names, hidden, jobs, fetch, records) as objects:
+        if output == "table":
+            from ikmeta.output import checksum_line
+
+            emit(checksum_line(obj["pHash"], obj["source"]) for obj in objects)
+        else:
+            from ikmeta.output import json_lines, ndjson_lines
+
+            emit(ndjson_lines(objects) if output == "ndjson" else json_lines(objects, single=False))
