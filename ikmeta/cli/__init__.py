@@ -13,7 +13,6 @@ parameter types) and :mod:`.sources` (the sources a command is given).
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import signal
 import sys
@@ -25,6 +24,7 @@ import click
 
 from ikmeta._version import __version__
 
+from . import apply, distance, dupes, inspect, phash, review
 from .options import CONTEXT
 from .terminal import EXIT_FAILED, EXIT_OK, _exit_now, _interrupted
 
@@ -32,32 +32,8 @@ from .terminal import EXIT_FAILED, EXIT_OK, _exit_now, _interrupted
 OUTPUT_ERRORS = {errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG}
 
 
-# Each command, and the module of this package it lives in. A command's module is imported only
-# when the command runs (or help lists them all), so ``ikmeta distance`` loads none of the others.
-COMMANDS = {
-    "inspect": "inspect",
-    "phash": "phash",
-    "distance": "distance",
-    "dupes": "dupes",
-    "review": "review",
-    "apply": "apply",
-    "undo": "apply",
-}
-
-
 class IkmetaGroup(click.Group):
-    """Click group that ends quietly on a closed pipe (``ikmeta ... | head``), and loads a
-    command's module when the command is asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMANDS.get(cmd_name)
-        if module is None:
-            return None
-        command: click.Command = getattr(importlib.import_module(f".{module}", __name__), cmd_name)
-        return command
+    """Click group that ends quietly on a closed pipe (``ikmeta ... | head``)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         warnings.simplefilter("ignore")  # library warnings are not for the user; ikmeta reports its own
@@ -109,3 +85,13 @@ def cli() -> None:
     Exit status: 0 when every source was read, 1 when some could not be
     (each named on stderr), 2 for a usage error, 130 when interrupted.
     """
+
+
+# In the order the commands were written in (Click lists them sorted by name).
+cli.add_command(inspect.inspect)
+cli.add_command(phash.phash)
+cli.add_command(distance.distance)
+cli.add_command(dupes.dupes)
+cli.add_command(review.review)
+cli.add_command(apply.apply)
+cli.add_command(apply.undo)
