@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .dupes import Group, Item
     from .dupes.columns import HashColumns
+    from .dupes.rank import Judge
     from .image.metadata import Report
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
@@ -183,6 +184,7 @@ def find_duplicates(
     geometry: str = "any",
     cache: bool | str | os.PathLike[str] = True,
     hidden: bool = False,
+    follow_links: bool = False,
     jobs: int | None = None,
     on_error: Handler | None = None,
     on_warning: WarningHandler | None = None,
@@ -197,29 +199,36 @@ def find_duplicates(
     another, False for none. ``on_error(error)`` hears each file that could not be read
     (else each is issued as an :class:`~ikmeta.errors.IkmetaWarning` and skipped);
     ``on_progress(done, total)`` each file hashed or found in the cache. See :func:`group`
-    for ``linkage`` and ``geometry``.
+    for ``linkage`` and ``geometry``. Links to folders inside the folders walked are followed
+    only with ``follow_links``; a file reached twice (by a link, or a hard link's other name)
+    is one image. Each group's reference is its original by :mod:`ikmeta.dupes.rank`, the
+    files whose rank depends on it measured for detail (an upscale has none of its own).
 
         >>> groups = ikmeta.find_duplicates(["examples"], cache=False)
         >>> [(g.reference.source, len(g.members)) for g in groups]
         [('examples/harbour.jpg', 2)]
     """
     from .dupes.scan import scan_paths
+    from .dupes.upscales import DetailJudge
 
     _check_many(paths)
     named = [os.fspath(path) for path in paths]
     jobs = jobs or _default_jobs()
+    fetch = _fetch(limits)
     with open_cache(cache, on_warning) as store:
         items, _ = scan_paths(
             named,
             store,
             jobs=jobs,
-            fetch=_fetch(limits),
+            fetch=fetch,
             hidden=hidden,
+            follow_links=follow_links,
             on_error=on_error or _warn_error,
             on_warning=on_warning or _warn_message,
             on_progress=on_progress,
         )
-    return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
+        judge = DetailJudge(store, fetch, jobs)
+        return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge)
 
 
 def group(
@@ -229,6 +238,7 @@ def group(
     linkage: str = "reference",
     geometry: str = "any",
     jobs: int = 1,
+    judge: Judge | None = None,
 ) -> list[Group]:
     """Groups of near-duplicates among hashes made elsewhere: records as
     :func:`hash_records` yields them (or ``phash --ndjson`` lines parsed, or rows of a
@@ -240,7 +250,10 @@ def group(
     or "connected" (chains). ``geometry``: "any" (copies turned, mirrored, framed, cropped
     or captioned match through the records' other views) or "exact" (as they stand).
     Each :class:`~ikmeta.dupes.Group` has ``reference``, ``members`` (``(item, distance)``,
-    reference first), ``match_of(k)`` and ``as_object()`` (the JSON of ``ikmeta dupes``).
+    reference first), ``match_of(k)``, ``why_of(k)`` (the evidence that placed a member) and
+    ``as_object()`` (the JSON of ``ikmeta dupes``). ``judge(big, small)`` tells an upscale from
+    the copy it was made from (:data:`ikmeta.dupes.rank.Judge`); without one, only an EXIF
+    size that disagrees with the pixels does.
 
         >>> groups = ikmeta.group([("a.jpg", "2d5ad3936d2e015b"), ("b.jpg", "2d5ad3936d2e015f"),
         ...                        ("c.jpg", "ffffffff00000000")], max_distance=4)
@@ -260,7 +273,7 @@ def group(
     by_chance = chance_warning(sum(1 for item in listed if not item.flat), max_distance)
     if by_chance:
         warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
-    return group_items(listed, max_distance, linkage, jobs, geometry)
+    return group_items(listed, max_distance, linkage, jobs, geometry, judge=judge)
 
 
 def read_hash_list(

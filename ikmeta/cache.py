@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -36,12 +37,13 @@ from .hashes import TURNS, WINDOWS
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
 # 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails; 4: turned, inner;
-# 5: windows
-SCHEMA_VERSION = 5
+# 5: windows; 6: provenance, and the details table
+SCHEMA_VERSION = 6
 # The pHash algorithm and its inputs (draft scale, flatness rule), and what a row holds
 # (v4: dimensions as displayed, and the best-copy traits): bump when they change.
-# v5: the turned pHashes; v6: inner; v7: windows; v8: windows averaged by area, inner centred
-ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v8"
+# v5: the turned pHashes; v6: inner; v7: windows; v8: windows averaged by area, inner centred;
+# v9: provenance
+ALGORITHM = "phash-dct8-draft128-shrink128-flat1.5-v9"
 # What a row holds besides its key: (key of the phash_blob metadata, column, SQL type).
 VALUES = (
     ("pHash", "phash", "TEXT NOT NULL"),
@@ -55,6 +57,7 @@ VALUES = (
     ("turned", "turned", "TEXT"),  # the seven turned pHashes, one string of 7 x 16 hex digits
     ("inner", "inner", "TEXT"),  # the picture inside a plain border: "PHASH WIDTH HEIGHT CENTRED"
     ("windows", "windows", "TEXT"),  # the windows' pHashes, one string of 10 x 16 hex digits
+    ("provenance", "provenance", "TEXT"),  # what the file says of where it came from, as JSON
 )
 # How many pHashes a list-valued column holds.
 HASH_LISTS = {"turned": len(TURNS), "windows": len(WINDOWS)}
@@ -63,6 +66,12 @@ THUMBNAILS_TABLE = (
     "CREATE TABLE IF NOT EXISTS thumbnails (path TEXT NOT NULL, size INTEGER NOT NULL, "
     "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, "
     "data BLOB NOT NULL, PRIMARY KEY (path, kind))"
+)
+# How much fine detail a picture holds (ikmeta.image.detail.detail_profile), measured only for
+# copies whose rank it decides; ``kind`` names the measure's version.
+DETAILS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS details (path TEXT NOT NULL, size INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, profile TEXT NOT NULL, PRIMARY KEY (path, kind))"
 )
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
@@ -175,6 +184,7 @@ class HashCache:
                 for name, count in HASH_LISTS.items():
                     row[name] = _split_hashes(row[name], count)
                 row["inner"] = _split_inner(row["inner"])
+                row["provenance"] = _json_object(row["provenance"])
                 if _valid_row(row):  # else hashed afresh
                     found[key] = row
         except sqlite3.Error as exc:
@@ -227,7 +237,7 @@ class HashCache:
                     key.size,
                     key.mtime_ns,
                     ALGORITHM,
-                    *(_column(value.get(name)) for name, _, _ in VALUES),
+                    *(_column(name, value.get(name)) for name, _, _ in VALUES),
                 )
             )
         if len(self.pending) >= BATCH:
@@ -291,6 +301,32 @@ class HashCache:
             rows,
         )
 
+    def get_details(self, keys: Iterable[CacheKey], kind: str) -> dict[CacheKey, tuple[float, ...]]:
+        """The cached detail profile of ``kind`` of each key that has one."""
+        if self.connection is None:
+            return {}
+        found = {}
+        query = "SELECT path, size, mtime_ns, profile FROM details WHERE kind = ? AND path IN "
+        try:
+            for key, (profile,) in self._rows(query, kind, keys):
+                values = _floats(profile)
+                if values is not None:
+                    found[key] = values
+        except sqlite3.Error:
+            return found
+        return found
+
+    def put_details(self, entries: Iterable[tuple[CacheKey, tuple[float, ...]]], kind: str) -> None:
+        """Store detail profiles of ``kind`` (written at once, in one transaction)."""
+        if self.connection is None or self.read_only:
+            return
+        rows = [(_stored_path(k.path), k.size, k.mtime_ns, kind, " ".join(map(str, v))) for k, v in entries]
+        if rows:
+            self._write(
+                "INSERT OR REPLACE INTO details (path, size, mtime_ns, kind, profile) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
     def _disable(self, exc: Exception) -> None:
         self.problem = f"{exc}; going on without it"
         try:
@@ -315,12 +351,25 @@ HASH_HEX = re.compile(r"[0-9a-f]{16}")
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 
-def _column(value: Any) -> Any:
+def _column(name: str, value: Any) -> Any:
     """A value as its column holds it: the turned pHashes as one string, the inner picture as
-    "PHASH WIDTH HEIGHT CENTRED" (1 or 0)."""
+    "PHASH WIDTH HEIGHT CENTRED" (1 or 0), the provenance as JSON."""
+    if name == "provenance":
+        return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if isinstance(value, dict):
         return f"{value['pHash']} {value['width']} {value['height']} {int(value.get('centred', True))}"
     return "".join(value) if isinstance(value, (list, tuple)) else value
+
+
+def _json_object(value: Any) -> Any:
+    """A JSON column as its object (anything else is not valid)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        found = json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+    return found if isinstance(found, dict) else value
 
 
 def _split_inner(value: Any) -> Any:
@@ -338,6 +387,15 @@ def _split_inner(value: Any) -> Any:
             "centred": parts[3] == "1",
         }
     return value
+
+
+def _floats(value: Any) -> tuple[float, ...] | None:
+    """A detail profile's column ("5.1 4.2 ...") as its numbers, or None when it is not one."""
+    try:
+        numbers = tuple(float(part) for part in value.split(" "))
+    except (AttributeError, ValueError):
+        return None
+    return numbers if numbers and all(0 <= n < 1e6 for n in numbers) else None
 
 
 def _split_hashes(value: Any, count: int) -> Any:
@@ -360,6 +418,7 @@ def _valid_row(row: dict[str, Any]) -> bool:
         and all(row[k] is None or isinstance(row[k], str) for k in ("format", "camera", "captured"))
         and all(row[name] is None or valid_hashes(row[name], count) for name, count in HASH_LISTS.items())
         and (row["inner"] is None or valid_inner(row["inner"]))
+        and isinstance(row["provenance"], dict)
     )
 
 
@@ -510,6 +569,7 @@ def _connect(path: str) -> sqlite3.Connection:
                     )
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             connection.execute(THUMBNAILS_TABLE)
+            connection.execute(DETAILS_TABLE)
             connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
             connection.execute("COMMIT")
         except BaseException:

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 # The hash table's columns: the record of `ikmeta phash --ndjson`, and error. Every column is
 # text or an integer, so that every partition has the same Parquet types: the lists of hashes
 # (turned, windows) are the hashes with a space between, and inner (the picture inside a plain
-# border) its JSON object.
+# border) and provenance (what ranks the copy: ikmeta.image.provenance) their JSON objects.
 TEXT_COLUMNS = (
     "source",
     "pHash",
@@ -67,8 +67,11 @@ TEXT_COLUMNS = (
     "camera",
     "captured",
     "flat",
+    "provenance",
+    "damage",
     "error",
 )
+JSON_COLUMNS = ("inner", "provenance")
 NUMBER_COLUMNS = ("width", "height", "size", "quality", "mtimeNs")
 LIST_COLUMNS = ("turned", "windows")
 COLUMNS = (
@@ -86,6 +89,8 @@ COLUMNS = (
     "captured",
     "mtimeNs",
     "flat",
+    "provenance",
+    "damage",
     "error",
 )
 PARTITION_SIZE = 500  # sources hashed in one task
@@ -201,8 +206,9 @@ def _storable(row: dict[str, Any]) -> dict[str, Any]:
 def _row(record: dict[str, Any]) -> dict[str, Any]:
     """A record of ``phash --ndjson`` as a row of the table."""
     row = {**record, "error": None}
-    inner = record.get("inner")
-    row["inner"] = None if inner is None else json.dumps(inner)
+    for column in JSON_COLUMNS:
+        value = record.get(column)
+        row[column] = None if value is None else json.dumps(value, separators=(",", ":"))
     for column in LIST_COLUMNS:
         hashes = record.get(column)
         row[column] = None if hashes is None else " ".join(hashes)
@@ -491,12 +497,12 @@ def _records(rows: pd.DataFrame) -> Iterator[dict[str, Any]]:
     columns = list(rows.columns)
     for values in rows.itertuples(index=False, name=None):
         record = {c: _plain(v) for c, v in zip(columns, values, strict=True)}
-        inner = record.get("inner")
-        if isinstance(inner, str):
-            try:
-                record["inner"] = json.loads(inner)
-            except ValueError:  # not a picture inside a border: as if none were known
-                record["inner"] = None
+        for column in JSON_COLUMNS:
+            if isinstance(record.get(column), str):
+                try:
+                    record[column] = json.loads(record[column])
+                except (ValueError, RecursionError):  # not an object ikmeta wrote: as if none were known
+                    record[column] = None
         for column in LIST_COLUMNS:
             if isinstance(record.get(column), str):
                 record[column] = record[column].split()

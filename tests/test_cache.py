@@ -23,6 +23,7 @@ VALUE = {
     "turned": [f"{k:016x}" for k in range(7)],
     "inner": {"pHash": "00000000000000ff", "width": 30, "height": 20, "centred": False},
     "windows": [f"{k:016x}" for k in range(100, 110)],
+    "provenance": {"software": "GIMP 2.10", "tables": "libjpeg", "head": "0123456789abcdef"},
 }
 
 
@@ -223,10 +224,35 @@ def test_a_cache_of_an_earlier_version_gains_the_new_columns_and_its_rows_miss(t
     assert HashCache.open(str(path)).get([key]) == {key: VALUE}
 
 
-@pytest.mark.parametrize("damaged", ["0123456789abcdef ² 3", "0123456789abcdef " + "9" * 5000 + " 3", "x y"])
-def test_a_damaged_inner_column_is_a_miss_not_a_crash(tmp_path, damaged):
-    import sqlite3
+def test_detail_profiles_round_trip_and_miss_when_the_file_changes(tmp_path):
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"one")
+    path = str(tmp_path / "c.sqlite3")
+    cache = HashCache.open(path)
+    key = cache_key(str(photo))
+    cache.put_details([(key, (5.5, 4.25, 3.0))], "v1")
+    cache.close()
+    again = HashCache.open(path)
+    assert again.get_details([key], "v1") == {key: (5.5, 4.25, 3.0)}
+    assert again.get_details([key], "v2") == {}  # another version of the measure
+    photo.write_bytes(b"changed")
+    assert again.get_details([cache_key(str(photo))], "v1") == {}
+    again.close()
 
+
+@pytest.mark.parametrize(
+    ("column", "damaged"),
+    [
+        ("inner", "0123456789abcdef ² 3"),
+        ("inner", "0123456789abcdef " + "9" * 5000 + " 3"),
+        ("inner", "x y"),
+        ("provenance", "not json"),
+        ("provenance", "[1, 2]"),
+        ("provenance", "{"),
+        ("provenance", None),
+    ],
+)
+def test_a_damaged_column_is_a_miss_not_a_crash(tmp_path, column, damaged):
     path = str(tmp_path / "c.sqlite3")
     (tmp_path / "a.jpg").write_bytes(b"abc")
     key = cache_key(str(tmp_path / "a.jpg"))
@@ -234,7 +260,7 @@ def test_a_damaged_inner_column_is_a_miss_not_a_crash(tmp_path, damaged):
     cache.put([(key, VALUE)])
     cache.close()
     connection = sqlite3.connect(path)
-    connection.execute("UPDATE hashes SET inner = ?", (damaged,))
+    connection.execute(f"UPDATE hashes SET {column} = ?", (damaged,))
     connection.commit()
     connection.close()
     again = HashCache.open(path)

@@ -193,8 +193,20 @@ def test_phash_json_and_ndjson():
             "turned": as_json[0]["turned"],
             "inner": None,  # no plain border
             "windows": as_json[0]["windows"],
+            "provenance": {  # what ranks it among copies: ikmeta.image.provenance
+                "software": as_json[0]["provenance"]["software"],
+                "modified": as_json[0]["provenance"]["modified"],
+                "exifSize": as_json[0]["provenance"]["exifSize"],
+                "tables": "libjpeg",  # written by Pillow
+                "makerNote": False,
+                "thumbnail": False,
+                "band": None,
+                "head": as_json[0]["provenance"]["head"],
+            },
+            "damage": None,
         }
     ]
+    assert re.fullmatch("[0-9a-f]{16}", as_json[0]["provenance"]["head"])
     assert len(as_json[0]["turned"]) == 7 and len(as_json[0]["windows"]) == 10
     assert all(re.fullmatch("[0-9a-f]{16}", h) for h in as_json[0]["turned"] + as_json[0]["windows"])
     lines = run("phash", "--ndjson", HARBOUR, BADGE).stdout.splitlines()

@@ -89,6 +89,9 @@ def test_groups_references_and_exit_code(library, tmp_path):
         "camera": None,
         "captured": None,
         "mtimeNs": (library / "trip" / "beach.jpg").stat().st_mtime_ns,
+        "damage": None,
+        "why": [],  # nothing places it after another copy
+        "alsoAt": [],
     }
     assert all(0 <= f["distance"] <= 10 for f in beach["files"])
     assert data[2]["files"][1]["distance"] is None  # flat images: grouped by colour, no pHash distance

@@ -215,3 +215,105 @@ def test_the_reference_does_not_depend_on_input_order(found):
     assert [g.reference for g in forward] == [g.reference for g in backward]
     for g in forward:
         assert g.reference == min((m for m, _ in g.members), key=rank_key)
+
+
+# --- issue 23: damaged files, upscales, additions, backups -------------------------------------
+
+from ikmeta.dupes.model import Provenance  # noqa: E402
+from ikmeta.dupes.rank import choose, exif_upscale, made_pixels  # noqa: E402
+
+
+def photo_item(source, width, height, **kw) -> Item:
+    return Item(source, HASH, width, height, kw.pop("size", width * height // 4), format="jpg", **kw)
+
+
+def test_an_intact_copy_is_kept_over_a_larger_damaged_one():
+    cut = photo_item("big.jpg", 640, 480, provenance=Provenance(damage="truncated"))
+    small = photo_item("small.jpg", 320, 240)
+    assert best_of([cut, small]).source == "small.jpg"
+    assert best_of([cut]).source == "big.jpg"  # with no intact copy, a damaged one is still a reference
+
+
+def test_an_exif_size_smaller_than_the_pixels_is_what_the_upscale_was_made_from():
+    up = photo_item("a_up.jpg", 960, 720, camera="Canon", provenance=Provenance(exif_size=(640, 480)))
+    assert exif_upscale(up) == 1.5 and made_pixels(up) == 640 * 480
+    original = photo_item("z_orig.jpg", 640, 480, camera="Canon", provenance=Provenance(exif_size=(640, 480)))
+    assert best_of([up, original]).source == "z_orig.jpg"
+
+
+def test_the_judge_decides_upscales_and_soft_pictures_tie():
+    big = photo_item("a_big.jpg", 960, 720)
+    small = photo_item("z_small.jpg", 640, 480)
+    assert best_of([big, small]).source == "a_big.jpg"  # no judge: pixels
+    assert best_of([big, small], lambda b, s: True).source == "z_small.jpg"
+    assert best_of([big, small], lambda b, s: False).source == "a_big.jpg"
+    choice = choose([big, small], lambda b, s: None)  # cannot tell: one size, then the rest decides
+    assert choice.pixels == {0: "maybe upscaled ~1.5x"} and choice.best == 1
+
+
+def test_an_upscale_of_an_upscale_counts_as_the_first_size():
+    sizes = {"a.jpg": (1200, 900), "b.jpg": (960, 720), "c.jpg": (640, 480)}
+    items = [photo_item(name, *size) for name, size in sizes.items()]
+    made_from = {("a.jpg", "b.jpg"): True, ("b.jpg", "c.jpg"): True, ("a.jpg", "c.jpg"): True}
+    choice = choose(items, lambda b, s: made_from.get((b.source, s.source), False))
+    assert items[choice.best].source == "c.jpg"
+    assert choice.pixels == {0: "upscaled ~1.9x", 1: "upscaled ~1.5x"}
+
+
+def test_a_copy_with_camera_metadata_is_never_judged_an_upscale_of_one_without():
+    camera = photo_item("camera.jpg", 960, 720, camera="Canon EOS 40D")
+    thumb = photo_item("thumb.jpg", 640, 480)
+    asked = []
+    assert best_of([camera, thumb], lambda b, s: asked.append(b.source) or True).source == "camera.jpg"
+    assert asked == []
+
+
+def test_a_band_added_and_a_newer_identical_copy_rank_after():
+    photo = photo_item("z.jpg", 640, 480, camera="Canon", mtime_ns=10**18)
+    captioned = photo_item("a.jpg", 640, 560, camera="Canon", provenance=Provenance(band=("bottom", 0.143)))
+    assert made_pixels(captioned) == pytest.approx(640 * 480, rel=0.01)
+    assert best_of([captioned, photo]).source == "z.jpg"
+    backup = photo_item("a_copy.jpg", 640, 480, camera="Canon", mtime_ns=2 * 10**18)
+    assert best_of([backup, photo]).source == "z.jpg"
+
+
+def test_a_later_modify_date_ranks_an_export_after_the_camera_file():
+    common = {"camera": "Canon", "captured": "2019-06-01T10:22:33"}
+    camera = photo_item("z.jpg", 640, 480, quality=90, **common)
+    export = photo_item(
+        "a.jpg", 640, 480, quality=95, provenance=Provenance(modified="2026-01-02T03:04:05"), **common
+    )
+    assert best_of([export, camera]).source == "z.jpg"
+
+
+damaged_items = st.builds(
+    Item,
+    source=st.sampled_from(["a.jpg", "b.png", "c.heic", "d/e.jpg", "f.jpg"]),
+    phash=st.just(HASH),
+    width=st.integers(1, 3000),
+    height=st.integers(1, 3000),
+    size=st.none() | st.integers(0, 10**7),
+    camera=st.none() | st.just("Canon EOS 40D"),
+    mtime_ns=st.none() | st.integers(0, 2 * 10**18),
+    provenance=st.builds(
+        Provenance,
+        damage=st.none() | st.just("truncated"),
+        exif_size=st.none() | st.tuples(st.integers(1, 3000), st.integers(1, 3000)),
+        band=st.none() | st.tuples(st.just("bottom"), st.floats(0.05, 0.3)),
+    ),
+)
+
+
+@given(st.lists(damaged_items, min_size=1, max_size=8), st.randoms(use_true_random=False))
+def test_the_choice_is_intact_when_it_can_be_and_does_not_depend_on_order(found, rng):
+    distinct = list({item.source: item for item in found}.values())
+
+    def judge(big: Item, small: Item) -> bool | None:  # any fixed verdict per pair
+        return (None, True, False)[(len(big.source) + 2 * len(small.source) + big.pixels) % 3]
+
+    best = best_of(distinct, judge)
+    if any(not item.damaged for item in distinct):
+        assert not best.damaged
+    shuffled = list(distinct)
+    rng.shuffle(shuffled)
+    assert best_of(shuffled, judge) == best

@@ -43,12 +43,29 @@ def test_files_are_taken_as_given_and_missing_paths_reported(tmp_path):
     assert isinstance(out[1], SourceError) and out[1].reason == "no such file or folder"
 
 
-def test_symlinked_folders_are_followed_once(tmp_path):
+def test_symlinked_folders_are_followed_once_with_follow_links(tmp_path):
     touch(tmp_path / "real" / "a.jpg")
     os.symlink(tmp_path / "real", tmp_path / "link")
     os.symlink(tmp_path, tmp_path / "real" / "loop")  # a loop back to the top
-    found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)])]
+    found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path)], follow_links=True)]
     assert found == ["link/a.jpg"]  # folders in name order: link/ comes before real/, whose a.jpg it is
+
+
+def test_symlinked_folders_are_counted_not_followed_by_default(tmp_path):
+    from collections import Counter
+
+    from ikmeta.sources.walk import FOLDER_LINK, skipped_summary
+
+    touch(tmp_path / "trip" / "a.jpg")
+    touch(tmp_path / "backup" / "b.jpg")
+    os.symlink(tmp_path / "trip", tmp_path / "backup" / "trip_link")
+    skipped: Counter[str] = Counter()
+    found = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path / "backup")], skipped=skipped)]
+    assert found == ["backup/b.jpg"]
+    assert skipped == Counter({FOLDER_LINK: 1})
+    assert skipped_summary(skipped) == "skipped 1 link to a folder (--follow-links follows them)"
+    named = [os.path.relpath(p, tmp_path) for p in image_paths([str(tmp_path / "backup" / "trip_link")])]
+    assert named == ["backup/trip_link/a.jpg"]  # a link named itself is walked
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")

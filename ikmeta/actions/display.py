@@ -25,7 +25,8 @@ def plan_line(outcome: Outcome) -> str:
     if outcome.status in ("already done", "left alone"):
         label = "done already" if outcome.status == "already done" else "left alone"
         return f"{label}  {one_line(step.path)}  ({outcome.reason})"
-    return f"{verb}  {one_line(step.path)}{where}  (keeping {one_line(step.kept)})"
+    named = f"named {one_line(step.named)}, " if step.named else ""
+    return f"{verb}  {one_line(step.path)}{where}  ({named}keeping {one_line(step.kept)})"
 
 
 def outcome_object(outcome: Outcome | Skipped) -> list[dict[str, Any]]:
@@ -42,6 +43,7 @@ def _step_object(step: Any, status: str, reason: str | None, trashed: str | None
         "group": step.group,
         "action": step.action,
         "path": step.path,
+        "named": getattr(step, "named", None),
         "kept": step.kept,
         "to": step.to,
         "size": step.size,
@@ -58,7 +60,7 @@ def summary(plan: Plan, outcomes: list[Outcome | Skipped], dry_run: bool, journa
     failed = [o for o in outcomes if isinstance(o, Outcome) and o.status == "failed"]
     already = [o for o in outcomes if isinstance(o, Outcome) and o.status == "already done"]
     groups = len({o.step.group for o in acted})
-    freed = human_size(sum(o.step.size or 0 for o in acted))
+    freed = human_size(sum(o.step.size or 0 for o in acted if not o.step.linked))  # hard links free nothing
     verb = plan.action if dry_run else DONE[plan.action]
     head = f"{'would ' if dry_run else ''}{verb} {_count(len(acted), 'file')} in {_count(groups, 'group')}"
     parts = [head + (f", freeing {freed}" if plan.action != "move" else f" ({freed})")]

@@ -8,7 +8,9 @@
 A group keeps its report's reference (the best copy by the rule ``dupes`` documents), unless
 keep rules are given: the first rule decides, the next breaks its ties, and the report's
 order breaks the rest. Files under a protected path are never acted on (they stay, besides
-the kept file). A file the plan keeps in one group is never acted on in another, and a
+the kept file). A file whose path goes through a link to a folder is acted on under its real
+path, which the plan shows (with the name the report gave it): a link may lead outside the
+folders scanned. A file the plan keeps in one group is never acted on in another, and a
 file named twice (``a.jpg`` and ``./a.jpg``) is acted on once.
 """
 
@@ -48,6 +50,8 @@ class Step:
     size: int | None
     mtime_ns: int | None
     to: str | None = None
+    named: str | None = None  # the path as the report gives it, when it goes through a link to a folder
+    linked: bool = False  # the file has other names (hard links): removing this one frees nothing
 
 
 @dataclass
@@ -66,7 +70,8 @@ class Plan:
 
     @property
     def size(self) -> int:
-        return sum(step.size or 0 for step in self.steps)
+        """The bytes the plan frees (a file with other names, hard links, frees none)."""
+        return sum(step.size or 0 for step in self.steps if not step.linked)
 
 
 def parse_keep_rule(text: str) -> KeepRule:
@@ -126,9 +131,19 @@ def make_plan(
                 plan.protected.setdefault(group.number, []).append(copy.source)
                 continue
             acted.add(where)
-            to = os.path.join(move_to, _absolute(copy.source).lstrip(os.sep)) if move_to is not None else None
+            # A path through a link to a folder is acted on, and shown, as the file it reaches.
+            path, named = (copy.source, None) if where == _absolute(copy.source) else (where, copy.source)
+            to = os.path.join(move_to, _absolute(path).lstrip(os.sep)) if move_to is not None else None
             step = Step(
-                group.number, action, copy.source, chosen[group.number].source, copy.size, copy.mtime_ns, to
+                group.number,
+                action,
+                path,
+                chosen[group.number].source,
+                copy.size,
+                copy.mtime_ns,
+                to,
+                named,
+                linked=bool(copy.recorded.get("alsoAt")),
             )
             plan.steps.append(step)
     return plan

@@ -73,6 +73,11 @@ from .types import HASHES
 )
 @click.option("--hidden", is_flag=True, help="Also scan hidden files and folders.")
 @click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Follow links to folders inside the folders scanned (not followed by default).",
+)
+@click.option(
     "--html",
     "html",
     type=click.Path(dir_okay=False),
@@ -104,6 +109,7 @@ def dupes(
     linkage: str,
     geometry: str,
     hidden: bool,
+    follow_links: bool,
     html: str | None,
     cache_path: str | None,
     no_cache: bool,
@@ -175,14 +181,21 @@ def dupes(
             if hash_list is not None:
                 items = read_hashes(hash_list, state)
             else:
-                items = scan_items(Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state)
+                items = scan_items(
+                    Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state, follow_links
+                )
             from ikmeta.dupes.chance import chance_warning
 
             by_chance = chance_warning(len(items) - flat_count(items), max_distance)
             if by_chance:
                 note(f"ikmeta: warning: {by_chance}")
+            from ikmeta.dupes.upscales import DetailJudge
+
+            judge = DetailJudge(cache, fetch, jobs) if hash_list is None else None
             try:
-                groups = group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs)
+                groups = group(
+                    items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge
+                )
             except MemoryError:
                 abort(f"not enough memory to group {len(items)} images at --max {max_distance}")
         if html is not None:
@@ -237,6 +250,7 @@ def scan_items(
     fetch: FetchOptions,
     quiet: bool,
     state: dict[str, int],
+    follow_links: bool = False,
 ) -> list[Any]:
     """Hash every image (cached where possible), with a progress bar on a terminal."""
     from ikmeta.dupes.scan import scan_paths
@@ -254,6 +268,7 @@ def scan_items(
             jobs=jobs,
             fetch=fetch,
             hidden=hidden,
+            follow_links=follow_links,
             on_error=failed,
             on_warning=warn,
             on_progress=bar.progress,

@@ -31,6 +31,7 @@ from .terminal import emit
 @click.argument("sources", metavar="[SOURCE]...", nargs=-1, shell_complete=click.Path().shell_complete)
 @from_option
 @click.option("--hidden", is_flag=True, help="Also inspect hidden files and folders inside folders.")
+@click.option("--follow-links", is_flag=True, help="Follow links to folders inside the folders given.")
 @output_options(
     "json",
     {
@@ -45,6 +46,7 @@ def inspect(
     sources: tuple[str, ...],
     from_file: TextIO | None,
     hidden: bool,
+    follow_links: bool,
     output: str,
     errors: str,
     jobs: int,
@@ -73,7 +75,7 @@ def inspect(
     records = check_errors_option(errors, output)
     names = Sources.check(sources, from_file)
     single = names.single and is_one_image(names.args[0])
-    with walked_reports(inspect_many, names, hidden, jobs, fetch, records) as objects:
+    with walked_reports(inspect_many, names, hidden, jobs, fetch, records, follow_links) as objects:
         write_metadata(objects, output, single)
 
 

@@ -32,6 +32,7 @@ from .terminal import emit
 @click.argument("sources", metavar="[SOURCE]...", nargs=-1, shell_complete=click.Path().shell_complete)
 @from_option
 @click.option("--hidden", is_flag=True, help="Also hash hidden files and folders inside folders.")
+@click.option("--follow-links", is_flag=True, help="Follow links to folders inside the folders given.")
 @output_options(
     "table",
     {
@@ -56,6 +57,7 @@ def phash(
     sources: tuple[str, ...],
     from_file: TextIO | None,
     hidden: bool,
+    follow_links: bool,
     output: str,
     errors: str,
     dask_address: str | None,
@@ -97,7 +99,7 @@ def phash(
             )
         hash_on_dask(names, dask_address, parquet, hidden, jobs, fetch)
         return
-    with walked_reports(hash_records, names, hidden, jobs, fetch, records) as objects:
+    with walked_reports(hash_records, names, hidden, jobs, fetch, records, follow_links) as objects:
         if output == "table":
             from ikmeta.output import checksum_line
 

@@ -44,7 +44,8 @@ def dupes_summary(items: list[Any], groups: list[Any], failed: int, *, listed: b
         return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('sh') else 's'}"
 
     copies = [item for g in groups for item, _ in g.members if item is not g.reference]
-    sized = [item.size for item in copies if item.size is not None]
+    # A file with other names (hard links) frees nothing when one name goes.
+    sized = [0 if item.also_at else item.size for item in copies if item.size is not None]
     parts = [
         count(len(items), "hash") + " listed" if listed else count(len(items), "image") + " scanned",
         count(len(groups), "group"),

@@ -112,6 +112,7 @@ def walked_reports(
     jobs: int,
     fetch: FetchOptions,
     records: bool = False,
+    follow_links: bool = False,
 ) -> Iterator[Iterator[dict[str, Any]]]:
     """``many`` (ikmeta.inspect_many or hash_records) of every source, folders walked; once
     they are written, the line on the files the walk skipped, and the exit status (1 when
@@ -121,7 +122,7 @@ def walked_reports(
 
     state = {"failed": 0}
     skipped: Counter[str] = Counter()
-    sources = image_paths(names, hidden=hidden, skipped=skipped, fetch=fetch)
+    sources = image_paths(names, hidden=hidden, skipped=skipped, fetch=fetch, follow_links=follow_links)
     yield reports(many(sources, jobs=jobs, on_warning=warn, **limits_of(fetch)), state, records)
     note_skipped(skipped)
     finish(state)

@@ -43,22 +43,36 @@ member says how it matched (:func:`ikmeta.dupes.views.relation`).
 
 from __future__ import annotations
 
+from ikmeta.hashes import TURNS
+
+from .evidence import evidence_of
 from .model import Group, Item
 from .pairs import group_leaders
 from .rank import (
+    Judge,
     best_member,
+    exif_pixels_added,
+    first_asked,
     fullest,
     rank_key,  # best copy first: originals before conversions
 )
-from .views import FULLER, closest_view, join_views, relation, unpack, view_radius
+from .views import CROPPED, FULLER, closest_view, join_views, relation, unpack, view_radius
 
 LINKAGES = ("reference", "connected")
 GEOMETRIES = ("any", "exact")  # any: through other views too (turned, framed, windows); exact: as they stand
 FLAT_TOLERANCE = 6  # largest difference of mean red, green or blue (0-255) between flat copies
 
 
+TRUNCATED = "truncated"  # how a truncated copy matches the file whose first bytes it is
+
+
 def group(
-    items: list[Item], max_distance: int, linkage: str = "reference", jobs: int = 1, geometry: str = "any"
+    items: list[Item],
+    max_distance: int,
+    linkage: str = "reference",
+    jobs: int = 1,
+    geometry: str = "any",
+    judge: Judge | None = None,
 ) -> list[Group]:
     """Groups of two or more near-duplicates, the group with the best reference first.
 
@@ -69,13 +83,24 @@ def group(
     ``matches`` name the way ("rotated 90", "framed", "cropped", "edge differs"...). A copy
     near as it stands is a plain match, whatever its views. A copy that shows more of the
     picture than the reference (the reference is a crop of it, or it in a frame) becomes the
-    reference when every member is near it (:func:`fullest`).
+    reference when every member is near it (:func:`fullest`); a copy with a band added along
+    one side (a caption strip) does not count as showing more.
+
+    A truncated copy whose file is among the items (:attr:`Provenance.prefix_of`) joins that
+    file's group whatever its pHash, matched as "truncated". ``judge`` tells upscales from the
+    copies they were made from (:data:`ikmeta.dupes.rank.Judge`; with a ``prepare(items)``
+    method, it is first handed the copies it will first be asked about,
+    :func:`ikmeta.dupes.rank.first_asked`); without one, only the
+    EXIF's size tells them.
     """
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {LINKAGES}")
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {GEOMETRIES}")
-    ranked = sorted((item for item in items if not item.flat), key=rank_key)
+    sources = {item.source for item in items}
+    truncated = [item for item in items if item.provenance.prefix_of in sources]
+    whole = [item for item in items if item.provenance.prefix_of not in sources]
+    ranked = sorted((item for item in whole if not item.flat), key=rank_key)
     values = [int(item.phash, 16) for item in ranked]
     leaders = group_leaders(values, max_distance, linkage, jobs)
     views: list[bytes | None] = [item.views if geometry == "any" else None for item in ranked]
@@ -92,30 +117,99 @@ def group(
         return linkage == "connected" or related(a, b)[2]
 
     def shows_more(a: int, b: int) -> bool:  # b is a crop of a, or a in a frame
+        if ranked[a].provenance.band is not None or exif_pixels_added(ranked[a]) is not None:
+            return False  # a band or pixels added around b: more pixels, not more picture
         distance, how = closest_view(values[a], unpack(views[a]), values[b], unpack(views[b]))
         return how in FULLER and distance <= view_radius(max_distance)
 
+    def scaled_judge(big: Item, small: Item) -> bool | None:  # copies of one picture, scaled
+        a, b = position[id(big)], position[id(small)]
+        distance, how, _ = related(b, a)
+        if judge is None or (how is not None and how not in TURNS):
+            return False
+        window, through = closest_view(values[b], unpack(views[b]), values[a], unpack(views[a]))
+        if how is None and through == CROPPED and window < distance:
+            return False  # nearer as a window of it: a crop, not a smaller copy
+        return judge(big, small)
+
+    position = {id(item): k for k, item in enumerate(ranked)}
+    grouped = _members(leaders)
+    if judge is not None and hasattr(judge, "prepare"):  # measured together, on every core
+        judge.prepare([item for _, members in grouped for item in first_asked([ranked[k] for k in members])])
     groups = []
-    for leader, members in _members(leaders):
-        best = fullest(best_member(ranked, leader, members, near), members, shows_more, near)
+    for leader, members in grouped:
+        chosen, notes = best_member(ranked, leader, members, near, scaled_judge if judge else None)
+        best = fullest(chosen, members, shows_more, near)
+        own_tables = _own_tables(ranked, members)  # once a group: groups can be huge
         found = [closest(k, best) for k in _first(best, members)]
         groups.append(
             Group(
                 ranked[best],
                 [(ranked[k], d) for k, (d, _) in zip(_first(best, members), found, strict=True)],
-                [how for _, how in found],
+                [
+                    _named_match(how, ranked[k], ranked[best])
+                    for k, (_, how) in zip(_first(best, members), found, strict=True)
+                ],
+                [evidence_of(ranked[k], notes.get(k), own_tables) for k in _first(best, members)],
             )
         )
-    flats = sorted((item for item in items if item.flat and item.colour), key=rank_key)
+    flats = sorted((item for item in whole if item.flat and item.colour), key=rank_key)
 
     def same_colour(a: int, b: int) -> bool:
         pairs = zip(_rgb(flats[a].colour or ""), _rgb(flats[b].colour or ""), strict=True)
         return max(abs(x - y) for x, y in pairs) <= FLAT_TOLERANCE
 
     for leader, members in _members(_colour_leaders(flats)):
-        best = best_member(flats, leader, members, same_colour)
-        groups.append(Group(flats[best], [(flats[k], None) for k in _first(best, members)]))
+        best, notes = best_member(flats, leader, members, same_colour, judge)
+        order = _first(best, members)
+        own_tables = _own_tables(flats, members)
+        groups.append(
+            Group(
+                flats[best],
+                [(flats[k], None) for k in order],
+                [],
+                [evidence_of(flats[k], notes.get(k), own_tables) for k in order],
+            )
+        )
+    _add_truncated(groups, truncated, whole)
     return sorted(groups, key=lambda g: rank_key(g.reference))
+
+
+def _own_tables(items: list[Item], members: list[int]) -> bool:
+    """Whether a copy in the group has a camera's own JPEG tables (then an encoder's are evidence)."""
+    return any(items[k].provenance.tables == "own" for k in members)
+
+
+def _named_match(how: str | None, copy: Item, reference: Item) -> str | None:
+    """How a copy matched, a band along one side named as one (it is matched as a frame is)."""
+    if how == "framed" and copy.provenance.band is not None:
+        return "band added"
+    if how == "without the frame" and reference.provenance.band is not None:
+        return "without the band"
+    return how
+
+
+def _add_truncated(groups: list[Group], truncated: list[Item], whole: list[Item]) -> None:
+    """Each truncated copy into the group of the file whose first bytes it is (a group of the
+    two when that file has no other copy), matched as "truncated"."""
+    by_source = {item.source: item for item in whole}
+    group_of = {member.source: g for g in groups for member, _ in g.members}
+    for part in truncated:
+        source = part.provenance.prefix_of or ""
+        target = group_of.get(source)
+        if target is None:
+            full = by_source[source]
+            target = Group(full, [(full, 0 if not full.flat else None)], [None], [evidence_of(full)])
+            groups.append(target)
+            group_of[source] = target
+        reference = target.reference
+        distance = None if reference.flat else (int(part.phash, 16) ^ int(reference.phash, 16)).bit_count()
+        while len(target.matches) < len(target.members):
+            target.matches.append(None)
+        target.members.append((part, distance))
+        target.matches.append(TRUNCATED)
+        target.why.append(evidence_of(part))
+        group_of[part.source] = target
 
 
 def _first(best: int, members: list[int]) -> list[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -23,7 +24,7 @@ from ikmeta.output import parse_checksum_line
 from ikmeta.sources.base import is_remote
 from ikmeta.sources.read import list_lines
 
-from .model import Item
+from .model import NO_PROVENANCE, Item, Provenance
 from .views import pack
 
 # The ranking keys a hash-list object may carry (see ikmeta.dupes.rank): numbers and their sound range.
@@ -35,6 +36,7 @@ NUMBERS = {
     "mtimeNs": (0, 2**63),
 }
 TEXTS = ("format", "camera", "captured")
+HEAD = re.compile(r"[0-9a-f]{16}")  # a provenance's head digest
 
 
 def item_of(source: str, data: dict[str, Any]) -> Item:
@@ -56,6 +58,59 @@ def item_of(source: str, data: dict[str, Any]) -> Item:
         mtime_ns=data.get("mtimeNs"),
         views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None, data.get("windows")),
         inner_pixels=_inner_pixels(inner, data.get("width"), data.get("height")),
+        provenance=provenance_from(data.get("provenance"), data.get("damage")),
+    )
+
+
+def provenance_from(data: Any, damage: Any = None) -> Provenance:
+    """The :class:`Provenance` of a ``provenance`` object (as ``phash --ndjson`` prints it, or a
+    cache row holds it) and a ``damage`` string; what is not sound in it is unknown.
+
+    >>> provenance_from({"software": "GIMP 2.10", "exifSize": [640, 480]}).exif_size
+    (640, 480)
+    """
+    if not isinstance(data, dict):
+        data = {}
+    size = data.get("exifSize")
+    band = data.get("band")
+    return (
+        Provenance(
+            damage=damage if isinstance(damage, str) else None,
+            software=_text(data.get("software")),
+            modified=modified
+            if (modified := _text(data.get("modified"))) and parse_captured(modified)
+            else None,
+            exif_size=(size[0], size[1]) if _sizes(size) else None,
+            tables=data.get("tables") if data.get("tables") in ("libjpeg", "own") else None,
+            maker_note=data.get("makerNote") is True,
+            thumbnail=data.get("thumbnail") is True,
+            band=(band["side"], float(band["share"])) if _band(band) else None,
+            head=head if isinstance(head := data.get("head"), str) and HEAD.fullmatch(head) else None,
+        )
+        if data or damage
+        else NO_PROVENANCE
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _sizes(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**31 for v in value)
+    )
+
+
+def _band(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("side") in ("bottom", "top", "left", "right")
+        and isinstance(value.get("share"), (int, float))
+        and not isinstance(value.get("share"), bool)
+        and 0 < value["share"] < 1
     )
 
 
@@ -188,6 +243,10 @@ def _known(data: dict[str, Any]) -> dict[str, Any]:
             known["inner"] = inner
     if "captured" in known and parse_captured(known["captured"]) is None:
         del known["captured"]
+    if isinstance(data.get("provenance"), dict):
+        known["provenance"] = data["provenance"]  # checked key by key by provenance_from
+    if isinstance(data.get("damage"), str):
+        known["damage"] = data["damage"]
     return known
 
 

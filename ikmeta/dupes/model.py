@@ -13,6 +13,27 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What a file says of where it came from (:func:`ikmeta.image.provenance.provenance_of`):
+    the evidence :mod:`ikmeta.dupes.rank` weighs besides pixels. Each is None (or False) when
+    unknown or absent."""
+
+    damage: str | None = None  # "truncated": the file's data ends early
+    software: str | None = None  # EXIF Software
+    modified: str | None = None  # EXIF ModifyDate, ISO 8601
+    exif_size: tuple[int, int] | None = None  # EXIF PixelXDimension x PixelYDimension
+    tables: str | None = None  # a JPEG's quantisation tables: "libjpeg" (the IJG's, scaled) or "own"
+    maker_note: bool = False  # the EXIF keeps a maker note
+    thumbnail: bool = False  # the EXIF keeps a thumbnail
+    band: tuple[str, float] | None = None  # a plain band along one side (a caption's), its share
+    head: str | None = None  # a digest of the first 4 KiB
+    prefix_of: str | None = None  # a truncated file: the file whose first bytes it is
+
+
+NO_PROVENANCE = Provenance()
+
+
+@dataclass(frozen=True)
 class Item:
     """One image to group: its source, pHash (hex) and what ranks it as a copy."""
 
@@ -35,13 +56,22 @@ class Item:
     # None when none is known.
     views: bytes | None = None
     inner_pixels: int | None = None  # the picture's pixels inside a plain border, if it has one
+    provenance: Provenance = NO_PROVENANCE
+    also_at: tuple[str, ...] = ()  # the file's other names (hard links to it)
 
     @property
     def pixels(self) -> int:
-        """Pixels as displayed, of the picture (inside its frame: a framed copy is no better)."""
+        """Pixels as displayed, of the picture (inside its frame, without a band along one
+        side: a framed or captioned copy is no better)."""
         if self.inner_pixels is not None:
             return self.inner_pixels
-        return (self.width or 0) * (self.height or 0)
+        whole = (self.width or 0) * (self.height or 0)
+        band = self.provenance.band
+        return whole if band is None else round(whole * (1 - band[1]))
+
+    @property
+    def damaged(self) -> bool:
+        return self.provenance.damage is not None
 
 
 @dataclass
@@ -49,14 +79,20 @@ class Group:
     """A reference (the best copy) and its members with their pHash distance to it, reference
     first; the distance is None in a group of flat images (grouped by colour). ``matches``
     says, for each member, how it matched when not as it stands: "rotated 90", "mirrored"...
-    (:data:`ikmeta.hashes.TURNS`), "framed", "cropped", "edge differs"..., else None."""
+    (:data:`ikmeta.hashes.TURNS`), "framed", "cropped", "edge differs", "truncated"..., else None."""
 
     reference: Item
     members: list[tuple[Item, int | None]]
     matches: list[str | None] = field(default_factory=list)
+    # For each member, the evidence that places it (ikmeta.dupes.evidence): "truncated",
+    # "upscaled ~1.5x", "band along the bottom (14%)"...
+    why: list[list[str]] = field(default_factory=list)
 
     def match_of(self, k: int) -> str | None:
         return self.matches[k] if k < len(self.matches) else None
+
+    def why_of(self, k: int) -> list[str]:
+        return self.why[k] if k < len(self.why) else []
 
     def as_object(self) -> dict[str, Any]:
         """The group as ``ikmeta dupes --json`` prints it: reference, then files (reference first)."""

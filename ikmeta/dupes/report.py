@@ -39,6 +39,9 @@ FILE_FIELDS = (
     "camera",
     "captured",
     "mtimeNs",
+    "damage",
+    "why",
+    "alsoAt",
 )
 CSV_COLUMNS = ("group", "reference", "source", "distance", "match", "pHash", *FILE_FIELDS[4:])
 
@@ -88,16 +91,22 @@ def group_object(group: Any) -> dict[str, Any]:
 def file_objects(group: Any) -> list[dict[str, Any]]:
     """The files of a group as JSON objects, reference first."""
     return [
-        file_object(item, distance, group.match_of(k)) for k, (item, distance) in enumerate(group.members)
+        file_object(item, distance, group.match_of(k), group.why_of(k))
+        for k, (item, distance) in enumerate(group.members)
     ]
 
 
-def file_object(item: Any, distance: int | None, match: str | None = None) -> dict[str, Any]:
+def file_object(
+    item: Any, distance: int | None, match: str | None = None, why: list[str] | None = None
+) -> dict[str, Any]:
     """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown;
-    ``match``: how it matched when not as it stands, "rotated 90", "mirrored"...)."""
+    ``match``: how it matched when not as it stands, "rotated 90", "mirrored"...; ``damage``:
+    "truncated" for a damaged file; ``why``: the evidence that placed it
+    (:mod:`ikmeta.dupes.evidence`); ``alsoAt``: its other names, hard links to it)."""
     values = (item.source, item.phash, distance, match, item.width, item.height, item.size, item.format)
     more = (item.quality, item.camera, item.captured, item.mtime_ns)
-    return dict(zip(FILE_FIELDS, (*values, *more), strict=True))
+    found = (item.provenance.damage, list(why or []), list(item.also_at))
+    return dict(zip(FILE_FIELDS, (*values, *more, *found), strict=True))
 
 
 def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
@@ -119,7 +128,9 @@ def csv_lines(groups: Iterable[Any]) -> Iterator[str]:
     yield row(CSV_COLUMNS)
     for number, group in enumerate(groups, 1):
         for k, (item, distance) in enumerate(group.members):
-            fields = file_object(item, distance, group.match_of(k))
+            fields = file_object(item, distance, group.match_of(k), group.why_of(k))
+            fields["why"] = "; ".join(fields["why"])  # a cell: the evidence, "; " between
+            fields["alsoAt"] = _json(fields["alsoAt"]) if fields["alsoAt"] else None  # paths: a JSON array
             yield row(
                 (number, "yes" if item is group.reference else "no", *(fields[k] for k in CSV_COLUMNS[2:]))
             )
@@ -135,14 +146,17 @@ def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]
     from rich.table import Table
     from rich.text import Text
 
-    headers = ("", "path", "dimensions", "size", "distance")
-    justify: tuple[JustifyMethod, ...] = ("left", "left", "right", "right", "right")
     for number, group in enumerate(groups, 1):
         title = f"group {number}: {len(group.members)} images"
         rows = [
-            _table_row(item, distance, item is group.reference, group.match_of(k))
+            _table_row(item, distance, item is group.reference, group.match_of(k), group.why_of(k))
             for k, (item, distance) in enumerate(group.members)
         ]
+        with_why = any(row[-1] for row in rows)  # the "why" column, where a file has evidence
+        headers: tuple[str, ...] = ("", "path", "dimensions", "size", "distance", "why")
+        justify: tuple[JustifyMethod, ...] = ("left", "left", "right", "right", "right", "left")
+        if not with_why:
+            headers, justify, rows = headers[:-1], justify[:-1], [row[:-1] for row in rows]
         widths = [max(cell_len(row[k]) for row in [headers, *rows]) for k in range(len(headers))]
         if sum(widths) + 3 * (len(headers) - 1) <= width:
             table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
@@ -153,21 +167,25 @@ def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]
             yield table, False
         else:
             lines = [title] + [
-                f"{mark or '   '}  {path}\n     {dims}, {size}, distance {distance}"
-                for mark, path, dims, size, distance in rows
+                f"{row[0] or '   '}  {row[1]}\n     {row[2]}, {row[3]}, distance {row[4]}"
+                + (f"; {row[5]}" if len(row) > 5 and row[5] else "")
+                for row in rows
             ]
             yield Text("\n".join(lines)), True
 
 
 def _table_row(
-    item: Any, distance: int | None, reference: bool, match: str | None = None
-) -> tuple[str, str, str, str, str]:
+    item: Any, distance: int | None, reference: bool, match: str | None = None, why: list[str] | None = None
+) -> tuple[str, ...]:
     dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
     size = human_size(item.size) if item.size is not None else "?"
     shown = "flat" if distance is None else str(distance)
     if match:
         shown = f"{shown}, {match}"
-    return ("ref" if reference else "", one_line(item.source), dims, size, shown)
+    notes = list(why or [])
+    if item.also_at:
+        notes.append("also at " + ", ".join(one_line(p) for p in item.also_at))
+    return ("ref" if reference else "", one_line(item.source), dims, size, shown, one_line("; ".join(notes)))
 
 
 MAX_REPORT = 2_000_000_000  # characters: a larger "report" is not one (it is read whole)

@@ -10,6 +10,7 @@ items, for grouping hashes made elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ikmeta.cache import CacheKey, HashCache, cache_key, version_digest
-from ikmeta.errors import IkmetaError
+from ikmeta.errors import IkmetaError, ImageError
 from ikmeta.parallel import ordered_map
 from ikmeta.sources.base import STDIN, FetchOptions, is_remote, is_url, object_scheme
 
 from .hashlist import item_of
 from .model import Item
+from .truncated import find_truncated, rescue_truncated
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def scan(
     keys: dict[str, CacheKey | None] = {}
     misses: list[str] = []
     fetch = fetch or FetchOptions()
-    pending = _distinct(sources)
+    pending, aliases = _distinct(sources)
     if on_total is not None:
         on_total(len(pending))
     remote = []
@@ -64,7 +66,8 @@ def scan(
             continue
         key = keys.get(source)
         if key is not None and key in cached:
-            yield item_of(source, {**cached[key], "size": key.size, "mtimeNs": key.modified_ns})
+            row = {**cached[key], "size": key.size, "mtimeNs": key.modified_ns}
+            yield _named(item_of(source, row), aliases)
         else:  # (a stored object with what was looked up of it, so that it is not asked again)
             misses.append(looked_up[source][1] if source in looked_up else source)
     if not misses:  # all cached: Pillow and numpy need not even load
@@ -90,8 +93,14 @@ def scan(
         key = fetched if is_remote(report.source) else keys.get(report.source)
         if key is not None and not report.warnings:  # a truncated file may still be being written
             cache.put([(key, report.metadata)])
-        yield item_of(report.source, report.metadata)
+        yield _named(item_of(report.source, report.metadata), aliases)
     cache.flush()
+
+
+def _named(item: Item, aliases: dict[str, list[str]]) -> Item:
+    """The item with its other names (hard links to it), if it has any."""
+    others = aliases.get(item.source)
+    return dataclasses.replace(item, also_at=tuple(others)) if others else item
 
 
 def scan_paths(
@@ -101,12 +110,16 @@ def scan_paths(
     jobs: int,
     fetch: FetchOptions | None,
     hidden: bool,
-    on_error: Callable[[IkmetaError], None],
-    on_warning: Callable[[str, str], None],
+    follow_links: bool = False,
+    on_error: Callable[[IkmetaError], None] = lambda error: None,
+    on_warning: Callable[[str, str], None] = lambda source, message: None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Item], Counter[str]]:
-    """The items of every image among ``paths`` (folders walked), and the files the walk
-    passed over by extension. Each failure goes to ``on_error``, each warning to
+    """The items of every image among ``paths`` (folders walked; links to folders inside them
+    followed only with ``follow_links``), and the files the walk passed over by extension.
+    A file reached twice is one item (a hard link's other names are its ``also_at``), and a
+    truncated file whose bytes begin another file is marked as its truncated copy
+    (:func:`ikmeta.dupes.truncated.find_truncated`). Each failure goes to ``on_error``, each warning to
     ``on_warning(source, message)``; ``on_progress(done, total)`` hears (0, total) once the
     sources are listed, then each source done."""
     from ikmeta.sources.walk import image_paths
@@ -120,8 +133,13 @@ def scan_paths(
             on_progress(0, count)
 
     items = []
+    undecoded: list[IkmetaError] = []
     for event in scan(
-        image_paths(paths, hidden=hidden, skipped=skipped, fetch=fetch), cache, jobs, fetch, on_total=listed
+        image_paths(paths, hidden=hidden, skipped=skipped, fetch=fetch, follow_links=follow_links),
+        cache,
+        jobs,
+        fetch,
+        on_total=listed,
     ):
         if isinstance(event, ScanWarning):
             on_warning(event.source, event.message)
@@ -129,11 +147,23 @@ def scan_paths(
         totals["done"] += 1
         if on_progress is not None:
             on_progress(totals["done"], totals["total"])
-        if isinstance(event, IkmetaError):
+        if isinstance(event, ImageError) and _local_file(event.source):
+            undecoded.append(event)  # said below, unless it is a truncated copy of another file
+        elif isinstance(event, IkmetaError):
             on_error(event)
         else:
             items.append(event)
-    return items, skipped
+    rescued, left = rescue_truncated(undecoded, items)
+    for error in left:
+        on_error(error)
+    for item, error in rescued:
+        on_warning(item.source, f"{error.reason}: a truncated copy of {item.provenance.prefix_of}")
+        items.append(item)
+    return find_truncated(items), skipped
+
+
+def _local_file(source: str) -> bool:
+    return source != STDIN and not is_remote(source)
 
 
 def _remote_keys(
@@ -185,15 +215,50 @@ def _fetched_key(blob: Any) -> CacheKey | None:
     return CacheKey(blob.source, len(blob.data), version_digest(blob.version), modified_ns=blob.mtime_ns)
 
 
-def _distinct(sources: Iterable[str | IkmetaError]) -> list[str | IkmetaError]:
-    """The sources, each file once (a file named twice, or inside a folder also named, is not its own duplicate)."""
-    seen: set[str] = set()
-    distinct = []
+def _distinct(sources: Iterable[str | IkmetaError]) -> tuple[list[str | IkmetaError], dict[str, list[str]]]:
+    """The sources, each file once, and each kept name's other names.
+
+    A file named twice, or inside a folder also named, or reached through a link, is not its
+    own duplicate: it is listed once, under its real path when the name given goes through a
+    link (so that what is acted on is what is shown). Hard links (one device and inode, several
+    names) are one file too: listed under the first name, the others its aliases.
+    """
+    seen: dict[str, int] = {}  # real path -> index in distinct
+    inodes: dict[tuple[int, int], str] = {}  # (device, inode) -> the name listed
+    aliases: dict[str, list[str]] = {}
+    distinct: list[str | IkmetaError] = []
     for source in sources:
-        if isinstance(source, str) and source != STDIN and not is_remote(source):
-            real = os.path.realpath(source)
-            if real in seen:
+        if not isinstance(source, str) or source == STDIN or is_remote(source):
+            distinct.append(source)
+            continue
+        real = os.path.realpath(source)
+        if real in seen:
+            continue
+        shown = source if _direct(source, real) else _like(real, source)
+        try:
+            status = os.stat(source)
+        except OSError:
+            status = None  # reading it will say why
+        if status is not None and status.st_nlink > 1:
+            inode = (status.st_dev, status.st_ino)
+            if inode in inodes:
+                aliases.setdefault(inodes[inode], []).append(shown)
+                seen[real] = -1
                 continue
-            seen.add(real)
-        distinct.append(source)
-    return distinct
+            inodes[inode] = shown
+        seen[real] = len(distinct)
+        distinct.append(shown)
+    return distinct, aliases
+
+
+def _direct(path: str, real: str) -> bool:
+    """Whether ``path`` names its file without going through a symbolic link."""
+    return os.path.normpath(os.path.abspath(path)) == real
+
+
+def _like(real: str, given: str) -> str:
+    """The real path, relative when the name given was (so reports read the same way)."""
+    if os.path.isabs(given):
+        return real
+    relative = os.path.relpath(real)
+    return real if relative.startswith(os.pardir + os.sep) and not given.startswith(os.pardir) else relative

@@ -22,11 +22,12 @@ from ikmeta.sources.base import Blob, FetchOptions
 from ikmeta.sources.read import read_source
 
 from . import isobmff
-from .borders import centred, inner_box
+from .borders import band_box, band_side, centred, inner_box
 from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
 from .exif import read_exif
 from .exif_values import camera_from_exif, captured_from_exif
 from .perceptual import greyscale, low_frequencies, phash_of, turned_hashes, upright, window_hashes
+from .provenance import provenance_of
 from .quality import estimate_quality
 
 DEFAULT_DENSITY = 72
@@ -35,6 +36,7 @@ EXIF_DENSITY_FORMATS = ("jpg", "tiff", "heic", "avif")  # where ImageMagick take
 # or a blank page, whose pHash is noise rather than a fingerprint.
 FLAT_SPREAD = 1.5
 TRUNCATED = "truncated image data: the pHash is of the part that decodes"
+DAMAGE = "truncated"  # a damaged file's problem, as reports name it
 
 
 @dataclass
@@ -85,7 +87,9 @@ def phash_blob(blob: Blob) -> Report:
     ``width`` and ``height`` as displayed (after the EXIF orientation), ``size`` (bytes),
     ``format``, ``quality`` (a JPEG's, else 0), ``camera`` (EXIF Make and Model),
     ``captured`` (EXIF DateTimeOriginal, ISO 8601) and ``mtimeNs`` (a file's modification
-    time in nanoseconds), each None when unknown.
+    time in nanoseconds), each None when unknown; ``provenance``
+    (:func:`ikmeta.image.provenance.provenance_of`) and ``damage`` ("truncated" when the
+    file's data ends early, else None).
 
         >>> phash_blob(read_source("examples/harbour.jpg")).metadata["camera"]
         'ikmeta Sample Camera 1'
@@ -123,6 +127,10 @@ def phash_blob(blob: Blob) -> Report:
         # or on one side): what finds cropped and captioned copies; the pHash itself for a
         # nearly blank window. None for a flat image.
         "windows": None if hashed.spread < FLAT_SPREAD or not hashed.windows else list(hashed.windows),
+        # What the file says of where it came from (ikmeta.image.provenance): evidence that it
+        # is an export, an edit or damaged, weighed when its copies are ranked.
+        "provenance": provenance_of(blob.data, groups, getattr(im, "quantization", None), fmt, hashed.band),
+        "damage": DAMAGE if TRUNCATED in warnings else None,
     }
     return Report(blob.source, metadata, warnings)
 
@@ -180,6 +188,7 @@ class Hashed(NamedTuple):
     inner_share: tuple[float, float] = (1.0, 1.0)  # its share of the width and height
     inner_centred: bool = True  # whether its border is centred (borders.centred)
     windows: tuple[str, ...] = ()  # the pHashes of the picture's windows (ikmeta.hashes.WINDOWS)
+    band: tuple[str, float] | None = None  # a plain band along one side, its share (borders.band_side)
 
 
 def grey_sample(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Image.Image, bool, bool]:
@@ -203,6 +212,11 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
         own = phash_of(low)
         windows = tuple(h or own for h in window_hashes(grey, FLAT_SPREAD))
         box = inner_box(np.asarray(grey))
+        plain_box = box is not None and centred(box, grey.width, grey.height)
+        # (a truncated file's grey below the cut is no band added)
+        band = None if plain_box or truncated else band_side(np.asarray(grey))
+        if band is not None:  # the picture without the band is hashed as a framed one's is
+            box = band_box(band, grey.width, grey.height)
         inside = low_frequencies(grey.crop(box)) if box else None
         if box is None or inside is None or inside[1] < FLAT_SPREAD:  # no border, or a blank inside
             hashed = Hashed(own, spread, turned, turned_hashes(low), windows=windows)
@@ -213,8 +227,10 @@ def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
             # The turned hashes of a picture in plain bars are those of the picture inside: the
             # bars' pattern, turned, would come near that of other pictures in bars.
             inner = phash_of(inside[0])
-            is_centred = centred(box, grey.width, grey.height)
-            hashed = Hashed(own, spread, turned, turned_hashes(inside[0]), inner, share, is_centred, windows)
+            is_centred = band is None and centred(box, grey.width, grey.height)
+            hashed = Hashed(
+                own, spread, turned, turned_hashes(inside[0]), inner, share, is_centred, windows, band
+            )
         return hashed, [TRUNCATED] if truncated else []
 
 

@@ -51,6 +51,9 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "camera": (str,),
     "captured": (str,),
     "mtimeNs": (int,),
+    "damage": (str,),
+    "why": (list,),  # of strings
+    "alsoAt": (list,),  # of strings
 }
 assert tuple(FIELD_TYPES) == FILE_FIELDS  # kept in step with the report's fields
 
@@ -241,6 +244,8 @@ def _typed(key: str, value: Any) -> Any:
     types = FIELD_TYPES[key]
     if isinstance(value, bool) or not isinstance(value, types):
         return None
+    if isinstance(value, list):  # a list of strings: what else it holds is dropped
+        return [item for item in value if isinstance(item, str)]
     return value
 
 

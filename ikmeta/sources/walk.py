@@ -6,8 +6,11 @@
 Files and URLs named on the command line are taken whatever their name; inside folders,
 files are picked by extension (any case; .jfif, .jpe and .jif are JPEG too), and the others
 are counted by extension in ``skipped``. Hidden files and folders (a name starting with
-'.') are skipped unless ``hidden``. Symbolic links to folders are followed, each real
-folder once, so a link loop ends. Problems (a missing path, a folder that cannot be read) are yielded as
+'.') are skipped unless ``hidden``. Symbolic links to folders inside a folder walked are
+passed over (counted as :data:`FOLDER_LINK` in ``skipped``) unless ``follow_links``: a link
+may lead outside what was named. Followed, each real folder is walked once, so a link loop
+ends. A folder named itself is walked even when it is a link. Problems (a missing path, a
+folder that cannot be read) are yielded as
 :class:`~ikmeta.errors.SourceError` values in place, so the walk goes on.
 """
 
@@ -21,12 +24,15 @@ from ikmeta.errors import IkmetaError, SourceError, os_reason
 
 from .base import NO_EXTENSION, STDIN, FetchOptions, foreign_scheme, is_image_name, is_url, object_scheme
 
+FOLDER_LINK = "link to a folder"  # how ``skipped`` counts the folder links not followed
+
 
 def image_paths(
     paths: Iterable[str | IkmetaError],
     hidden: bool = False,
     skipped: Counter[str] | None = None,
     fetch: FetchOptions | None = None,
+    follow_links: bool = False,
 ) -> Iterator[str | IkmetaError]:
     """Each path, or for a folder each image file below it (sorted by name, files first),
     and for an object-store prefix each image object below it (``fetch``: its storage
@@ -45,14 +51,16 @@ def image_paths(
         elif path == STDIN or is_url(path) or foreign_scheme(path):
             yield path  # read_source fetches it, or says why it will not
         elif os.path.isdir(path):
-            yield from _walk(path, hidden, seen, skipped)
+            yield from _walk(path, hidden, seen, skipped, follow_links)
         elif os.path.lexists(path):
             yield path
         else:
             yield SourceError(path, "no such file or folder")
 
 
-def _walk(folder: str, hidden: bool, seen: set[str], skipped: Counter[str]) -> Iterator[str | SourceError]:
+def _walk(
+    folder: str, hidden: bool, seen: set[str], skipped: Counter[str], follow_links: bool
+) -> Iterator[str | SourceError]:
     real = os.path.realpath(folder)
     if real in seen:
         return
@@ -71,7 +79,9 @@ def _walk(folder: str, hidden: bool, seen: set[str], skipped: Counter[str]) -> I
             is_dir = entry.is_dir()  # follows symbolic links
         except OSError:
             is_dir = False
-        if is_dir:
+        if is_dir and not follow_links and entry.is_symlink():
+            skipped[FOLDER_LINK] += 1
+        elif is_dir:
             folders.append(entry.path)
         elif is_image_name(entry.name):
             yield (
@@ -82,7 +92,7 @@ def _walk(folder: str, hidden: bool, seen: set[str], skipped: Counter[str]) -> I
         else:
             skipped[os.path.splitext(entry.name)[1].lower() or NO_EXTENSION] += 1
     for sub in folders:
-        yield from _walk(sub, hidden, seen, skipped)
+        yield from _walk(sub, hidden, seen, skipped, follow_links)
 
 
 def skipped_summary(skipped: Counter[str]) -> str | None:
@@ -90,14 +100,20 @@ def skipped_summary(skipped: Counter[str]) -> str | None:
 
     >>> skipped_summary(Counter({".txt": 2, ".mov": 5}))
     'skipped 7 files in folders that are not images ikmeta reads (5 .mov, 2 .txt)'
+    >>> skipped_summary(Counter({FOLDER_LINK: 1}))
+    'skipped 1 link to a folder (--follow-links follows them)'
     """
+    links = skipped.get(FOLDER_LINK, 0)
+    said = f"skipped {links} link{'s' if links != 1 else ''} to a folder (--follow-links follows them)"
+    skipped = Counter({k: v for k, v in skipped.items() if k != FOLDER_LINK})
     total = sum(skipped.values())
     if not total:
-        return None
+        return said if links else None
     kinds = sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
     noun = "file" if total == 1 else "files"
-    return f"skipped {total} {noun} in folders that are not images ikmeta reads ({shown})"
+    files = f"skipped {total} {noun} in folders that are not images ikmeta reads ({shown})"
+    return f"{files}; {said[0].lower()}{said[1:].replace('skipped ', '', 1)}" if links else files
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

@@ -258,6 +258,10 @@
     facts.append(el("li", "", dateText(file.entry)));
     if (record.camera) facts.append(el("li", "", record.camera));
     facts.append(el("li", "why", matchText(file)));
+    if (record.damage) facts.append(el("li", "damage", `⚠ damaged: ${record.damage}`));
+    const evidence = (record.why || []).filter((text) => text !== record.damage);
+    if (evidence.length) facts.append(el("li", "evidence", evidence.join("; ")));
+    if ((record.alsoAt || []).length) facts.append(el("li", "evidence", `also at ${record.alsoAt.join(", ")}`));
     card.append(file.badge, drawFrame(file), path, facts);
     if (file.entry.problem) card.append(el("p", "problem", `⚠ ${file.entry.problem}`));
     card.append(drawChoice(file));
@@ -580,6 +584,8 @@
     const record = file.record;
     const facts = [dimensions(record), humanSize(sizeOf(file)), formatName(record), dateText(file.entry)];
     if (!isKept(file)) facts.push(matchText(file));
+    if (record.damage) facts.push(`damaged: ${record.damage}`);
+    if ((record.why || []).length) facts.push(record.why.join("; "));
     node.replaceChildren(el("b", "", role), " ", el("span", "", record.source), el("br"), facts.join(" · "));
   }
 
