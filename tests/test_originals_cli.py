@@ -206,3 +206,43 @@ def test_reports_carry_damage_why_and_also_at(tmp_path, kind):
         assert any(",truncated,truncated copy of" in row for row in rows)
     else:
         assert by_name(json.loads(result.stdout))["a_cut.jpg"]["damage"] == "truncated"
+
+
+def test_a_link_to_a_file_keeps_its_name_and_apply_never_follows_it(tmp_path):
+    archive, photos = tmp_path / "archive", tmp_path / "photos"
+    archive.mkdir()
+    photos.mkdir()
+    photo(seed=13).save(archive / "orig.jpg", quality=92, exif=camera_exif(480, 360))
+    os.symlink("../archive/orig.jpg", photos / "link.jpg")
+    photo(seed=13).save(photos / "copy.jpg", quality=70)
+    groups, _ = dupes(str(photos))
+    assert str(photos / "link.jpg") in {f["source"] for g in groups for f in g["files"]}
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(groups))
+    plan = run("apply", "trash", str(report))
+    assert "archive" not in plan.stdout  # the link's target is never acted on
+
+
+def test_hard_links_are_listed_under_the_least_name_whatever_the_order(tmp_path):
+    photo(seed=14).save(tmp_path / "m.jpg", quality=92)
+    os.link(tmp_path / "m.jpg", tmp_path / "a.jpg")
+    os.link(tmp_path / "m.jpg", tmp_path / "z.jpg")
+    photo(seed=14).resize((240, 180)).save(tmp_path / "small.jpg", quality=80)
+    for order in (["z.jpg", "a.jpg", "m.jpg"], ["a.jpg", "m.jpg", "z.jpg"]):
+        groups, _ = dupes(*(str(tmp_path / name) for name in order), str(tmp_path / "small.jpg"))
+        first = groups[0]["files"][0]
+        assert first["source"] == str(tmp_path / "a.jpg")
+        assert first["alsoAt"] == [str(tmp_path / "m.jpg"), str(tmp_path / "z.jpg")]
+
+
+def test_keep_rules_never_keep_a_damaged_copy_over_an_intact_one(tmp_path):
+    photo(seed=15).save(tmp_path / "whole.jpg", quality=92)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    age(tmp_path / "whole.jpg", 10)
+    groups, _ = dupes(str(tmp_path))
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(groups))
+    for rule in ("newest", "shortest-path"):
+        plan = run("apply", "trash", str(report), "--keep", rule)
+        assert f"keeping {tmp_path / 'whole.jpg'}" in plan.stdout, plan.stdout

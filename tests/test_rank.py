@@ -317,3 +317,23 @@ def test_the_choice_is_intact_when_it_can_be_and_does_not_depend_on_order(found,
     shuffled = list(distinct)
     rng.shuffle(shuffled)
     assert best_of(shuffled, judge) == best
+
+
+def test_many_copies_of_one_upscale_are_all_judged_as_one():
+    original = photo_item("orig.jpg", 640, 480)
+    copies = [photo_item(f"up{k:02d}.jpg", 960, 720) for k in range(20)]
+    asked = []
+
+    def judge(big: Item, small: Item) -> bool:
+        asked.append(big.source)
+        return small.source == "orig.jpg"
+
+    assert best_of([*copies, original], judge).source == "orig.jpg"
+    assert len(asked) == 1  # one size, one question
+
+
+def test_a_soft_original_is_not_taken_for_an_upscale_of_its_shrunk_copy():
+    exif = {"camera": "Canon", "captured": "2019-06-01T10:22:33"}
+    original = photo_item("original.jpg", 800, 533, provenance=Provenance(exif_size=(800, 533)), **exif)
+    shrunk = photo_item("a_smaller.jpg", 600, 400, provenance=Provenance(exif_size=(800, 533)), **exif)
+    assert best_of([shrunk, original], lambda big, small: None).source == "original.jpg"

@@ -150,10 +150,18 @@ def make_plan(
 
 
 def _kept(group: ReportGroup, rules: list[KeepRule]) -> Copy:
-    """The report's reference, or with rules the first copy by them (report order breaks ties)."""
+    """The report's reference, or with rules the first copy by them (report order breaks
+    ties); a damaged copy (its ``damage`` recorded) only when every copy is."""
     if not rules:
         return next(copy for copy in group.files if copy.source == group.reference)
-    ranked = sorted(enumerate(group.files), key=lambda pair: ([rule.key(pair[1]) for rule in rules], pair[0]))
+    ranked = sorted(
+        enumerate(group.files),
+        key=lambda pair: (
+            bool(pair[1].recorded.get("damage")),
+            [rule.key(pair[1]) for rule in rules],
+            pair[0],
+        ),
+    )
     return ranked[0][1]
 
 

@@ -75,7 +75,7 @@ def provenance_from(data: Any, damage: Any = None) -> Provenance:
     band = data.get("band")
     return (
         Provenance(
-            damage=damage if isinstance(damage, str) else None,
+            damage=damage if isinstance(damage, str) and damage else None,
             software=_text(data.get("software")),
             modified=modified
             if (modified := _text(data.get("modified"))) and parse_captured(modified)

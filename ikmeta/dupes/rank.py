@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 PIXEL_TOLERANCE = 1.01  # pixel counts within this ratio of a group's largest rank as equal
 SIZE_STEP = 1.1  # a copy is larger than another when it has this many times its pixels
 MIN_SHARE = 0.5  # upscales are looked for up to 2x (a side)
-MOST_JUDGED = 8  # the most copies of a group asked about (each against the copies smaller than it)
+MOST_JUDGED = 8  # the most sizes of copy a group asks about (each against the copies smaller than it)
 ASPECT_TOLERANCE = 0.02  # two copies of one picture: width / height within this share
 FORMAT_TIERS = {"heic": 0, "avif": 0, "jpg": 1}  # every other format is a re-encoding: 2
 REENCODING = 2
@@ -183,18 +183,22 @@ def choose(items: list[Item], judge: Judge | None = None, barred: frozenset[int]
         return own[k]
 
     judged: set[int] = set()
-    while judge is not None and len(judged) < MOST_JUDGED:
+    verdicts: dict[tuple[int | None, int | None], tuple[int, bool] | None] = {}  # by size: copies alike
+    while judge is not None and len(verdicts) < MOST_JUDGED:
         most = max(made(k) for k in weighed)
-        leading = _leading(
-            items, [k for k in weighed if made(k) * PIXEL_TOLERANCE >= most and k not in judged]
-        )
+        leading = [k for k in weighed if made(k) * PIXEL_TOLERANCE >= most and k not in judged]
         if not leading:
             break
-        for big in leading:
+        for big in sorted(leading, key=lambda k: tie_key(items[k])):
             judged.add(big)
-            source = _enlarged_from(items, big, weighed, own, judge)
-            if source is not None:
-                follows[big] = source
+            size = (items[big].width, items[big].height)
+            if size not in verdicts:  # one verdict for the copies of one size (an upscale copied ten times)
+                if len(verdicts) >= MOST_JUDGED:
+                    continue
+                verdicts[size] = _enlarged_from(items, big, weighed, own, judge)
+            verdict = verdicts[size]
+            if verdict is not None:
+                follows[big] = verdict
     most = max(made(k) for k in weighed)
     notes = {k: _upscale_note(items[k], own[k], made(k), sure) for k, (_, sure) in follows.items()}
 
@@ -239,6 +243,7 @@ def _smaller_sources(items: list[Item], big: int, weighed: list[int], own: dict[
             and own[k] * SIZE_STEP <= own[big]
             and own[k] >= MIN_SHARE * MIN_SHARE * own[big]
             and exif_upscale(items[k]) is None  # (an upscale is no measure of what it was made from)
+            and not _exif_names_size_of(items[k], items[big])  # (shrunk from it: not its source)
             and not (_has_camera(items[big]) and not _has_camera(items[k]))  # (it would have no EXIF to copy)
             and _same_picture_shape(items[k], items[big])
         ),
@@ -260,10 +265,24 @@ def first_asked(items: list[Item]) -> list[Item]:
     return asked
 
 
+def _exif_names_size_of(small: Item, big: Item) -> bool:
+    """Whether the smaller copy's EXIF gives the larger one's size (either way round): it was
+    shrunk from a picture of that size, which the larger copy has."""
+    size = small.provenance.exif_size
+    if size is None or not big.width or not big.height:
+        return False
+    shaped = _same_shape(size, (big.width, big.height)) or _same_shape(size, (big.height, big.width))
+    pixels = size[0] * size[1]
+    return shaped and abs(pixels - big.width * big.height) <= (PIXEL_TOLERANCE - 1) * pixels
+
+
 def _leading(items: list[Item], largest: list[int]) -> list[int]:
-    """The first :data:`MOST_JUDGED` of the largest copies by the rest of the rule (a group of
-    50,000 copies of one size asks about a few, not all)."""
-    return sorted(largest, key=lambda k: tie_key(items[k]))[:MOST_JUDGED]
+    """The first of the largest copies of each size, by the rest of the rule, for the first
+    :data:`MOST_JUDGED` sizes (a group of 50,000 copies of one size asks about one)."""
+    firsts: dict[tuple[int | None, int | None], int] = {}
+    for k in sorted(largest, key=lambda k: tie_key(items[k])):
+        firsts.setdefault((items[k].width, items[k].height), k)
+    return list(firsts.values())[:MOST_JUDGED]
 
 
 def _has_camera(item: Item) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -218,42 +219,61 @@ def _fetched_key(blob: Any) -> CacheKey | None:
 def _distinct(sources: Iterable[str | IkmetaError]) -> tuple[list[str | IkmetaError], dict[str, list[str]]]:
     """The sources, each file once, and each kept name's other names.
 
-    A file named twice, or inside a folder also named, or reached through a link, is not its
-    own duplicate: it is listed once, under its real path when the name given goes through a
-    link (so that what is acted on is what is shown). Hard links (one device and inode, several
-    names) are one file too: listed under the first name, the others its aliases.
+    A file named twice, or inside a folder also named, or reached through a link to a folder,
+    is not its own duplicate: it is listed once, and under its folder's real path when the name
+    given goes through a link to a folder (so that what is acted on is what is shown). A link
+    to a file keeps its own name (``apply`` never acts on a link), but yields to the file's own
+    name when both are listed. Hard links (one device and inode, several names) are one file
+    too: listed under the least name, the others its aliases, whatever the order they came in.
     """
     seen: dict[str, int] = {}  # real path -> index in distinct
-    inodes: dict[tuple[int, int], str] = {}  # (device, inode) -> the name listed
-    aliases: dict[str, list[str]] = {}
+    inodes: dict[tuple[int, int], int] = {}  # (device, inode) -> index in distinct
+    others: dict[int, list[str]] = {}  # index in distinct -> the file's other names
     distinct: list[str | IkmetaError] = []
     for source in sources:
         if not isinstance(source, str) or source == STDIN or is_remote(source):
             distinct.append(source)
             continue
         real = os.path.realpath(source)
-        if real in seen:
-            continue
-        shown = source if _direct(source, real) else _like(real, source)
         try:
             status = os.stat(source)
         except OSError:
             status = None  # reading it will say why
-        if status is not None and status.st_nlink > 1:
-            inode = (status.st_dev, status.st_ino)
-            if inode in inodes:
-                aliases.setdefault(inodes[inode], []).append(shown)
-                seen[real] = -1
-                continue
-            inodes[inode] = shown
+        shown = _shown(source, status)
+        if real in seen:
+            index = seen[real]
+            listed = distinct[index]
+            if isinstance(listed, str) and os.path.islink(listed) and not os.path.islink(shown):
+                distinct[index] = shown  # the file's own name, rather than a link's
+            continue
+        inode = (status.st_dev, status.st_ino) if status is not None and status.st_nlink > 1 else None
+        if inode is not None and inode in inodes:
+            index = inodes[inode]
+            listed = distinct[index]
+            assert isinstance(listed, str)
+            if shown < listed:
+                distinct[index], shown = shown, listed
+            others.setdefault(index, []).append(shown)
+            seen[real] = index
+            continue
         seen[real] = len(distinct)
+        if inode is not None:
+            inodes[inode] = len(distinct)
         distinct.append(shown)
+    aliases = {str(distinct[index]): sorted(names) for index, names in others.items()}
     return distinct, aliases
 
 
-def _direct(path: str, real: str) -> bool:
-    """Whether ``path`` names its file without going through a symbolic link."""
-    return os.path.normpath(os.path.abspath(path)) == real
+def _shown(source: str, status: os.stat_result | None) -> str:
+    """The name a regular file is listed under: its folder's real path when the name goes
+    through a link to a folder (relative when the name given was), else the name as given."""
+    if status is None or not stat.S_ISREG(status.st_mode):
+        return source  # a pipe (<(cmd), /dev/stdin) or what reading it will name
+    folder, name = os.path.split(source)
+    real_folder = os.path.realpath(folder or ".")
+    if os.path.normpath(os.path.abspath(folder or ".")) == real_folder:
+        return source
+    return _like(os.path.join(real_folder, name), source)
 
 
 def _like(real: str, given: str) -> str:

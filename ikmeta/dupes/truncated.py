@@ -22,7 +22,7 @@ from ikmeta.sources.base import STDIN, is_remote
 
 from .model import Item, Provenance
 
-CHUNK = 1 << 20  # bytes compared at a time
+CHUNK = 1 << 16  # bytes compared at a time (most candidates differ in the first)
 
 
 def find_truncated(items: list[Item]) -> list[Item]:
