@@ -200,7 +200,7 @@ def choose(items: list[Item], judge: Judge | None = None, barred: frozenset[int]
             if verdict is not None:
                 follows[big] = verdict
     most = max(made(k) for k in weighed)
-    notes = {k: _upscale_note(items[k], own[k], made(k), sure) for k, (_, sure) in follows.items()}
+    notes = {k: _upscale_note(own[k], made(k), sure) for k, (_, sure) in follows.items()}
 
     def key(k: int) -> tuple[int, int, int, int, float, float, int, int, int, int, float, str]:
         sure = follows.get(k, (k, False))[1]
@@ -212,7 +212,7 @@ def choose(items: list[Item], judge: Judge | None = None, barred: frozenset[int]
     return Choice(best, notes)
 
 
-def _upscale_note(item: Item, own: int, made: int, sure: bool) -> str:
+def _upscale_note(own: int, made: int, sure: bool) -> str:
     factor = math.sqrt(own / max(1, made))
     return f"{'' if sure else 'maybe '}upscaled ~{factor:.2g}x"
 

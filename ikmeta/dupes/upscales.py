@@ -38,7 +38,7 @@ class DetailJudge:
 
     def prepare(self, items: Iterable[Item]) -> None:
         """Measure (or find in the cache) every local file among ``items``, ``jobs`` at a time."""
-        wanted = {item.source for item in items if _measurable(item.source)} - self.profiles.keys()
+        wanted = {s for s in {item.source for item in items} - self.profiles.keys() if _measurable(s)}
         keys = {source: cache_key(source) for source in sorted(wanted)}
         cached = self.cache.get_details((k for k in keys.values() if k is not None), KIND)
         missing = []

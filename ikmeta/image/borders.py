@@ -27,17 +27,13 @@ UNEVEN = 0.25  # opposite sides of a border differ by at most this share of the 
 def inner_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     """(left, top, right, bottom) of the picture inside a plain border of a 2-D grey array, or
     None when it has no border worth trimming."""
-    return _inner_box(grey, TOLERANCE)
-
-
-def _inner_box(grey: np.ndarray, tolerance: float) -> tuple[int, int, int, int] | None:
     height, width = grey.shape
     if height < 16 or width < 16:
         return None
     corners = np.array([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]], dtype=np.float64)
-    if corners.max() - corners.min() > tolerance:
+    if corners.max() - corners.min() > TOLERANCE:
         return None
-    away = np.abs(grey.astype(np.float64) - corners.mean()) > tolerance
+    away = np.abs(grey.astype(np.float64) - corners.mean()) > TOLERANCE
     rows = np.flatnonzero(away.mean(axis=1) > CONTENT_SHARE)
     columns = np.flatnonzero(away.mean(axis=0) > CONTENT_SHARE)
     if len(rows) == 0 or len(columns) == 0:
