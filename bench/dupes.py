@@ -2,7 +2,7 @@
 """Benchmark `ikmeta dupes`: grouping at scale, and scanning a folder cold and cached.
 
     python3 bench/dupes.py [--sizes 10000,100000,1000000] [--corpus ../shared/corpus] [--skip-scan]
-                           [--skip-grouping] [--skip-dense]
+                           [--skip-grouping] [--skip-dense] [--skip-windowed]
 
 Grouping: random 64-bit hashes plus planted near-duplicates (5% copies of random hashes with
 0 to 12 bits flipped), each with seven random turned hashes and ten random window hashes, 1%
@@ -24,6 +24,11 @@ which adds reading the list and writing the JSON), time and peak memory. Targets
 `dupes.group`: each under 5 s and under 400 MB. Every pair of every item, the way before
 (3,000 copies of one hash took 19 s and 1.5 GB), runs at 1/100 and 1/50 of the size only,
 against ikmeta at that size: the same groups.
+
+Windowed cluster (issue 24): 3,000 and 20,000 near copies of one picture whose windows all lie
+near one another, grouped (`dupes.group`), each in a fresh process, and at 3,000 the way
+before (the fullest copy looked for by checking every member against every candidate, 9
+million comparisons). Targets: 3,000 under 2 s, 20,000 under 15 s.
 
 Scan: folders of ~500 images made from the corpus's photos, two ways: edited copies
 (tools/make_dupes_set.py, 9 of each photo: a third of them PNG and WebP, which Pillow can only
@@ -175,6 +180,47 @@ result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
 """
 
+# Issue 24: a cluster of near copies whose windows all lie near one another (re-encoded copies
+# of a slide or a product shot), grouped in a fresh process, with "before": the reference's
+# fullest copy looked for by checking every member against every candidate, as before.
+WINDOWED = r"""
+import json, random, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from ikmeta.dupes import Item, group, grouping
+
+def every_with_every(best, members, shows_more, near):
+    for _ in members:
+        fuller = next(
+            (k for k in members if k != best and shows_more(k, best) and all(near(m, k) for m in members)),
+            None,
+        )
+        if fuller is None:
+            return best
+        best = fuller
+    return best
+
+def flip(value, bits):
+    for bit in bits:
+        value ^= 1 << bit
+    return value
+
+n, way = int(sys.argv[2]), sys.argv[3]
+if way == "before":
+    grouping.fullest = every_with_every
+rng = random.Random(1)
+base = rng.getrandbits(64)
+items = []
+for k in range(n):
+    value = flip(base, rng.sample(range(64), rng.randint(0, 2)))
+    windows = [flip(base, rng.sample(range(64), rng.randint(0, 3))) for _ in range(10)]
+    views = b"".join(v.to_bytes(8, "big") for v in [value] * 8 + windows)
+    items.append(Item(f"{k:05d}.jpg", f"{value:016x}", 100, 100, k, views=views))
+start = time.perf_counter()
+found = group(items, 10)
+print(json.dumps({"seconds": time.perf_counter() - start, "members": len(found[0].members),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
 # Runs a command (output to /dev/null) and prints its wall time and peak memory.
 MEASURED = r"""
 import resource, subprocess, sys, time
@@ -224,6 +270,32 @@ def grouping(sizes: list[int], radius: int) -> None:
                 f"; brute force {r['brute']:7.2f} s ({r['brute'] / r['ours']:.1f}x), "
                 f"same pairs: {r['same_pairs']} ({r['pairs']:,})"
             )
+        print(line, flush=True)
+
+
+def windowed(sizes: tuple[int, ...] = (3_000, 20_000)) -> None:
+    """Issue 24: a cluster of near copies with windows near one another, grouped; the way
+    before (every member against every candidate for the fullest copy) at the smallest size."""
+    print("windowed cluster (near copies whose windows all lie near one another), --max 10:")
+
+    def run(n: int, way: str) -> dict:
+        out = subprocess.run(
+            [sys.executable, "-c", WINDOWED, str(ROOT), str(n), way], capture_output=True, text=True
+        )
+        return json.loads(out.stdout) if out.returncode == 0 else {"failed": out.stderr[-300:]}
+
+    targets = {3_000: 2, 20_000: 15}
+    before = run(sizes[0], "before")
+    for n in sizes:
+        r = run(n, "now")
+        if "failed" in r:
+            print(f"  {n:>7,} copies: failed: {r['failed']}")
+            continue
+        line = f"  {n:>7,} copies: {r['seconds']:6.2f} s, peak {r['peak_mb']:4.0f} MB, one group of {r['members']:,}"
+        if n in targets:
+            line += f" (target < {targets[n]} s)"
+        if n == sizes[0] and "seconds" in before:
+            line += f"; before {before['seconds']:6.2f} s ({before['seconds'] / r['seconds']:.0f}x)"
         print(line, flush=True)
 
 
@@ -519,6 +591,7 @@ def main() -> int:
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-grouping", action="store_true")
     ap.add_argument("--skip-dense", action="store_true")
+    ap.add_argument("--skip-windowed", action="store_true")
     ap.add_argument(
         "--end-to-end",
         default="1000000:10,1000000:8,1000000:6,10000000:6",
@@ -531,6 +604,8 @@ def main() -> int:
         grouping([int(s) for s in args.sizes.split(",")], args.radius)
     if not args.skip_dense:
         dense()
+    if not args.skip_windowed:
+        windowed()
     if not args.skip_scan:
         scanning(Path(args.corpus), args.radius)
     return 0

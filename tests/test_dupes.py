@@ -606,7 +606,7 @@ def test_a_cluster_of_near_copies_with_windows_looks_up_each_reference_once_a_co
     never every copy from every other (which took minutes and gigabytes)."""
     import random
 
-    from ikmeta.dupes import neighbors
+    from ikmeta.dupes import grouping, neighbors
 
     rng = random.Random(1)
     base = rng.getrandbits(64)
@@ -625,10 +625,24 @@ def test_a_cluster_of_near_copies_with_windows_looks_up_each_reference_once_a_co
         found.append(len(i))
         return i, j
 
+    compared = {"copies": 0}
+
+    def counting(compare):
+        def call(*args):
+            compared["copies"] += 1
+            return compare(*args)
+
+        return call
+
     monkeypatch.setattr(neighbors, "cross_pairs", counted)
+    # Every comparison of two copies after the look-ups (choosing the reference, the fullest
+    # copy, each member's distance) goes through these two: linear too.
+    monkeypatch.setattr(grouping, "relation", counting(grouping.relation))
+    monkeypatch.setattr(grouping, "closest_view", counting(grouping.closest_view))
     (only,) = group(items, 10)
     assert len(only.members) == 3000
     assert sum(found) <= 20 * len(items), found
+    assert compared["copies"] <= 20 * len(items), compared
 
 
 @settings(max_examples=80, deadline=None)

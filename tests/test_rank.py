@@ -337,3 +337,26 @@ def test_a_soft_original_is_not_taken_for_an_upscale_of_its_shrunk_copy():
     original = photo_item("original.jpg", 800, 533, provenance=Provenance(exif_size=(800, 533)), **exif)
     shrunk = photo_item("a_smaller.jpg", 600, 400, provenance=Provenance(exif_size=(800, 533)), **exif)
     assert best_of([shrunk, original], lambda big, small: None).source == "original.jpg"
+
+
+def test_standard_input_is_never_the_reference_while_a_file_copy_exists():
+    """Issue 24: what was piped in cannot be kept (there is nothing of it on disk), even when it
+    is the larger copy or the file is damaged."""
+    piped = Item("-", HASH, 4000, 3000, 9_000_000, format="jpg", camera="Canon EOS 40D")
+    small = Item("b.jpg", HASH, 2000, 1500, 1_000_000, format="jpg")
+    damaged = Item("c.jpg", HASH, 2000, 1500, 500_000, format="jpg", provenance=Provenance(damage="truncated"))
+    assert best_of([piped, small]).source == "b.jpg"
+    assert best_of([piped, damaged]).source == "c.jpg"
+    assert sorted([piped, small], key=rank_key)[0].source == "b.jpg"
+    assert best_of([piped]).source == "-"
+
+
+def test_dupes_of_standard_input_and_a_smaller_file_keep_the_file(tmp_path):
+    photo = scene((800, 600), seed=5)
+    photo.resize((400, 300)).save(tmp_path / "small.jpg", quality=90)
+    piped = tmp_path / "big.jpg"
+    photo.save(piped, quality=95)
+    result = run("dupes", "-", str(tmp_path / "small.jpg"), "--json", "--no-cache", stdin=piped.read_bytes())
+    assert result.exit_code == 0, result.stderr
+    (found,) = json.loads(result.stdout)
+    assert os.path.basename(found["reference"]) == "small.jpg"

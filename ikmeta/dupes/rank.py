@@ -9,6 +9,8 @@
 
 Copies are ranked, best first, by:
 
+0. a file before standard input (``-``): what was piped in is never kept while a file copy
+   exists (there is nothing of it on disk to keep);
 1. intact before damaged: a truncated file is never kept while an intact copy exists;
 2. more pixels of the picture as made: inside a frame, without a band added along one side,
    and not counting pixels an upscale invented. An upscale is known by the size its EXIF
@@ -50,6 +52,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ikmeta.image.exif_values import parse_captured, wall_clock
+from ikmeta.sources.base import STDIN
 
 if TYPE_CHECKING:
     from .model import Item
@@ -77,11 +80,13 @@ class Choice:
     pixels: dict[int, str] = field(default_factory=dict)
 
 
-def rank_key(item: Item) -> tuple[int, int, int, int, int, int, float, float, int, int, int, int, float, str]:
-    """A total order, best copy first: intact, pixels as made (exactly), then :func:`tie_key`.
-    Grouping walks items in this order; :func:`best_of` then applies the 1% pixel tolerance
-    and looks for upscales."""
-    return (int(item.damaged), -made_pixels(item), *tie_key(item))
+def rank_key(
+    item: Item,
+) -> tuple[int, int, int, int, int, int, int, float, float, int, int, int, int, float, str]:
+    """A total order, best copy first: a file before standard input, intact, pixels as made
+    (exactly), then :func:`tie_key`. Grouping walks items in this order; :func:`best_of` then
+    applies the 1% pixel tolerance and looks for upscales."""
+    return (int(item.source == STDIN), int(item.damaged), -made_pixels(item), *tie_key(item))
 
 
 def tie_key(
@@ -173,7 +178,8 @@ def choose(items: list[Item], judge: Judge | None = None, barred: frozenset[int]
 
     A copy found to be an upscale of a smaller one counts as that one's size, and so as the
     size of whatever that one was found to be enlarged from in turn."""
-    weighed = [k for k, item in enumerate(items) if not item.damaged] or list(range(len(items)))
+    files = [k for k, item in enumerate(items) if item.source != STDIN] or list(range(len(items)))
+    weighed = [k for k in files if not items[k].damaged] or files
     own = {k: made_pixels(items[k]) for k in weighed}
     follows: dict[int, tuple[int, bool]] = {}  # an upscale -> (the copy it was made from, for sure)
 
@@ -254,7 +260,8 @@ def _smaller_sources(items: list[Item], big: int, weighed: list[int], own: dict[
 def first_asked(items: list[Item]) -> list[Item]:
     """The copies a judge is first asked about when :func:`choose` ranks ``items``: each of the
     largest, and the largest copy it may have been enlarged from (measured ahead, together)."""
-    weighed = [k for k, item in enumerate(items) if not item.damaged] or list(range(len(items)))
+    files = [k for k, item in enumerate(items) if item.source != STDIN] or list(range(len(items)))
+    weighed = [k for k in files if not items[k].damaged] or files
     own = {k: made_pixels(items[k]) for k in weighed}
     most = max(own.values())
     asked = []
@@ -363,15 +370,41 @@ def fullest(
     near that copy; in rank order, until none does. An upscaled crop has more pixels than its
     original, a framed copy more than the picture: neither is the copy to keep.
 
+    Linear in the members: two copies each of which shows more than the other (near copies
+    whose windows all lie near each other) are the same picture, not a crop; a copy is tried
+    once; at most :data:`MOST_JUDGED` copies a step are checked against every member, and at
+    most :data:`MOST_JUDGED` steps are taken.
+
     >>> fullest(0, [0, 1], lambda a, b: a == 1, lambda a, b: True)
     1
     """
-    for _ in members:  # each step moves to a copy showing more: at most one step a member
-        fuller = next(
-            (k for k in members if k != best and shows_more(k, best) and all(near(m, k) for m in members)),
-            None,
-        )
+    tried = {best}
+    for _ in range(MOST_JUDGED):
+        fuller = _first_fuller(best, members, tried, shows_more, near)
         if fuller is None:
             return best
         best = fuller
     return best
+
+
+def _first_fuller(
+    best: int,
+    members: list[int],
+    tried: set[int],
+    shows_more: Callable[[int, int], bool],
+    near: Callable[[int, int], bool],
+) -> int | None:
+    """The first member in rank order that shows more than ``best`` (and not the other way
+    round) and that every member is near, among the first :data:`MOST_JUDGED` such; each
+    candidate goes into ``tried``."""
+    checked = 0
+    for k in members:
+        if k in tried or not shows_more(k, best) or shows_more(best, k):
+            continue
+        tried.add(k)
+        if all(near(m, k) for m in members):
+            return k
+        checked += 1
+        if checked == MOST_JUDGED:
+            return None
+    return None
