@@ -53,7 +53,10 @@ def inspect(
     ``ikmeta inspect`` prints it). Raises :class:`~ikmeta.errors.IkmetaError`.
 
     ``limits`` (:class:`Limits`: ``timeout``, ``max_bytes``, ``headers``, ``retries``,
-    ``connections``, ``storage_options``) are the command line's options of those names. ``on_warning(source,
+    ``connections``, ``storage_options``, ``max_pixels``) are the command line's options of those
+    names: an image of more than ``max_pixels`` pixels (default 89,478,485, Pillow's
+    decompression-bomb limit; None or 0: no limit) raises :class:`~ikmeta.errors.ImageError`
+    from its header, before it is decoded. ``on_warning(source,
     message)`` hears caveats (a truncated file), which are otherwise issued as
     :class:`~ikmeta.errors.IkmetaWarning`.
 
@@ -63,7 +66,7 @@ def inspect(
     """
     from .image.metadata import inspect_blob
 
-    report = inspect_blob(read_any(source, _fetch(limits)))
+    report = inspect_blob(read_any(source, _fetch(limits)), _max_pixels(limits))
     _warn(report, on_warning)
     return report.metadata
 
@@ -86,7 +89,8 @@ def inspect_many(
     """
     from .image.metadata import inspect_blob
 
-    return _many(inspect_blob, sources, jobs, _fetch(limits), on_warning)
+    work = functools.partial(inspect_blob, max_pixels=_max_pixels(limits))
+    return _many(work, sources, jobs, _fetch(limits), on_warning)
 
 
 def phash(
@@ -98,7 +102,8 @@ def phash(
     A PIL image is hashed from its pixels as they are, turned by the EXIF orientation it
     carries (``ImageOps.exif_transpose`` removes the tag, so transposing first is the same);
     an image opened from a file may then differ by a bit or two from the file's hash, which
-    is decoded at reduced scale. ``on_warning`` and ``limits``: as for :func:`inspect`.
+    is decoded at reduced scale (and is not held to ``max_pixels``: its pixels are the
+    caller's). ``on_warning`` and ``limits``: as for :func:`inspect`.
 
         >>> from PIL import Image
         >>> ikmeta.phash(Image.open("examples/harbour.jpg"))
@@ -109,7 +114,7 @@ def phash(
     from .image.metadata import phash_blob
 
     blob = read_any(cast("Source", source), _fetch(limits))  # not an image: checked above
-    report = phash_blob(blob)
+    report = phash_blob(blob, _max_pixels(limits))
     _warn(report, on_warning)
     phashed: str = report.metadata["pHash"]
     return phashed
@@ -150,7 +155,8 @@ def hash_records(
     """
     from .image.metadata import phash_blob
 
-    return _many(phash_blob, sources, jobs, _fetch(limits), on_warning)
+    work = functools.partial(phash_blob, max_pixels=_max_pixels(limits))
+    return _many(work, sources, jobs, _fetch(limits), on_warning)
 
 
 def distance(a: str, b: str) -> int:
@@ -221,6 +227,7 @@ def find_duplicates(
             store,
             jobs=jobs,
             fetch=fetch,
+            max_pixels=_max_pixels(limits),
             hidden=hidden,
             follow_links=follow_links,
             on_error=on_error or _warn_error,
@@ -368,12 +375,13 @@ def cache_name(cache: Any) -> str:
 class Limits(TypedDict, total=False):
     """The keywords that limit reading and downloading, as the command line's options do."""
 
-    timeout: float  # seconds to wait for a URL's server, to connect and for each read (30)
+    timeout: float  # seconds for the whole request to a URL: connects, reads, retries and their waits (30)
     max_bytes: int  # the largest body downloaded or stream read (100,000,000)
     headers: Mapping[str, str]  # sent with every request, over ikmeta's own (--header)
     retries: int  # times a connection error, 429 or 5xx is tried again (3)
     connections: int  # downloads at once, and connections kept alive a host (16)
     storage_options: Mapping[str, Any]  # for s3://, gs://, az:// sources' library (--storage-option)
+    max_pixels: int | None  # the most pixels an image may have (89,478,485); None or 0: no limit
 
 
 def limits_of(fetch: FetchOptions) -> Limits:
@@ -396,6 +404,7 @@ def _fetch(limits: Limits) -> FetchOptions:
             f"unexpected keyword argument {sorted(unknown)[0]!r} (limits: {', '.join(Limits.__annotations__)})"
         )
     options: dict[str, Any] = dict(limits)
+    options.pop("max_pixels", None)  # a limit on decoding, not on reading: see _max_pixels
     for name, low, high in (
         ("timeout", 0.0, 86400.0),
         ("max_bytes", 1, 2**63),
@@ -412,6 +421,22 @@ def _fetch(limits: Limits) -> FetchOptions:
     if "storage_options" in options:
         options["storage_options"] = tuple(options["storage_options"].items())
     return FetchOptions(**options)
+
+
+def _max_pixels(limits: Limits) -> int | None:
+    """The ``max_pixels`` of ``limits``, checked: the default (Pillow's decompression-bomb limit)
+    when it is not given, None for no limit (None or 0).
+
+    >>> _max_pixels({}), _max_pixels({"max_pixels": 0}), _max_pixels({"max_pixels": 10**9})
+    (89478485, None, 1000000000)
+    """
+    from .image.limits import MAX_PIXELS
+
+    value = limits.get("max_pixels", MAX_PIXELS)
+    if value is None:
+        return None
+    _check_number("max_pixels", value, 0, 2**63, integer=True)
+    return value or None
 
 
 def _check_number(name: str, value: Any, low: float, high: float, integer: bool) -> None:

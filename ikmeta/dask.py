@@ -94,6 +94,7 @@ COLUMNS = (
     "error",
 )
 PARTITION_SIZE = 500  # sources hashed in one task
+CONNECT_TIMEOUT = "10s"  # how long a scheduler's address is tried before "cannot reach"
 GROUP_PARTITION_ROWS = 100_000  # rows a partition of find_duplicates' table
 
 
@@ -545,7 +546,7 @@ def client_for(address: str, workers: int) -> Any:
         client._ikmeta_cluster = cluster  # type: ignore[attr-defined]
         return client
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise SourceError(address, f"cannot reach the Dask scheduler: {exc}") from None
     except ValueError as exc:  # not an address Dask knows

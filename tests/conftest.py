@@ -83,6 +83,66 @@ def need(condition: bool, what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+def need_module(name: str, what: str) -> Any:
+    """``import name``; skipped outside CI when it is missing, a failure in CI (where the test
+    extra installs it): unlike ``pytest.importorskip``, never a silent skip of every test."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        need(False, what)
+
+
+def need_unprivileged(why: str) -> None:
+    """A user who is not root (``why``: what root could do anyway). CI runs the tests as one
+    (.ci/run); as root, these tests skip outside CI and fail in it."""
+    need(os.geteuid() != 0, f"a user who is not root ({why})")
+
+
+@pytest.fixture
+def unprivileged() -> None:
+    """For tests of what a user may not do (read, enter or change a folder): root may."""
+    need_unprivileged("root reads, enters and changes any folder")
+
+
+def need_moto_server() -> None:
+    """moto's standalone S3 server (``moto[server]`` of the test extra)."""
+    need_module("moto.server", "moto's server (pip install 'moto[server]', in the test extra)")
+
+
+LABELLED_SET = ("--seed", "1", "--variants", "6")  # the classic set the quality test and the page use
+
+
+def labelled_set(corpus: Path, base: Path, *args: str) -> Path:
+    """The shared tool's labelled near-duplicate set of the corpus
+    (``make_dupes_set.py CORPUS OUT ARGS...``), built once a run whichever test or pytest-xdist
+    worker asks first (a lock file in ``base``, the run's temporary folder the workers share);
+    read-only to the tests that use it."""
+    import fcntl
+    import subprocess
+    import sys
+
+    tool = corpus.parent.parent / "tools" / "make_dupes_set.py"
+    need(tool.is_file(), f"the shared tools ({tool})")
+    out = base / ("labelled-" + "-".join(a.strip("-") for a in args))
+    with open(base / "labelled.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "truth.json").is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            subprocess.run(
+                [sys.executable, str(tool), str(corpus), str(out), *args], check=True, capture_output=True
+            )
+    return out
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary folder every pytest-xdist worker of this run shares (alone: the run's own)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     root = corpus_root()

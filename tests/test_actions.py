@@ -259,7 +259,7 @@ def test_each_action_then_undo(tmp_path, action):
         elif action == "hardlink":
             assert os.path.samefile(path, a)
         else:
-            assert os.readlink(path) == a
+            assert os.readlink(path) == "a.jpg" and os.path.samefile(path, a)  # relative, beside it
     assert not [p for p in os.listdir(tmp_path / "lib") if "ikmeta" in p]  # no temporary names left
     undone = list(undo_journal(str(journal)))
     assert [u.status for u in undone] == ["undone", "undone"]
@@ -295,6 +295,83 @@ def test_a_journal_is_never_overwritten(tmp_path):
     with pytest.raises(Exception, match="already exists; a journal is never overwritten"):
         Journal.create(str(tmp_path / "j.jsonl"), "trash", "r")
     assert (tmp_path / "j.jsonl").read_text() == "mine"
+
+
+def test_symbolic_links_are_relative_on_the_real_paths_and_survive_moving_the_tree(tmp_path):
+    tree = tmp_path / "tree"
+    a = write(tree / "lib" / "a.jpg", b"kept")
+    write(tree / "deep" / "er" / "other" / "b.jpg", b"dup")
+    (tree / "L").symlink_to(Path("deep") / "er" / "other")
+    b = str(tree / "L" / "b.jpg")  # the duplicate named through a linked folder
+    journal = tmp_path / "j.jsonl"
+    outcomes = run_plan(make_plan(report_of([a, b]), "symlink"), journal)
+    assert [o.status for o in outcomes] == ["done"]
+    # from the folder the link really is in (deep/er/other), not from L
+    assert os.readlink(b) == os.path.join("..", "..", "..", "lib", "a.jpg")
+    assert os.path.samefile(b, a)
+    moved = tmp_path / "elsewhere"
+    os.rename(tree, moved)
+    assert (moved / "L" / "b.jpg").read_bytes() == b"kept"  # the link still finds the kept file
+    os.rename(moved, tree)
+    assert [u.status for u in undo_journal(str(journal))] == ["undone"]
+    assert Path(b).read_bytes() == b"dup" and not os.path.islink(b)
+
+
+def test_absolute_symbolic_links_on_request(tmp_path):
+    a, b = write(tmp_path / "lib" / "a.jpg", b"kept"), write(tmp_path / "b.jpg", b"dup")
+    journal = tmp_path / "j.jsonl"
+    plan = make_plan(report_of([a, b]), "symlink")
+    journal_file = Journal.create(str(journal), plan.action, "report.json")
+    try:
+        outcomes = list(apply_plan(plan, journal_file, absolute_links=True))
+    finally:
+        journal_file.close()
+    assert [o.status for o in outcomes] == ["done"]
+    assert os.readlink(b) == a
+    assert [u.status for u in undo_journal(str(journal))] == ["undone"]
+    assert Path(b).read_bytes() == b"dup" and not os.path.islink(b)
+
+
+def refuse_unlink(monkeypatch, refused: str) -> None:
+    """``os.unlink(refused)`` fails as in a read-only folder (which root could write to)."""
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if os.fspath(path) == refused:
+            raise PermissionError(13, "Permission denied", refused)
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+
+
+def test_a_move_whose_source_cannot_be_removed_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The source's folder is read-only (unlink fails once the destination is linked): the
+    destination's new name and the folders made for it go, the source stays, one failure."""
+    a, b = write(tmp_path / "lib" / "a.jpg"), write(tmp_path / "lib" / "b.jpg", b"dup")
+    refuse_unlink(monkeypatch, b)
+    to = tmp_path / "to"
+    journal = tmp_path / "j.jsonl"
+    outcomes = run_plan(make_plan(report_of([a, b]), "move", move_to=str(to)), journal)
+    assert [(o.status, o.reason) for o in outcomes] == [("failed", "permission denied")]
+    assert Path(b).read_bytes() == b"dup" and os.stat(b).st_nlink == 1
+    assert not to.exists()  # no second name, no empty folders
+    _, steps = read_journal(str(journal))
+    assert [s.states for s in steps] == [["failed"]]
+    monkeypatch.undo()
+    assert list(undo_journal(str(journal))) == []
+    assert Path(b).read_bytes() == b"dup" and not to.exists()
+
+
+def test_a_failed_move_keeps_the_folders_that_were_there(tmp_path, monkeypatch):
+    a = write(tmp_path / "lib" / "a.jpg")
+    to = tmp_path / "to"
+    theirs = write(to / str(tmp_path).lstrip("/") / "theirs.jpg", b"theirs")
+    refuse_unlink(monkeypatch, a)
+    with pytest.raises(PermissionError):
+        move_file(a, str(to) + a)
+    assert os.path.exists(a) and not os.path.lexists(str(to) + a)
+    assert not os.path.lexists(os.path.dirname(str(to) + a))  # the folder the move made goes...
+    assert Path(theirs).read_bytes() == b"theirs"  # ...the one it found stays
 
 
 def test_move_never_overwrites(tmp_path):

@@ -8,6 +8,7 @@ import re
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +114,21 @@ def test_version_and_help():
     assert run("--version").stdout.strip() == f"ikmeta, version {__version__}"
     for command in cli.commands:
         assert "Examples:" in run(command, "--help").stdout, command
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+def test_the_command_list_cuts_no_command_short(columns):
+    """'ikmeta --help' lists each command on one line, its whole short help (Click would
+    cut a long first sentence at '...', and undo's at its own 'ikmeta apply ...')."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["--help"], env={"COLUMNS": columns})
+    listed = result.stdout.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed] == sorted(cli.commands)  # one line each
+    assert not [line for line in listed if line.rstrip().endswith("...")]
+    for line in listed:
+        name, short = line.split(None, 1)
+        assert short == cli.commands[name].short_help and short.endswith("."), line
 
 
 def test_many_sources_keep_order_with_many_jobs(tmp_path):
@@ -427,9 +443,35 @@ def test_a_folder_named_like_a_hash_is_the_hash(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "is a folder" in result.stderr
 
 
+def reading_standard_input(pid: int, seconds: float = 30) -> None:
+    """Wait until a thread of process ``pid`` is blocked reading its standard input (Linux's
+    /proc/PID/task/*/syscall: read, 0, on descriptor 0), rather than sleeping a guess."""
+    import time
+
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():  # not Linux: the old guess
+        time.sleep(2.5)
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        readable = False
+        for task in tasks.glob("*/syscall"):
+            try:
+                calls = task.read_text().split()
+            except OSError:  # a thread that ended, or not ours to look at
+                continue
+            readable = True
+            if calls[:2] == ["0", "0x0"]:
+                return
+        if not readable:  # /proc/PID/task/*/syscall closed to us (ptrace rules): the old guess
+            time.sleep(2.5)
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} never read its standard input")
+
+
 def test_ctrl_c_stops_at_once_with_130():
     import signal
-    import time
 
     waiting = subprocess.Popen(
         [sys.executable, "-m", "ikmeta", "inspect", "-"],
@@ -437,7 +479,7 @@ def test_ctrl_c_stops_at_once_with_130():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.5)  # started, and reading standard input that never ends
+    reading_standard_input(waiting.pid)  # started, and reading standard input that never ends
     waiting.send_signal(signal.SIGINT)
     out, err = waiting.communicate(timeout=30)
     waiting.stdin.close()
@@ -520,14 +562,13 @@ def test_pillow_logs_nothing_of_its_own(tmp_path):
 
 def test_ctrl_c_with_stderr_closed_still_stops_with_130():
     import signal
-    import time
 
     waiting = subprocess.Popen(
         ["bash", "-c", f"exec {sys.executable} -m ikmeta inspect - 2>&-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
-    time.sleep(2.5)
+    reading_standard_input(waiting.pid)
     waiting.send_signal(signal.SIGINT)
     waiting.communicate(timeout=30)
     assert waiting.returncode == 130
@@ -562,3 +603,16 @@ def test_phash_help_names_every_key_it_prints():
     text = " ".join(run("phash", "--help").stdout.split())
     for key in ("flat", "width", "height", "size", "format", "quality", "camera", "captured", "mtimeNs"):
         assert key in text, key
+
+
+def test_distance_of_a_file_in_a_folder_it_may_not_enter_says_permission_denied(tmp_path, unprivileged):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.jpg").write_bytes((EXAMPLES / "harbour.jpg").read_bytes())
+    locked.chmod(0o000)
+    try:
+        result = run("distance", str(locked / "a.jpg"), "2d5ad3936d2e015b")
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 1
+    assert result.stderr == f"ikmeta: {locked / 'a.jpg'}: permission denied\n"

@@ -25,7 +25,7 @@ from click.shell_completion import get_completion_class
 
 from ikmeta.cli import cli
 
-from .conftest import ROOT
+from .conftest import ROOT, need
 
 COMPLETIONS = ROOT / "completions"
 
@@ -161,9 +161,8 @@ def shell_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
 
 def need_shell(name: str) -> str:
     path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed")
-    return path
+    need(path is not None, f"{name} (apt install {name})")
+    return path or name
 
 
 BASH_CALL = r"""
@@ -298,6 +297,7 @@ def test_zsh_tab_completes_paths(shell_env):
         [zsh, "-f", "-i"],
         [
             "bindkey -e",
+            "unsetopt auto_remove_slash",  # (else the Ctrl-A that prints the line takes back a folder's /)
             "autoload -Uz compinit && compinit -u -D",
             f"source {shlex.quote(str(COMPLETIONS / 'ikmeta.zsh'))}",
         ],
@@ -327,3 +327,39 @@ def test_a_choice_argument_completes_its_choices():
     ctx = click.Context(command, info_name="apply", parent=click.Context(cli, info_name="ikmeta"))
     action = next(p for p in command.params if p.name == "action")
     assert [item.value for item in action.shell_complete(ctx, "h")] == ["hardlink"]
+
+
+def readme_install_lines() -> dict[str, str]:
+    """The README's lines that install each shell's completion, by shell."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Shell completions", 1)[1].split("\n#", 1)[0]
+    lines = [
+        line for line in section.splitlines() if line.startswith("mkdir -p ") and " cp completions/" in line
+    ]
+    return {line.split("completions/ikmeta.", 1)[1].split()[0]: line for line in lines}
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_the_readme_install_lines_work_as_written(shell, tmp_path):
+    """Issue 24: on a fresh account (a new home, no folders made yet) the README's line for
+    each shell installs a completion that shell then loads: bash through the bash-completion
+    package (as Debian's and Ubuntu's ~/.bashrc load it), zsh with ~/.zfunc in fpath, fish
+    by itself."""
+    line = readme_install_lines()[shell]
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}  # a plain account
+    env.update(HOME=str(home), PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    subprocess.run(["bash", "-euc", line], cwd=ROOT, env=env, check=True)
+    if shell == "bash":
+        loader = Path("/usr/share/bash-completion/bash_completion")
+        need(loader.exists(), "the bash-completion package (apt install bash-completion)")
+        check = [need_shell("bash"), "-c", f"source {loader}; _completion_loader ikmeta; complete -p ikmeta"]
+        expected = "-F _ikmeta_completion ikmeta"
+    elif shell == "zsh":
+        script = "fpath=(~/.zfunc $fpath); autoload -Uz compinit && compinit -u; print $_comps[ikmeta]"
+        check, expected = [need_shell("zsh"), "-f", "-c", script], "_ikmeta"
+    else:
+        check, expected = [need_shell("fish"), "-c", "complete -C'ikmeta insp'"], "inspect"
+    out = subprocess.run(check, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert expected in out.stdout, (out.stdout, out.stderr)

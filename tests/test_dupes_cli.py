@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 
 from ikmeta.cli import cli
 
-from .conftest import ROOT, run, scene
+from .conftest import LABELLED_SET, ROOT, labelled_set, run, scene
 
 TOOLS = ROOT.parent / "shared" / "tools"
 
@@ -75,6 +75,7 @@ def test_groups_references_and_exit_code(library, tmp_path):
     assert len(found) == 3  # blue, the blank page and the lone photo stay alone
     data = json.loads(result.stdout)
     beach = data[0]
+    assert list(beach) == ["root", "reference", "files"] and beach["root"] == os.getcwd()
     assert beach["reference"] == str(library / "trip" / "beach.jpg")
     assert beach["files"][0] == {
         "source": beach["reference"],
@@ -88,7 +89,7 @@ def test_groups_references_and_exit_code(library, tmp_path):
         "quality": 92,
         "camera": None,
         "captured": None,
-        "mtimeNs": (library / "trip" / "beach.jpg").stat().st_mtime_ns,
+        "mtimeNs": str((library / "trip" / "beach.jpg").stat().st_mtime_ns),  # digits no JSON tool rounds
         "damage": None,
         "why": [],  # nothing places it after another copy
         "alsoAt": [],
@@ -244,26 +245,13 @@ def score(truth, groups_json: str) -> tuple[float, float]:
 
 
 @pytest.mark.corpus
-def test_quality_on_a_labelled_set(corpus, tmp_path):
-    out = tmp_path / "set"
-    subprocess.run(
-        [
-            sys.executable,
-            str(TOOLS / "make_dupes_set.py"),
-            str(corpus),
-            str(out),
-            "--seed",
-            "1",
-            "--variants",
-            "6",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    default = run("dupes", str(out), "--json", "--no-cache")
+def test_quality_on_a_labelled_set(corpus, tmp_path, shared_tmp):
+    out = labelled_set(corpus, shared_tmp, *LABELLED_SET)  # (the review page's tests use it too)
+    cache = str(tmp_path / "hashes.sqlite3")  # hashed once: the second run groups other ways
+    default = run("dupes", str(out), "--json", "--cache", cache)
     precision, recall = score(out / "truth.json", default.stdout)
     assert precision >= 0.995 and recall >= 0.96, (precision, recall)  # issue 12's targets
-    connected = run("dupes", str(out), "--json", "--no-cache", "--linkage", "connected")
+    connected = run("dupes", str(out), "--json", "--cache", cache, "--linkage", "connected")
     precision, recall = score(out / "truth.json", connected.stdout)
     assert precision >= 0.995 and recall >= 0.96, (precision, recall)
 
@@ -387,12 +375,30 @@ def test_quality_on_every_kind_of_edit(corpus, tmp_path, seed):
         check=True,
         capture_output=True,
     )
-    result = run("dupes", str(out), "--json", "--no-cache")
+    cache = str(tmp_path / "hashes.sqlite3")  # hashed once: the second run groups another way
+    result = run("dupes", str(out), "--json", "--cache", cache)
     precision, recall = score(out / "truth.json", result.stdout)
     assert precision >= 0.99 and recall >= 0.90, (precision, recall)
     kinds = recall_by_kind(out / "truth.json", json.loads(result.stdout))
     for kind, found in kinds.items():
         assert found >= KIND_FLOORS.get(kind, 0.95), (kind, kinds)
-    exact = run("dupes", str(out), "--json", "--no-cache", "--geometry", "exact")
+    exact = run("dupes", str(out), "--json", "--cache", cache, "--geometry", "exact")
     # As they stand, only a mirrored copy of a nearly symmetric picture matches.
     assert recall_by_kind(out / "truth.json", json.loads(exact.stdout))["mirror"] <= 0.1
+
+
+def test_reports_record_their_root_and_write_times_as_strings(library, tmp_path, monkeypatch):
+    """Reports that travel (issue 24): every JSON tool keeps a string as it is, where jq 1.6 and
+    JavaScript round a number past 2**53, as a time in nanoseconds is; and the folder dupes ran
+    in is where the report's relative paths lead from, wherever it is used."""
+    monkeypatch.chdir(library)
+    cache = ["--cache", str(tmp_path / "c.sqlite3"), "-q"]
+    as_json = json.loads(run("dupes", "trip", "--json", *cache).stdout)
+    as_ndjson = [json.loads(line) for line in run("dupes", "trip", "--ndjson", *cache).stdout.splitlines()]
+    assert as_json == as_ndjson and as_json
+    for group in as_json:
+        assert group["root"] == str(library) and not os.path.isabs(group["reference"])
+        for entry in group["files"]:
+            assert entry["mtimeNs"] == str(os.stat(entry["source"]).st_mtime_ns)
+    rows = list(csv.DictReader(io.StringIO(run("dupes", "trip", "--csv", *cache).stdout)))
+    assert [r["mtimeNs"] for r in rows] == [f["mtimeNs"] for g in as_json for f in g["files"]]

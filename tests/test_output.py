@@ -79,5 +79,5 @@ def test_group_json_puts_each_file_on_a_line_whatever_the_names():
     lines = list(group_json_lines(group(items, 10)))
     document = json.loads("\n".join(lines))
     assert [f["source"] for f in document[0]["files"]] == names
-    assert len(lines) == 6 + len(names)  # [, {, reference, files, ...one per file..., ], }]
+    assert len(lines) == 7 + len(names)  # [, {, root, reference, files, ...one per file..., ], }]
     assert list(group_json_lines([])) == ["[]"]

@@ -77,7 +77,7 @@ def test_a_failing_source_of_items_raises_in_order():
 
 
 def test_memory_gate_keeps_the_total_in_flight_within_its_budget():
-    from ikmeta.image.decode import MemoryGate
+    from ikmeta.image.limits import MemoryGate
 
     gate, lock = MemoryGate(100), threading.Lock()
     in_flight, peak = [0], [0]

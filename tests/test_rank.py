@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pillow_heif
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,7 +41,7 @@ def test_a_lossless_png_made_from_a_camera_jpeg_does_not_outrank_it(tmp_path):
 
 
 def test_a_heic_original_outranks_its_jpeg_export(tmp_path):
-    pytest.importorskip("pillow_heif").register_heif_opener()
+    pillow_heif.register_heif_opener()  # a dependency of ikmeta
     photo = scene((800, 600), seed=4)
     photo.save(tmp_path / "IMG_0002.HEIC", quality=80, exif=camera_exif())
     photo.save(tmp_path / "IMG_0002.jpg", quality=95, exif=camera_exif())  # larger, same EXIF
@@ -70,7 +71,7 @@ def test_a_turned_export_ties_on_pixels_and_dimensions_are_shown_as_displayed(tm
 
 
 def test_cache_and_hash_lists_rank_as_a_scan_does(tmp_path):
-    pytest.importorskip("pillow_heif").register_heif_opener()
+    pillow_heif.register_heif_opener()  # a dependency of ikmeta
     photo = scene((800, 600), seed=8)
     photo.save(tmp_path / "IMG_0004.HEIC", quality=80, exif=camera_exif())
     photo.save(tmp_path / "IMG_0004.jpg", quality=95, exif=camera_exif())
@@ -344,7 +345,9 @@ def test_standard_input_is_never_the_reference_while_a_file_copy_exists():
     is the larger copy or the file is damaged."""
     piped = Item("-", HASH, 4000, 3000, 9_000_000, format="jpg", camera="Canon EOS 40D")
     small = Item("b.jpg", HASH, 2000, 1500, 1_000_000, format="jpg")
-    damaged = Item("c.jpg", HASH, 2000, 1500, 500_000, format="jpg", provenance=Provenance(damage="truncated"))
+    damaged = Item(
+        "c.jpg", HASH, 2000, 1500, 500_000, format="jpg", provenance=Provenance(damage="truncated")
+    )
     assert best_of([piped, small]).source == "b.jpg"
     assert best_of([piped, damaged]).source == "c.jpg"
     assert sorted([piped, small], key=rank_key)[0].source == "b.jpg"

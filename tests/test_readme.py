@@ -127,4 +127,24 @@ def test_quick_start_makes_a_virtual_environment_in_one_line_each():
     commands = [body.strip() for lang, body in BLOCK.findall(quick) if lang == "sh"]
     assert len(commands) == 2 and all("\n" not in c for c in commands)
     assert commands[0].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install . && ikmeta ")
-    assert commands[1] == "pip install -e '.[test]' && pytest"
+    assert commands[1] == "pip install -e '.[test]' -c constraints.txt && pytest"
+
+
+def test_the_constraints_pin_every_dependency_within_its_range():
+    """constraints.txt (the versions CI last passed with, used by the README's test command)
+    pins ikmeta's dependencies and its test extra, each within pyproject.toml's range."""
+    import tomllib
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (requirement, pins[name])

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -30,6 +31,8 @@ from .conftest import EXAMPLES, encode, run, scene
 JPEG = (EXAMPLES / "harbour.jpg").read_bytes()
 PNG = encode(scene((300, 200), seed=3), "PNG")
 BIG = encode(scene((1600, 1200), seed=4), "BMP")  # ~5.8 MB
+ZEROS = bytes(200_000)  # compressed, a few hundred bytes that grow past a --max-bytes of 100000
+PACKED = {"zeros.gz": ("gzip", gzip.compress(ZEROS)), "zeros.deflate": ("deflate", zlib.compress(ZEROS))}
 PROXY_VARS = (
     "http_proxy",
     "https_proxy",
@@ -160,8 +163,32 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, gzip.compress(JPEG), headers={"Content-Encoding": "gzip"})
         elif path == "empty":
             self.send(200, b"")
+        elif path in PACKED:
+            encoding, packed = PACKED[path]
+            self.send(200, packed, "image/bmp", headers={"Content-Encoding": encoding})
+        elif path.startswith("elsewhere"):  # to the server on the port the query names
+            self.redirect(f"http://127.0.0.1:{path.partition('=')[2]}/img.jpg")
+        elif path == "trickle":  # a byte every 0.2 s of a body that would take days
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(10**6))
+            self.end_headers()
+            self.trickle(b"x")
+        elif path == "trickle-headers":  # the headers themselves, a byte every 0.2 s
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            self.trickle(b"X")
         else:
             self.send(404, b"", "text/plain")
+
+    def trickle(self, byte: bytes) -> None:
+        """Send ``byte`` every 0.2 s until the client hangs up (or 10 s have gone by)."""
+        try:
+            for _ in range(50):
+                self.wfile.write(byte)
+                time.sleep(0.2)
+        except OSError:
+            pass
+        self.close_connection = True
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -175,7 +202,7 @@ class QuietServer(ThreadingHTTPServer):
 @pytest.fixture(scope="module")
 def server():
     httpd = QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -247,7 +274,7 @@ def test_connection_refused():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(SourceError, match=re.escape("connection refused by 127.0.0.1")):
-        read_source(f"http://127.0.0.1:{port}/img.jpg")
+        read_source(f"http://127.0.0.1:{port}/img.jpg", fetch=FetchOptions(backoff=0.01))
 
 
 def test_unknown_host():
@@ -294,7 +321,7 @@ def tls_server(tmp_path_factory):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     yield f"https://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
 
@@ -446,14 +473,25 @@ def test_connections_are_kept_alive_and_reused(server):
     assert len(Handler.requests) == 40 and len(ports) <= 2  # two connections carried forty requests
 
 
-def test_5xx_and_429_are_tried_again(server):
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The waits between tries, recorded instead of slept."""
+    from ikmeta.sources import urls
+
+    recorded: list[float] = []
+    monkeypatch.setattr(urls, "_sleep", recorded.append)
+    return recorded
+
+
+def test_5xx_and_429_are_tried_again(server, waits):
     Handler.answers["flaky1"] = [(503, {}), (502, {})]
     assert fetched(server, "flaky1", backoff=0.01) == JPEG
     assert len(requests_to("flaky1")) == 3
+    assert len(waits) == 2 and 0.01 <= waits[0] <= 0.02 <= waits[1] <= 0.03  # doubling, with jitter
+    waits.clear()
     Handler.answers["flaky2"] = [(429, {"Retry-After": "1"})]
-    start = time.monotonic()
     assert fetched(server, "flaky2", backoff=0.01) == JPEG
-    assert time.monotonic() - start >= 1.0  # as Retry-After asked, not the 10 ms backoff
+    assert waits == [1.0]  # as Retry-After asked, not the 10 ms backoff
 
 
 def test_retries_give_up_with_one_line(server):
@@ -677,3 +715,121 @@ def test_a_body_rewritten_in_the_same_second_at_another_size_is_fetched_again(se
     assert ("GET", "/tagged-d.jpg") in Handler.methods
     (group,) = again
     assert {f["source"]: f["size"] for f in group["files"]}[f"{server}/tagged-d.jpg"] == len(PNG)
+
+
+# --- --timeout is a deadline for the whole download (issue 24) --------------------------------
+
+
+@pytest.mark.parametrize("path", ["trickle", "trickle-headers"])
+def test_timeout_cuts_a_server_that_trickles(server, path):
+    start = time.monotonic()
+    result = run("inspect", "--timeout", "1", f"{server}/{path}")
+    assert result.exit_code == 1
+    assert result.stderr == f"ikmeta: {server}/{path}: timed out after 1 s\n"
+    assert time.monotonic() - start < 2  # not a byte's wait at a time, for ever
+
+
+def test_a_retry_after_past_the_timeout_is_not_waited_for(server):
+    Handler.answers["flaky7"] = [(503, {"Retry-After": "3600"})]
+    start = time.monotonic()
+    result = run("inspect", "--timeout", "2", f"{server}/flaky7")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"ikmeta: {server}/flaky7: HTTP 503 Service Unavailable; "
+        "the server asks to retry after 3600 s, longer than --timeout 2 s\n"
+    )
+    assert time.monotonic() - start < 1 and len(requests_to("flaky7")) == 1  # not 30 s, nor an hour
+    # within --timeout, but not within what is left of it after a first try and its wait
+    # (of 0.2-0.4 s: it fits, and then 0.2 + 1 s never does)
+    Handler.answers["flaky8"] = [(503, {}), (503, {"Retry-After": "1"})]
+    with pytest.raises(SourceError) as info:
+        fetched(server, "flaky8", timeout=1.1, backoff=0.2)
+    assert info.value.reason == (
+        "HTTP 503 Service Unavailable (2 tries); "
+        "the server asks to retry after 1 s, past the end of --timeout 1.1 s"
+    )
+
+
+def test_the_backoff_never_sleeps_past_the_timeout(server):
+    Handler.answers["flaky9"] = [(503, {})] * 6
+    start = time.monotonic()
+    with pytest.raises(SourceError) as info:  # waits of 0.4-0.8 s, then 0.8-1.2 s: no third try
+        fetched(server, "flaky9", timeout=1.2, retries=5, backoff=0.4)
+    assert info.value.reason == (
+        "HTTP 503 Service Unavailable (2 tries); no time left to try again within --timeout 1.2 s"
+    )
+    assert time.monotonic() - start < 1.5 and len(requests_to("flaky9")) == 2
+    with socket.socket() as sock:  # urllib3's own tries after a connection error: at once, then 1-1.5 s
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(SourceError) as info:
+        read_source(f"http://127.0.0.1:{port}/a.jpg", fetch=FetchOptions(timeout=1, retries=5, backoff=0.5))
+    assert info.value.reason == (
+        "connection refused by 127.0.0.1 (2 tries); no time left to try again within --timeout 1 s"
+    )
+    assert time.monotonic() - start < 1.5
+
+
+@pytest.mark.parametrize("path", list(PACKED))
+def test_max_bytes_holds_for_the_decoded_body(server, path):
+    assert len(PACKED[path][1]) < 1000
+    with pytest.raises(SourceError) as info:
+        fetched(server, path, max_bytes=100_000)
+    assert info.value.reason == "body is over the --max-bytes limit of 100000 bytes"
+    assert fetched(server, path, max_bytes=200_000) == ZEROS
+
+
+def test_a_cookie_stays_with_its_host_across_redirects(server):
+    credentials = ("--header", "Cookie: session=abc", "--header", "Authorization: Bearer s3cret")
+    other = QuietServer(("127.0.0.1", 0), Handler)  # the same name, another port: another host
+    threading.Thread(target=other.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        for path, hops in [
+            ("hop1", ["/hop1", "/hop0", "/img.jpg"]),
+            ("away", ["/away", "/img.jpg"]),
+            (
+                f"elsewhere?port={other.server_address[1]}",
+                [f"/elsewhere?port={other.server_address[1]}", "/img.jpg"],
+            ),
+        ]:
+            Handler.requests.clear()
+            result = run("phash", *credentials, f"{server}/{path}")
+            assert result.exit_code == 0, result.stderr
+            assert [r[0] for r in Handler.requests] == hops
+            sent = [{k.lower(): v for k, v in r[2].items()} for r in Handler.requests]
+            hosts = {h["host"] for h in sent}
+            for headers in sent:
+                same_host = headers["host"] == server.removeprefix("http://")
+                assert (headers.get("cookie"), headers.get("authorization")) == (
+                    ("session=abc", "Bearer s3cret") if same_host else (None, None)
+                ), (path, headers["host"])
+            assert len(hosts) == (1 if path == "hop1" else 2)
+    finally:
+        other.shutdown()
+
+
+def test_timeout_bounds_the_connects_of_every_try():
+    listener = socket.socket()  # never accepts, its queue full: later connects hang
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting = []
+    for _ in range(4):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        waiting.append(sock)
+    try:
+        with socket.socket() as probe:
+            probe.settimeout(0.3)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.skip("this system does not leave a connect to a full queue hanging")
+        start = time.monotonic()
+        with pytest.raises(SourceError) as info:
+            read_source(f"http://127.0.0.1:{port}/a.jpg", fetch=FetchOptions(timeout=0.5, retries=3))
+        assert info.value.reason == "timed out after 0.5 s"
+        assert time.monotonic() - start < 1.5  # not half a second for each of 4 tries
+    finally:
+        for sock in [*waiting, listener]:
+            sock.close()

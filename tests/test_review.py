@@ -264,6 +264,25 @@ def test_recorded_fields_of_the_wrong_type_are_dropped():
     assert tuple(record) == FILE_FIELDS  # the report's fields, in its order
 
 
+def test_a_time_written_as_digits_is_the_number():
+    """Reports write mtimeNs as a string of digits (JSON tools that read numbers as doubles
+    would round it): the page takes it as the number, so a changed file is still noticed."""
+    group = group_of("a.jpg", "b.jpg")
+    group["files"][0]["mtimeNs"] = "1796022541468584958"
+    group["files"][1]["mtimeNs"] = "17960225414685849580000"  # not a time
+    files = embedded(page_text([group]))["groups"][0]["files"]
+    assert [f["record"]["mtimeNs"] for f in files] == [1796022541468584958, None]
+
+
+def test_the_bar_words_its_counts_for_one_and_for_more():
+    """The nouns after the bar's counts are the program's to write ("1 group", "2 groups"),
+    and a page of one group is titled so."""
+    text = page_text([group_of("a.jpg", "b.jpg")])
+    assert "<title>ikmeta review: 1 group</title>" in text
+    for count in ("stat-scanned", "stat-groups", "stat-duplicates"):
+        assert f'id="{count}-word"' in text
+
+
 def test_identical_thumbnails_are_stored_once():
     same, other = Thumbnail(b"RIFF-same", 10, 8), Thumbnail(b"RIFF-other", 10, 8)
     thumbs = {

@@ -14,19 +14,19 @@ import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ikmeta.dupes.report import FILE_FIELDS
 
-from .conftest import encode, need, run, scene
+from .conftest import LABELLED_SET, encode, labelled_set, need, run, scene
+
+BY = "\N{MULTIPLICATION SIGN}"  # as the page writes dimensions (800 by 600)
 
 # Every thumbnail of the page has its source and has decoded (after scrolling through).
 ALL_THUMBNAILS_DECODED = """() => {
@@ -118,16 +118,12 @@ def make_page(folder: Path, page: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def labelled(corpus, tmp_path_factory) -> tuple[Path, list[dict]]:
-    """The shared labelled set (~260 edited copies of the corpus' photos): its page and report."""
+def labelled(corpus, tmp_path_factory, shared_tmp) -> tuple[Path, list[dict]]:
+    """The shared labelled set (~360 edited copies of the corpus' photos, the one
+    test_dupes_cli.py scores): its page and report."""
     root = tmp_path_factory.mktemp("labelled")
-    tool = corpus.parent.parent / "tools" / "make_dupes_set.py"
-    need(tool.is_file(), f"the shared tools ({tool})")
-    subprocess.run(
-        [sys.executable, str(tool), str(corpus), str(root / "set")], check=True, capture_output=True
-    )
     page = root / "review.html"
-    return page, make_page(root / "set", page)
+    return page, make_page(labelled_set(corpus, shared_tmp, *LABELLED_SET), page)
 
 
 @pytest.fixture(scope="session")
@@ -301,6 +297,14 @@ def test_the_compare_view_shows_the_whole_image_or_else_the_thumbnail(labelled, 
     assert opened.evaluate(shown, "compare-other") == ["file", report[index]["files"][1]["width"]]
     opened.page.wait_for_timeout(300)
     assert opened.evaluate(shown, "compare-kept")[0] == "data"
+    # Each says which it is: the HEIC a thumbnail (stretched to the JPEG's size), and why.
+    other = report[index]["files"][1]
+    assert (
+        opened.page.text_content("#shown-other") == f"Whole picture, {other['width']}{BY}{other['height']} px"
+    )
+    kept_label = opened.page.text_content("#shown-kept")
+    assert re.fullmatch(rf"Thumbnail, \d+{BY}\d+ px: this browser cannot show HEIC", kept_label)
+    assert opened.page.is_visible("#shown-kept") and opened.page.is_visible("#shown-other")
     opened.page.click("#compare-close")
     assert not opened.page.is_visible("#compare")
 
@@ -359,10 +363,11 @@ def test_the_downloaded_selection_is_what_apply_acts_on(labelled, open_page, tmp
             assert {k: v for k, v in record.items() if k != "distance"} == {
                 k: v for k, v in recorded.items() if k != "distance"
             }
-    # mtimeNs beyond 2^53 keeps every digit (a JSON number in JavaScript would round it).
-    digits = dict(re.findall(r'"source": ("(?:[^"\\]|\\.)*").*?"mtimeNs": (\d+)', text))
+    # mtimeNs beyond 2^53 keeps every digit (a JSON number in JavaScript would round it),
+    # written as reports write it: a string of digits.
+    digits = dict(re.findall(r'"source": ("(?:[^"\\]|\\.)*").*?"mtimeNs": "(\d+)"', text))
     assert any(int(d) > 2**53 for d in digits.values())
-    assert all(int(d) == by_source[json.loads(s)]["mtimeNs"] for s, d in digits.items())
+    assert all(int(d) == int(by_source[json.loads(s)]["mtimeNs"]) for s, d in digits.items())
     regrouped = next(g for g in saved if g["reference"] == chosen["source"])
     for record in regrouped["files"]:
         assert record["distance"] == popcount_distance(record["pHash"], chosen["pHash"])
@@ -400,6 +405,272 @@ def test_choosing_another_copy_and_back_restores_every_mark(labelled, open_page)
     assert "copy to keep" in opened.page.text_content("#status")
 
 
+# --- another copy kept, and what the compare view shows -------------------------------------------
+
+# Each card of the first group: its file's name, what it says of the file, and its marks.
+CARDS = """() => [...document.querySelectorAll("section.group")[0].querySelectorAll("li.card")].map((card) => [
+  card.querySelector(".path .name").textContent,
+  card.querySelector(".why").textContent,
+  card.querySelector(".suggested")?.textContent ?? null,
+])"""
+
+
+# The counts in the bar, as read.
+TOTALS = """() => [...document.querySelectorAll("#totals .stat")]
+  .filter((stat) => !stat.hidden).map((stat) => stat.textContent.trim())"""
+
+
+def group_head(opened: Opened) -> str:
+    return opened.group(0).locator(".group-head p").text_content()
+
+
+def how_far(kept: Path, other: Path) -> tuple[int, str | None]:
+    """What ``ikmeta distance --geometry any`` measures of ``other`` against ``kept``."""
+    measured = json.loads(run("distance", str(kept), str(other), "--json", "--geometry", "any").stdout)
+    return measured["distance"], measured.get("match")
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """One group: a picture, two copies of it turned a quarter (each with a mark of its own),
+    a smaller copy with a mark, a mirrored and a cropped one: the page and the report."""
+    from .test_perceptual import turn
+
+    folder = tmp_path_factory.mktemp("edited") / "photos"
+    folder.mkdir()
+    picture = scene((480, 320), seed=4)
+
+    def dotted(x: int) -> Image.Image:
+        marked = picture.copy()
+        ImageDraw.Draw(marked).ellipse([x, 230, x + 30, 260], fill=(255, 255, 255))
+        return marked
+
+    (folder / "original.png").write_bytes(encode(picture, "PNG"))
+    (folder / "turned.jpg").write_bytes(encode(turn(dotted(40), "rotated 90"), "JPEG", quality=90))
+    (folder / "turned_too.jpg").write_bytes(encode(turn(dotted(360), "rotated 90"), "JPEG", quality=90))
+    (folder / "small.jpg").write_bytes(encode(dotted(240).resize((240, 160)), "JPEG", quality=90))
+    (folder / "mirrored.jpg").write_bytes(encode(turn(picture, "mirrored"), "JPEG", quality=90))
+    (folder / "cropped.jpg").write_bytes(encode(picture.crop((0, 0, 384, 320)), "JPEG", quality=90))
+    page = folder.parent / "review.html"
+    report = make_page(folder, page)
+    assert len(report) == 1 and report[0]["reference"].endswith("original.png")
+    how = {Path(f["source"]).name: (f["distance"], f["match"]) for f in report[0]["files"]}
+    assert {name: match for name, (_, match) in how.items()} == {
+        "original.png": None,
+        "turned.jpg": "rotated 90",
+        "turned_too.jpg": "rotated 90",
+        "small.jpg": None,
+        "mirrored.jpg": "mirrored",
+        "cropped.jpg": "cropped",
+    }
+    assert how["turned.jpg"][0] > 0 and how["small.jpg"][0] > 0  # measured, not identical
+    return page, report
+
+
+def test_another_copy_kept_is_compared_with_each_file_as_far_as_the_report_allows(
+    edited, open_page, tmp_path
+):
+    """Keep the turned copy: the suggested copy is turned back from it at the distance the scan
+    measured, the other copy turned alike is at its pHashes' distance; the others were
+    compared with the suggested copy alone, which they say (a copy turned otherwise, how it is
+    turned from the kept one). Never "same solid colour" nor a made-up "edited copy"; the
+    selection records no distance that was not measured. Keeping the suggested copy again
+    says what the report says."""
+    page, report = edited
+    files = {Path(f["source"]).name: f for f in report[0]["files"]}
+    folder = Path(report[0]["reference"]).parent
+    opened = open_page(page)
+    before = opened.evaluate(CARDS)
+    head_before = group_head(opened)
+    turned, small = files["turned.jpg"]["distance"], files["small.jpg"]["distance"]
+    assert {name: why for name, why, _ in before} == {
+        "original.png": "the suggested copy to keep",
+        "turned.jpg": f"rotated 90, pHash distance {turned}",
+        "turned_too.jpg": f"rotated 90, pHash distance {files['turned_too.jpg']['distance']}",
+        "small.jpg": f"pHash distance {small}",
+        "mirrored.jpg": f"mirrored, pHash distance {files['mirrored.jpg']['distance']}",
+        "cropped.jpg": f"cropped, pHash distance {files['cropped.jpg']['distance']}",
+    }
+    position = [name for name, _, _ in before].index("turned.jpg")
+    opened.card(0, position).locator(".keep-this").click()
+
+    kept = folder / "turned.jpg"
+    alike = popcount_distance(files["turned.jpg"]["pHash"], files["turned_too.jpg"]["pHash"])
+    assert how_far(kept, folder / "turned_too.jpg") == (alike, None)  # as they stand
+    assert how_far(kept, folder / "original.png") == (turned, "rotated 270")
+    small_how, mirrored_how = (
+        how_far(kept, folder / "small.jpg")[1],
+        how_far(kept, folder / "mirrored.jpg")[1],
+    )
+    assert (small_how, mirrored_how) == ("rotated 270", "mirrored, rotated 90")
+    after = opened.evaluate(CARDS)
+    assert [name for name, _, _ in after][:2] == ["turned.jpg", "original.png"]
+    by_name = {name: why for name, why, _ in after}
+    assert by_name == {
+        "turned.jpg": "your copy to keep",
+        "original.png": f"rotated 270, pHash distance {turned}",
+        "turned_too.jpg": f"pHash distance {alike}" if alike else "identical pHash",
+        "small.jpg": f"{small_how}; to the suggested copy: pHash distance {small}",
+        "mirrored.jpg": f"{mirrored_how}; to the suggested copy: mirrored, pHash distance "
+        f"{files['mirrored.jpg']['distance']}",
+        "cropped.jpg": f"to the suggested copy: cropped, pHash distance {files['cropped.jpg']['distance']}",
+    }
+    assert [name for name, _, suggested in after if suggested] == ["original.png"]
+    head = group_head(opened)
+    assert "solid colour" not in head and "edited copy" not in opened.page.text_content("#groups")
+    assert head.split(" · ")[:2] == [
+        "6 pictures",
+        f"pHash distance up to {max(turned, alike)} (3 not measured against the kept copy)",
+    ]
+    # The compare view says the same.
+    opened.card(0, 1).locator(".frame img").click()
+    assert f"rotated 270, pHash distance {turned}" in opened.page.text_content("#pane-other figcaption")
+    opened.page.click("#compare-close")
+
+    with opened.page.expect_download() as waiting:
+        opened.page.click("#download")
+    selection = tmp_path / "selection.json"
+    waiting.value.save_as(selection)
+    (saved,) = json.loads(selection.read_text(encoding="utf-8"))
+    assert saved["reference"] == str(kept)
+    assert {Path(f["source"]).name: (f["distance"], f["match"]) for f in saved["files"]} == {
+        "turned.jpg": (0, None),
+        "original.png": (turned, "rotated 270"),
+        "turned_too.jpg": (alike, None),
+        "small.jpg": (None, "rotated 270"),  # how it is turned is known; its distance is not
+        "mirrored.jpg": (None, "mirrored, rotated 90"),
+        "cropped.jpg": (None, None),
+    }
+
+    opened.card(0, 1).locator(".keep-this").click()  # the suggested copy again
+    assert sorted(opened.evaluate(CARDS)) == sorted(before)
+    assert group_head(opened) == head_before
+    assert opened.errors == []
+
+
+@pytest.fixture(scope="module")
+def turned_seven(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """A picture and a copy of it turned each of the seven ways: the page and the report."""
+    from .test_perceptual import TURNED_BY_PILLOW, turn
+
+    folder = tmp_path_factory.mktemp("turned") / "photos"
+    folder.mkdir()
+    picture = scene((480, 320), seed=4)
+    (folder / "original.png").write_bytes(encode(picture, "PNG"))
+    for k, name in enumerate(TURNED_BY_PILLOW):
+        (folder / f"copy{k}.jpg").write_bytes(encode(turn(picture, name), "JPEG", quality=88))
+    page = folder.parent / "review.html"
+    report = make_page(folder, page)
+    assert len(report) == 1 and len(report[0]["files"]) == 8
+    return page, report
+
+
+def test_each_turned_copy_kept_says_how_every_other_is_turned_from_it(turned_seven, open_page):
+    """However the kept copy is turned, each other copy is turned from it as ``ikmeta distance
+    --geometry any`` finds (the turns compose as the pictures do)."""
+    page, report = turned_seven
+    folder = Path(report[0]["reference"]).parent
+    recorded = {Path(f["source"]).name: f for f in report[0]["files"]}
+    opened = open_page(page)
+    for k in range(7):
+        name = f"copy{k}.jpg"
+        position = [card[0] for card in opened.evaluate(CARDS)].index(name)
+        opened.card(0, position).locator(".keep-this").click()
+        for other, why, _ in opened.evaluate(CARDS)[1:]:
+            _, match = how_far(folder / name, folder / other)
+            assert match is not None, (name, other)
+            if other == "original.png":
+                assert why == f"{match}, pHash distance {recorded[name]['distance']}", name
+            else:
+                assert why.startswith(f"{match}; to the suggested copy: "), (name, other, why)
+        assert "solid colour" not in group_head(opened)
+    assert opened.errors == []
+
+
+def test_a_group_of_two_with_another_copy_kept_and_counts_of_one(tmp_path, open_page):
+    """The issue's case: a picture and a copy turned a quarter, the copy kept. And the bar
+    counts one group and one duplicate in the singular."""
+    from .test_perceptual import turn
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    picture = scene((480, 320), seed=4)
+    (folder / "a.png").write_bytes(encode(picture, "PNG"))
+    (folder / "b.jpg").write_bytes(encode(turn(picture, "rotated 90"), "JPEG", quality=88))
+    page = tmp_path / "review.html"
+    (group,) = make_page(folder, page)
+    distance = group["files"][1]["distance"]
+    opened = open_page(page)
+    assert opened.evaluate(TOTALS)[:3] == ["2 images scanned", "1 group", "1 duplicate"]
+    opened.card(0, 1).locator(".keep-this").click()
+    assert opened.card(0, 1).locator(".why").text_content() == f"rotated 270, pHash distance {distance}"
+    apart = f"pHash distance up to {distance}" if distance else "pHash distance 0"  # turned: not "identical"
+    pictures, distances, marked = group_head(opened).split(" · ")
+    assert (pictures, distances) == ("2 pictures", apart) and marked.startswith("1 marked, frees ")
+    assert opened.errors == []
+
+
+COMPARE_LABELS = """() => ["kept", "other"].map((side) => {
+  const img = document.getElementById(`compare-${side}`);
+  const label = document.getElementById(`shown-${side}`);
+  return [img.src.split(":")[0], label.dataset.kind, label.textContent, getComputedStyle(label).display];
+})"""
+
+
+def test_the_compare_view_says_which_picture_is_a_thumbnail(tmp_path, open_page):
+    """A HEIC beside its JPEG: the JPEG is shown whole from its file and says so; the HEIC,
+    which Chromium does not show, is its thumbnail stretched, and says that."""
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    picture = scene((800, 600), seed=4)
+    picture.save(folder / "IMG_0002.HEIC", quality=80)
+    picture.save(folder / "IMG_0002.jpg", quality=95)
+    page = tmp_path / "review.html"
+    (group,) = make_page(folder, page)
+    opened = open_page(page)
+    opened.card(0, 1).locator(".frame img").click()
+    opened.page.wait_for_function(  # the view open, and each label says what it settled on
+        "() => document.getElementById('compare').open && ['kept', 'other'].every((side) => {"
+        "  const text = document.getElementById(`shown-${side}`).textContent;"
+        "  return text !== '' && !text.includes('loading'); })",
+        timeout=10000,
+    )
+    labels = dict(zip(("kept", "other"), opened.evaluate(COMPARE_LABELS), strict=True))
+    formats = {"kept": group["files"][0]["format"], "other": group["files"][1]["format"]}
+    assert sorted(formats.values()) == ["heic", "jpg"]
+    for side, fmt in formats.items():
+        if fmt == "heic":
+            text = f"Thumbnail, 256{BY}192 px: this browser cannot show HEIC"
+            assert labels[side] == ["data", "thumbnail", text, "block"]
+            assert "(thumbnail)" in opened.page.get_attribute(f"#compare-{side}", "alt")
+        else:
+            assert labels[side] == ["file", "full", f"Whole picture, 800{BY}600 px", "block"]
+    opened.page.click("#compare-close")
+    assert opened.evaluate("document.getElementById('shown-kept').textContent") == ""
+    assert opened.errors == []
+
+
+def test_a_page_not_opened_from_a_file_says_it_shows_thumbnails(edited, open_page, browser):
+    """Served from elsewhere (here http:), the page cannot read the files: both panes are
+    thumbnails, and say why."""
+    page, _ = edited
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.route("http://review.test/**", lambda route: route.fulfill(path=str(page)))
+        served = context.new_page()
+        served.goto("http://review.test/review.html")
+        served.wait_for_selector("body[data-ready='1']", state="attached", timeout=15000)
+        served.locator("section.group li.card").nth(1).locator(".frame img").click()
+        for side, kind, text, _ in served.evaluate(COMPARE_LABELS):
+            assert (side, kind) == ("data", "thumbnail")
+            assert re.fullmatch(
+                rf"Thumbnail, \d+{BY}\d+ px: the page reads the files only when opened from a file", text
+            )
+    finally:
+        context.close()
+
+
 # --- odd names, colours and widths ----------------------------------------------------------------
 
 
@@ -426,8 +697,11 @@ def test_names_are_shown_as_text_and_come_back_exactly(odd, open_page, tmp_path)
     selection = tmp_path / "selection.json"
     waiting.value.save_as(selection)
     saved = json.loads(selection.read_text(encoding="utf-8"))
-    # Nothing changed: the report itself, names and all, each group's reference now chosen.
-    assert [{k: v for k, v in group.items() if k != "chosen"} for group in saved] == report
+    # Nothing changed: the report itself, names and all, each group's reference now chosen
+    # (and no root: every name is absolute).
+    assert [{k: v for k, v in group.items() if k != "chosen"} for group in saved] == [
+        {k: v for k, v in group.items() if k != "root"} for group in report
+    ]
     assert all(group["chosen"] is True for group in saved)
 
 

@@ -260,3 +260,57 @@ def test_a_page_path_that_is_a_fifo_is_refused_at_once(library, tmp_path):
     result = run("dupes", str(library), "--html", str(fifo), "--no-cache")
     assert result.exit_code == 2
     assert "exists and is not a review page" in result.stderr
+
+
+# --- reports that travel (issue 24) -------------------------------------------------------------
+
+
+def test_review_works_from_another_folder(library, tmp_path, monkeypatch):
+    monkeypatch.chdir(library.parent)
+    report = tmp_path / "report.json"
+    report.write_text(run("dupes", "photos", "--json", "--no-cache").stdout)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("review", str(report), "-o", "page.html", "--no-cache")
+    assert result.exit_code == 0, result.stderr
+    entries = [f for g in embedded(elsewhere / "page.html")["groups"] for f in g["files"]]
+    assert len(entries) == 4 and all(f["problem"] is None and f["thumb"] is not None for f in entries)
+    assert all(f["path"].startswith(f"{library}{os.sep}") for f in entries)  # what the selection names
+
+
+def test_review_of_a_report_whose_files_are_all_missing_fails_with_one_line(library, tmp_path, monkeypatch):
+    monkeypatch.chdir(library.parent)
+    groups = json.loads(run("dupes", "photos", "--json", "--no-cache").stdout)
+    for group in groups:
+        group.pop("root", None)  # as reports were before: paths relative to where dupes ran
+    report = tmp_path / "old.json"
+    report.write_text(json.dumps(groups))
+    monkeypatch.chdir(library)
+    result = run("review", str(report), "-o", str(tmp_path / "page.html"), "--no-cache")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"ikmeta: {report}: none of its 4 files exist here (its paths are relative"
+    )
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_review_of_a_report_jq_16_rounded_shows_no_change(library, tmp_path):
+    from decimal import Decimal
+
+    odd = 1_700_000_000_123_456_789
+    for k, path in enumerate(sorted(library.iterdir())):
+        os.utime(path, ns=(odd + 2000 * k, odd + 2000 * k))
+    groups = json.loads(run("dupes", str(library), "--json", "--no-cache").stdout)
+    for group in groups:  # numbers, as reports wrote them before, then read as doubles (jq 1.6)
+        for entry in group["files"]:
+            entry["mtimeNs"] = int(Decimal(repr(float(entry["mtimeNs"]))))
+    report = tmp_path / "rounded.json"
+    report.write_text(json.dumps(groups))
+    page = tmp_path / "page.html"
+    assert run("review", str(report), "-o", str(page), "--no-cache").exit_code == 0
+    for group in embedded(page)["groups"]:
+        for entry in group["files"]:
+            assert entry["problem"] is None
+            assert entry["record"]["mtimeNs"] == os.stat(entry["record"]["source"]).st_mtime_ns  # exact again

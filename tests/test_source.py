@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
 from ikmeta.errors import SourceError
 from ikmeta.sources.base import FetchOptions
 from ikmeta.sources.read import read_source
+
+from .conftest import need_unprivileged
 
 
 def test_reads_a_file(tmp_path):
@@ -41,8 +42,8 @@ def test_unreadable_sources(tmp_path, make, reason):
     assert str(info.value) == f"{source}: {info.value.reason}"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
 def test_permission_denied(tmp_path):
+    need_unprivileged("root reads any file")
     path = tmp_path / "secret.jpg"
     path.write_bytes(b"x")
     path.chmod(0)

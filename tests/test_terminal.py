@@ -1,4 +1,5 @@
-"""On a terminal: Ctrl-C during a scan leaves the terminal as it was (cursor shown, no bar after)."""
+"""On a terminal: Ctrl-C during a scan leaves the terminal as it was (cursor shown, no bar
+after); a message during a scan is printed on a line of its own, the bar drawn again below it."""
 
 from __future__ import annotations
 
@@ -89,3 +90,42 @@ def test_ctrl_c_while_the_bar_is_busy_never_hangs():
             proc.kill()
         os.close(leader)
     assert out.endswith(SHOW_CURSOR + b"\r\nikmeta: interrupted\r\n"), out[-200:]
+
+
+def test_messages_during_a_scan_clear_the_bar_first():
+    """The bar's line is cleared before a message is written (never 'hashing ━━━ 3/10ikmeta: ...'),
+    the first message as the later ones, and the bar is drawn again below it."""
+    script = (
+        "import time, ikmeta.cli.terminal as cli\n"
+        "bar = cli.ProgressBar(False); bar.__enter__(); bar.total(10)\n"
+        "for k in range(3):\n"
+        "    bar.advance(); time.sleep(0.15)\n"
+        "cli.fail('a.jpg: permission denied')\n"
+        "bar.advance(); time.sleep(0.15)\n"
+        "cli.warn('b.jpg', 'truncated')\n"
+        "cli.note('a note')\n"
+        "bar.advance(); time.sleep(0.15)\n"
+        "bar.__exit__(None, None, None)\n"
+    )
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=follower, stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    try:
+        out = read_until(leader, b"\x00never", 15)  # until it closes
+        assert proc.wait(10) == 0, out[-300:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    for message in (b"ikmeta: a.jpg: permission denied", b"ikmeta: b.jpg: warning: truncated", b"a note"):
+        before, _, after = out.partition(message + b"\r\n")
+        assert after, out[-300:]
+        # what is left on the message's line: the bar's line was cleared before it (ESC[2K), and
+        # nothing of the bar drawn after that
+        line = before.rsplit(b"\n", 1)[-1]
+        assert line.endswith(b"\x1b[2K") or line.rsplit(b"\r", 1)[-1] == b"", line[-200:]
+        assert b"hashing" in after  # the bar again, below the message

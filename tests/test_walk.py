@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from ikmeta.errors import SourceError
 from ikmeta.sources.walk import image_paths
+
+from .conftest import need_unprivileged
 
 
 def touch(path):
@@ -68,8 +68,8 @@ def test_symlinked_folders_are_counted_not_followed_by_default(tmp_path):
     assert named == ["backup/trip_link/a.jpg"]  # a link named itself is walked
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
 def test_unreadable_folder_is_reported(tmp_path):
+    need_unprivileged("root reads any folder")
     locked = tmp_path / "locked"
     touch(locked / "a.jpg")
     locked.chmod(0)
@@ -78,6 +78,22 @@ def test_unreadable_folder_is_reported(tmp_path):
     finally:
         locked.chmod(0o755)
     assert isinstance(out[0], SourceError) and "cannot read folder" in out[0].reason
+
+
+def test_a_path_in_a_folder_that_cannot_be_entered_is_permission_denied(tmp_path):
+    need_unprivileged("root enters any folder")
+    locked = tmp_path / "locked"
+    a = touch(locked / "a.jpg")
+    touch(locked / "sub" / "b.jpg")
+    named = [a, str(locked / "sub"), str(locked / "gone.jpg")]
+    locked.chmod(0o666)  # its names can be listed, but nothing in it looked at
+    try:
+        out = list(image_paths(named))
+    finally:
+        locked.chmod(0o755)
+    assert [(e.source, e.reason) for e in out if isinstance(e, SourceError)] == [
+        (path, "permission denied") for path in named
+    ]
 
 
 def test_jpeg_aliases_are_images_and_the_rest_is_counted(tmp_path):

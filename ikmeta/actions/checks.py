@@ -12,17 +12,26 @@ to where the action sends it (in the trash, or at its move destination, with the
 size and modification time), is done already: that is how running a report again finishes
 an interrupted run. A file that is gone anywhere else is missing, and skips its group. A
 file that is another name of the file another group keeps is left alone.
+
+A modification time that a JSON tool rounded (jq 1.6 and JavaScript read numbers as doubles,
+which hold nanoseconds since 1970 only to 256 ns) still matches its file
+(:func:`ikmeta.dupes.report.same_mtime`); the step then carries the file's exact time, which
+the journal records for ``undo``. A report none of whose files exist here is refused whole
+(:func:`check_present`): its paths were made relative to another folder, or are gone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ikmeta.dupes.report import Copy
+from ikmeta.dupes.report import Copy, ReportError, ReportGroup, same_mtime
 from ikmeta.errors import os_reason
-from ikmeta.sources.base import is_remote
+from ikmeta.output import one_line
+from ikmeta.sources.base import STDIN, is_remote
 
 from .fileops import already_moved, entry_key
 from .plan import Step
@@ -83,10 +92,68 @@ def check_group(
             _unchanged(step.path, status, step.size, step.mtime_ns, required=True)
             if step.to is not None:
                 _check_destination(step)
-            verdict.todo.append(step)
+            verdict.todo.append(_exact(step, status))
     except GroupProblem as problem:
         return Verdict(problem=problem)
     return verdict
+
+
+def _exact(step: Step, status: os.stat_result) -> Step:
+    """``step`` with the file's exact modification time, where the report's was rounded."""
+    if step.mtime_ns == status.st_mtime_ns:
+        return step
+    return dataclasses.replace(step, mtime_ns=status.st_mtime_ns)
+
+
+def check_present(groups: Iterable[ReportGroup], name: str) -> None:
+    """Refuse a report none of whose files exist here (raises :class:`ReportError`, saying
+    where its paths lead): it was made in another folder, or its files are gone. URLs and
+    stored objects are not counted.
+
+        >>> check_present(read_report(open("old.json"), "old.json"), "old.json")
+        Traceback (most recent call last):
+        ReportError: old.json: none of its 6 files exist here (its paths are relative to ...)
+    """
+    groups = list(groups)
+    local = {c.source for g in groups for c in g.files if c.source != STDIN and not is_remote(c.source)}
+    if not local or any(os.path.lexists(path) for path in local):
+        return
+    count = f"{len(local)} file{'s' * (len(local) != 1)}"
+    roots = sorted({g.root for g in groups if g.root is not None})
+    if roots:
+        where = (
+            f"(the report was made in {one_line(roots[0])}: moved or removed since, or another machine's?)"
+        )
+    elif any(not os.path.isabs(path) for path in local):
+        where = (
+            "here (its paths are relative to the folder 'ikmeta dupes' ran in: run this there, "
+            "or make the report again, which now records that folder)"
+        )
+    else:
+        where = "(moved or removed since the report?)"
+    raise ReportError(name, f"none of its {count} exist {where}")
+
+
+def settled(group: ReportGroup) -> ReportGroup:
+    """The group with each file's exact modification time where the report's was rounded by a
+    JSON tool and the file matches it (:func:`ikmeta.dupes.report.same_mtime`) and its size,
+    for the review page, which compares times exactly and saves them into the selection."""
+    files = tuple(_settled(copy) for copy in group.files)
+    return group if files == group.files else dataclasses.replace(group, files=files)
+
+
+def _settled(copy: Copy) -> Copy:
+    if copy.mtime_ns is None or copy.size is None or is_remote(copy.source) or copy.source == STDIN:
+        return copy
+    try:
+        status = os.stat(copy.source)
+    except OSError:
+        return copy
+    if status.st_size != copy.size or status.st_mtime_ns == copy.mtime_ns:
+        return copy
+    if not same_mtime(copy.mtime_ns, status.st_mtime_ns):
+        return copy
+    return dataclasses.replace(copy, mtime_ns=status.st_mtime_ns)
 
 
 def _check_destination(step: Step) -> None:
@@ -138,11 +205,12 @@ def _recorded(path: str, step: Step) -> bool:
         status = os.lstat(path)
     except OSError:
         return False
-    recorded = (step.size, step.mtime_ns)
+    if step.size is None or step.mtime_ns is None:
+        return False
     return (
         stat.S_ISREG(status.st_mode)
-        and None not in recorded
-        and (status.st_size, status.st_mtime_ns) == recorded
+        and status.st_size == step.size
+        and same_mtime(step.mtime_ns, status.st_mtime_ns)
     )
 
 
@@ -172,5 +240,25 @@ def _unchanged(
         if required:
             raise GroupProblem(path, "the report does not record its size and modification time")
         return
-    if status.st_size != size or status.st_mtime_ns != mtime_ns:
+    if status.st_size != size or not same_mtime(mtime_ns, status.st_mtime_ns):
+        if status.st_size == size and _rounded(mtime_ns, status.st_mtime_ns):
+            raise GroupProblem(
+                path,
+                f"the report's modification time ({mtime_ns}) has lost digits of the file's "
+                f"({status.st_mtime_ns}): a tool rounded it; make the report again",
+            )
         raise GroupProblem(path, "changed since the report")
+
+
+def _rounded(recorded: int, actual: int) -> bool:
+    """Whether ``recorded`` is ``actual`` with its last digits rounded away (a spreadsheet keeps
+    15 digits): it ends in at least three zeros, and ``actual`` rounds to it at that place.
+
+    >>> _rounded(1700000000123460000, 1700000000123456789), _rounded(1700000001000000000, 1700000000123456789)
+    (True, False)
+    """
+    zeros = len(str(recorded)) - len(str(recorded).rstrip("0"))
+    if recorded <= 0 or zeros < 3:
+        return False
+    unit = 10**zeros
+    return abs(actual - recorded) * 2 <= unit and abs(actual - recorded) < 10**6 * 1000

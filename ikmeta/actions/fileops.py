@@ -7,7 +7,11 @@ On one file system a move is a hard link at the destination (which fails rather 
 overwrite) and the removal of the old name, or a rename after a check where a file system
 has no hard links; across file systems the file is copied under a temporary name next to the
 destination, flushed to disk, put in place without overwriting, and only then is the source
-removed.
+removed. A move that fails leaves nothing behind: when the source cannot be removed (its
+folder is read-only), the destination's new name goes again, and so do the folders made for it.
+
+A symbolic link is relative (from the link's folder to the kept file, both with their
+folder links resolved, so a tree moved whole keeps its links), or absolute on request.
 """
 
 from __future__ import annotations
@@ -40,21 +44,77 @@ def move_file(source: str, destination: str) -> None:
     only once the destination holds all of it."""
     if entry_key(source) == entry_key(destination):
         raise OSError(errno.EINVAL, "the destination is the file itself")
-    os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
+    made = _make_folders(os.path.dirname(os.path.abspath(destination)))
     try:
-        os.link(source, destination)
-    except FileExistsError:
-        if not already_moved(source, destination):
+        try:
+            os.link(source, destination)
+        except FileExistsError:
+            if not already_moved(source, destination):
+                raise
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                _copy_across(source, destination)
+            elif exc.errno in NO_HARD_LINKS:
+                _rename_no_overwrite(source, destination)
+                return
+            else:
+                raise
+        placed = os.lstat(destination)
+        try:
+            os.unlink(source)
+        except OSError:
+            _take_back(destination, placed, source)
             raise
-    except OSError as exc:
-        if exc.errno == errno.EXDEV:
-            _copy_across(source, destination)
-        elif exc.errno in NO_HARD_LINKS:
-            _rename_no_overwrite(source, destination)
+    except BaseException:
+        _remove_folders(made)
+        raise
+
+
+def _take_back(destination: str, placed: os.stat_result, source: str) -> None:
+    """Undo the first half of a move whose source could not be removed: the name (or copy)
+    just put at ``destination`` goes, as long as it is still that file and the source is
+    still there (were the source gone, the destination would be the only copy: it stays)."""
+    try:
+        status = os.lstat(destination)
+        if (status.st_dev, status.st_ino) != (placed.st_dev, placed.st_ino) or not os.path.lexists(source):
             return
-        else:
+        os.unlink(destination)
+    except OSError:
+        pass  # the step fails anyway; a leftover second name of the source loses nothing
+
+
+def _make_folders(folder: str) -> list[str]:
+    """Make ``folder`` and its missing parents; the ones this made, outermost first."""
+    missing: list[str] = []
+    while not os.path.lexists(folder):  # up to the first name there (a file in the way: ENOTDIR below)
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    made: list[str] = []
+    for name in reversed(missing):
+        try:
+            os.mkdir(name)
+        except FileExistsError:
+            if os.path.isdir(name):
+                continue  # made meanwhile, or there but not to be looked into
+            _remove_folders(made)
             raise
-    os.unlink(source)
+        except BaseException:  # a file in the way, no permission: what this made so far goes
+            _remove_folders(made)
+            raise
+        made.append(name)
+    return made
+
+
+def _remove_folders(made: list[str]) -> None:
+    """The folders :func:`_make_folders` made, innermost first, as long as they are empty."""
+    for folder in reversed(made):
+        try:
+            os.rmdir(folder)  # only ever removes an empty folder
+        except OSError:
+            return
 
 
 def already_moved(source: str, destination: str) -> bool:
@@ -75,11 +135,29 @@ def second_name(path: str) -> str:
     return os.path.join(folder, f".{name}{ORIGINAL}")
 
 
+def link_text(path: str, kept: str, absolute: bool = False) -> str:
+    """What a symbolic link at ``path`` to ``kept`` holds: the way from the folder the link
+    really is in to the kept file, folder links resolved on both sides (``../lib/a.jpg``), or
+    with ``absolute``, the kept file's absolute path. Absolute too where no relative way
+    exists (another drive on Windows)."""
+    if absolute:
+        return os.path.abspath(kept)
+    try:
+        return os.path.relpath(entry_key(kept), os.path.realpath(os.path.dirname(os.path.abspath(path))))
+    except ValueError:
+        return os.path.abspath(kept)
+
+
 def replace_with_link(
-    path: str, kept: str, kind: str, trash_bytes: Callable[[str, str], str | None]
+    path: str,
+    kept: str,
+    kind: str,
+    trash_bytes: Callable[[str, str], str | None],
+    absolute: bool = False,
 ) -> str | None:
-    """Replace the duplicate ``path`` by a hard or symbolic link to ``kept``; its bytes go to
-    the trash first (``trash_bytes(name, original_path)``, which returns where they went).
+    """Replace the duplicate ``path`` by a hard or symbolic link to ``kept`` (a relative one
+    unless ``absolute``: :func:`link_text`); its bytes go to the trash first
+    (``trash_bytes(name, original_path)``, which returns where they went).
 
     The duplicate gets a second, hidden name in its folder, which is trashed (the file stays
     at ``path`` meanwhile); then the link is made under a temporary name and renamed over
@@ -92,7 +170,7 @@ def replace_with_link(
     if kind == "hardlink":
         os.link(kept, link)  # first: a file system that cannot link to ``kept`` changes nothing
     else:
-        os.symlink(os.path.abspath(kept), link)
+        os.symlink(link_text(path, kept, absolute), link)
     try:
         os.link(path, second)
     except OSError as exc:

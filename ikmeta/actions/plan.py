@@ -12,6 +12,13 @@ the kept file). A file whose path goes through a link to a folder is acted on un
 path, which the plan shows (with the name the report gave it): a link may lead outside the
 folders scanned. A file the plan keeps in one group is never acted on in another, and a
 file named twice (``a.jpg`` and ``./a.jpg``) is acted on once.
+
+A ``path:`` rule's glob is tried on each path as the report writes it, without a leading
+``./``, made absolute, and relative to the report's root (else the working folder), so
+``path:2019/*`` matches ``./2019/a.jpg``, ``2019/a.jpg`` and ``/photos/2019/a.jpg`` of a
+report made in ``/photos``. A ``path:`` or ``format:`` rule, or a protected path, that
+matches no file of the report is a mistake (a typo, a path from another folder) that would
+change nothing: :func:`unmatched_rules` and :func:`unmatched_protect` name them.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ikmeta.dupes.report import Copy, ReportGroup
+from ikmeta.dupes.report import Copy, ReportGroup, working_folder
+from ikmeta.sources.base import STDIN, is_remote
 
 from .fileops import entry_key
 
@@ -32,10 +40,12 @@ UNKNOWN_LAST = 2**64  # a value a rule cannot know ranks after every known one
 
 @dataclass(frozen=True)
 class KeepRule:
-    """A way to prefer one copy: ``key(copy)``, lower first (as written: ``text``)."""
+    """A way to prefer one copy: ``key(copy)``, lower first (as written: ``text``); for a rule
+    that prefers the copies it matches (``path:``, ``format:``), ``matches(copy)``."""
 
     text: str
     key: Callable[[Copy], int]
+    matches: Callable[[Copy], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +101,43 @@ def parse_keep_rule(text: str) -> KeepRule:
     if name in simple and not argument and ":" not in text:
         return KeepRule(text, simple[name])
     if name == "path" and argument:
-        return KeepRule(text, lambda c: 0 if _matches(c.source, argument) else 1)
+        return KeepRule(text, lambda c: 0 if _matches(c, argument) else 1, lambda c: _matches(c, argument))
     if name == "format" and argument:
-        order = [f.strip().lower().lstrip(".") for f in argument.split(",") if f.strip()]
-        order = ["jpg" if f == "jpeg" else f for f in order]
+        order = [
+            _FORMAT_NAMES.get(f, f) for f in (f.strip().lower().lstrip(".") for f in argument.split(","))
+        ]
+        order = [f for f in order if f]
         if order:
-            return KeepRule(text, lambda c: order.index(f) if (f := _format(c)) in order else len(order))
+            return KeepRule(
+                text,
+                lambda c: order.index(f) if (f := _format(c)) in order else len(order),
+                lambda c: _format(c) in order,
+            )
     raise ValueError(f"{text!r} is not a keep rule (one of: {', '.join(KEEP_RULES)})")
+
+
+def unmatched_rules(groups: Iterable[ReportGroup], rules: Iterable[KeepRule]) -> list[KeepRule]:
+    """The ``path:`` and ``format:`` rules that match no file of the report (none when the
+    report has no group: there is nothing to match).
+
+    >>> [r.text for r in unmatched_rules(groups, [parse_keep_rule("path:2091/*")])]
+    ['path:2091/*']
+    """
+    copies = [copy for group in groups for copy in group.files]
+    return [rule for rule in rules if copies and rule.matches and not any(rule.matches(c) for c in copies)]
+
+
+def unmatched_protect(groups: Iterable[ReportGroup], paths: Iterable[str]) -> list[str]:
+    """The protected paths under which no file of the report lies (none when the report has
+    no group), as given.
+
+    >>> unmatched_protect(groups, ["/photos/archive", "/no/such/folder"])
+    ['/no/such/folder']
+    """
+    copies = [copy.source for group in groups for copy in group.files]
+    return [
+        path for path in paths if copies and not any(_under_any(c, [os.path.realpath(path)]) for c in copies)
+    ]
 
 
 def make_plan(
@@ -179,14 +219,43 @@ def _under_any(path: str, folders: list[str]) -> bool:
     return any(real == top or real.startswith(top.rstrip(os.sep) + os.sep) for top in folders)
 
 
-def _matches(path: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(_absolute(path), pattern)
+def _matches(copy: Copy, pattern: str) -> bool:
+    """``pattern`` matches one of the copy's names (:func:`_names`); a leading ``./`` in it
+    is dropped too."""
+    pattern = _without_dot(pattern)
+    return any(fnmatch.fnmatchcase(name, pattern) for name in _names(copy))
+
+
+def _names(copy: Copy) -> set[str]:
+    """The copy's path as found and as the report writes it, each without a leading ``./``,
+    and for a local file its absolute path and its path relative to the report's root (else
+    the working folder) when it lies inside."""
+    written = copy.recorded.get("source")
+    names = {copy.source, *([written] if isinstance(written, str) else [])}
+    names |= {_without_dot(name) for name in names}
+    if is_remote(copy.source) or copy.source == STDIN:
+        return names
+    absolute = _absolute(copy.source)
+    names.add(absolute)
+    base = copy.root or working_folder()
+    if base is not None:
+        inside = os.path.relpath(absolute, base)
+        if inside != os.pardir and not inside.startswith(os.pardir + os.sep):
+            names.add(inside)
+    return names
+
+
+def _without_dot(path: str) -> str:
+    while path.startswith("./") and len(path) > 2:
+        path = path[2:]
+    return path
+
+
+_FORMAT_NAMES = {"jpeg": "jpg", "jpe": "jpg", "jfif": "jpg", "tif": "tiff", "heif": "heic"}
 
 
 def _format(copy: Copy) -> str:
     if copy.format:
         return copy.format.lower()
     extension = os.path.splitext(copy.source)[1].lower().lstrip(".")
-    return {"jpeg": "jpg", "jpe": "jpg", "jfif": "jpg", "tif": "tiff", "heif": "heic"}.get(
-        extension, extension
-    )
+    return _FORMAT_NAMES.get(extension, extension)

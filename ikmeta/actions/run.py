@@ -46,8 +46,11 @@ class Skipped:
     steps: tuple[Step, ...]
 
 
-def apply_plan(plan: Plan, journal: Journal | None) -> Iterator[Outcome | Skipped]:
-    """The outcome of every step of ``plan``, as each is done (``journal=None``: checked only)."""
+def apply_plan(
+    plan: Plan, journal: Journal | None, absolute_links: bool = False
+) -> Iterator[Outcome | Skipped]:
+    """The outcome of every step of ``plan``, as each is done (``journal=None``: checked only).
+    Symbolic links are relative to the link's folder unless ``absolute_links``."""
     by_group: dict[int, list[Step]] = {}
     for step in plan.steps:
         by_group.setdefault(step.group, []).append(step)
@@ -67,13 +70,13 @@ def apply_plan(plan: Plan, journal: Journal | None) -> Iterator[Outcome | Skippe
                 yield Outcome(step, "planned")
                 continue
             number += 1
-            yield _carry_out(step, number, journal)
+            yield _carry_out(step, number, journal, absolute_links)
 
 
-def _carry_out(step: Step, number: int, journal: Journal) -> Outcome:
+def _carry_out(step: Step, number: int, journal: Journal, absolute_links: bool) -> Outcome:
     journal.record(number, "begin", step)
     try:
-        trashed = _act(step, number, journal)
+        trashed = _act(step, number, journal, absolute_links)
     except OSError as exc:
         reason = _reason(exc)
         journal.record(number, "failed", reason=reason)
@@ -85,12 +88,12 @@ def _carry_out(step: Step, number: int, journal: Journal) -> Outcome:
     return Outcome(step, "done", trashed=trashed)
 
 
-def _act(step: Step, number: int, journal: Journal) -> str | None:
+def _act(step: Step, number: int, journal: Journal, absolute_links: bool) -> str | None:
     if step.action == "trash":
         return trash(step.path)
     if step.action == "move":
         assert step.to is not None  # make_plan gives every move a destination
-        move_file(step.path, step.to)
+        move_file(step.path, step.to)  # one that fails leaves nothing at step.to
         return None
 
     def trash_bytes(name: str, original: str) -> str | None:
@@ -98,7 +101,7 @@ def _act(step: Step, number: int, journal: Journal) -> str | None:
         journal.record(number, "trashed", trashed=where)
         return where
 
-    return replace_with_link(step.path, step.kept, step.action, trash_bytes)
+    return replace_with_link(step.path, step.kept, step.action, trash_bytes, absolute=absolute_links)
 
 
 def _reason(exc: OSError) -> str:

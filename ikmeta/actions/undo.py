@@ -183,13 +183,16 @@ def _same(a: str, b: str) -> bool:
 
 
 def _is_our_link(step: JournalStep) -> bool:
-    """``step.path`` holds the link the step made to its kept file."""
+    """``step.path`` holds the link the step made to its kept file: for a symbolic link, one
+    that leads to it (relative or absolute: it holds no bytes of its own to lose)."""
     try:
         status, kept = os.lstat(step.path), os.stat(step.kept)
+        if step.action == "symlink":
+            if not stat.S_ISLNK(status.st_mode):
+                return False
+            status = os.stat(step.path)
     except OSError:
         return False
-    if step.action == "symlink":
-        return stat.S_ISLNK(status.st_mode) and os.readlink(step.path) == step.kept
     return (status.st_dev, status.st_ino) == (kept.st_dev, kept.st_ino)
 
 

@@ -87,6 +87,21 @@ def cli() -> None:
     """
 
 
+# Each command's line in 'ikmeta --help', whole (Click would cut a first sentence longer
+# than the line at "...", and undo's at its own "'ikmeta apply ..."): at most 66 characters,
+# one line of an 80-column terminal.
+SHORT_HELP = {
+    inspect.inspect: "Each image's metadata object, as ImageKit's Metadata API has it.",
+    phash.phash: "The 64-bit pHash of each image, in lines like sha256sum's.",
+    distance.distance: "The Hamming distance of two pHashes (the bits that differ).",
+    dupes.dupes: "Groups of near-duplicate images, by pHash distance.",
+    review.review: "Write a report's review page: choose what to keep in a browser.",
+    apply.apply: "Trash, move or link a report's duplicates (a plan until --yes).",
+    apply.undo: "Reverse what 'ikmeta apply ... --yes' did, from its journal.",
+}
+for _command, _short in SHORT_HELP.items():
+    _command.short_help = _short
+
 # In the order the commands were written in (Click lists them sorted by name).
 cli.add_command(inspect.inspect)
 cli.add_command(phash.phash)

@@ -41,14 +41,22 @@ from .types import LIST_FILE, KeepRuleType
     help="Which file a group keeps, instead of the report's reference: pixels, size, newest, oldest, "
     "shortest-path, path:GLOB (prefer matching paths), format:heic,jpg,... (in that order). "
     "Repeatable: the first rule decides, the next breaks its ties, the report's order the rest. "
-    "Refused for a selection saved from the review page (its choices stand).",
+    "A path: or format: rule that matches no file of the report is refused, and so is --keep "
+    "for a selection saved from the review page (its choices stand).",
 )
 @click.option(
     "--protect",
     type=click.Path(),
     multiple=True,
     metavar="PATH",
-    help="Never act on anything under PATH (repeatable); such files stay besides the kept one.",
+    help="Never act on anything under PATH (repeatable); such files stay besides the kept one. "
+    "A PATH under which no file of the report lies is refused.",
+)
+@click.option(
+    "--absolute",
+    is_flag=True,
+    help="With symlink: links hold the kept file's absolute path [default: the relative way "
+    "from the link's folder, which survives moving the tree whole].",
 )
 @click.option("--yes", is_flag=True, help="Do it (journaled). Without it, only the plan is printed.")
 @click.option(
@@ -72,6 +80,7 @@ def apply(
     move_to: str | None,
     keep_rules: tuple[Any, ...],
     protect: tuple[str, ...],
+    absolute: bool,
     yes: bool,
     journal_path: str | None,
     output: str,
@@ -79,9 +88,10 @@ def apply(
     """Act on the groups of a duplicates report: trash, move, or replace by links every file
     but the one each group keeps. Without --yes it only prints the plan.
 
-    REPORT is what 'ikmeta dupes --json' or '--ndjson' wrote (- or nothing: standard input).
-    Each group keeps its reference (the best copy: originals before conversions) unless
-    --keep says otherwise. Before a group is touched, every file in it must exist, be a
+    REPORT is what 'ikmeta dupes --json' or '--ndjson' wrote (- or nothing: standard input),
+    used from any folder (its relative paths lead from the folder 'dupes' ran in, which it
+    records). Each group keeps its reference (the best copy: originals before conversions)
+    unless --keep says otherwise. Before a group is touched, every file in it must exist, be a
     regular file and have the size and modification time the report recorded; else the
     group is skipped with a message. The kept file is never acted on, nor a file that is
     the kept file under another name. With --yes every action is journaled before and
@@ -100,16 +110,20 @@ def apply(
       ikmeta apply hardlink report.json --protect ~/Pictures/originals --yes
     """
     from ikmeta.actions import Journal, apply_plan, make_plan, read_report
+    from ikmeta.actions.checks import check_present
     from ikmeta.actions.display import outcome_object, plan_line, summary
     from ikmeta.actions.run import Outcome, Skipped
 
     if (action == "move") != (move_to is not None):
         raise click.UsageError("move needs --to DIR, and only move takes it.")
+    if absolute and action != "symlink":
+        raise click.UsageError("--absolute is for symlink only.")
     name = list_name(report)
     if name == "<stdin>" and report.isatty():
         raise click.UsageError("Missing argument 'REPORT' (a file, or - with a report piped in).")
     try:
         groups = read_report(report, name)
+        check_present(groups, name)
     except IkmetaError as error:
         abort(error)
     if keep_rules and any(g.chosen for g in groups):
@@ -117,6 +131,7 @@ def apply(
             f"{name} holds groups whose copy to keep was chosen on the review page; "
             "--keep would override that choice: drop --keep."
         )
+    check_matches(groups, keep_rules, protect)
     plan = make_plan(groups, action, keep=keep_rules, protect=protect, move_to=move_to)
     for path, why in plan.notes:
         warn(path, why)
@@ -132,7 +147,7 @@ def apply(
 
     def each() -> Iterator[Outcome | Skipped]:
         try:
-            for outcome in apply_plan(plan, journal):
+            for outcome in apply_plan(plan, journal, absolute_links=absolute):
                 if isinstance(outcome, Skipped):
                     fail(f"{outcome.path}: {outcome.reason}; group {outcome.group} skipped")
                     state["failed"] += 1
@@ -174,6 +189,27 @@ def apply(
         journal.close()
     note(summary(plan, outcomes, not yes, journal.path if journal else None))
     finish(state)
+
+
+def check_matches(groups: list[Any], keep_rules: tuple[Any, ...], protect: tuple[str, ...]) -> None:
+    """A usage error for a --keep rule or --protect path that matches no file of the report:
+    a typo, or a path from another folder, would otherwise quietly change nothing.
+
+        ikmeta apply trash report.json --protect ~/Pictures/originl
+        Error: Invalid value for '--protect': '~/Pictures/originl' holds no file of the report (no such folder)
+    """
+    from ikmeta.actions.plan import unmatched_protect, unmatched_rules
+    from ikmeta.output import one_line
+
+    for rule in unmatched_rules(groups, keep_rules):
+        raise click.BadParameter(
+            f"'{one_line(rule.text)}' matches no file of the report", param_hint="'--keep'"
+        )
+    for path in unmatched_protect(groups, protect):
+        gone = "" if os.path.lexists(path) else " (no such file or folder)"
+        raise click.BadParameter(
+            f"'{one_line(path)}' holds no file of the report{gone}", param_hint="'--protect'"
+        )
 
 
 @click.command(context_settings=CONTEXT)

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 import click
 
 from ikmeta.errors import IkmetaError
+from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.sources.base import FetchOptions
 
 from .on_dask import group_on_dask
@@ -26,6 +27,7 @@ from .options import (
     geometry_option,
     is_given,
     jobs_option,
+    max_pixels_option,
     output_options,
 )
 from .report import dupes_summary, flat_count, show_groups
@@ -100,6 +102,7 @@ from .types import HASHES
 )
 @dask_option
 @jobs_option
+@max_pixels_option
 @fetch_options
 def dupes(
     paths: tuple[str, ...],
@@ -117,6 +120,7 @@ def dupes(
     output: str | None,
     dask_address: str | None,
     jobs: int,
+    max_pixels: int,
     fetch: FetchOptions,
 ) -> None:
     """Groups of near-duplicate images, by pHash distance. It only reports: it never moves,
@@ -181,9 +185,8 @@ def dupes(
             if hash_list is not None:
                 items = read_hashes(hash_list, state)
             else:
-                items = scan_items(
-                    Sources(list(paths), from_file), hidden, cache, jobs, fetch, quiet, state, follow_links
-                )
+                listed = Sources(list(paths), from_file)
+                items = scan_items(listed, hidden, cache, jobs, fetch, quiet, state, follow_links, max_pixels)
             from ikmeta.dupes.chance import chance_warning
 
             by_chance = chance_warning(len(items) - flat_count(items), max_distance)
@@ -251,6 +254,7 @@ def scan_items(
     quiet: bool,
     state: dict[str, int],
     follow_links: bool = False,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> list[Any]:
     """Hash every image (cached where possible), with a progress bar on a terminal."""
     from ikmeta.dupes.scan import scan_paths
@@ -272,6 +276,7 @@ def scan_items(
             on_error=failed,
             on_warning=warn,
             on_progress=bar.progress,
+            max_pixels=max_pixels,
         )
     if not quiet:
         note_skipped(skipped)

@@ -7,6 +7,7 @@ as JSON, NDJSON or a table; folders and store prefixes are walked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -21,6 +22,7 @@ from .options import (
     fetch_options,
     from_option,
     jobs_option,
+    max_pixels_option,
     output_options,
 )
 from .sources import Sources, is_one_image, walked_reports
@@ -41,6 +43,7 @@ from .terminal import emit
 )
 @errors_option
 @jobs_option
+@max_pixels_option
 @fetch_options
 def inspect(
     sources: tuple[str, ...],
@@ -50,6 +53,7 @@ def inspect(
     output: str,
     errors: str,
     jobs: int,
+    max_pixels: int,
     fetch: FetchOptions,
 ) -> None:
     """The metadata object of each image, as ImageKit's Metadata API gives it.
@@ -75,7 +79,8 @@ def inspect(
     records = check_errors_option(errors, output)
     names = Sources.check(sources, from_file)
     single = names.single and is_one_image(names.args[0])
-    with walked_reports(inspect_many, names, hidden, jobs, fetch, records, follow_links) as objects:
+    many = functools.partial(inspect_many, max_pixels=max_pixels)
+    with walked_reports(many, names, hidden, jobs, fetch, records, follow_links) as objects:
         write_metadata(objects, output, single)
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ikmeta.image.limits import DECODE_BUDGET, MAX_PIXELS
 from ikmeta.sources.base import FetchOptions
 
 from .types import LIST_FILE, ByteSize, HeaderType, Seconds, StorageOptionType
@@ -70,6 +71,21 @@ def jobs_option(f: F) -> F:
         show_default="CPU count",
         help="Images decoded and hashed in parallel (files are read there too; URLs are "
         "downloaded by --connections threads of their own).",
+    )(f)
+
+
+def max_pixels_option(f: F) -> F:
+    """--max-pixels N (inspect, phash, dupes): the most pixels an image may have; 0: no limit."""
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=0),
+        default=MAX_PIXELS,
+        show_default=f"{MAX_PIXELS:,}, Pillow's decompression-bomb limit",
+        metavar="N",
+        help="Refuse an image of more than N pixels (width x height, read from its header before "
+        "any pixel is decoded), one message each; 0: no limit. Whatever the limit, the images "
+        f"decoded at once share a budget of {DECODE_BUDGET:,} pixels (two images at the default "
+        "limit); an image larger than that is decoded alone.",
     )(f)
 
 
@@ -139,7 +155,8 @@ def fetch_options(f: Callable[..., Any]) -> Callable[..., Any]:  # takes fetch, 
             type=Seconds(),
             default=30.0,
             show_default=True,
-            help="Seconds to wait for a URL's server, to connect and for each read.",
+            help="Seconds a URL may take in all: connecting, reading the answer, redirects, "
+            "and the tries and waits between them.",
         ),
         click.option(
             "--max-bytes",

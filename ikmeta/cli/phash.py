@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TextIO
 
 import click
 
+from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.sources.base import STDIN, FetchOptions
 
 from .on_dask import hash_on_dask
@@ -21,7 +23,9 @@ from .options import (
     errors_option,
     fetch_options,
     from_option,
+    is_given,
     jobs_option,
+    max_pixels_option,
     output_options,
 )
 from .sources import Sources, walked_reports
@@ -52,6 +56,7 @@ from .terminal import emit
     "s3://bucket/hashes/) for 'dupes --dask --hashes DIR', instead of printing them.",
 )
 @jobs_option
+@max_pixels_option
 @fetch_options
 def phash(
     sources: tuple[str, ...],
@@ -63,6 +68,7 @@ def phash(
     dask_address: str | None,
     parquet: str | None,
     jobs: int,
+    max_pixels: int,
     fetch: FetchOptions,
 ) -> None:
     """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
@@ -97,9 +103,15 @@ def phash(
             raise click.UsageError(
                 "'-' (standard input) cannot be hashed on Dask: its workers read their own."
             )
+        if is_given("max_pixels"):
+            raise click.UsageError(
+                f"--max-pixels is not handed to Dask workers yet: they refuse images of more "
+                f"than {MAX_PIXELS:,} pixels."
+            )
         hash_on_dask(names, dask_address, parquet, hidden, jobs, fetch)
         return
-    with walked_reports(hash_records, names, hidden, jobs, fetch, records, follow_links) as objects:
+    many = functools.partial(hash_records, max_pixels=max_pixels)
+    with walked_reports(many, names, hidden, jobs, fetch, records, follow_links) as objects:
         if output == "table":
             from ikmeta.output import checksum_line
 

@@ -13,13 +13,14 @@ from .terminal import emit_all
 
 
 def show_groups(groups: list[Any], output: str) -> None:
-    from ikmeta.dupes.report import csv_lines, group_json_lines, group_object, group_tables
+    from ikmeta.dupes.report import csv_lines, group_json_lines, group_object, group_tables, working_folder
     from ikmeta.output import ndjson_lines
 
     if output == "json":
         emit_all(group_json_lines(groups))
     elif output == "ndjson":
-        emit_all(ndjson_lines(group_object(g) for g in groups))
+        root = working_folder()  # each group's "root": where its relative paths lead from
+        emit_all(ndjson_lines(group_object(g, root) for g in groups))
     elif output == "csv":
         emit_all(csv_lines(groups))
     else:

@@ -76,13 +76,13 @@ def review(
     browser, to choose what to keep and download the choice for 'ikmeta apply'.
 
     REPORT is what 'ikmeta dupes --json' or '--ndjson' wrote (- or nothing: standard
-    input); nothing is scanned again. The page is one self-contained HTML file (styles,
-    program and thumbnails inside; it makes no request anywhere): open it in a browser,
-    look, compare (click a thumbnail), unmark what must stay or choose another copy to
-    keep, then "Download selection" saves a report that 'ikmeta apply' reads with its
-    usual checks. Thumbnails are cached with the hashes. A file that is gone or changed
+    input), used from any folder; nothing is scanned again. The page is one
+    self-contained HTML file (styles, program and thumbnails inside; it makes no request
+    anywhere): open it in a browser, look, compare (click a thumbnail), unmark what must
+    stay or choose another copy to keep, then "Download selection" saves a report that
+    'ikmeta apply' reads with its usual checks. Thumbnails are cached with the hashes. A file that is gone or changed
     since the report is shown as such. Exit status: 0 when the page was written, 1 when
-    it could not be or the report is not one, 2 for a usage error.
+    it could not be, the report is not one or none of its files exist, 2 for a usage error.
 
     \b
     Examples:
@@ -91,15 +91,18 @@ def review(
       ikmeta apply trash ~/Downloads/selection-2026-11-30-142501.json --yes
     """
     from ikmeta.actions import read_report
+    from ikmeta.actions.checks import check_present, settled
 
     name = list_name(report)
     if name == "<stdin>" and report.isatty():
         raise click.UsageError("Missing argument 'REPORT' (a file, or - with a report piped in).")
     cache_choice = check_cache_path(cache_path, no_cache)
     try:
-        groups = [g.as_object() for g in read_report(report, name)]
+        read = [settled(g) for g in read_report(report, name)]
+        check_present(read, name)
     except IkmetaError as error:
         abort(error)
+    groups = [g.as_object() for g in read]
     from ikmeta.api import open_cache
 
     with open_cache(cache_choice, on_warning=warn) as cache:
@@ -115,13 +118,17 @@ def write_review_page(
     fetch: FetchOptions,
     quiet: bool,
 ) -> None:
-    """Write the review page (thumbnails with a progress bar); exit 1 when it cannot be written."""
+    """Write the review page (thumbnails with a progress bar); exit 1 when it cannot be written.
+    ``groups``: as a report holds them (times as strings of digits, paths from its root) or
+    as :meth:`ReportGroup.as_object` gives them: the page is given numbers and paths from here."""
+    from ikmeta.dupes.report import report_group
     from ikmeta.errors import os_reason
     from ikmeta.output import human_size, one_line
     from ikmeta.review import NotAPage, write_review
 
     with ProgressBar(quiet, "thumbnails") as bar:
         try:
+            groups = [report_group(g, k, f"group {k}").as_object() for k, g in enumerate(groups, 1)]
             made = write_review(
                 groups,
                 path,

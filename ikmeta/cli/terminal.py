@@ -2,7 +2,8 @@
 
 Data goes to stdout (:func:`emit`, :func:`emit_all`, :func:`say`), messages to stderr as
 ``ikmeta: <source>: <reason>`` (:func:`fail`, :func:`warn`, :func:`note_skipped`, :func:`note`),
-a progress bar to stderr on a terminal (:class:`ProgressBar`). A command that gives up calls
+a progress bar to stderr on a terminal (:class:`ProgressBar`); a message while the bar is on
+screen is printed above it, never onto its line. A command that gives up calls
 :func:`abort`, the one way out with a failure; Ctrl-C ends a run at once
 (:func:`_interrupted`), with the terminal restored as it was found.
 """
@@ -20,6 +21,7 @@ import click
 from ikmeta.errors import IkmetaError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -74,10 +76,24 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
+# The console of the progress bar on screen, if one is: messages go through it.
+_BAR_CONSOLES: list[Console] = []
+
+
+def _message(line: str) -> None:
+    """One line on stderr. With a progress bar on screen it goes through the bar's console,
+    which clears the bar's line first and draws the bar again below the message (written
+    past it, the line would be glued to the bar)."""
+    if _BAR_CONSOLES:
+        _BAR_CONSOLES[-1].print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    else:
+        click.echo(line, err=True)
+
+
 def fail(error: IkmetaError | str) -> None:
     from ikmeta.output import one_line
 
-    click.echo(f"ikmeta: {one_line(str(error))}", err=True)
+    _message(f"ikmeta: {one_line(str(error))}")
 
 
 def abort(error: IkmetaError | str | None = None) -> NoReturn:
@@ -89,7 +105,7 @@ def abort(error: IkmetaError | str | None = None) -> NoReturn:
 
 def note(text: str) -> None:
     """A line for the person on stderr: a summary, a warning that names no source."""
-    click.echo(text, err=True)
+    _message(text)
 
 
 def say(text: str) -> None:
@@ -104,13 +120,13 @@ def note_skipped(skipped: Counter[str]) -> None:
 
     line = skipped_summary(skipped)
     if line:
-        click.echo(f"ikmeta: {one_line(line)}", err=True)
+        _message(f"ikmeta: {one_line(line)}")
 
 
 def warn(source: str, message: str) -> None:
     from ikmeta.output import one_line
 
-    click.echo(f"ikmeta: {one_line(f'{source}: warning: {message}')}", err=True)
+    _message(f"ikmeta: {one_line(f'{source}: warning: {message}')}")
 
 
 def stdout_is_terminal() -> bool:
@@ -174,10 +190,12 @@ class ProgressBar:
         if self.bar is not None:
             _TERMINAL_RESTORERS.append(self.abandon)  # Ctrl-C clears it before exiting
             self.bar[0].start()
+            _BAR_CONSOLES.append(self.bar[0].console)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
+            _BAR_CONSOLES.remove(self.bar[0].console)
             self.bar[0].stop()
             _TERMINAL_RESTORERS.remove(self.abandon)
 

@@ -150,6 +150,8 @@ class HashOrSource(click.ParamType[Any]):
 
         if value == STDIN or is_remote(value) or (os.path.exists(value) and not os.path.isdir(value)):
             return ("source", value)
+        if _hidden(value) and not is_hash(value):  # in a folder it may not enter: "permission denied"
+            return ("source", value)
         if os.path.isdir(value) and not is_hash(value):
             self.fail(f"{value!r} is a folder; distance compares two images or hashes", param, ctx)
         if foreign_scheme(value):
@@ -176,3 +178,15 @@ class KeepRuleType(click.ParamType[Any]):
             return parse_keep_rule(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+def _hidden(path: str) -> bool:
+    """Whether ``path`` cannot be looked at for want of permission (a folder on its way may
+    not be entered), rather than being absent."""
+    try:
+        os.lstat(path)
+    except PermissionError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False

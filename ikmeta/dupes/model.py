@@ -8,7 +8,7 @@ as a copy) and :class:`Group` (a reference and its members).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 
@@ -28,6 +28,10 @@ class Provenance:
     band: tuple[str, float] | None = None  # a plain band along one side (a caption's), its share
     head: str | None = None  # a digest of the first 4 KiB
     prefix_of: str | None = None  # a truncated file: the file whose first bytes it is
+
+    def __repr__(self) -> str:
+        """What is known, only: ``Provenance(software='GIMP 2.10')``, ``Provenance()``."""
+        return _readable_repr(self)
 
 
 NO_PROVENANCE = Provenance()
@@ -59,6 +63,12 @@ class Item:
     provenance: Provenance = NO_PROVENANCE
     also_at: tuple[str, ...] = ()  # the file's other names (hard links to it)
 
+    def __repr__(self) -> str:
+        """The source and pHash, then what is known (fields at their default left out), the
+        views as a count rather than their bytes: ``Item(source='a.jpg',
+        phash='f06830ca9f1e3e90', width=4000, height=3000, size=2400000, views=<18 views>)``."""
+        return _readable_repr(self)
+
     @property
     def pixels(self) -> int:
         """Pixels as displayed, of the picture (inside its frame, without a band along one
@@ -72,6 +82,19 @@ class Item:
     @property
     def damaged(self) -> bool:
         return self.provenance.damage is not None
+
+
+def _readable_repr(obj: Any) -> str:
+    """``Name(field=value, ...)`` with the fields at their default left out and bytes shown
+    as a count of 64-bit views (a repr to read, not to evaluate)."""
+    parts = []
+    for spec in fields(obj):
+        value = getattr(obj, spec.name)
+        if spec.default is not MISSING and value == spec.default:
+            continue
+        shown = f"<{len(value) // 8} views>" if isinstance(value, bytes) else repr(value)
+        parts.append(f"{spec.name}={shown}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 
 from ikmeta.cache import CacheKey, HashCache, cache_key, version_digest
 from ikmeta.errors import IkmetaError, ImageError
+from ikmeta.image.limits import MAX_PIXELS, check_pixels
 from ikmeta.parallel import ordered_map
 from ikmeta.sources.base import STDIN, FetchOptions, is_remote, is_url, object_scheme
 
@@ -40,10 +41,13 @@ def scan(
     jobs: int,
     fetch: FetchOptions | None = None,
     on_total: Callable[[int], None] | None = None,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Iterator[Item | IkmetaError | ScanWarning]:
     """An event per source: its :class:`Item` (from the cache or hashed now), or why it failed.
 
     The sources are listed first (a walk is quick); ``on_total`` then hears how many there are.
+    An image of more than ``max_pixels`` pixels (None or 0: no limit) is an ImageError, whether
+    it is hashed now or was cached by a run with a higher limit.
     """
     keys: dict[str, CacheKey | None] = {}
     misses: list[str] = []
@@ -68,7 +72,7 @@ def scan(
         key = keys.get(source)
         if key is not None and key in cached:
             row = {**cached[key], "size": key.size, "mtimeNs": key.modified_ns}
-            yield _named(item_of(source, row), aliases)
+            yield _too_large(source, row, max_pixels) or _named(item_of(source, row), aliases)
         else:  # (a stored object with what was looked up of it, so that it is not asked again)
             misses.append(looked_up[source][1] if source in looked_up else source)
     if not misses:  # all cached: Pillow and numpy need not even load
@@ -77,10 +81,13 @@ def scan(
     from ikmeta.sources.base import Blob
     from ikmeta.sources.read import on_bytes, read_ahead
 
+    def hashed(blob: Blob) -> Any:
+        return phash_blob(blob, max_pixels)
+
     def work(source: str | Blob | IkmetaError) -> tuple[Any, CacheKey | None]:
         # A URL or stored object downloaded ahead is filed under what its download was.
         downloaded = isinstance(source, Blob) and cache.connection is not None
-        return on_bytes(phash_blob, source, fetch), _fetched_key(source) if downloaded else None
+        return on_bytes(hashed, source, fetch), _fetched_key(source) if downloaded else None
 
     for outcome, fetched in ordered_map(work, read_ahead(misses, fetch), jobs):
         if isinstance(outcome, IkmetaError):
@@ -96,6 +103,19 @@ def scan(
             cache.put([(key, report.metadata)])
         yield _named(item_of(report.source, report.metadata), aliases)
     cache.flush()
+
+
+def _too_large(source: str, row: dict[str, Any], max_pixels: int | None) -> ImageError | None:
+    """The refusal a cached image of more than ``max_pixels`` pixels (its row's width and height)
+    gets, as it would if it were hashed now; else None."""
+    width, height = row.get("width"), row.get("height")
+    if not isinstance(width, int) or not isinstance(height, int):
+        return None
+    try:
+        check_pixels(source, (width, height), max_pixels)
+    except ImageError as exc:
+        return exc
+    return None
 
 
 def _named(item: Item, aliases: dict[str, list[str]]) -> Item:
@@ -115,6 +135,7 @@ def scan_paths(
     on_error: Callable[[IkmetaError], None] = lambda error: None,
     on_warning: Callable[[str, str], None] = lambda source, message: None,
     on_progress: Callable[[int, int], None] | None = None,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> tuple[list[Item], Counter[str]]:
     """The items of every image among ``paths`` (folders walked; links to folders inside them
     followed only with ``follow_links``), and the files the walk passed over by extension.
@@ -122,7 +143,8 @@ def scan_paths(
     truncated file whose bytes begin another file is marked as its truncated copy
     (:func:`ikmeta.dupes.truncated.find_truncated`). Each failure goes to ``on_error``, each warning to
     ``on_warning(source, message)``; ``on_progress(done, total)`` hears (0, total) once the
-    sources are listed, then each source done."""
+    sources are listed, then each source done. An image of more than ``max_pixels`` pixels
+    (None or 0: no limit) is a failure, refused before it is decoded."""
     from ikmeta.sources.walk import image_paths
 
     skipped: Counter[str] = Counter()
@@ -141,6 +163,7 @@ def scan_paths(
         jobs,
         fetch,
         on_total=listed,
+        max_pixels=max_pixels,
     ):
         if isinstance(event, ScanWarning):
             on_warning(event.source, event.message)

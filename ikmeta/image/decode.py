@@ -1,7 +1,14 @@
-"""Opening images with Pillow: the formats ikmeta reads, clear errors, reduced-scale decoding.
+"""Opening images with Pillow: the formats ikmeta reads, clear errors, reduced-scale decoding,
+and the limits on what is decoded.
 
->>> im = open_image(blob)                    # header only; raises ImageError
->>> small, truncated = load_reduced(blob, im)  # pixels at 1/2..1/8 scale where the format allows
+>>> im = open_image(blob)                    # header only; raises ImageError (also over max_pixels)
+>>> with decoding(im):                       # waits while other decodes hold the pixel budget
+...     small, truncated = load_reduced(blob, im)  # pixels at 1/2..1/8 scale where the format allows
+
+Two limits hold whatever the number of jobs: an image of more than ``max_pixels`` pixels
+(default :data:`MAX_PIXELS`, Pillow's decompression-bomb limit) is refused from its header,
+before any pixel is decoded; and the decodes in flight share :data:`DECODE_BUDGET` pixels, so
+that a folder of huge images never holds more than about two of them decoded at once.
 """
 
 from __future__ import annotations
@@ -9,10 +16,11 @@ from __future__ import annotations
 import functools
 import importlib
 import io
+import os
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -21,6 +29,7 @@ from ikmeta.errors import ImageError
 from ikmeta.sources.base import Blob
 
 from . import isobmff
+from .limits import DECODE_BUDGET, MAX_PIXELS, MemoryGate, check_pixels
 
 # Pillow format name -> ikmeta's short name.
 FORMATS = {
@@ -163,15 +172,30 @@ def _load_plugin(module: str) -> None:
             _heif_ready.set()
 
 
-def open_image(blob: Blob) -> Image.Image:
-    """Open ``blob`` with Pillow (header only); raise :class:`ImageError` with the reason."""
+# Pillow allocates a decoded image in blocks (16 MiB by default). Once one such block is freed,
+# glibc raises its mmap threshold past that size and serves later blocks from the arena of the
+# thread that asks, which keeps them once freed: --jobs threads decoding huge images one after
+# another each kept an image's worth (four 169 MP PNGs, one at a time on four threads: 2.1 GB,
+# against 0.77 GB with these blocks; bench/pixels.py). Blocks above the threshold's ceiling
+# (32 MiB) are mapped for each image and given back to the system when it is freed.
+BLOCK_SIZE = 64 * 2**20
+
+
+def open_image(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """Open ``blob`` with Pillow (header only); raise :class:`ImageError` with the reason, and
+    for an image of more than ``max_pixels`` pixels (None or 0: no limit), before any decoding.
+
+    >>> open_image(read_source("big.png"), max_pixels=1000)  # doctest: +SKIP
+    ImageError('big.png: 169,000,000 pixels, more than --max-pixels 1,000')
+    """
+    _own_pixel_limit()
     try:
         im = Image.open(io.BytesIO(blob.data), formats=plugins_for(blob.data))
-    except Image.DecompressionBombError as exc:
+    except Image.DecompressionBombError as exc:  # Image.MAX_IMAGE_PIXELS set again since ikmeta lifted it
         raise ImageError(
             blob.source,
-            f"image too large ({_pixels(exc)}): over Pillow's decompression-bomb "
-            f"limit of {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels",  # only raised when a limit is set
+            f"{_pixels(exc)} pixels, more than Pillow's decompression-bomb limit "
+            f"(2 x Image.MAX_IMAGE_PIXELS) of {2 * (Image.MAX_IMAGE_PIXELS or 0):,}",
         ) from None
     except UnidentifiedImageError:
         announced = sniff(blob.data)
@@ -190,7 +214,21 @@ def open_image(blob: Blob) -> Image.Image:
         raise ImageError(blob.source, f"{what} ({_describe(exc)})") from None
     if im.width < 1 or im.height < 1:
         raise ImageError(blob.source, "image has no pixels (width or height is 0)")
+    check_pixels(blob.source, im.size, max_pixels)
     return im
+
+
+@functools.cache
+def _own_pixel_limit() -> None:
+    """Once a process: Pillow's own pixel limit lifted (ikmeta checks each image against its
+    caller's ``max_pixels`` instead, which a global could not do for threads with different
+    limits; Pillow would also warn, not refuse, up to twice its limit), and Pillow's block
+    size raised to :data:`BLOCK_SIZE` unless the environment sets it (PILLOW_BLOCK_SIZE)."""
+    from PIL import _imaging
+
+    Image.MAX_IMAGE_PIXELS = None
+    if "PILLOW_BLOCK_SIZE" not in os.environ and _imaging.get_block_size() < BLOCK_SIZE:
+        _imaging.set_block_size(BLOCK_SIZE)
 
 
 def _refuse_cut_heif(blob: Blob, announced: str | None) -> None:
@@ -272,9 +310,10 @@ def load_reduced(
             raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise ValueError, SyntaxError, struct.error...
         raise ImageError(blob.source, f"corrupt image data ({_describe(exc)})") from None
+    im.close()  # what the first decode allocated, before the second allocates as much again
     try:
-        with _gate.alone():
-            return _decode(open_image(blob), mode, size), True
+        with _gate.alone():  # (its size was checked when ``im`` was opened)
+            return _decode(open_image(blob, max_pixels=None), mode, size), True
     except (ImageError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - as above, for the second, truncation-tolerant decode
@@ -330,6 +369,11 @@ def shrink(im: Image.Image) -> Image.Image:
     return im.reduce(factor)
 
 
+# The formats whose decode depends on the mode and size asked for (draft): the others decode
+# the same pixels whatever load_reduced is asked.
+DRAFT_FORMATS = ("JPEG", "MPO", "HEIF")
+
+
 def _decode(im: Image.Image, mode: str, size: tuple[int, int], thumbnail: bool = True) -> Image.Image:
     """Decode ``im``; JPEG at reduced scale (at least ``size``), HEIF from a thumbnail at
     least that large when ``thumbnail`` and it has one."""
@@ -348,8 +392,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def _pixels(exc: BaseException) -> str:
+    """The pixel count in Pillow's DecompressionBombError: 'Image size (400000000 pixels) ...' -> '400,000,000'."""
     words = str(exc).split("(", 1)
-    return words[1].split(")", 1)[0] if len(words) > 1 else "too many pixels"
+    count = words[1].split(" ", 1)[0] if len(words) > 1 else ""
+    return f"{int(count):,}" if count.isdigit() else "too many"
 
 
 class _TruncationGate:
@@ -402,47 +448,33 @@ class _TruncationGate:
 _gate = _TruncationGate()
 
 
-# Pixel memory that decodes in flight may hold together: beyond it, a decode waits for others
-# to finish (one that needs more than all of it runs alone). Bounds peak memory on many cores.
-PIXEL_BUDGET = 1 << 30
-BYTES_PER_PIXEL = 8  # Pillow keeps 1 to 4 bytes a pixel; the decoded image plus one converted copy
+JPEG_SCALE = 8  # JPEG decodes at 1/8 scale a side for the hash (draft): 1/64 of its pixels
+pixel_memory = MemoryGate(DECODE_BUDGET)  # the process's budget of decoded pixels, its threads share
 
 
-class MemoryGate:
-    """Lets work that holds ``size`` bytes start only while the total in flight stays within
-    ``budget``; work bigger than the budget runs when nothing else is in flight.
+def decoded_pixels(im: Image.Image, reduced: bool = True) -> int:
+    """About the pixels decoding ``im`` holds: all of them, or a JPEG's at 1/8 scale a side
+    when ``reduced`` (as :func:`load_reduced` decodes it for the hash).
 
-    >>> gate = MemoryGate(100)
-    >>> with gate.hold(60): pass
+    >>> decoded_pixels(Image.new("L", (4000, 3000)))
+    12000000
     """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.used = 0
-        self._cond = threading.Condition()
-
-    @contextmanager
-    def hold(self, size: int) -> Iterator[None]:
-        size = max(0, min(size, self.budget))
-        with self._cond:
-            while self.used and self.used + size > self.budget:
-                self._cond.wait()
-            self.used += size
-        try:
-            yield
-        finally:
-            with self._cond:
-                self.used -= size
-                self._cond.notify_all()
-
-
-pixel_memory = MemoryGate(PIXEL_BUDGET)
-
-
-def decoded_bytes(im: Image.Image) -> int:
-    """About the memory decoding ``im`` and making its hash takes (JPEG: at 1/8 scale)."""
     width, height = im.size
     pixels = width * height
-    if im.format in ("JPEG", "MPO"):
-        pixels //= 64
-    return pixels * BYTES_PER_PIXEL
+    if reduced and im.format in ("JPEG", "MPO"):
+        pixels //= JPEG_SCALE * JPEG_SCALE
+    return pixels
+
+
+decoded_bytes = decoded_pixels  # its former name (review/thumbnails.py): the budget counts pixels now
+
+
+def decoding(im: Image.Image, reduced: bool = True) -> AbstractContextManager[None]:
+    """A share of the pixel budget for decoding ``im`` (see :func:`decoded_pixels`), held for
+    the ``with`` block: it waits while other decodes hold the rest. Never nested.
+
+    >>> with decoding(Image.new("L", (400, 300))):
+    ...     pixel_memory.used >= 120000
+    True
+    """
+    return pixel_memory.hold(decoded_pixels(im, reduced))

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .decode import decoded_bytes, open_image, pixel_memory
+from .decode import decoding, open_image
+from .limits import MAX_PIXELS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,15 +43,17 @@ GENUINE_SHARE = 0.7  # a picture with detail of its own loses more than this sha
 NOISE_FLOOR = 1.0  # a source losing less than this (grey levels) is too soft to judge by
 
 
-def detail_profile(blob: Blob) -> tuple[float, ...] | None:
+def detail_profile(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> tuple[float, ...] | None:
     """The round-trip loss of the picture through each share of :data:`SCALES` (grey levels),
-    or None for a picture too small to measure. Decodes the image at full resolution, in grey.
+    or None for a picture too small to measure. Decodes the image at full resolution, in grey
+    (a JPEG too: its whole size counts against the pixel budget); an image of more than
+    ``max_pixels`` pixels (None or 0: no limit) is an :class:`~ikmeta.errors.ImageError`.
 
     >>> detail_profile(read_source("examples/harbour.jpg"))  # doctest: +SKIP
     (5.1, 4.2, 3.3, 2.4, 1.2)
     """
-    im = open_image(blob)
-    with pixel_memory.hold(decoded_bytes(im)):
+    im = open_image(blob, max_pixels)
+    with decoding(im, reduced=False):
         if im.format == "JPEG" and im.mode in ("RGB", "L", "YCbCr", "CMYK"):
             im.draft("L", im.size)  # full size, grey straight from the luma: no colour conversion
         im.load()
@@ -58,6 +61,7 @@ def detail_profile(blob: Blob) -> tuple[float, ...] | None:
         if side < MIN_TILE:
             return None
         tiles = _detailed_tiles(im, side)
+        im.close()  # freed while its share of the budget is held
     profiles = np.array([_tile_losses(tile) for tile in tiles])
     return tuple(round(float(v), 3) for v in np.median(profiles, axis=0))
 

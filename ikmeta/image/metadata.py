@@ -23,9 +23,10 @@ from ikmeta.sources.read import read_source
 
 from . import isobmff
 from .borders import band_box, band_side, centred, inner_box
-from .decode import decoded_bytes, load_reduced, open_image, pixel_memory, png_chunk, short_format, shrink
+from .decode import DRAFT_FORMATS, decoding, load_reduced, open_image, png_chunk, short_format, shrink
 from .exif import read_exif
 from .exif_values import camera_from_exif, captured_from_exif
+from .limits import MAX_PIXELS
 from .perceptual import greyscale, low_frequencies, phash_of, turned_hashes, upright, window_hashes
 from .provenance import provenance_of
 from .quality import estimate_quality
@@ -48,14 +49,17 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
-def phash_source(source: str, fetch: FetchOptions | None = None) -> Report:
+def phash_source(
+    source: str, fetch: FetchOptions | None = None, max_pixels: int | None = MAX_PIXELS
+) -> Report:
     """:func:`phash_blob` of a path, ``-`` or URL; raises :class:`~ikmeta.errors.IkmetaError`."""
-    return phash_blob(read_source(source, fetch=fetch))
+    return phash_blob(read_source(source, fetch=fetch), max_pixels)
 
 
-def inspect_blob(blob: Blob) -> Report:
-    """The full metadata object of ``blob``; raises :class:`~ikmeta.errors.ImageError`."""
-    im = open_image(blob)
+def inspect_blob(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
+    """The full metadata object of ``blob``; raises :class:`~ikmeta.errors.ImageError`, also
+    for an image of more than ``max_pixels`` pixels (None or 0: no limit), before decoding it."""
+    im = open_image(blob, max_pixels)
     fmt = short_format(im)
     block = exif_block(blob, im, fmt)
     exif = read_exif(block) if block else read_exif(b"")
@@ -78,9 +82,10 @@ def inspect_blob(blob: Blob) -> Report:
     return Report(blob.source, metadata, warnings)
 
 
-def phash_blob(blob: Blob) -> Report:
+def phash_blob(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     """The pHash of ``blob`` (the same as :func:`inspect_blob` reports), read as cheaply as
-    possible, with what ranks it among its copies (see :mod:`ikmeta.dupes.rank`).
+    possible, with what ranks it among its copies (see :mod:`ikmeta.dupes.rank`). An image of
+    more than ``max_pixels`` pixels (None or 0: no limit) is an :class:`ImageError`.
 
     Its metadata: ``source``, ``pHash``; for a flat image (a solid colour, a blank page: the
     hash carries no information) its mean colour as ``flat`` (``"#rrggbb"``), else None;
@@ -94,19 +99,18 @@ def phash_blob(blob: Blob) -> Report:
         >>> phash_blob(read_source("examples/harbour.jpg")).metadata["camera"]
         'ikmeta Sample Camera 1'
     """
-    im = open_image(blob)
+    im = open_image(blob, max_pixels)
     fmt = short_format(im)
     block = exif_block(blob, im, fmt)
     groups = read_exif(block or b"", makernote=False)
     stored = stored_size(blob, im, fmt, groups["image"])
     opened = im.size  # before a reduced decode changes it: as Pillow reports it, maybe turned
-    hashed, warnings = hash_opened(blob, im, fmt, groups["image"].get("Orientation"))
-    im.close()  # its pixels, before a flat image is decoded again for its colour
+    hashed, warnings = hash_opened(blob, im, fmt, groups["image"].get("Orientation"), colour=True)
     width, height = displayed_size(stored, opened, hashed.turned)
     metadata = {
         "source": blob.source,
         "pHash": hashed.phash,
-        "flat": mean_colour(blob) if hashed.spread < FLAT_SPREAD else None,
+        "flat": (hashed.colour or mean_colour(blob)) if hashed.spread < FLAT_SPREAD else None,
         "width": width,
         "height": height,
         "size": len(blob.data),
@@ -161,17 +165,32 @@ def displayed_size(stored: tuple[int, int], opened: tuple[int, int], turned: boo
 
 
 def mean_colour(blob: Blob) -> str:
-    """The mean colour of an image as ``#rrggbb`` (decoded again, in colour, at reduced scale)."""
+    """The mean colour of an image as ``#rrggbb`` (decoded again, in colour, at reduced scale;
+    its size was checked when it was hashed)."""
+    im = open_image(blob, max_pixels=None)
+    with decoding(im):
+        pixels, _ = load_reduced(blob, im, mode="RGB")
+        return colour_of(pixels)
+
+
+def colour_of(pixels: Image.Image) -> str:
+    """The mean colour of decoded pixels as ``#rrggbb``; without a copy of an RGB or grey image
+    (a huge one's copy would double what it holds).
+
+    >>> colour_of(Image.new("L", (4, 4), 128))
+    '#808080'
+    """
     from PIL import ImageStat
 
-    im = open_image(blob)
-    with pixel_memory.hold(decoded_bytes(im)):
-        pixels, _ = load_reduced(blob, im, mode="RGB")
+    if pixels.mode in ("RGB", "L"):
+        rgb = pixels
+    else:
         try:
             rgb = pixels.convert("RGB")
         except ValueError:  # LAB and the like: their grey
-            rgb = greyscale(pixels).convert("RGB")
-        red, green, blue = (round(v) for v in ImageStat.Stat(rgb).mean[:3])
+            rgb = greyscale(pixels)
+    means = ImageStat.Stat(rgb).mean
+    red, green, blue = (round(v) for v in (means * 3 if len(means) == 1 else means)[:3])
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
@@ -189,6 +208,7 @@ class Hashed(NamedTuple):
     inner_centred: bool = True  # whether its border is centred (borders.centred)
     windows: tuple[str, ...] = ()  # the pHashes of the picture's windows (ikmeta.hashes.WINDOWS)
     band: tuple[str, float] | None = None  # a plain band along one side, its share (borders.band_side)
+    colour: str | None = None  # a flat picture's mean colour, when asked for and read from its decode
 
 
 def grey_sample(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Image.Image, bool, bool]:
@@ -196,42 +216,62 @@ def grey_sample(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tupl
     ``orientation`` applied) and grey; whether making it upright swapped its axes, and whether
     its data was truncated."""
     pixels, truncated = load_reduced(blob, im)
+    grey, turned = grey_of(blob, pixels, fmt, orientation)
+    return grey, turned, truncated
+
+
+def grey_of(blob: Blob, pixels: Image.Image, fmt: str, orientation: Any) -> tuple[Image.Image, bool]:
+    """Decoded ``pixels`` as :func:`grey_sample` gives them: upright, grey, reduced."""
     still_to_apply = display_orientation(pixels, fmt, orientation)
     try:
         grey = greyscale(upright(shrink(pixels), still_to_apply))
     except ValueError:  # a mode Pillow cannot make grey ("La", ...)
         raise ImageError(blob.source, f"cannot hash pixels of colour mode {pixels.mode}") from None
-    return grey, still_to_apply in (5, 6, 7, 8), truncated
+    return grey, still_to_apply in (5, 6, 7, 8)
 
 
-def hash_opened(blob: Blob, im: Image.Image, fmt: str, orientation: Any) -> tuple[Hashed, list[str]]:
-    """The pHash of the opened image as displayed (EXIF ``orientation`` applied), and warnings."""
-    with pixel_memory.hold(decoded_bytes(im)):  # so that many cores do not hold many huge images at once
-        grey, turned, truncated = grey_sample(blob, im, fmt, orientation)
-        low, spread = low_frequencies(grey)
-        own = phash_of(low)
-        windows = tuple(h or own for h in window_hashes(grey, FLAT_SPREAD))
-        box = inner_box(np.asarray(grey))
-        plain_box = box is not None and centred(box, grey.width, grey.height)
-        # (a truncated file's grey below the cut is no band added)
-        band = None if plain_box or truncated else band_side(np.asarray(grey))
-        if band is not None:  # the picture without the band is hashed as a framed one's is
-            box = band_box(band, grey.width, grey.height)
-        inside = low_frequencies(grey.crop(box)) if box else None
-        if box is None or inside is None or inside[1] < FLAT_SPREAD:  # no border, or a blank inside
-            hashed = Hashed(own, spread, turned, turned_hashes(low), windows=windows)
-        else:
-            # Its share of the picture, less the box's edge rows and columns, where the frame's
-            # edge blurs into the picture: so a framed copy never counts more pixels than its original.
-            share = ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height)
-            # The turned hashes of a picture in plain bars are those of the picture inside: the
-            # bars' pattern, turned, would come near that of other pictures in bars.
-            inner = phash_of(inside[0])
-            is_centred = band is None and centred(box, grey.width, grey.height)
-            hashed = Hashed(
-                own, spread, turned, turned_hashes(inside[0]), inner, share, is_centred, windows, band
-            )
-        return hashed, [TRUNCATED] if truncated else []
+def hash_opened(
+    blob: Blob, im: Image.Image, fmt: str, orientation: Any, colour: bool = False
+) -> tuple[Hashed, list[str]]:
+    """The pHash of the opened image as displayed (EXIF ``orientation`` applied), and warnings.
+    With ``colour``, a flat image's mean colour too when its decode is the one
+    :func:`mean_colour` would make (not a JPEG's or HEIC's, decoded in grey at reduced scale).
+    The decoded pixels are let go (``im`` is closed) before its share of the pixel budget is."""
+    with decoding(im):  # so that many cores do not hold many huge images at once
+        pixels, truncated = load_reduced(blob, im)
+        try:
+            grey, turned = grey_of(blob, pixels, fmt, orientation)
+            hashed = hash_grey(grey, turned, truncated)
+            if colour and hashed.spread < FLAT_SPREAD and im.format not in DRAFT_FORMATS:
+                hashed = hashed._replace(colour=colour_of(pixels))
+        finally:
+            pixels.close()  # (``im`` itself, or its truncated decode) freed while its share is held
+    return hashed, [TRUNCATED] if truncated else []
+
+
+def hash_grey(grey: Image.Image, turned: bool, truncated: bool) -> Hashed:
+    """The hashes of a picture's grey sample (:func:`grey_sample`): its pHash, turned hashes,
+    windows, and those of the picture inside a plain border or beside a band, if it has one."""
+    low, spread = low_frequencies(grey)
+    own = phash_of(low)
+    windows = tuple(h or own for h in window_hashes(grey, FLAT_SPREAD))
+    box = inner_box(np.asarray(grey))
+    plain_box = box is not None and centred(box, grey.width, grey.height)
+    # (a truncated file's grey below the cut is no band added)
+    band = None if plain_box or truncated else band_side(np.asarray(grey))
+    if band is not None:  # the picture without the band is hashed as a framed one's is
+        box = band_box(band, grey.width, grey.height)
+    inside = low_frequencies(grey.crop(box)) if box else None
+    if box is None or inside is None or inside[1] < FLAT_SPREAD:  # no border, or a blank inside
+        return Hashed(own, spread, turned, turned_hashes(low), windows=windows)
+    # Its share of the picture, less the box's edge rows and columns, where the frame's
+    # edge blurs into the picture: so a framed copy never counts more pixels than its original.
+    share = ((box[2] - box[0] - 2) / grey.width, (box[3] - box[1] - 2) / grey.height)
+    # The turned hashes of a picture in plain bars are those of the picture inside: the
+    # bars' pattern, turned, would come near that of other pictures in bars.
+    inner = phash_of(inside[0])
+    is_centred = band is None and centred(box, grey.width, grey.height)
+    return Hashed(own, spread, turned, turned_hashes(inside[0]), inner, share, is_centred, windows, band)
 
 
 def exif_block(blob: Blob, im: Image.Image, fmt: str) -> bytes | None:

@@ -241,7 +241,15 @@ def script_json(obj: Any) -> str:
 
 
 def _typed(key: str, value: Any) -> Any:
+    """``value`` if it is of the field's type, else None; a time as reports write it, a string
+    of digits, as the number.
+
+    >>> _typed("mtimeNs", "1700000000123456789"), _typed("size", "12"), _typed("distance", True)
+    (1700000000123456789, None, None)
+    """
     types = FIELD_TYPES[key]
+    if key == "mtimeNs" and isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value):
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, types):
         return None
     if isinstance(value, list):  # a list of strings: what else it holds is dropped

@@ -45,7 +45,9 @@ class Blob:
 class FetchOptions:
     """Limits and manners for downloading a URL (see :mod:`ikmeta.sources.urls`)."""
 
-    timeout: float = 30.0  # seconds, for connecting and for each read
+    timeout: float = (
+        30.0  # seconds, for the whole request to one URL: connects, reads, retries and their waits
+    )
     max_bytes: int = 100_000_000  # body size cap, checked while streaming
     max_redirects: int = 5
     storage_options: tuple[

@@ -8,6 +8,9 @@ system's certificates, and failed attempts are retried with backoff and jitter: 
 connection errors, 429 and 5xx answers (waiting as ``Retry-After`` asks, up to
 :data:`RETRY_AFTER_MAX` seconds), at most ``FetchOptions.retries`` times. A read timeout
 is not retried (it would only multiply the wait), nor a host that does not resolve.
+``FetchOptions.timeout`` is a deadline for the whole of a URL: connecting, every read of
+the answer and its body (a server that trickles a byte at a time is cut off), redirects,
+and the tries and waits between them; a wait that would end past it is not begun.
 This module adds what urllib3 leaves to its caller: the proxy variables (``HTTPS_PROXY``,
 ``HTTP_PROXY``, ``NO_PROXY``...) as curl and requests honour them, redirects (at most
 ``max_redirects``, only to http(s), never in a loop, credentials dropped for another host),
@@ -17,8 +20,11 @@ the size cap while streaming, gzip and deflate bodies, and one-line errors.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import http.client
+import io
+import math
 import os
 import random
 import socket
@@ -28,10 +34,12 @@ import time
 import urllib.parse
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, NamedTuple
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -61,6 +69,124 @@ RETRY_STATUSES = frozenset({429, *range(500, 600)})
 RETRY_AFTER_MAX = 30  # seconds: a server asking for a longer wait is retried after this long
 # Headers sent only to the host they were given for: credentials, and a Host of the user's.
 CROSS_ORIGIN_DROPPED = ("authorization", "cookie", "proxy-authorization", "host")
+_sleep = time.sleep  # every wait between tries (a test puts a recorder in its place)
+
+
+# --- the deadline: --timeout bounds a URL's whole download ---------------------------------------
+#
+# urllib3's timeouts are per connect and per socket read, so a server sending a byte a second
+# never trips them. Every download runs with a deadline instead: each try connects within the
+# time left (_Until), each read of the socket (status line, headers, body, even the drain of an
+# error page) waits at most the time left and none starts after it (_ClockedReader, through the
+# pools' own connection classes), and no wait between tries ends past it (_Retry, _follow).
+
+_CLOCK = threading.local()  # .deadline: the time.monotonic() this thread's download must end by
+
+
+@contextlib.contextmanager
+def _until(deadline: float) -> Iterator[None]:
+    """Socket reads in this thread, while in the block, end by ``deadline``."""
+    before = getattr(_CLOCK, "deadline", None)
+    _CLOCK.deadline = deadline
+    try:
+        yield
+    finally:
+        _CLOCK.deadline = before
+
+
+class _ClockedReader(io.RawIOBase):
+    """A socket's reading side whose every read waits at most the time left before this
+    thread's deadline, and fails (TimeoutError: a read timeout to urllib3) once it has passed."""
+
+    def __init__(self, sock: Any) -> None:
+        super().__init__()
+        self.sock = sock
+        self.raw = sock.makefile("rb", buffering=0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        deadline = getattr(_CLOCK, "deadline", None)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            self.sock.settimeout(left)
+        return self.raw.readinto(buffer)  # type: ignore[no-any-return]
+
+    def fileno(self) -> int:
+        return self.raw.fileno()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.raw.close()
+        super().close()
+
+
+class _ClockedSocket:
+    """What http.client's response is given as its socket: it only asks it for a reader."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+    def makefile(self, mode: str = "rb") -> io.BufferedReader:
+        return io.BufferedReader(_ClockedReader(self.sock))
+
+
+class _Response(http.client.HTTPResponse):
+    """http.client's response, reading its socket through a :class:`_ClockedReader`."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(_ClockedSocket(sock), *args, **kwargs)  # type: ignore[arg-type]
+
+
+class _HTTPConnection(HTTPConnection):
+    response_class = _Response
+
+
+class _HTTPSConnection(HTTPSConnection):
+    response_class = _Response
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Until(Timeout):
+    """urllib3's Timeout, as the time left before a deadline: for every try's connect, and the
+    first read (later reads are timed by _ClockedReader)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def clone(self) -> _Until:
+        return _Until(self.deadline)
+
+    @property
+    def connect_timeout(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.001)  # 0 would make the socket non-blocking
+
+    @property
+    def read_timeout(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.0)  # 0: urllib3 fails it as a read timeout
+
+
+class _OutOfTime(MaxRetryError):
+    """A try failed and the wait before the next would end past the deadline: given up after
+    ``retried`` retries."""
+
+    def __init__(self, pool: Any, url: str, reason: Exception | None, retried: int) -> None:
+        super().__init__(pool, url, reason)
+        self.retried = retried
 
 
 class Request(NamedTuple):
@@ -72,7 +198,11 @@ class Request(NamedTuple):
 
 class _Retry(Retry):
     """urllib3's Retry, except that a read timeout and a name that does not resolve (the
-    server's or the proxy's) fail at once."""
+    server's or the proxy's) fail at once, and so does a failure whose wait before the next
+    try would end past ``deadline``."""
+
+    deadline = math.inf  # time.monotonic()
+    wait = 0.0  # seconds before the next try, as chosen when this Retry was made
 
     def increment(  # type: ignore[override]
         self,
@@ -86,13 +216,22 @@ class _Retry(Retry):
         cause = getattr(error, "original_error", None) if isinstance(error, ProxyError) else error
         if isinstance(cause, (ReadTimeoutError, NameResolutionError)) and error is not None:
             raise error.with_traceback(_stacktrace)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        after = super().increment(method, url, response, error, _pool, _stacktrace)
+        after.deadline = self.deadline
+        after.wait = after.get_backoff_time()
+        if time.monotonic() + after.wait >= self.deadline:
+            raise _OutOfTime(_pool, url or "", error, len(after.history) - 1) from error
+        return after
+
+    def sleep(self, response: Any = None) -> None:  # (only ever after a connection error)
+        _sleep(self.wait)
 
 
-def retry_policy(retries: int, options: FetchOptions) -> Retry:
+def retry_policy(retries: int, options: FetchOptions, deadline: float = math.inf) -> Retry:
     """How often and how patiently a request is tried again after a connection error (urllib3
-    does it); an answer of 429 or 5xx is tried again by :func:`_follow`, from the same budget."""
-    return _Retry(
+    does it), never waiting past ``deadline`` (a time.monotonic()); an answer of 429 or 5xx
+    is tried again by :func:`_follow`, from the same budget."""
+    policy = _Retry(
         total=retries,
         connect=retries,
         read=retries,
@@ -106,25 +245,32 @@ def retry_policy(retries: int, options: FetchOptions) -> Retry:
         raise_on_status=False,
         raise_on_redirect=False,
     )
+    policy.deadline = deadline
+    return policy
+
+
+def retry_after(response: Any) -> float | None:
+    """The seconds a response's ``Retry-After`` asks to wait (it holds seconds or an HTTP
+    date; a date gone by is 0), else None (no Retry-After, or one that is neither)."""
+    asked = response.headers.get("Retry-After")
+    if not asked:
+        return None
+    text = asked.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        return max(email.utils.parsedate_to_datetime(text).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def wait_before_retry(response: Any, attempt: int, options: FetchOptions) -> float:
     """Seconds to wait before trying again after a 429 or 5xx: as ``Retry-After`` asks (seconds
     or an HTTP date; up to RETRY_AFTER_MAX; a value that is neither is ignored), else the
     backoff (``options.backoff`` doubling each time, with as much jitter)."""
-    asked = response.headers.get("Retry-After")
-    if asked:
-        text = asked.strip()
-        seconds: float | None = None
-        if text.isdigit():
-            seconds = float(text)
-        else:
-            try:
-                seconds = email.utils.parsedate_to_datetime(text).timestamp() - time.time()
-            except (TypeError, ValueError, IndexError, OverflowError):
-                seconds = None
-        if seconds is not None:
-            return min(max(seconds, 0.0), RETRY_AFTER_MAX)
+    seconds = retry_after(response)
+    if seconds is not None:
+        return min(seconds, RETRY_AFTER_MAX)
     backoff = min(options.backoff * 2.0**attempt, max(options.backoff * 8, 1.0))
     return backoff + random.uniform(0, options.backoff)
 
@@ -172,6 +318,7 @@ def pool_for(url: str, connections: int) -> urllib3.PoolManager:
                 if proxy
                 else urllib3.PoolManager(num_pools=64, maxsize=connections)
             )
+            pool.pool_classes_by_scheme = _POOL_CLASSES  # whose reads keep to the deadline
             _POOLS.by_key[key] = pool
     return pool
 
@@ -223,18 +370,21 @@ def request_for(url: str, extra: tuple[tuple[str, str], ...] = ()) -> Request:
 
 
 def fetch_url(url: str, options: FetchOptions) -> Blob:
-    """Download ``url`` within ``options``' limits, as a :class:`Blob` whose ``version`` is
-    what the server said identifies the body (its ETag, else its Last-Modified)."""
-    response, current = _follow("GET", url, options)
-    try:
+    """Download ``url`` within ``options``' limits (all of it, tries and waits included,
+    within ``options.timeout``), as a :class:`Blob` whose ``version`` is what the server said
+    identifies the body (its ETag, else its Last-Modified)."""
+    deadline = time.monotonic() + options.timeout
+    with _until(deadline):
+        response, current = _follow("GET", url, options, deadline)
         try:
-            data = _read_body(url, response, options.max_bytes)
-        finally:
-            response.release_conn()
-    except SourceError:
-        raise
-    except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
-        raise SourceError(url, _network_error(exc, current, options)) from None
+            try:
+                data = _read_body(url, response, options.max_bytes)
+            finally:
+                response.release_conn()
+        except SourceError:
+            raise
+        except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
+            raise SourceError(url, _network_error(exc, current, options)) from None
     if not data:
         raise SourceError(url, "the server sent an empty body")
     content_type = response.headers.get("Content-Type")
@@ -245,8 +395,10 @@ def fetch_url(url: str, options: FetchOptions) -> Blob:
 def probe_url(url: str, options: FetchOptions) -> str | None:
     """What identifies ``url``'s body now (ETag, else Last-Modified), asked with a HEAD request
     (redirects followed), or None when the server does not say or cannot be asked."""
+    deadline = time.monotonic() + options.timeout
     try:
-        response, _ = _follow("HEAD", url, options)
+        with _until(deadline):
+            response, _ = _follow("HEAD", url, options, deadline)
     except SourceError:
         return None
     response.release_conn()
@@ -264,23 +416,28 @@ def validator(headers: Any) -> str | None:
     return f"{named} length {headers.get('Content-Length', '?').strip()}"
 
 
-def _follow(method: str, url: str, options: FetchOptions) -> tuple[Any, str]:
+def _follow(method: str, url: str, options: FetchOptions, deadline: float) -> tuple[Any, str]:
     """The final response to ``method`` on ``url`` after redirects (its body unread), and the
     URL it came from; raises SourceError for an answer that is not a success. An answer of
     429 or 5xx is tried again, and a connection error (by urllib3), from one budget of
-    ``options.retries``."""
+    ``options.retries``, unless the wait before the next try would end past ``deadline``
+    (a time.monotonic())."""
     request = request_for(url, options.headers)
     current, headers = request.url, dict(request.headers)
     visited = {current}
     tries = 0  # answers of 429 or 5xx so far
     try:
         while True:
-            response = _request(method, current, headers, options.retries - tries, options)
+            if time.monotonic() >= deadline:
+                raise SourceError(url, f"timed out after {options.timeout:g} s" + _tries(tries))
+            response = _request(method, current, headers, options.retries - tries, options, deadline)
             if response.status in RETRY_STATUSES and tries < options.retries:
                 wait = wait_before_retry(response, tries, options)
                 _discard(response)
+                if time.monotonic() + wait >= deadline:
+                    raise SourceError(url, _status(response) + _tries(tries) + _no_time(response, options))
                 tries += 1
-                time.sleep(wait)
+                _sleep(wait)
                 continue
             if response.status not in REDIRECTS:
                 break
@@ -299,17 +456,19 @@ def _follow(method: str, url: str, options: FetchOptions) -> tuple[Any, str]:
     return response, current
 
 
-def _request(method: str, url: str, headers: dict[str, str], retries: int, options: FetchOptions) -> Any:
+def _request(
+    method: str, url: str, headers: dict[str, str], retries: int, options: FetchOptions, deadline: float
+) -> Any:
     """The response to ``method`` on ``url`` (tried again after a connection error up to
-    ``retries`` times), its body unread."""
+    ``retries`` times, while there is time), its body unread; by ``deadline``."""
     pool = pool_for(url, options.connections)
     return pool.urlopen(
         method,
         url,
         headers=headers,
         redirect=False,
-        retries=retry_policy(retries, options),
-        timeout=Timeout(connect=options.timeout, read=options.timeout),
+        retries=retry_policy(retries, options, deadline),
+        timeout=_Until(deadline),
         preload_content=False,
         decode_content=False,
         enforce_content_length=False,  # a short body is named as such by _read_body
@@ -427,19 +586,36 @@ def _status(response: Any) -> str:
     return f"HTTP {response.status} {reason}".rstrip()
 
 
+def _no_time(response: Any, options: FetchOptions) -> str:
+    """Why a 429 or 5xx is not tried again although retries are left: the wait would end
+    past the deadline."""
+    limit = f"--timeout {options.timeout:g} s"
+    asked = retry_after(response)
+    if asked is None:
+        return f"; no time left to try again within {limit}"
+    past = f"longer than {limit}" if asked > options.timeout else f"past the end of {limit}"
+    return f"; the server asks to retry after {round(asked, 1):g} s, {past}"
+
+
 def _network_error(exc: BaseException, url: str, options: FetchOptions, tries: int = 0) -> str:
     """A failure to get an answer, as one phrase naming the host (after any redirect; the
     proxy's, for a failure to reach the proxy), with the tries it took."""
     host = urllib.parse.urlsplit(url).hostname or url
-    made = tries
+    made, cut = tries, ""
     if isinstance(exc, MaxRetryError):
-        made = options.retries
+        made = tries + exc.retried if isinstance(exc, _OutOfTime) else options.retries
+        cause = exc.reason.original_error if isinstance(exc.reason, ProxyError) else exc.reason
+        timed_out = isinstance(
+            cause, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)
+        ) and not isinstance(cause, NewConnectionError)
+        if isinstance(exc, _OutOfTime) and not timed_out:  # else the reason says it
+            cut = f"; no time left to try again within --timeout {options.timeout:g} s"
         exc = exc.reason or exc
     if isinstance(exc, ProxyError):
         proxy = proxy_for(url)
         proxy_host = urllib.parse.urlsplit(proxy).hostname if proxy else None
-        return f"proxy error: {_reason(exc.original_error, proxy_host or host, options)}" + _tries(made)
-    return _reason(exc, host, options) + _tries(made)
+        return f"proxy error: {_reason(exc.original_error, proxy_host or host, options)}" + _tries(made) + cut
+    return _reason(exc, host, options) + _tries(made) + cut
 
 
 def _tries(retried: int) -> str:

@@ -10,7 +10,7 @@ are counted by extension in ``skipped``. Hidden files and folders (a name starti
 passed over (counted as :data:`FOLDER_LINK` in ``skipped``) unless ``follow_links``: a link
 may lead outside what was named. Followed, each real folder is walked once, so a link loop
 ends. A folder named itself is walked even when it is a link. Problems (a missing path, a
-folder that cannot be read) are yielded as
+folder that cannot be read, a path in a folder that cannot be entered) are yielded as
 :class:`~ikmeta.errors.SourceError` values in place, so the walk goes on.
 """
 
@@ -52,10 +52,9 @@ def image_paths(
             yield path  # read_source fetches it, or says why it will not
         elif os.path.isdir(path):
             yield from _walk(path, hidden, seen, skipped, follow_links)
-        elif os.path.lexists(path):
-            yield path
         else:
-            yield SourceError(path, "no such file or folder")
+            problem = _not_there(path)
+            yield path if problem is None else SourceError(path, problem)
 
 
 def _walk(
@@ -93,6 +92,18 @@ def _walk(
             skipped[os.path.splitext(entry.name)[1].lower() or NO_EXTENSION] += 1
     for sub in folders:
         yield from _walk(sub, hidden, seen, skipped, follow_links)
+
+
+def _not_there(path: str) -> str | None:
+    """Why ``path`` cannot be found, or None when it is there: a file in a folder that cannot
+    be looked into (no x permission) is 'permission denied', not missing."""
+    try:
+        os.lstat(path)
+    except PermissionError:
+        return "permission denied"
+    except (OSError, ValueError):  # ValueError: a NUL in the name
+        return "no such file or folder"
+    return None
 
 
 def skipped_summary(skipped: Counter[str]) -> str | None:

@@ -12,6 +12,33 @@
   const GROUPS_PER_BLOCK = 50;
   const GROUP_HEIGHT_REM = 27; // a group's height before it is drawn once (then the browser knows it)
   const THUMB_TYPE = "data:image/webp;base64,";
+  // How a copy can be turned (ikmeta.hashes.TURNS), by number: 4 and over mirrored left to
+  // right first, then so many quarter turns clockwise (k % 4). 0: as it stands.
+  const TURNS = [
+    null,
+    "rotated 90",
+    "rotated 180",
+    "rotated 270",
+    "mirrored",
+    "mirrored, rotated 90",
+    "mirrored, rotated 180",
+    "mirrored, rotated 270",
+  ];
+  // The other matches, the other way round: how the reference relates to a copy that matched
+  // it so (a truncated copy's distance is that of the two pHashes as they stand).
+  const REVERSED = new Map([
+    ["framed", "without the frame"],
+    ["without the frame", "framed"],
+    ["band added", "without the band"],
+    ["without the band", "band added"],
+    ["cropped", "uncropped"],
+    ["uncropped", "cropped"],
+    ["edge differs", "edge differs"],
+    ["reframed", "reframed"],
+    ["truncated", null],
+  ]);
+  // Formats a browser may show whole from their file (others, HEIC, TIFF, RAW..., only in some).
+  const SHOWN_FORMATS = new Set(["jpg", "jpeg", "png", "gif", "webp", "bmp", "avif", "ico", "svg"]);
 
   const state = {
     fields: [],
@@ -67,6 +94,8 @@
       model.all = group.files.map((entry, id) => fileModel(model, entry, id));
       model.files = model.all.slice();
       model.suggested = model.all[0];
+      // A group of one solid colour: the report gives none of its files a distance.
+      model.flat = model.all.every((file) => file.record.distance === null);
       return model;
     });
   }
@@ -78,8 +107,7 @@
       group,
       entry,
       record,
-      flat: record.distance === null,
-      distance: record.distance,
+      distance: record.distance, // its pHash distance to the kept copy, null when not measured
       match: record.match || null, // how it matched the kept copy when not as it stands
       marked: id !== 0,
       card: null, // its elements, once drawn
@@ -125,13 +153,27 @@
     return `${entry.dateKind === "taken" ? "taken" : "modified"} ${entry.date}`;
   }
 
-  /** Why a file is in its group: its pHash distance to the kept copy. */
+  /** Why a file is in its group: how it compares with the kept copy, or, where the scan
+      did not compare the two (a copy turned, framed or cropped another way than the kept
+      one), with the suggested copy, said so. */
   function matchText(file) {
-    if (isKept(file)) return file === file.group.suggested ? "the suggested copy to keep" : "your copy to keep";
-    if (file.flat) return "same solid colour";
-    if (file.match && file.distance === null) return `${file.match} copy`;
-    const distance = file.distance === 0 ? "identical pHash" : `pHash distance ${file.distance}`;
-    return file.match ? `${file.match}, ${distance}` : distance;
+    const group = file.group;
+    if (isKept(file)) return file === group.suggested ? "the suggested copy to keep" : "your copy to keep";
+    if (group.flat) return "same solid colour";
+    if (file.distance !== null) return relationText(file.distance, file.match);
+    const record = file.record;
+    if (file === group.suggested || isKept(group.suggested) || record.distance === null) {
+      return `${file.match ? `${file.match}, ` : ""}pHash distance not measured`;
+    }
+    const turn = file.match ? `${file.match}; ` : ""; // how it is turned from the kept copy
+    return `${turn}to the suggested copy: ${relationText(record.distance, record.match || null)}`;
+  }
+
+  /** "identical pHash", "pHash distance 3", "rotated 90, pHash distance 0" (the distance once
+      turned back: the pHashes themselves differ). */
+  function relationText(distance, match) {
+    if (!match) return distance === 0 ? "identical pHash" : `pHash distance ${distance}`;
+    return `${match}, pHash distance ${distance}`;
   }
 
   function sizeOf(file) {
@@ -155,16 +197,58 @@
     return count;
   }
 
-  /** How ``file`` compares with the ``kept`` copy: its distance and, when it matched not as it
-      stands (turned, framed, cropped...), how. Against the suggested copy, as the scan found;
-      against another, the plain distance, unless one of the two matched not as it stands
-      (then how they compare is not known: an edited copy). */
+  /** How ``file`` compares with the ``kept`` copy, from what the scan measured against the
+      suggested copy (the report's reference): {distance, match}, distance null where the two
+      were not compared. Against the suggested copy, as the scan found; the suggested copy
+      against another, the other way round (a copy "rotated 90" from it is where it is
+      "rotated 270" from the copy); two copies that stand the same way (as they stand, or
+      turned alike) by their pHashes' distance. Two copies turned differently are turned
+      from each other as their turns compose, at a distance not measured (the report holds
+      no turned pHashes); and copies framed, cropped or truncated were compared with the
+      suggested copy alone. */
   function relate(file, kept) {
-    if (file.flat || kept.flat) return { distance: null, match: null };
+    const group = file.group;
+    const suggested = group.suggested;
+    if (group.flat) return { distance: null, match: kept === suggested ? file.record.match || null : null };
     if (file === kept) return { distance: 0, match: null };
-    if (kept === file.group.suggested) return { distance: file.record.distance, match: file.record.match || null };
-    if (file.record.match || kept.record.match) return { distance: null, match: "edited" };
+    if (kept === suggested) return { distance: file.record.distance, match: file.record.match || null };
+    if (file === suggested) {
+      const back = reversed(kept.record.match || null);
+      if (back !== undefined && kept.record.distance !== null) return { distance: kept.record.distance, match: back };
+      return { distance: null, match: null };
+    }
+    const [mine, theirs] = [turnOf(file), turnOf(kept)];
+    if (mine === null || theirs === null) return { distance: null, match: null };
+    const turn = compose(mine, inverse(theirs)); // from the kept copy back to the suggested one, then to this one
+    if (turn !== 0) return { distance: null, match: TURNS[turn] };
     return { distance: hamming(file.record.pHash, kept.record.pHash), match: null };
+  }
+
+  /** How a reference relates to a copy that matched it as ``match``; undefined when not known. */
+  function reversed(match) {
+    if (match === null) return null;
+    return TURNS.includes(match) ? TURNS[inverse(TURNS.indexOf(match))] : REVERSED.get(match);
+  }
+
+  /** The turn that makes the suggested copy look like ``file`` (0 as it stands), null when
+      it matched another way (framed, cropped, truncated...) or was not measured. */
+  function turnOf(file) {
+    if (file.record.distance === null) return null;
+    const match = file.record.match || null;
+    return match === null ? 0 : TURNS.includes(match) ? TURNS.indexOf(match) : null;
+  }
+
+  /** Turn ``b``, then turn ``a`` (each mirrored first, then turned clockwise): a mirror
+      image turned clockwise is the picture turned anticlockwise, then mirrored. */
+  function compose(a, b) {
+    const mirrored = a >= 4;
+    const quarters = ((a % 4) + (mirrored ? 4 - (b % 4) : b % 4)) % 4;
+    return (mirrored !== b >= 4 ? 4 : 0) + quarters;
+  }
+
+  /** The turn that undoes turn ``k``. */
+  function inverse(k) {
+    return k >= 4 ? k : (4 - k) % 4;
   }
 
   // --- drawing ----------------------------------------------------------------------------------
@@ -195,8 +279,8 @@
       if (scan.unreadable) origin.append(` (${plural(scan.unreadable, "file")} could not be read)`);
       origin.append(".");
       if (scan.scanned != null) {
-        $("stat-scanned").querySelector("b").textContent = scan.scanned.toLocaleString("en");
-        $("stat-scanned").hidden = false;
+        showCount("stat-scanned", scan.scanned, "image", " scanned");
+        $("stat-scanned").parentElement.hidden = false;
       }
     } else if (data.origin && data.origin.report != null) {
       origin.append("From report ", el("b", "", data.origin.report), ".");
@@ -232,15 +316,21 @@
     const marked = others.filter((file) => file.marked);
     const freed = marked.reduce((sum, file) => sum + sizeOf(file), 0n);
     const words = [plural(group.files.length, "picture")];
-    words.push(others.some((f) => f.distance === null) ? "same solid colour" : distanceRange(others));
+    words.push(group.flat ? "same solid colour" : distanceRange(others));
     words.push(marked.length ? `${marked.length} marked, frees ${humanSize(freed)}` : "nothing marked");
     group.head.textContent = words.join(" · ");
   }
 
+  /** The largest distance to the kept copy, and how many were not measured against it. */
   function distanceRange(files) {
     if (!files.length) return "nothing to compare";
-    const most = files.reduce((high, file) => Math.max(high, file.distance || 0), 0);
-    return most === 0 ? "identical pHash" : `pHash distance up to ${most}`;
+    const measured = files.filter((file) => file.distance !== null);
+    const unmeasured = files.length - measured.length;
+    if (!measured.length) return "pHash distance to the kept copy not measured";
+    const most = measured.reduce((high, file) => Math.max(high, file.distance), 0);
+    let text = `pHash distance up to ${most}`;
+    if (most === 0) text = measured.some((file) => file.match) ? "pHash distance 0" : "identical pHash";
+    return unmeasured ? `${text} (${unmeasured} not measured against the kept copy)` : text;
   }
 
   function drawCard(file) {
@@ -258,6 +348,7 @@
     facts.append(el("li", "", dateText(file.entry)));
     if (record.camera) facts.append(el("li", "", record.camera));
     facts.append(el("li", "why", matchText(file)));
+    if (file === file.group.suggested && !isKept(file)) facts.append(el("li", "suggested", "the suggested copy"));
     if (record.damage) facts.append(el("li", "damage", `⚠ damaged: ${record.damage}`));
     const evidence = (record.why || []).filter((text) => text !== record.damage);
     if (evidence.length) facts.append(el("li", "evidence", evidence.join("; ")));
@@ -426,7 +517,7 @@
 
   /** Make ``file`` its group's kept copy: it moves first, the copy kept so far takes its mark
       (marked for removal if the new one was, so that switching back restores every choice),
-      and every distance is measured again from the new kept copy. */
+      and each file is compared with the new kept copy where the report allows (relate). */
   function keep(file) {
     const group = file.group;
     const previous = group.files[0];
@@ -458,13 +549,19 @@
         }
       }
     }
-    $("stat-groups").textContent = state.groups.length.toLocaleString("en");
-    $("stat-duplicates").textContent = duplicates.toLocaleString("en");
+    showCount("stat-groups", state.groups.length, "group");
+    showCount("stat-duplicates", duplicates, "duplicate");
     $("stat-marked").textContent = marked.toLocaleString("en");
     const total = $("stat-freed");
     total.textContent = humanSize(freed);
     total.dataset.bytes = freed.toString();
     total.title = `${freed.toLocaleString("en")} bytes`;
+  }
+
+  /** A count in the bar and its noun, singular for one: "1 group", "2 groups". */
+  function showCount(id, count, noun, after = "") {
+    $(id).textContent = count.toLocaleString("en");
+    $(`${id}-word`).textContent = `${noun}${count === 1 ? "" : "s"}${after}`;
   }
 
   // --- the selection ----------------------------------------------------------------------------
@@ -493,12 +590,16 @@
     return file.entry.path || file.record.source;
   }
 
+  /** A file's object in the selection: as recorded, but its distance and match to the kept
+      copy (null where not measured) and its path; its time as a string of digits, as
+      reports write it (a JSON tool reading numbers as doubles would round it). */
   function recordText(file) {
     const pairs = state.fields.map((key) => {
       let value = file.record[key];
       if (key === "distance") value = file.distance;
       else if (key === "match") value = file.match;
       else if (key === "source") value = sourceOf(file);
+      else if (key === "mtimeNs" && typeof value === "bigint") value = value.toString();
       return `${JSON.stringify(key)}: ${valueText(value)}`;
     });
     return `{${pairs.join(", ")}}`;
@@ -550,28 +651,73 @@
     if (!other) return;
     state.compare = { group, file: other, from: file.card, mode: "side", shown: "kept" };
     $("compare-title").textContent = `Compare: group ${(group.index + 1).toLocaleString("en")}`;
-    loadFull($("compare-kept"), group.files[0]);
-    loadFull($("compare-other"), other);
+    loadFull("kept", group.files[0]);
+    loadFull("other", other);
     captionCompare();
     showCompareMode();
     $("compare").showModal();
   }
 
-  /** The thumbnail at once, then the whole image when the page was opened from a file (the
-      browser may load file: URLs) and the image decodes (HEIC and TIFF do not). */
-  function loadFull(img, file) {
+  /** The thumbnail at once, then the whole picture when the page was opened from a file (the
+      browser may load file: URLs) and the file decodes here (HEIC and TIFF do not in most
+      browsers). Which of the two is shown is written on it: a thumbnail stretched to the
+      size of a whole picture looks blurred beside it. */
+  function loadFull(side, file) {
+    const img = $(`compare-${side}`);
+    const label = $(`shown-${side}`);
     const thumb = thumbSource(file);
     const url = file.entry.url || "";
-    img.alt = `${isKept(file) ? "The kept copy" : "The other copy"}: ${file.record.source}`;
+    const who = isKept(file) ? "The kept copy" : "The other copy";
     img.dataset.url = url;
     if (thumb) img.src = thumb;
     else img.removeAttribute("src");
-    if (location.protocol !== "file:" || !/^file:/i.test(url)) return;
+    const shown = (kind, text, alt) => {
+      label.dataset.kind = kind;
+      label.textContent = text;
+      img.alt = `${who}${alt}: ${file.record.source}`;
+    };
+    const small = thumbnailText(file);
+    if (!thumb) {
+      shown("none", `No preview${file.entry.problem ? `: ${file.entry.problem}` : ""}`, "");
+      return;
+    }
+    const why = unreadable(url);
+    if (why) {
+      shown("thumbnail", `${small}: ${why}`, " (thumbnail)");
+      return;
+    }
+    shown("thumbnail", `${small}, loading the whole picture…`, " (thumbnail)");
     const whole = new Image();
+    const current = () => $("compare").open && img.dataset.url === url && label.dataset.kind === "thumbnail";
     whole.addEventListener("load", () => {
-      if ($("compare").open && img.dataset.url === url) img.src = url;
+      if (!current()) return;
+      img.src = url;
+      shown("full", `Whole picture, ${whole.naturalWidth}×${whole.naturalHeight} px`, "");
+    });
+    whole.addEventListener("error", () => {
+      if (current()) shown("thumbnail", `${small}: ${cannotShow(file)}`, " (thumbnail)");
     });
     whole.src = url;
+  }
+
+  function thumbnailText(file) {
+    const { thumbWidth: width, thumbHeight: height } = file.entry;
+    return width && height ? `Thumbnail, ${width}×${height} px` : "Thumbnail";
+  }
+
+  /** Why the page cannot read the file at ``url`` whole, before trying; null when it may. */
+  function unreadable(url) {
+    if (!url) return "the file cannot be read again";
+    if (!/^file:/i.test(url)) return "the page loads nothing from the network";
+    if (location.protocol !== "file:") return "the page reads the files only when opened from a file";
+    return null;
+  }
+
+  /** Why the browser did not show a file it tried: its format, else the file itself. */
+  function cannotShow(file) {
+    const format = (file.record.format || "").toLowerCase();
+    if (format && !SHOWN_FORMATS.has(format)) return `this browser cannot show ${format.toUpperCase()}`;
+    return file.entry.problem || "the file could not be read";
   }
 
   function captionCompare() {
@@ -614,9 +760,11 @@
   function onCompareClosed() {
     const view = state.compare;
     state.compare = null;
-    for (const id of ["compare-kept", "compare-other"]) {
-      delete $(id).dataset.url;
-      $(id).removeAttribute("src");
+    for (const side of ["kept", "other"]) {
+      delete $(`compare-${side}`).dataset.url;
+      $(`compare-${side}`).removeAttribute("src");
+      delete $(`shown-${side}`).dataset.kind;
+      $(`shown-${side}`).textContent = "";
     }
     if (view && view.from && view.from.isConnected) view.from.focus();
     else if (view) view.file.card.focus();
