@@ -13,6 +13,7 @@ import shutil
 import struct
 import tempfile
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -206,6 +207,22 @@ def scene(size: tuple[int, int] = (320, 240), seed: int = 0) -> Image.Image:
     draw.ellipse([w * 0.55, h * 0.1, w * 0.9, h * 0.6], fill=(250, 220, 90))
     draw.line([(0, h - 1), (w - 1, 0)], fill=(0, 0, 0), width=max(2, w // 60))
     return im
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels and which holds almost no data:
+    decoding it would fail, so a refusal that names its size came from the header."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def encode(im: Image.Image, fmt: str, **params) -> bytes:

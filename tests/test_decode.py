@@ -5,11 +5,9 @@ image larger than the whole budget alone, no deadlock, no starvation)."""
 from __future__ import annotations
 
 import json
-import struct
 import threading
 import time
 import warnings
-import zlib
 
 import pytest
 from PIL import Image
@@ -22,26 +20,10 @@ from ikmeta.image import decode, metadata
 from ikmeta.image.limits import MAX_PIXELS, MemoryGate
 from ikmeta.sources.base import Blob
 
-from .conftest import encode, run, scene
+from .conftest import encode, png_claiming, run, scene
 
 SIZE = (400, 300)  # 120,000 pixels
 PIXELS = SIZE[0] * SIZE[1]
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims ``width`` x ``height`` pixels and which holds almost no data:
-    decoding it would fail, so a refusal that names its size came from the header."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 # --- --max-pixels -----------------------------------------------------------------------------

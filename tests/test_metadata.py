@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import zlib
 from pathlib import Path
 
 import jsonschema
@@ -17,7 +16,7 @@ from ikmeta.image.metadata import TRUNCATED, density, inspect_blob, phash_blob
 from ikmeta.image.perceptual import phash_image
 from ikmeta.sources.base import Blob
 
-from .conftest import ROOT, TiffBuilder, encode, exif_with, need, scene
+from .conftest import ROOT, TiffBuilder, encode, exif_with, need, png_claiming, scene
 
 SCHEMA_PATH = ROOT.parent / "shared" / "metadata.schema.json"
 KEYS = [
@@ -186,24 +185,9 @@ def test_bad_bytes_raise_image_error(data, reason):
     assert info.value.source == "bad" and reason in info.value.reason
 
 
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims ``width`` x ``height`` pixels and holds almost no data."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + png_chunk(b"IEND", b"")
-    )
-
-
 def test_decompression_bomb_is_refused():
     with pytest.raises(ImageError) as info:
-        inspect_blob(Blob("bomb.png", png_header_only(20000, 20000)))
+        inspect_blob(Blob("bomb.png", png_claiming(20000, 20000)))
     assert info.value.reason == "400,000,000 pixels, more than --max-pixels 89,478,485"
 
 
