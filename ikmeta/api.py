@@ -64,9 +64,9 @@ def inspect(
         >>> meta["width"], meta["format"], meta["exif"]["exif"]["ISO"]
         (800, 'jpg', 200)
     """
-    from .image.metadata import inspect_blob
+    from .media import inspect_media
 
-    report = inspect_blob(read_any(source, _fetch(limits)), _max_pixels(limits))
+    report = inspect_media(read_any(source, _fetch(limits)), _max_pixels(limits))
     _warn(report, on_warning)
     return report.metadata
 
@@ -87,9 +87,9 @@ def inspect_many(
         92b66d4de61212ed
         missing.jpg: no such file
     """
-    from .image.metadata import inspect_blob
+    from .media import inspect_media
 
-    work = functools.partial(inspect_blob, max_pixels=_max_pixels(limits))
+    work = functools.partial(inspect_media, max_pixels=_max_pixels(limits))
     return _many(work, sources, jobs, _fetch(limits), on_warning)
 
 

@@ -314,3 +314,72 @@ class TiffBuilder:
             table += struct.pack(e + "I", following)
             out += table + data
         return bytes(out)
+
+
+# Containers a test clip is written in: (PyAV's muxer, video encoder, audio encoder).
+CLIP_KINDS: dict[str, tuple[str, str, str]] = {
+    "mp4": ("mp4", "libx264", "aac"),
+    "mov": ("mov", "libx264", "aac"),
+    "m4v": ("ipod", "libx264", "aac"),
+    "3gp": ("3gp", "libx264", "aac"),
+    "webm": ("webm", "libvpx-vp9", "libopus"),
+    "mkv": ("matroska", "libx265", "libmp3lame"),
+    "avi": ("avi", "mpeg4", "libmp3lame"),
+}
+
+
+def make_clip(
+    path: Path,
+    kind: str = "mp4",
+    size: tuple[int, int] = (320, 240),
+    seconds: float = 2.0,
+    fps: int = 25,
+    rotation: int = 0,
+    sound: bool = True,
+    tags: dict[str, str] | None = None,
+    seed: int = 0,
+    faststart: bool = False,
+) -> Path:
+    """A small clip made with PyAV: a picture (``scene``) that drifts across the frame, with a
+    tone; ``rotation`` stored as the container's display matrix (degrees clockwise), ``tags``
+    as the container's metadata."""
+    av = need_module("av", "PyAV (the video extra)")
+    import numpy as np
+
+    muxer, video_codec, audio_codec = CLIP_KINDS[kind]
+    picture = np.asarray(scene((size[0] * 2, size[1] * 2), seed=seed))
+    flags = ("+faststart" if faststart else "") + (
+        "+use_metadata_tags" if tags and muxer in ("mp4", "mov") else ""
+    )
+    options = {"movflags": flags} if flags and muxer in ("mp4", "mov", "ipod", "3gp") else {}
+    with av.open(str(path), "w", format=muxer, options=options) as out:
+        out.metadata.update(tags or {})
+        video = out.add_stream(video_codec, rate=fps)
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        if video_codec == "libx265":
+            video.options = {"x265-params": "log-level=error"}
+        if rotation:
+            video.set_display_rotation(-rotation)  # FFmpeg's matrix turns counter-clockwise
+        audio = (
+            out.add_stream(audio_codec, rate=48000 if audio_codec == "libopus" else 44100) if sound else None
+        )
+        frames = int(seconds * fps)
+        for i in range(frames):
+            x, y = i * size[0] // (2 * frames), i * size[1] // (2 * frames)
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(picture[y : y + size[1], x : x + size[0]]), format="rgb24"
+            )
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        if audio is not None:
+            rate = audio.codec_context.sample_rate
+            step = audio.codec_context.frame_size or 1024
+            t = np.arange(int(seconds * rate)) / rate
+            tone = (0.2 * np.sin(2 * np.pi * (440 + 40 * seed) * t)).astype(np.float32)
+            for start in range(0, len(tone) - step + 1, step):
+                chunk = tone[start : start + step].reshape(1, -1)
+                block = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                block.sample_rate, block.pts = rate, start
+                out.mux(audio.encode(block))
+            out.mux(audio.encode())
+    return path

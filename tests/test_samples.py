@@ -34,3 +34,22 @@ def test_harbour_carries_the_documented_exif():
     assert meta["exif"]["exif"]["ISO"] == 200
     assert meta["exif"]["gps"]["GPSLatitude"] == [59, 54, 36]
     assert meta["exif"]["exif"]["UserComment"] == "Evening at the harbour"
+
+
+def test_the_clip_is_reproducible(tmp_path):
+    """examples/clip.mp4 is what make_samples.py films (the fields that do not hang on the
+    encoder's exact bytes)."""
+    import ikmeta
+
+    from .conftest import need_module
+
+    need_module("av", "PyAV (the video extra)")
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "make_samples.py"), str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    stable = ("width", "height", "format", "duration", "videoCodec", "audioCodec", "captured", "location")
+    shipped, fresh = ikmeta.inspect(EXAMPLES / "clip.mp4"), ikmeta.inspect(tmp_path / "clip.mp4")
+    assert {k: fresh[k] for k in stable} == {k: shipped[k] for k in stable}
+    assert shipped["size"] < 40_000

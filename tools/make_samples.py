@@ -9,7 +9,9 @@ Everything here is drawn by this script, so the project owns it:
 - harbour_small.jpg: the same picture as a 400x267 web copy (quality 70, no metadata),
   so that `ikmeta dupes examples` has a near-duplicate to find.
 - badge.png: a 256x256 RGBA PNG with transparent corners and a 300 dpi pHYs chunk.
-Needs Pillow only.
+- clip.mp4: a 3-second 320x180 H.264 clip panning across the harbour, with a tone (AAC),
+  a capture time and a place, written with PyAV (the video extra; skipped without it).
+Needs Pillow (and PyAV for the clip).
 """
 
 from __future__ import annotations
@@ -112,12 +114,48 @@ def save_badge(path: str) -> None:
     draw_badge().save(path, "PNG", dpi=(300, 300), optimize=True)
 
 
+def save_clip(path: str, seconds: int = 3, fps: int = 25, size: tuple[int, int] = (320, 180)) -> None:
+    """A pan across the harbour, left to right, with a 440 Hz tone, tagged with a capture time
+    and the harbour's place (the tags a phone writes)."""
+    import av
+    import numpy as np
+
+    picture = np.asarray(draw_harbour((480, 320)).resize((480, 270)))
+    with av.open(path, "w", format="mp4", options={"movflags": "+faststart+use_metadata_tags"}) as out:
+        out.metadata.update(
+            {"creation_time": "2024-06-01T18:40:12.000000Z", "location": "+59.9100+010.7400/"}
+        )
+        video = out.add_stream("libx264", rate=fps, options={"crf": "30", "preset": "slow"})
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        sound = out.add_stream("aac", rate=44100)
+        sound.bit_rate = 32000
+        frames = seconds * fps
+        for i in range(frames):
+            x = i * (picture.shape[1] - size[0]) // (frames - 1)
+            window = np.ascontiguousarray(picture[45 : 45 + size[1], x : x + size[0]])
+            out.mux(video.encode(av.VideoFrame.from_ndarray(window, format="rgb24")))
+        out.mux(video.encode())
+        t = np.arange(seconds * 44100) / 44100
+        tone = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32).reshape(1, -1)
+        for start in range(0, tone.shape[1] - 1023, 1024):
+            block = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp", layout="mono")
+            block.sample_rate, block.pts = 44100, start
+            out.mux(sound.encode(block))
+        out.mux(sound.encode())
+
+
 def main(out: str) -> int:
     os.makedirs(out, exist_ok=True)
     save_harbour(os.path.join(out, "harbour.jpg"))
     save_harbour_small(os.path.join(out, "harbour_small.jpg"))
     save_badge(os.path.join(out, "badge.png"))
     print(f"wrote {out}/harbour.jpg, {out}/harbour_small.jpg and {out}/badge.png")
+    try:
+        save_clip(os.path.join(out, "clip.mp4"))
+    except ImportError:
+        print("clip.mp4 not written: it needs PyAV (pip install av)")
+    else:
+        print(f"wrote {out}/clip.mp4")
     return 0
 
 

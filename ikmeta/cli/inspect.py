@@ -56,9 +56,10 @@ def inspect(
     max_pixels: int,
     fetch: FetchOptions,
 ) -> None:
-    """The metadata object of each image, as ImageKit's Metadata API gives it.
+    """The metadata object of each image or video, as ImageKit's Metadata API gives it.
 
-    SOURCE is an image file, a folder (walked recursively for image files), - for
+    SOURCE is an image or video file, a folder (walked recursively for image and video
+    files; videos need PyAV: pip install 'ikmeta[video]'), - for
     standard input, an http(s) URL, or an object or prefix in a store (s3://bucket/key,
     gs://, az://; a prefix is walked like a folder). One file prints one JSON object;
     several, a folder or --from print an array, in argument order. Unreadable sources are named on stderr
@@ -67,6 +68,7 @@ def inspect(
     \b
     Examples:
       ikmeta inspect photo.jpg
+      ikmeta inspect clip.mp4                             duration, codecs, bit rate
       ikmeta inspect *.jpg --ndjson | jq .exif.exif.ISO
       cat photo.jpg | ikmeta inspect -
       ikmeta inspect https://example.com/photo.jpg
@@ -80,7 +82,7 @@ def inspect(
     names = Sources.check(sources, from_file)
     single = names.single and is_one_image(names.args[0])
     many = functools.partial(inspect_many, max_pixels=max_pixels)
-    with walked_reports(many, names, hidden, jobs, fetch, records, follow_links) as objects:
+    with walked_reports(many, names, hidden, jobs, fetch, records, follow_links, videos=True) as objects:
         write_metadata(objects, output, single)
 
 

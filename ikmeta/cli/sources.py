@@ -37,10 +37,10 @@ def list_name(stream: TextIO | str) -> str:
 
 def is_one_image(source: str) -> bool:
     """A source that is one image (its object is printed alone), not a folder or a prefix."""
-    from ikmeta.sources.base import is_image_name, object_scheme
+    from ikmeta.sources.base import is_wanted_name, object_scheme
 
     if object_scheme(source):
-        return not source.endswith("/") and is_image_name(source)
+        return not source.endswith("/") and is_wanted_name(source, videos=True)
     return not os.path.isdir(source)
 
 
@@ -113,18 +113,27 @@ def walked_reports(
     fetch: FetchOptions,
     records: bool = False,
     follow_links: bool = False,
+    videos: bool = False,
 ) -> Iterator[Iterator[dict[str, Any]]]:
-    """``many`` (ikmeta.inspect_many or hash_records) of every source, folders walked; once
-    they are written, the line on the files the walk skipped, and the exit status (1 when
-    some source failed)."""
+    """``many`` (ikmeta.inspect_many or hash_records) of every source, folders walked (with
+    ``videos``, their videos too, when PyAV is there to read them); once they are written,
+    the line on the files the walk skipped, and the exit status (1 when some source failed)."""
+    from ikmeta import video
     from ikmeta.api import limits_of
     from ikmeta.sources.walk import image_paths
 
     state = {"failed": 0}
     skipped: Counter[str] = Counter()
-    sources = image_paths(names, hidden=hidden, skipped=skipped, fetch=fetch, follow_links=follow_links)
+    sources = image_paths(
+        names,
+        hidden=hidden,
+        skipped=skipped,
+        fetch=fetch,
+        follow_links=follow_links,
+        videos=videos and video.available(),
+    )
     yield reports(many(sources, jobs=jobs, on_warning=warn, **limits_of(fetch)), state, records)
-    note_skipped(skipped)
+    note_skipped(skipped, videos=videos)
     finish(state)
 
 

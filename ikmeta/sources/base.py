@@ -119,3 +119,21 @@ NO_EXTENSION = "(none)"  # how a skipped file without an extension is counted
 
 def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+# The containers ikmeta reads as videos (ikmeta.video), by their files' extensions.
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".qt", ".m4v", ".3gp", ".3g2", ".webm", ".mkv", ".avi"})
+
+
+def is_video_name(name: str) -> bool:
+    """Whether a file name has a video's extension.
+
+    >>> is_video_name("clip.MOV"), is_video_name("photo.jpg")
+    (True, False)
+    """
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def is_wanted_name(name: str, videos: bool = False) -> bool:
+    """Whether a walk takes a file of this name: an image's, or with ``videos`` a video's too."""
+    return is_image_name(name) or (videos and is_video_name(name))

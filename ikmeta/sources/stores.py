@@ -211,16 +211,16 @@ def _read_version(fs: Any, path: str, info: ObjectInfo, data: bytes) -> str | No
 
 
 def walk_prefix(
-    url: str, hidden: bool, skipped: Counter[str], fetch: FetchOptions
+    url: str, hidden: bool, skipped: Counter[str], fetch: FetchOptions, videos: bool = False
 ) -> Iterator[str | SourceError]:
     """``url`` itself when it names an object (a name with an image's extension is taken to,
     unasked), else every image object below it as a prefix (in key order; hidden names
     skipped unless ``hidden``; others counted in ``skipped`` by extension), as
     :class:`ObjectURL` values that carry what the listing said; or the SourceError that
     says why it cannot be listed."""
-    from .base import NO_EXTENSION, is_image_name
+    from .base import NO_EXTENSION, is_wanted_name
 
-    if not url.endswith("/") and is_image_name(url):
+    if not url.endswith("/") and is_wanted_name(url, videos):
         yield url  # an object, looked up where it is read (side by side), not here one by one
         return
     try:
@@ -254,7 +254,7 @@ def walk_prefix(
         below = name[len(base) :].lstrip("/")
         if not hidden and any(part.startswith(".") for part in below.split("/")):
             continue
-        if is_image_name(name):
+        if is_wanted_name(name, videos):
             yield ObjectURL(f"{prefix}/{below}" if below else prefix, _info(details))
         else:
             skipped[os.path.splitext(name.rsplit("/", 1)[-1])[1].lower() or NO_EXTENSION] += 1

@@ -22,7 +22,16 @@ from collections.abc import Iterable, Iterator
 
 from ikmeta.errors import IkmetaError, SourceError, os_reason
 
-from .base import NO_EXTENSION, STDIN, FetchOptions, foreign_scheme, is_image_name, is_url, object_scheme
+from .base import (
+    NO_EXTENSION,
+    STDIN,
+    VIDEO_EXTENSIONS,
+    FetchOptions,
+    foreign_scheme,
+    is_url,
+    is_wanted_name,
+    object_scheme,
+)
 
 FOLDER_LINK = "link to a folder"  # how ``skipped`` counts the folder links not followed
 
@@ -33,10 +42,12 @@ def image_paths(
     skipped: Counter[str] | None = None,
     fetch: FetchOptions | None = None,
     follow_links: bool = False,
+    videos: bool = False,
 ) -> Iterator[str | IkmetaError]:
     """Each path, or for a folder each image file below it (sorted by name, files first),
     and for an object-store prefix each image object below it (``fetch``: its storage
-    options); ``skipped`` counts, by lower-case extension, the files in folders that are not images."""
+    options); with ``videos``, video files too. ``skipped`` counts, by lower-case extension,
+    the files in folders that are not taken."""
     skipped = Counter() if skipped is None else skipped
     seen: set[str] = set()
     for path in paths:
@@ -47,18 +58,18 @@ def image_paths(
         elif object_scheme(path):
             from .stores import walk_prefix
 
-            yield from walk_prefix(path, hidden, skipped, fetch or FetchOptions())
+            yield from walk_prefix(path, hidden, skipped, fetch or FetchOptions(), videos)
         elif path == STDIN or is_url(path) or foreign_scheme(path):
             yield path  # read_source fetches it, or says why it will not
         elif os.path.isdir(path):
-            yield from _walk(path, hidden, seen, skipped, follow_links)
+            yield from _walk(path, hidden, seen, skipped, follow_links, videos)
         else:
             problem = _not_there(path)
             yield path if problem is None else SourceError(path, problem)
 
 
 def _walk(
-    folder: str, hidden: bool, seen: set[str], skipped: Counter[str], follow_links: bool
+    folder: str, hidden: bool, seen: set[str], skipped: Counter[str], follow_links: bool, videos: bool
 ) -> Iterator[str | SourceError]:
     real = os.path.realpath(folder)
     if real in seen:
@@ -82,7 +93,7 @@ def _walk(
             skipped[FOLDER_LINK] += 1
         elif is_dir:
             folders.append(entry.path)
-        elif is_image_name(entry.name):
+        elif is_wanted_name(entry.name, videos):
             yield (
                 entry.path
                 if _is_file(entry)
@@ -91,7 +102,7 @@ def _walk(
         else:
             skipped[os.path.splitext(entry.name)[1].lower() or NO_EXTENSION] += 1
     for sub in folders:
-        yield from _walk(sub, hidden, seen, skipped, follow_links)
+        yield from _walk(sub, hidden, seen, skipped, follow_links, videos)
 
 
 def _not_there(path: str) -> str | None:
@@ -106,11 +117,12 @@ def _not_there(path: str) -> str | None:
     return None
 
 
-def skipped_summary(skipped: Counter[str]) -> str | None:
-    """One line on the files a walk passed over, most common extension first, or None.
+def skipped_summary(skipped: Counter[str], videos_note: str | None = None) -> str | None:
+    """One line on the files a walk passed over, most common extension first, or None;
+    ``videos_note`` says why the videos among them were passed over.
 
-    >>> skipped_summary(Counter({".txt": 2, ".mov": 5}))
-    'skipped 7 files in folders that are not images ikmeta reads (5 .mov, 2 .txt)'
+    >>> skipped_summary(Counter({".txt": 2, ".mov": 5}), "they need PyAV")
+    'skipped 7 files in folders that are not images ikmeta reads (5 .mov, 2 .txt); the 5 videos: they need PyAV'
     >>> skipped_summary(Counter({FOLDER_LINK: 1}))
     'skipped 1 link to a folder (--follow-links follows them)'
     """
@@ -124,6 +136,9 @@ def skipped_summary(skipped: Counter[str]) -> str | None:
     shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
     noun = "file" if total == 1 else "files"
     files = f"skipped {total} {noun} in folders that are not images ikmeta reads ({shown})"
+    videos = sum(n for ext, n in skipped.items() if ext in VIDEO_EXTENSIONS)
+    if videos and videos_note:
+        files += f"; the {videos} video{'s' if videos != 1 else ''}: {videos_note}"
     return f"{files}; {said[0].lower()}{said[1:].replace('skipped ', '', 1)}" if links else files
 
 

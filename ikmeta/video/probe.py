@@ -1,0 +1,207 @@
+"""A video's metadata object, as ImageKit's Metadata API gives it for videos (the object of
+``metadata.video.schema.json``), read with PyAV (FFmpeg's libraries; the ``video`` extra).
+
+ImageKit's fields: ``height`` and ``width`` as displayed (a rotation stored in the container
+applied), ``size`` (bytes), ``format`` (the container, as a file extension), ``duration``
+(seconds, rounded), ``bitRate`` (the whole file's, kbps, rounded), ``videoCodec`` and
+``audioCodec`` (FFmpeg's short names: h264, hevc, vp9, av1; aac, opus; ``audioCodec`` null
+without sound). Then ikmeta's own, each null when the file does not say: ``rotation``
+(degrees clockwise the picture is turned for display: 0, 90, 180 or 270), ``frameRate``
+(frames a second), ``captured`` (the capture time, ISO 8601: a phone's
+``com.apple.quicktime.creationdate``, else the container's ``creation_time``), ``make`` and
+``model`` (the device: Apple's and Android's tags) and ``location`` (``latitude``,
+``longitude`` in degrees and ``altitude`` in metres or null, from ISO 6709 ``location`` tags).
+
+    >>> meta = inspect_video(read_source("clip.mp4")).metadata  # doctest: +SKIP
+    >>> meta["duration"], meta["videoCodec"], meta["audioCodec"]
+    (8, 'h264', 'aac')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ikmeta.errors import ImageError
+from ikmeta.sources.base import Blob
+
+from . import INSTALL
+from .container import cut_short, video_format
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
+
+from ikmeta.image.metadata import Report
+
+UNKNOWN_TIME = re.compile(r"^(1904|1970)-01-01")  # 0 in the QuickTime or Unix epoch: never set
+ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
+MAKE_TAGS = ("com.apple.quicktime.make", "com.android.manufacturer", "make")
+MODEL_TAGS = ("com.apple.quicktime.model", "com.android.model", "model")
+CAPTURE_TAGS = ("com.apple.quicktime.creationdate", "creation_time", "date")
+LOCATION_TAGS = ("com.apple.quicktime.location.iso6709", "location", "location-eng")
+
+
+def inspect_video(blob: Blob, container_format: str | None = None) -> Report:
+    """The metadata object of the video in ``blob``; raises :class:`~ikmeta.errors.ImageError`
+    naming the reason (not a video PyAV reads, no video stream, PyAV missing)."""
+    fmt = container_format or video_format(blob.data) or "video"
+    with open_video(blob, fmt) as container:
+        stream = video_stream(container, blob.source)
+        rotation = displayed_rotation(container, stream)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if not width or not height:
+            raise ImageError(blob.source, f"{fmt} video stream without a picture size (corrupt header)")
+        if rotation in (90, 270):
+            width, height = height, width
+        seconds = duration_of(container, stream)
+        tags = _tags(container, stream)
+        audio = list(container.streams.audio)
+        metadata: dict[str, Any] = {
+            "source": blob.source,
+            "height": height,
+            "width": width,
+            "size": len(blob.data),
+            "format": fmt,
+            "duration": int(seconds + 0.5),
+            "bitRate": _kbps(container.bit_rate, len(blob.data), seconds),
+            "videoCodec": codec_name(stream),
+            "audioCodec": codec_name(audio[0]) if audio else None,
+            "rotation": rotation,
+            "frameRate": _rate(stream),
+            "captured": captured(tags),
+            "make": _first(tags, MAKE_TAGS),
+            "model": _first(tags, MODEL_TAGS),
+            "location": location(_first(tags, LOCATION_TAGS)),
+        }
+    damage = cut_short(blob.data)
+    return Report(blob.source, metadata, [damage] if damage else [])
+
+
+@contextlib.contextmanager
+def open_video(blob: Blob, fmt: str) -> Iterator[InputContainer]:
+    """``with open_video(blob, fmt) as container``: the blob opened with PyAV, closed after;
+    :class:`~ikmeta.errors.ImageError` when PyAV is missing or cannot read it."""
+    av = require_av(blob.source, fmt)
+    try:
+        container: InputContainer = av.open(io.BytesIO(blob.data), mode="r", metadata_errors="replace")
+    except av.FFmpegError as exc:
+        raise ImageError(blob.source, f"corrupt or truncated {fmt} ({ffmpeg_reason(exc)})") from None
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def require_av(source: str, fmt: str) -> Any:
+    """The ``av`` module, or an :class:`~ikmeta.errors.ImageError` that says how to install it."""
+    try:
+        import av
+    except ImportError:
+        raise ImageError(source, f"a video ({fmt}); reading videos needs PyAV: {INSTALL}") from None
+    return av
+
+
+def ffmpeg_reason(exc: Exception) -> str:
+    """FFmpeg's reason, without PyAV's errno and file name: 'Invalid data found when processing input'."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text[:1].lower() + text[1:]
+
+
+def video_stream(container: InputContainer, source: str) -> VideoStream:
+    """The container's first video stream that is a picture sequence (not cover art)."""
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    what = "sound only" if container.streams.audio else "no stream ikmeta reads"
+    raise ImageError(source, f"no video stream ({what})")
+
+
+def displayed_rotation(container: InputContainer, stream: VideoStream) -> int:
+    """Degrees clockwise (0, 90, 180, 270) the stored picture is turned for display, from the
+    display matrix FFmpeg attaches to the first decoded frame (0 when none decodes)."""
+    import av
+
+    try:
+        for frame in container.decode(stream):
+            return (-round(frame.rotation / 90) * 90) % 360
+    except (av.FFmpegError, ValueError):
+        return 0
+    return 0
+
+
+def duration_of(container: InputContainer, stream: VideoStream) -> float:
+    """Seconds: the container's duration, else the video stream's."""
+    if container.duration:
+        return max(0.0, container.duration / 1_000_000)  # AV_TIME_BASE
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return 0.0
+
+
+def codec_name(stream: Any) -> str:
+    """FFmpeg's short name of the stream's codec (h264, hevc, vp9, av1, aac, opus, mp3), as
+    ffprobe's ``codec_name`` says it: the codec's, not its decoder's (libdav1d, mp3float)."""
+    return str(stream.codec_context.codec.canonical_name)
+
+
+def captured(tags: dict[str, str]) -> str | None:
+    """The capture time as ISO 8601 (a ``Z`` for UTC), or None when unknown or never set.
+
+    >>> captured({"creation_time": "2024-06-01T10:22:33.000000Z"})
+    '2024-06-01T10:22:33Z'
+    """
+    text = _first(tags, CAPTURE_TAGS)
+    if not text or UNKNOWN_TIME.match(text):
+        return None
+    text = re.sub(r"\.0+(?=Z|[+-]\d|$)", "", text.strip())
+    return re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+
+
+def location(text: str | None) -> dict[str, float | None] | None:
+    """An ISO 6709 point in decimal degrees ('+37.7749-122.4194+012.3/') as latitude,
+    longitude and altitude (None when absent), or None.
+
+    >>> location("+37.7749-122.4194/")
+    {'latitude': 37.7749, 'longitude': -122.4194, 'altitude': None}
+    """
+    match = ISO6709.match(text or "")
+    if not match:
+        return None
+    latitude, longitude = float(match[1]), float(match[2])
+    if abs(latitude) > 90 or abs(longitude) > 180:
+        return None
+    return {"latitude": latitude, "longitude": longitude, "altitude": float(match[3]) if match[3] else None}
+
+
+def _tags(container: InputContainer, stream: VideoStream) -> dict[str, str]:
+    """The container's tags and then the video stream's, keys in lower case (Matroska writes
+    them in capitals), the container's first."""
+    tags = {key.lower(): value for key, value in stream.metadata.items()}
+    tags.update({key.lower(): value for key, value in container.metadata.items()})
+    return tags
+
+
+def _first(tags: dict[str, str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = (tags.get(name) or "").strip()
+        if value:
+            return value
+    return None
+
+
+def _kbps(bit_rate: int | None, size: int, seconds: float) -> int:
+    """The whole file's bit rate in kbps (FFmpeg's, else the size over the duration)."""
+    if not bit_rate and seconds > 0:
+        bit_rate = int(size * 8 / seconds)
+    return int((bit_rate or 0) / 1000 + 0.5)
+
+
+def _rate(stream: VideoStream) -> float | None:
+    rate = stream.average_rate or stream.guessed_rate
+    return round(float(rate), 3) if rate else None
