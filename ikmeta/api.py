@@ -111,10 +111,10 @@ def phash(
     """
     if _is_pil_image(source):
         return _phash_pixels(source)
-    from .image.metadata import phash_blob
+    from .media import phash_media
 
     blob = read_any(cast("Source", source), _fetch(limits))  # not an image: checked above
-    report = phash_blob(blob, _max_pixels(limits))
+    report = phash_media(blob, _max_pixels(limits))
     _warn(report, on_warning)
     phashed: str = report.metadata["pHash"]
     return phashed
@@ -153,9 +153,9 @@ def hash_records(
         >>> record["pHash"], record["width"], record["camera"]
         ('92b66d4de61212ed', 800, 'ikmeta Sample Camera 1')
     """
-    from .image.metadata import phash_blob
+    from .media import phash_media
 
-    work = functools.partial(phash_blob, max_pixels=_max_pixels(limits))
+    work = functools.partial(phash_media, max_pixels=_max_pixels(limits))
     return _many(work, sources, jobs, _fetch(limits), on_warning)
 
 

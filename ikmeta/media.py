@@ -9,9 +9,55 @@ from __future__ import annotations
 
 from ikmeta.errors import ImageError
 from ikmeta.image.limits import MAX_PIXELS
-from ikmeta.image.metadata import Report, inspect_blob
+from ikmeta.image.metadata import Report, inspect_blob, phash_blob
 from ikmeta.sources.base import Blob, is_video_name
 from ikmeta.video.container import CONTAINERS, video_format
+
+
+def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
+    """The hash record of the video or image in ``blob``: a video's fingerprint (see
+    :func:`video_record`), else an image's (:func:`ikmeta.image.metadata.phash_blob`)."""
+    fmt = video_format(blob.data)
+    if fmt:
+        return video_record(blob)
+    return phash_blob(blob, max_pixels)
+
+
+def video_record(blob: Blob) -> Report:
+    """A video's hash record: its fingerprint's ``frames`` (each key frame's ``time`` and
+    ``pHash``, see :mod:`ikmeta.video.fingerprint`), ``pHash`` the middle one's (the one the
+    plain line shows), and the keys an image's record has (``flat``, ``turned``, ``inner``,
+    ``windows``, ``quality``, ``provenance`` null), with ``duration`` (seconds, as read).
+    Raises :class:`~ikmeta.errors.ImageError` for a video none of whose key frames holds a
+    picture (all of one colour)."""
+    from ikmeta.video.container import cut_short
+    from ikmeta.video.fingerprint import fingerprint
+
+    fp = fingerprint(blob)
+    if fp.phash is None:
+        raise ImageError(blob.source, "every key frame is of one colour: nothing to fingerprint")
+    damage = cut_short(blob.data)
+    metadata = {
+        "source": blob.source,
+        "pHash": fp.phash,
+        "flat": None,
+        "width": fp.width,
+        "height": fp.height,
+        "size": len(blob.data),
+        "format": fp.format,
+        "quality": 0,
+        "camera": fp.camera,
+        "captured": fp.captured,
+        "mtimeNs": blob.mtime_ns,
+        "turned": None,
+        "inner": None,
+        "windows": None,
+        "provenance": None,
+        "damage": "truncated" if damage else None,
+        "duration": round(fp.duration, 3),
+        "frames": [{"time": frame.time, "pHash": frame.phash} for frame in fp.frames],
+    }
+    return Report(blob.source, metadata, [damage] if damage else [])
 
 
 def inspect_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:

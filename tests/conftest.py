@@ -339,15 +339,27 @@ def make_clip(
     tags: dict[str, str] | None = None,
     seed: int = 0,
     faststart: bool = False,
+    gop: int | None = None,
+    letterbox: bool = False,
+    start: float = 0.0,
+    colour: tuple[int, int, int] | None = None,
+    picture: tuple[int, int] | None = None,
+    of: float | None = None,
 ) -> Path:
-    """A small clip made with PyAV: a picture (``scene``) that drifts across the frame, with a
+    """A small clip made with PyAV: a picture (``scene``) that drifts slowly across the frame, with a
     tone; ``rotation`` stored as the container's display matrix (degrees clockwise), ``tags``
-    as the container's metadata."""
+    as the container's metadata. ``gop``: frames from one key frame to the next;
+    ``letterbox``: the picture squeezed between black bars; ``start``: seconds of the drift
+    left out at the start (a trimmed copy); ``colour``: every frame of that one colour;
+    ``picture``: the size the drift is filmed at, each frame then scaled to ``size`` (copies
+    of one clip at several sizes); ``of``: the length of the clip this one is a part of
+    (default: ``start`` + ``seconds``)."""
     av = need_module("av", "PyAV (the video extra)")
     import numpy as np
 
     muxer, video_codec, audio_codec = CLIP_KINDS[kind]
-    picture = np.asarray(scene((size[0] * 2, size[1] * 2), seed=seed))
+    base = picture or size
+    drawn = np.asarray(scene((base[0] * 2, base[1] * 2), seed=seed))
     flags = ("+faststart" if faststart else "") + (
         "+use_metadata_tags" if tags and muxer in ("mp4", "mov") else ""
     )
@@ -358,17 +370,27 @@ def make_clip(
         video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
         if video_codec == "libx265":
             video.options = {"x265-params": "log-level=error"}
+        if gop:
+            video.codec_context.gop_size = gop
         if rotation:
             video.set_display_rotation(-rotation)  # FFmpeg's matrix turns counter-clockwise
         audio = (
             out.add_stream(audio_codec, rate=48000 if audio_codec == "libopus" else 44100) if sound else None
         )
-        frames = int(seconds * fps)
-        for i in range(frames):
-            x, y = i * size[0] // (2 * frames), i * size[1] // (2 * frames)
-            frame = av.VideoFrame.from_ndarray(
-                np.ascontiguousarray(picture[y : y + size[1], x : x + size[0]]), format="rgb24"
-            )
+        frames, skipped, whole = int(seconds * fps), int(start * fps), int((of or seconds + start) * fps)
+        for i in range(skipped, skipped + frames):
+            x, y = i * base[0] // (8 * whole), i * base[1] // (8 * whole)  # a slow pan, as filmed
+            shown = np.ascontiguousarray(drawn[y : y + base[1], x : x + base[0]])
+            if letterbox:
+                bar = size[1] // 6
+                squeezed = Image.fromarray(shown).resize((size[0], size[1] - 2 * bar))
+                shown = np.zeros((size[1], size[0], 3), np.uint8)
+                shown[bar : size[1] - bar] = np.asarray(squeezed)
+            elif base != size:
+                shown = np.asarray(Image.fromarray(shown).resize(size))
+            if colour is not None:
+                shown = np.full_like(shown, colour)
+            frame = av.VideoFrame.from_ndarray(shown, format="rgb24")
             out.mux(video.encode(frame))
         out.mux(video.encode())
         if audio is not None:

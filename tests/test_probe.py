@@ -179,14 +179,20 @@ def test_without_pyav_a_video_is_one_line_naming_the_extra(clips, tmp_path, monk
     assert "(1 .mp4); the 1 video: reading videos needs PyAV: pip install 'ikmeta[video]'" in walked.stderr
 
 
-def test_phash_says_it_skips_the_videos_of_a_folder(clips, tmp_path):
+def test_dupes_says_it_skips_the_videos_of_a_folder(clips, tmp_path):
     folder = tmp_path / "library"
     folder.mkdir()
     shutil.copy(clips["mp4"], folder / "a.mp4")
     shutil.copy(EXAMPLES / "harbour.jpg", folder / "b.jpg")
-    result = run("phash", str(folder))
+    result = run("dupes", str(folder), "--no-cache")
     assert result.exit_code == 0
     assert "the 1 video: this command reads images only (ikmeta inspect reads videos)" in result.stderr
+    hashed = run("phash", str(folder))
+    assert (hashed.exit_code, hashed.stderr) == (0, "")
+    assert [line.split("  ")[1] for line in hashed.stdout.splitlines()] == [
+        str(folder / "a.mp4"),
+        str(folder / "b.jpg"),
+    ]
 
 
 # --- broken videos: one line each, never a hang or a traceback -----------------------------------

@@ -235,14 +235,25 @@ def scan_origin(
 
 
 def read_hashes(stream: TextIO, state: dict[str, int]) -> Any:
-    """A hash list's images (:func:`ikmeta.api.read_hash_list`); each bad line named on stderr."""
+    """A hash list's images (:func:`ikmeta.api.read_hash_list`); each bad line named on stderr,
+    the videos' lines counted in one line (dupes does not group videos yet)."""
     from ikmeta.api import read_hash_list
+    from ikmeta.dupes.hashlist import NOT_GROUPED, VideoLine
+
+    videos = 0
 
     def bad_line(error: IkmetaError) -> None:
+        nonlocal videos
+        if isinstance(error, VideoLine):
+            videos += 1
+            return
         fail(error)
         state["failed"] += 1
 
-    return read_hash_list(stream, on_error=bad_line, name=list_name(stream))
+    items = read_hash_list(stream, on_error=bad_line, name=list_name(stream))
+    if videos:
+        note(f"ikmeta: left out {videos} video{'s' if videos != 1 else ''} of the hash list: {NOT_GROUPED}")
+    return items
 
 
 def scan_items(

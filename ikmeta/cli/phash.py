@@ -73,7 +73,10 @@ def phash(
 ) -> None:
     """The 64-bit pHash of each image, as 16 hex digits: 'HASH  SOURCE' lines, like sha256sum.
 
-    SOURCE is an image file, a folder (walked recursively for image files), - for
+    A video's line shows the pHash of its middle key frame; --ndjson gives its fingerprint,
+    the pHashes of its key frames (at most one a second) with their times ('frames').
+
+    SOURCE is an image or video file, a folder (walked recursively for image and video files), - for
     standard input, an http(s) URL, or an object or prefix in a store (s3://, gs://,
     az://). The hash is the one 'ikmeta inspect' reports.
     As in sha256sum, a name with a backslash or line break is escaped and its line
@@ -87,6 +90,7 @@ def phash(
     \b
     Examples:
       ikmeta phash photo.jpg
+      ikmeta phash --ndjson clip.mp4 | jq -c .frames          a video's key frames
       ikmeta phash ~/Pictures | sort | uniq -w16 -D     exact-hash duplicates
       ikmeta phash --ndjson photos/ | jq -r .pHash
       find . -name '*.jpg' | ikmeta phash --from -
@@ -111,7 +115,7 @@ def phash(
         hash_on_dask(names, dask_address, parquet, hidden, jobs, fetch)
         return
     many = functools.partial(hash_records, max_pixels=max_pixels)
-    with walked_reports(many, names, hidden, jobs, fetch, records, follow_links) as objects:
+    with walked_reports(many, names, hidden, jobs, fetch, records, follow_links, videos=True) as objects:
         if output == "table":
             from ikmeta.output import checksum_line
 

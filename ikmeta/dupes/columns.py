@@ -31,6 +31,7 @@ import numpy as np
 
 from ikmeta.errors import IkmetaError, SourceError, os_reason
 from ikmeta.hashes import FLAT_HASHES
+from ikmeta.sources.base import is_video_name
 from ikmeta.sources.read import MAX_LINE
 
 from .grouping import LINKAGES
@@ -86,7 +87,11 @@ def read_hash_columns(
                 on_error(text)
             continue
         plain = PLAIN_LINE.fullmatch(text) if items is None else None
-        if plain is not None and (plain[2].isascii() or _sound_name(plain[2])):
+        if (
+            plain is not None
+            and (plain[2].isascii() or _sound_name(plain[2]))
+            and not is_video_name(plain[2])
+        ):
             sources.append(plain[2])
             values.append(int(plain[1], 16))
             continue

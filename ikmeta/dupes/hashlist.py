@@ -21,7 +21,7 @@ from ikmeta.errors import IkmetaError, SourceError
 from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash
 from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, displayed_size, parse_captured
 from ikmeta.output import parse_checksum_line
-from ikmeta.sources.base import is_remote
+from ikmeta.sources.base import is_remote, is_video_name
 from ikmeta.sources.read import list_lines
 
 from .model import NO_PROVENANCE, Item, Provenance
@@ -154,6 +154,8 @@ def parse_list_line(where: str, text: str) -> Item | SourceError:
     why it is not one."""
     try:
         return _parse_hash_line(text)
+    except VideoError:
+        return VideoLine(where, NOT_VIDEOS)
     except RecursionError:
         return SourceError(where, "JSON nested too deeply")
     except (ValueError, HashFormatError) as exc:
@@ -174,17 +176,35 @@ def _absolute(path: str, folder: str) -> str:
     return os.path.normpath(joined) if needs_normalizing else joined
 
 
+# Why a video's line is left out: its pHash stands for one frame, and a video never groups with an image.
+NOT_GROUPED = "dupes does not group videos yet (its pHash is one frame's)"
+NOT_VIDEOS = f"a video: {NOT_GROUPED}"
+
+
+class VideoError(Exception):
+    """Raised inside the parser for a video's line (see :class:`VideoLine`)."""
+
+
+class VideoLine(SourceError):
+    """A hash list's line of a video (a record with ``frames``, or a video's file name): left
+    out, as a walk leaves videos out, not a bad line."""
+
+
 def _parse_hash_line(text: str) -> Item:
     text = text.lstrip()  # before a hash or an object, spaces are not part of anything
     if text.startswith("{"):
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError('a JSON line needs "pHash" and "source" strings')
+        if "frames" in data or is_video_name(str(data.get("source", ""))):
+            raise VideoError
         return item_from_record(data)
     parsed = parse_checksum_line(text)
     if parsed is None:
         raise ValueError("not a 'HASH  SOURCE' line (hash, two spaces or a tab, source) nor a JSON object")
     value, source = parsed
+    if is_video_name(source):
+        raise VideoError
     phash = _checked_hash(value, source)
     return Item(source, phash, flat=phash in FLAT_HASHES)  # nothing but the hash is known
 

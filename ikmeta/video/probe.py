@@ -58,7 +58,7 @@ def inspect_video(blob: Blob, container_format: str | None = None) -> Report:
         if rotation in (90, 270):
             width, height = height, width
         seconds = duration_of(container, stream)
-        tags = _tags(container, stream)
+        tags = tags_of(container, stream)
         audio = list(container.streams.audio)
         metadata: dict[str, Any] = {
             "source": blob.source,
@@ -73,9 +73,9 @@ def inspect_video(blob: Blob, container_format: str | None = None) -> Report:
             "rotation": rotation,
             "frameRate": _rate(stream),
             "captured": captured(tags),
-            "make": _first(tags, MAKE_TAGS),
-            "model": _first(tags, MODEL_TAGS),
-            "location": location(_first(tags, LOCATION_TAGS)),
+            "make": first_tag(tags, MAKE_TAGS),
+            "model": first_tag(tags, MODEL_TAGS),
+            "location": location(first_tag(tags, LOCATION_TAGS)),
         }
     damage = cut_short(blob.data)
     return Report(blob.source, metadata, [damage] if damage else [])
@@ -129,10 +129,17 @@ def displayed_rotation(container: InputContainer, stream: VideoStream) -> int:
 
     try:
         for frame in container.decode(stream):
-            return (-round(frame.rotation / 90) * 90) % 360
+            return displayed_rotation_of(frame)
     except (av.FFmpegError, ValueError):
         return 0
     return 0
+
+
+def displayed_rotation_of(frame: Any) -> int:
+    """Degrees clockwise (0, 90, 180, 270) a decoded frame is turned for display (FFmpeg's
+    display matrix turns counter-clockwise)."""
+    turn: int = (-round(float(frame.rotation) / 90) * 90) % 360
+    return turn
 
 
 def duration_of(container: InputContainer, stream: VideoStream) -> float:
@@ -156,7 +163,7 @@ def captured(tags: dict[str, str]) -> str | None:
     >>> captured({"creation_time": "2024-06-01T10:22:33.000000Z"})
     '2024-06-01T10:22:33Z'
     """
-    text = _first(tags, CAPTURE_TAGS)
+    text = first_tag(tags, CAPTURE_TAGS)
     if not text or UNKNOWN_TIME.match(text):
         return None
     text = re.sub(r"\.0+(?=Z|[+-]\d|$)", "", text.strip())
@@ -179,7 +186,7 @@ def location(text: str | None) -> dict[str, float | None] | None:
     return {"latitude": latitude, "longitude": longitude, "altitude": float(match[3]) if match[3] else None}
 
 
-def _tags(container: InputContainer, stream: VideoStream) -> dict[str, str]:
+def tags_of(container: InputContainer, stream: VideoStream) -> dict[str, str]:
     """The container's tags and then the video stream's, keys in lower case (Matroska writes
     them in capitals), the container's first."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
@@ -187,7 +194,7 @@ def _tags(container: InputContainer, stream: VideoStream) -> dict[str, str]:
     return tags
 
 
-def _first(tags: dict[str, str], names: tuple[str, ...]) -> str | None:
+def first_tag(tags: dict[str, str], names: tuple[str, ...]) -> str | None:
     for name in names:
         value = (tags.get(name) or "").strip()
         if value:

@@ -1,0 +1,161 @@
+"""A video's fingerprint: the pHashes of its key frames, at most one a :data:`STEP` of its
+time, each with the time it is shown at.
+
+Only key frames are decoded (a key frame decodes alone; the frames between them need the ones
+before), so a fingerprint costs little more than reading the file: FFmpeg is asked to skip
+every other frame. Each key frame is made small and grey in FFmpeg's scaler, turned upright
+by the rotation the container stores, cut free of plain bars (a letterboxed copy), and
+hashed as an image is (:mod:`ikmeta.image.perceptual`). Frames of one colour (a fade to black)
+say nothing of the picture and are left out.
+
+The times are those of the file's own key frames, which a re-encoded copy places elsewhere:
+two fingerprints are compared by content (:mod:`ikmeta.video.matching`), each frame of the
+shorter video against the frames of the longer one near the same moment.
+
+    >>> fp = fingerprint(read_source("examples/clip.mp4"))  # doctest: +SKIP
+    >>> fp.frames[0]
+    Frame(time=0.0, phash='d1c2...')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ikmeta.errors import ImageError
+from ikmeta.image.borders import inner_box
+from ikmeta.image.perceptual import low_frequencies, phash_of, turned_hashes
+from ikmeta.sources.base import Blob
+
+from .container import video_format
+from .probe import (
+    MAKE_TAGS,
+    MODEL_TAGS,
+    captured,
+    displayed_rotation_of,
+    duration_of,
+    first_tag,
+    open_video,
+    tags_of,
+    video_stream,
+)
+
+STEP = 1.0  # seconds: at most one key frame a second is hashed
+MOST_FRAMES = 600  # a longer video takes one every duration/600 seconds
+SMALL = 96  # pixels: the height key frames are scaled to before their borders are cut
+FLAT = 4.0  # a frame whose grey sample spreads less than this is of one colour
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A key frame: the time it is shown at (seconds from the start), its pHash, and the
+    pHashes of the picture turned 90, 180 and 270 degrees clockwise (a copy whose container
+    stores another rotation shows every frame turned)."""
+
+    time: float
+    phash: str
+    turned: tuple[str, str, str]
+
+
+@dataclass
+class Fingerprint:
+    """What :func:`fingerprint` reads of a video: its hashed key frames in time order, its
+    duration (seconds), displayed size, and the device and capture time its tags name."""
+
+    source: str
+    frames: list[Frame]
+    duration: float
+    width: int
+    height: int
+    format: str
+    camera: str | None = None
+    captured: str | None = None
+
+    @property
+    def phash(self) -> str | None:
+        """One pHash that stands for the video: its middle frame's (None when no frame of it
+        holds a picture)."""
+        return self.frames[len(self.frames) // 2].phash if self.frames else None
+
+
+def fingerprint(blob: Blob, step: float = STEP) -> Fingerprint:
+    """The fingerprint of the video in ``blob``; raises :class:`~ikmeta.errors.ImageError`
+    naming the reason (not a video, no key frame that decodes, PyAV missing)."""
+    fmt = video_format(blob.data) or "video"
+    with open_video(blob, fmt) as container:
+        stream = video_stream(container, blob.source)
+        duration = duration_of(container, stream)
+        step = max(step, duration / MOST_FRAMES)
+        stream.codec_context.skip_frame = "NONKEY"
+        stream.thread_type = "AUTO"
+        frames, rotation, decoded = key_frames(container, stream, step)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        tags = tags_of(container, stream)
+    if not decoded:
+        raise ImageError(blob.source, f"no key frame of this {fmt} decodes (corrupt or truncated)")
+    if rotation in (90, 270):
+        width, height = height, width
+    camera = (
+        " ".join(part for part in (first_tag(tags, MAKE_TAGS), first_tag(tags, MODEL_TAGS)) if part) or None
+    )
+    return Fingerprint(blob.source, frames, duration, width, height, fmt, camera, captured(tags))
+
+
+def key_frames(container: Any, stream: Any, step: float) -> tuple[list[Frame], int, int]:
+    """The hashed key frames (at most one a ``step``), the rotation, and how many decoded."""
+    import av
+
+    frames: list[Frame] = []
+    rotation, decoded, next_time = 0, 0, 0.0
+    base = stream.start_time * stream.time_base if stream.start_time is not None and stream.time_base else 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size and not packet.is_keyframe:
+                continue
+            if (
+                packet.pts is not None
+                and packet.time_base
+                and float(packet.pts * packet.time_base - base) < next_time
+            ):
+                continue  # a key frame too close to the last one hashed: not decoded at all
+            for frame in _decoded(stream, packet, av):
+                decoded += 1
+                rotation = displayed_rotation_of(frame)
+                time = float(frame.time - base) if frame.time is not None else next_time
+                if time < next_time:
+                    continue
+                next_time = time + step
+                hashed = frame_phash(frame, rotation)
+                if hashed is not None:
+                    frames.append(Frame(round(time, 3), *hashed))
+    except av.FFmpegError:
+        pass  # a damaged stream: the frames before the damage stand
+    return frames, rotation, decoded
+
+
+def _decoded(stream: Any, packet: Any, av: Any) -> list[Any]:
+    try:
+        return list(stream.decode(packet))
+    except av.InvalidDataError:
+        return []
+
+
+def frame_phash(frame: Any, rotation: int) -> tuple[str, tuple[str, str, str]] | None:
+    """The pHash of a decoded frame as displayed, its plain bars cut, and those of it turned
+    (see :class:`Frame`); None for a frame of one colour."""
+    width = max(1, round(frame.width * SMALL / max(1, frame.height)))
+    grey = frame.reformat(width=width, height=SMALL, format="gray").to_ndarray()
+    if rotation:
+        grey = np.rot90(grey, k=-(rotation // 90))  # clockwise
+    box = inner_box(grey)
+    if box is not None:
+        left, top, right, bottom = box
+        grey = grey[top:bottom, left:right]
+    low, spread = low_frequencies(Image.fromarray(np.ascontiguousarray(grey)))
+    if spread < FLAT:
+        return None
+    quarter, half, three_quarters = turned_hashes(low)[:3]
+    return phash_of(low), (quarter, half, three_quarters)

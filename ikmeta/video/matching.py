@@ -1,0 +1,105 @@
+"""Whether two videos are copies of one another, from their fingerprints
+(:mod:`ikmeta.video.fingerprint`), and videos grouped by it.
+
+Copies differ in their key frames' times (a re-encode places them anew, a trimmed copy starts
+later), so frames are compared by content: each hashed frame of the shorter video looks for
+its nearest hash among the longer one's frames. Two videos are copies when the shorter lasts
+at least :data:`MIN_COVER` of the longer, most of its frames (:data:`MIN_SHARE`) find a frame
+within ``radius`` bits (of two videos about as long, either one's frames may), and those
+frames keep their order: the matched times move by one shift (within :data:`DRIFT` seconds),
+as a trimmed or cut copy's do; the picture may be turned, the same way for every frame.
+
+    >>> same(fp_original, fp_reencoded, radius=10)  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .fingerprint import Fingerprint
+
+MIN_COVER = 0.5  # the shorter video lasts at least this share of the longer
+ALIKE = 0.05  # durations this close (a share of the longer): neither video is cut from the other
+MIN_SHARE = 0.7  # share of the shorter's frames that must find a near frame in the longer
+DRIFT = 2.5  # seconds: how far matched frames may stray from the pair's common shift
+RADIUS = 10  # bits: default pHash distance at which two frames show the same moment
+MOST_SHIFTS = 64  # shifts in time tried a pair of videos (rounded to DRIFT: 160 s either way at 600 frames)
+
+
+def hash_array(fp: Fingerprint, turn: int = 0) -> np.ndarray:
+    """The frames' pHashes as uint64, of the picture as displayed (``turn`` 0) or turned
+    ``turn`` quarters clockwise."""
+    return np.array(
+        [int(f.phash if not turn else f.turned[turn - 1], 16) for f in fp.frames], dtype=np.uint64
+    )
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    """Bits set in each uint64."""
+    as_bytes = values.view(np.uint8).reshape(*values.shape, 8)
+    counts: np.ndarray = np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
+    return counts
+
+
+def same(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> bool:
+    """Whether ``a`` and ``b`` are copies of one video (see the module's text)."""
+    return match_share(a, b, radius) >= MIN_SHARE
+
+
+def match_share(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> float:
+    """The share of the shorter video's frames that find their moment in the longer one
+    (0 when the shorter lasts less than half the longer, or either holds no picture)."""
+    if abs(a.duration - b.duration) <= ALIKE * max(a.duration, b.duration):
+        # Neither is cut from the other: whichever finds more of its frames in the other says
+        # (encoders place key frames apart: one copy may hold 4 where the other holds 1).
+        return max(_directed(a, b, radius), _directed(b, a, radius))
+    return _directed(a, b, radius) if a.duration < b.duration else _directed(b, a, radius)
+
+
+def _directed(short: Fingerprint, long: Fingerprint, radius: int) -> float:
+    """The share of ``short``'s frames found in ``long``, when it lasts long enough."""
+    if not short.frames or not long.frames or short.duration < MIN_COVER * long.duration:
+        return 0.0
+    others = hash_array(long)
+    return max(_share(short, long, hash_array(short, turn), others, radius) for turn in range(4))
+
+
+def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.ndarray, radius: int) -> float:
+    """The share of ``short``'s frames (hashes ``mine``) with a frame of ``long`` within
+    ``radius`` at one common shift in time (within :data:`DRIFT`): the best shift of those the
+    near pairs suggest."""
+    close = _popcount(mine[:, None] ^ others[None, :]) <= radius
+    if not close.any():
+        return 0.0
+    times = np.array([f.time for f in short.frames])
+    shifts = np.array([f.time for f in long.frames])[None, :] - times[:, None]
+    steps, counts = np.unique(np.round(shifts[close] / DRIFT), return_counts=True)
+    suggested = steps[np.argsort(-counts, kind="stable")[:MOST_SHIFTS]] * DRIFT
+    best = max(int((close & (np.abs(shifts - shift) <= DRIFT)).any(axis=1).sum()) for shift in suggested)
+    return best / len(short.frames)
+
+
+def group_videos(fingerprints: Sequence[Fingerprint], radius: int = RADIUS) -> list[list[int]]:
+    """Groups (as indexes into ``fingerprints``, each sorted) of two or more videos, each
+    around its longest: the videos are taken longest first, and each joins the first group
+    whose longest video it is a copy of (:func:`same`), else starts one. So a copy is always
+    a copy of its group's longest video, never only of another part of it (a 2-second
+    excerpt does not join a 6-second film through a 3-second one). Videos of no group are
+    left out.
+
+    >>> group_videos([fp_a, fp_a_small, fp_b])  # doctest: +SKIP
+    [[0, 1]]
+    """
+    order = sorted(range(len(fingerprints)), key=lambda i: (-fingerprints[i].duration, i))
+    groups: list[list[int]] = []
+    for i in order:
+        for members in groups:
+            if same(fingerprints[members[0]], fingerprints[i], radius):
+                members.append(i)
+                break
+        else:
+            groups.append([i])
+    return sorted((sorted(members) for members in groups if len(members) > 1), key=lambda g: g[0])

@@ -1,0 +1,95 @@
+"""ikmeta.video.fingerprint and the video hash records of ``phash``: key frames only, at most
+one a second, each as displayed (turned upright, bars cut), frames of one colour left out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ikmeta
+from ikmeta.errors import ImageError
+from ikmeta.hashes import distance
+from ikmeta.sources.read import read_source
+from ikmeta.video.fingerprint import fingerprint
+
+from .conftest import make_clip, need_module, run
+
+
+@pytest.fixture(autouse=True)
+def _pyav():
+    need_module("av", "PyAV (the video extra)")
+
+
+def test_key_frames_only_at_most_one_a_second(tmp_path):
+    """Key frames every 0.4 s (10 frames at 25 fps) over 4 s: one a second is hashed, at the
+    key frames' own times."""
+    fp = fingerprint(read_source(str(make_clip(tmp_path / "clip.mp4", seconds=4, gop=10))))
+    times = [frame.time for frame in fp.frames]
+    assert times == [0.0, 1.2, 2.4, 3.6]
+    assert (fp.width, fp.height, fp.format, fp.duration) == (320, 240, "mp4", pytest.approx(4.0, abs=0.05))
+    assert fp.phash == fp.frames[2].phash
+
+
+def test_sparse_key_frames_give_fewer_frames(tmp_path):
+    fp = fingerprint(read_source(str(make_clip(tmp_path / "clip.mp4", seconds=4))))  # one key frame
+    assert [frame.time for frame in fp.frames] == [0.0]
+
+
+def test_a_copy_in_another_codec_size_and_container_hashes_alike(tmp_path):
+    original = fingerprint(read_source(str(make_clip(tmp_path / "a.mp4", size=(640, 360), gop=25))))
+    webm = make_clip(tmp_path / "b.webm", "webm", size=(320, 180), picture=(640, 360), gop=25)
+    webm = fingerprint(read_source(str(webm)))
+    assert len(original.frames) == len(webm.frames) == 2
+    for one, other in zip(original.frames, webm.frames, strict=True):
+        assert distance(one.phash, other.phash) <= 6
+
+
+def test_a_stored_rotation_is_applied_and_its_turns_are_kept(tmp_path):
+    plain = fingerprint(read_source(str(make_clip(tmp_path / "plain.mp4"))))
+    turned = fingerprint(read_source(str(make_clip(tmp_path / "turned.mp4", rotation=90))))
+    assert (turned.width, turned.height) == (240, 320)
+    assert distance(turned.frames[0].phash, plain.frames[0].turned[0]) <= 4  # displayed: turned 90
+    assert distance(turned.frames[0].phash, plain.frames[0].phash) > 16
+
+
+def test_letterbox_bars_are_cut_before_hashing(tmp_path):
+    plain = fingerprint(read_source(str(make_clip(tmp_path / "plain.mp4", size=(320, 180)))))
+    boxed = make_clip(tmp_path / "boxed.mp4", size=(320, 240), picture=(320, 180), letterbox=True)
+    boxed = fingerprint(read_source(str(boxed)))
+    assert distance(plain.frames[0].phash, boxed.frames[0].phash) <= 8
+
+
+def test_a_video_of_one_colour_has_nothing_to_fingerprint(tmp_path):
+    black = make_clip(tmp_path / "black.mp4", colour=(0, 0, 0), sound=False)
+    assert fingerprint(read_source(str(black))).frames == []
+    with pytest.raises(
+        ImageError, match=r"black\.mp4: every key frame is of one colour: nothing to fingerprint$"
+    ):
+        ikmeta.phash(black)
+
+
+def test_phash_prints_the_middle_frame_and_ndjson_every_frame(tmp_path):
+    clip = make_clip(
+        tmp_path / "clip.mov", "mov", seconds=3, gop=25, tags={"creation_time": "2024-01-02T03:04:05Z"}
+    )
+    plain = run("phash", str(clip))
+    record = json.loads(run("phash", "--ndjson", str(clip)).stdout)
+    assert plain.stdout == f"{record['pHash']}  {clip}\n"
+    assert [frame["time"] for frame in record["frames"]] == [0.0, 1.0, 2.0]
+    assert record["pHash"] == record["frames"][1]["pHash"] == ikmeta.phash(clip)
+    assert (record["format"], record["duration"], record["captured"]) == ("mov", 3.0, "2024-01-02T03:04:05Z")
+    assert (record["width"], record["height"], record["turned"], record["windows"]) == (320, 240, None, None)
+
+
+def test_dupes_leaves_a_videos_hash_line_out_rather_than_group_it_with_images(tmp_path):
+    """A video's line, plain or NDJSON, next to an image whose pHash is the video's: left
+    out and counted, as a walk leaves videos out; no group."""
+    clip = make_clip(tmp_path / "clip.mp4")
+    lines = run("phash", str(clip)).stdout + run("phash", "--ndjson", str(clip)).stdout
+    lines += f"{ikmeta.phash(clip)}  still.jpg\n"
+    result = run("dupes", "--hashes", "-", "--json", stdin=lines)
+    assert (result.exit_code, json.loads(result.stdout)) == (0, [])
+    assert result.stderr.splitlines()[0] == (
+        "ikmeta: left out 2 videos of the hash list: dupes does not group videos yet (its pHash is one frame's)"
+    )

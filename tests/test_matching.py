@@ -1,0 +1,152 @@
+"""ikmeta.video.matching: copies of one video found by their fingerprints (re-encoded, scaled,
+another codec or container, silent, turned by metadata, letterboxed, trimmed), never a video
+that lasts less than half the other, and never two different videos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ikmeta.sources.read import read_source
+from ikmeta.video.fingerprint import Fingerprint, Frame, fingerprint
+from ikmeta.video.matching import group_videos, match_share, same
+
+from .conftest import make_clip, need, need_module
+
+# --- invariants, on made-up fingerprints -----------------------------------------------------------
+
+hashes = st.integers(0, 2**64 - 1).map(lambda v: f"{v:016x}")
+frames = st.lists(st.tuples(st.floats(0, 100), hashes, hashes, hashes, hashes), max_size=8)
+
+
+def made_up(draw_frames: list, duration: float) -> Fingerprint:
+    listed = [Frame(round(t, 3), h, (a, b, c)) for t, h, a, b, c in sorted(draw_frames)]
+    return Fingerprint("x.mp4", listed, duration, 320, 240, "mp4")
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames, frames, st.floats(1, 100), st.floats(1, 100))
+def test_matching_is_symmetric_and_a_share(one, other, first, second):
+    a, b = made_up(one, first), made_up(other, second)
+    assert match_share(a, b) == match_share(b, a)
+    assert 0.0 <= match_share(a, b) <= 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(frames.filter(bool), st.floats(1, 100))
+def test_a_video_matches_itself(listed, duration):
+    a = made_up(listed, duration)
+    assert same(a, a)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(frames, st.floats(1, 100)), max_size=8))
+def test_groups_are_disjoint_and_hold_two_or_more(videos):
+    fingerprints = [made_up(listed, duration) for listed, duration in videos]
+    groups = group_videos(fingerprints)
+    members = [i for group in groups for i in group]
+    assert len(members) == len(set(members)) and all(len(group) >= 2 for group in groups)
+    for group in groups:  # each member matches another member
+        for i in group:
+            assert any(same(fingerprints[i], fingerprints[j]) for j in group if j != i)
+
+
+def test_a_video_less_than_half_as_long_is_not_a_copy():
+    frame = Frame(0.0, "2d5ad3936d2e015b", ("0" * 16, "0" * 16, "0" * 16))
+    short = Fingerprint("a.mp4", [frame], 4.0, 320, 240, "mp4")
+    assert same(short, Fingerprint("b.mp4", [frame], 8.0, 320, 240, "mp4"))
+    assert not same(short, Fingerprint("b.mp4", [frame], 8.1, 320, 240, "mp4"))
+
+
+def test_frames_that_match_out_of_order_do_not_count():
+    """The same three pictures shown in another order, far apart: not the same video."""
+    a, b, c = "2d5ad3936d2e015b", "f0f0f0f00f0f0f0f", "123456789abcdef0"
+    turns = ("0" * 16,) * 3
+    one = Fingerprint(
+        "a.mp4", [Frame(0, a, turns), Frame(10, b, turns), Frame(20, c, turns)], 30, 1, 1, "mp4"
+    )
+    other = Fingerprint(
+        "b.mp4", [Frame(0, c, turns), Frame(10, b, turns), Frame(20, a, turns)], 30, 1, 1, "mp4"
+    )
+    assert match_share(one, other) == pytest.approx(1 / 3)
+
+
+# --- clips made here --------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=False)
+def pyav():
+    need_module("av", "PyAV (the video extra)")
+
+
+def test_copies_of_a_clip_group_and_another_clip_does_not(tmp_path, pyav):
+    def clip(name: str, **kwargs) -> Fingerprint:
+        kwargs = {"seconds": 6, "gop": 25, "size": (320, 180), **kwargs}
+        return fingerprint(read_source(str(make_clip(tmp_path / name, **kwargs))))
+
+    videos = [
+        clip("a.mp4", seed=1),
+        clip("a_small.webm", seed=1, kind="webm", size=(160, 90), picture=(320, 180)),
+        clip("a_turned.mov", seed=1, kind="mov", rotation=90),
+        clip("a_boxed.mkv", seed=1, kind="mkv", size=(320, 240), picture=(320, 180), letterbox=True),
+        clip("a_trimmed.mp4", seed=1, seconds=4.5, start=1.5, of=6),
+        clip("a_cut.mp4", seed=1, seconds=3.5, of=6),
+        clip("b.mp4", seed=5),
+        clip("a_too_short.mp4", seed=1, seconds=2),
+    ]
+    assert group_videos(videos) == [[0, 1, 2, 3, 4, 5]]
+
+
+# --- the shared tool's labelled set -----------------------------------------------------------------
+
+
+def test_quality_on_the_labelled_video_set(corpus, shared_tmp):
+    """``make_video_set.py --seed 1 --scenes 3 --variants 10`` (every kind of copy in each
+    scene): pairwise precision at least 0.99, recall 0.95, and every kind of copy found with its
+    original at least 9 times in 10."""
+    need_module("av", "PyAV (the video extra)")
+    need(shutil.which("ffmpeg") is not None, "ffmpeg (Debian's, for the shared tool)")
+    tool = corpus.parent.parent / "tools" / "make_video_set.py"
+    need(tool.is_file(), f"the shared tools ({tool})")
+    out = shared_tmp / "video-set"
+    if not (out / "truth.json").is_file():
+        args = ["--seed", "1", "--scenes", "3", "--variants", "10", "--seconds", "6"]
+        subprocess.run(
+            [sys.executable, str(tool), str(corpus), str(out), *args], check=True, capture_output=True
+        )
+    truth = json.loads((out / "truth.json").read_text())
+    names = sorted(truth)
+    fingerprints = [fingerprint(read_source(str(out / name))) for name in names]
+    groups = [[names[i] for i in group] for group in group_videos(fingerprints)]
+    (out / "groups.json").write_text(json.dumps([[str(out / name) for name in g] for g in groups]))
+    scored = subprocess.run(
+        [
+            sys.executable,
+            str(tool.parent / "score_dupes.py"),
+            str(out / "truth.json"),
+            str(out / "groups.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    words = scored.stdout.splitlines()[-1].split()
+    precision, recall = float(words[1]), float(words[3])
+    assert precision >= 0.99 and recall >= 0.95, scored.stdout
+    found, tried = Counter(), Counter()
+    group_of = {name: k for k, group in enumerate(groups) for name in group}
+    for name in names:
+        if "_orig" in name:
+            continue
+        kind = name.split(".")[0].split("_", 1)[1]
+        original = next(n for n in names if truth[n] == truth[name] and "_orig" in n)
+        tried[kind] += 1
+        found[kind] += group_of.get(name, -1) == group_of.get(original, -2)
+    assert all(found[kind] / tried[kind] >= 0.9 for kind in tried), (found, tried)
