@@ -19,11 +19,11 @@ def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     :func:`video_record`), else an image's (:func:`ikmeta.image.metadata.phash_blob`)."""
     fmt = video_format(blob.data)
     if fmt:
-        return video_record(blob)
+        return video_record(blob, max_pixels)
     return phash_blob(blob, max_pixels)
 
 
-def video_record(blob: Blob) -> Report:
+def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     """A video's hash record: its fingerprint's ``frames`` (each key frame's ``time`` and
     ``pHash``, see :mod:`ikmeta.video.fingerprint`), ``pHash`` the middle one's (the one the
     plain line shows), and the keys an image's record has (``flat``, ``turned``, ``inner``,
@@ -33,7 +33,7 @@ def video_record(blob: Blob) -> Report:
     from ikmeta.video.container import cut_short
     from ikmeta.video.fingerprint import fingerprint
 
-    fp = fingerprint(blob)
+    fp = fingerprint(blob, max_pixels=max_pixels)
     if fp.phash is None:
         raise ImageError(blob.source, "every key frame is of one colour: nothing to fingerprint")
     damage = cut_short(blob.data)
@@ -68,7 +68,7 @@ def inspect_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     if fmt:
         from ikmeta.video.probe import inspect_video
 
-        return inspect_video(blob, fmt)
+        return inspect_video(blob, fmt, max_pixels)
     try:
         return inspect_blob(blob, max_pixels)
     except ImageError as exc:

@@ -345,6 +345,8 @@ def make_clip(
     colour: tuple[int, int, int] | None = None,
     picture: tuple[int, int] | None = None,
     of: float | None = None,
+    dark: int = 0,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """A small clip made with PyAV: a picture (``scene``) that drifts slowly across the frame, with a
     tone; ``rotation`` stored as the container's display matrix (degrees clockwise), ``tags``
@@ -353,7 +355,8 @@ def make_clip(
     left out at the start (a trimmed copy); ``colour``: every frame of that one colour;
     ``picture``: the size the drift is filmed at, each frame then scaled to ``size`` (copies
     of one clip at several sizes); ``of``: the length of the clip this one is a part of
-    (default: ``start`` + ``seconds``)."""
+    (default: ``start`` + ``seconds``); ``dark``: that many black frames first (a fade in);
+    ``options``: the video encoder's."""
     av = need_module("av", "PyAV (the video extra)")
     import numpy as np
 
@@ -363,13 +366,12 @@ def make_clip(
     flags = ("+faststart" if faststart else "") + (
         "+use_metadata_tags" if tags and muxer in ("mp4", "mov") else ""
     )
-    options = {"movflags": flags} if flags and muxer in ("mp4", "mov", "ipod", "3gp") else {}
-    with av.open(str(path), "w", format=muxer, options=options) as out:
+    muxing = {"movflags": flags} if flags and muxer in ("mp4", "mov", "ipod", "3gp") else {}
+    with av.open(str(path), "w", format=muxer, options=muxing) as out:
         out.metadata.update(tags or {})
-        video = out.add_stream(video_codec, rate=fps)
+        encoder = {"x265-params": "log-level=error"} if video_codec == "libx265" else {}
+        video = out.add_stream(video_codec, rate=fps, options={**encoder, **(options or {})})
         video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
-        if video_codec == "libx265":
-            video.options = {"x265-params": "log-level=error"}
         if gop:
             video.codec_context.gop_size = gop
         if rotation:
@@ -388,8 +390,8 @@ def make_clip(
                 shown[bar : size[1] - bar] = np.asarray(squeezed)
             elif base != size:
                 shown = np.asarray(Image.fromarray(shown).resize(size))
-            if colour is not None:
-                shown = np.full_like(shown, colour)
+            if colour is not None or i - skipped < dark:
+                shown = np.full_like(shown, colour or 0)
             frame = av.VideoFrame.from_ndarray(shown, format="rgb24")
             out.mux(video.encode(frame))
         out.mux(video.encode())

@@ -60,3 +60,27 @@ def test_a_whole_clip_is_not_cut_short_and_half_of_one_is(tmp_path, kind):
 
 def test_a_box_of_size_zero_runs_to_the_end(tmp_path):
     assert cut_short(ftyp(b"isom") + b"\0\0\0\0mdat" + bytes(100)) is None
+
+
+def test_bytes_after_the_last_box_are_not_a_cut(tmp_path):
+    data = make_clip(tmp_path / "clip.mp4").read_bytes()
+    assert cut_short(data + b"\x7f\xff\xff\xffjunk" + bytes(100)) is None
+
+
+def test_a_file_that_ends_inside_a_box_header_is_cut_short():
+    assert cut_short(ftyp(b"isom") + b"\0\0\0\x01mdat" + bytes(4)) == (
+        "truncated: the file ends inside a box's header, at byte 28"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (ftyp(b"3gp4", b"mif1", b"heic"), "3gp"),  # a video's major brand decides
+        (ftyp(b"MSNV", b"mif1"), "mp4"),
+        (ftyp(b"crx ", b"isom"), None),  # a Canon CR3 raw still
+        (ftyp(b"abcd", b"mif1", b"heic"), None),  # an unknown major brand beside image brands
+    ],
+)
+def test_a_major_brand_that_names_a_video_or_a_still_decides(start, expected):
+    assert video_format(start) == expected

@@ -93,3 +93,41 @@ def test_dupes_leaves_a_videos_hash_line_out_rather_than_group_it_with_images(tm
     assert result.stderr.splitlines()[0] == (
         "ikmeta: left out 2 videos of the hash list: dupes does not group videos yet (its pHash is one frame's)"
     )
+
+
+def test_open_gop_key_frames_are_all_hashed(tmp_path):
+    """x264's open GOPs: key frames the decoder would hold back, fed alone, are drained."""
+    options = {"x264-params": "open-gop=1:keyint=25:min-keyint=25:scenecut=0", "bf": "3"}
+    clip = make_clip(tmp_path / "open.mp4", seconds=4, options=options)
+    closed = make_clip(tmp_path / "closed.mp4", seconds=4, gop=25)
+    open_frames = fingerprint(read_source(str(clip))).frames
+    assert [frame.time for frame in open_frames] == [0.0, 1.0, 2.0, 3.0]
+    for one, other in zip(open_frames, fingerprint(read_source(str(closed))).frames, strict=True):
+        assert distance(one.phash, other.phash) <= 6
+
+
+def test_a_clip_whose_only_key_frame_is_black_is_hashed_from_the_frames_after(tmp_path):
+    """A fade in: the one key frame is black, so the frames between are decoded, one a second."""
+    clip = make_clip(tmp_path / "fade.mp4", seconds=3, dark=10)
+    fp = fingerprint(read_source(str(clip)))
+    assert [round(frame.time) for frame in fp.frames] == [0, 1, 2] and fp.frames[0].time >= 0.4
+    assert ikmeta.phash(clip) == fp.frames[1].phash
+
+
+def test_the_rotation_is_read_past_damaged_first_frames(tmp_path):
+    data = bytearray(
+        make_clip(tmp_path / "turned.mp4", rotation=90, seconds=4, gop=25, sound=False).read_bytes()
+    )
+    at = data.index(b"mdat") + 4
+    data[at : at + 2000] = bytes(range(256)) * 7 + bytes(208)  # the first key frame's data scrambled
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    meta = ikmeta.inspect(damaged)
+    assert (meta["width"], meta["height"], meta["rotation"]) == (240, 320, 90)
+
+
+def test_max_pixels_holds_for_videos(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", sound=False)
+    for call in (ikmeta.inspect, ikmeta.phash):
+        with pytest.raises(ImageError, match=r"clip\.mp4: 76,800 pixels, more than --max-pixels 1,000$"):
+            call(clip, max_pixels=1000)

@@ -264,3 +264,24 @@ def test_a_container_that_claims_ten_hours_answers_at_once(tmp_path):
     meta = ikmeta.inspect(claims)
     assert time.monotonic() - started < 10
     assert (meta["duration"], meta["bitRate"], meta["width"]) == (36_000, 0, 320)
+
+
+def test_a_capture_time_that_is_not_iso_8601_or_never_set_gives_way_to_the_next_tag():
+    from ikmeta.video.probe import captured
+
+    assert captured({"creation_time": "1970-01-01T00:00:00Z", "date": "2021-05-06T07:08:09Z"}) == (
+        "2021-05-06T07:08:09Z"
+    )
+    assert captured({"creation_time": "2024:06:01 10:22:33"}) is None
+    assert captured({"date_recorded": "2019-03-04T05:06:07+0100"}) == "2019-03-04T05:06:07+01:00"
+
+
+def test_a_webm_written_without_its_duration_gets_it_from_its_last_frame(tmp_path):
+    """A recording written as it streamed (a browser's MediaRecorder) holds no Duration."""
+    data = bytearray(make_clip(tmp_path / "clip.webm", "webm", seconds=3, sound=False).read_bytes())
+    at = data.index(b"\x44\x89")  # Duration, renamed to an element readers skip
+    data[at : at + 2] = b"\x44\x7f"
+    live = tmp_path / "live.webm"
+    live.write_bytes(bytes(data))
+    meta = ikmeta.inspect(live)
+    assert meta["duration"] == 3 and meta["bitRate"] > 0

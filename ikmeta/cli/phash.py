@@ -78,7 +78,7 @@ def phash(
 
     SOURCE is an image or video file, a folder (walked recursively for image and video files), - for
     standard input, an http(s) URL, or an object or prefix in a store (s3://, gs://,
-    az://). The hash is the one 'ikmeta inspect' reports.
+    az://). An image's hash is the one 'ikmeta inspect' reports.
     As in sha256sum, a name with a backslash or line break is escaped and its line
     starts with a backslash. --ndjson and --json objects also carry 'flat' (the mean colour
     of a flat image: a solid colour or a blank page, whose hash carries no information),

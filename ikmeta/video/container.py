@@ -40,11 +40,15 @@ def video_format(data: bytes) -> str | None:
 
 def _iso_format(data: bytes) -> str | None:
     """mp4, mov, m4v or 3gp from an ``ftyp`` box's major and compatible brands; None for HEIF
-    and AVIF images, whose brands say they are images."""
+    and AVIF images and raw stills, whose brands say so. A major brand that names a video
+    decides; an unknown one beside image brands (and no video brand) is an image."""
     size = int.from_bytes(data[:4], "big")
     major = data[8:12]
     brands = {major} | {data[i : i + 4] for i in range(16, min(size, 256) - 3, 4)}
-    if major in IMAGE_BRANDS or (brands & IMAGE_BRANDS and not brands & VIDEO_BRANDS):
+    if major in IMAGE_BRANDS or major in STILL_BRANDS:
+        return None
+    known_video = major in VIDEO_BRANDS or major.startswith(VIDEO_BRAND_PREFIXES)
+    if not known_video and brands & IMAGE_BRANDS and not brands & VIDEO_BRANDS:
         return None
     if major == b"qt  ":
         return "mov"
@@ -59,6 +63,14 @@ def _iso_format(data: bytes) -> str | None:
 # (a phone's MP4 may list mif1 for its cover picture).
 VIDEO_BRANDS = frozenset(
     {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"qt  ", b"M4V "}
+    | {b"MSNV", b"mmp4", b"dash", b"f4v ", b"XAVC", b"M4VH", b"M4VP"}
+)
+VIDEO_BRAND_PREFIXES = (b"3gp", b"3g2", b"mp4", b"M4V")
+STILL_BRANDS = frozenset({b"crx "})  # Canon's CR3 raw stills are ISO base media files too
+# The boxes found at the top of an ISO base media file: past any other, this cannot tell.
+TOP_BOXES = frozenset(
+    {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"moof", b"mfra", b"meta"}
+    | {b"pdin", b"styp", b"sidx", b"ssix", b"prft", b"emsg", b"pnot", b"mfro"}
 )
 
 
@@ -83,17 +95,20 @@ def cut_short(data: bytes) -> str | None:
     if fmt is None:
         return None
     pos = 0
-    while pos + 8 <= len(data):
+    while pos < len(data):
+        if pos + 8 > len(data) or (data[pos : pos + 4] == b"\0\0\0\1" and pos + 16 > len(data)):
+            return f"truncated: the file ends inside a box's header, at byte {len(data)}"
         size, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
-        if size == 1 and pos + 16 <= len(data):
+        if kind not in TOP_BOXES:
+            return None  # not a box (bytes after the last one): nothing more this can tell
+        if size == 1:
             size = int.from_bytes(data[pos + 8 : pos + 16], "big")
         elif size == 0:  # runs to the end of the file
             return None
         if size < 8:
-            return None  # not a box: nothing more this can tell
+            return None
         if pos + size > len(data):
-            name = kind.decode("latin-1") if kind.isascii() and kind.isalnum() else repr(kind)
-            return f"truncated: its {name} box runs to byte {pos + size}, the file has {len(data)}"
+            return f"truncated: its {kind.decode('ascii')} box runs to byte {pos + size}, the file has {len(data)}"
         pos += size
     return None
 

@@ -19,6 +19,7 @@ shorter video against the frames of the longer one near the same moment.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from PIL import Image
 
 from ikmeta.errors import ImageError
 from ikmeta.image.borders import inner_box
+from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.image.perceptual import low_frequencies, phash_of, turned_hashes
 from ikmeta.sources.base import Blob
 
@@ -39,6 +41,7 @@ from .probe import (
     duration_of,
     first_tag,
     open_video,
+    picture_size,
     tags_of,
     video_stream,
 )
@@ -81,64 +84,87 @@ class Fingerprint:
         return self.frames[len(self.frames) // 2].phash if self.frames else None
 
 
-def fingerprint(blob: Blob, step: float = STEP) -> Fingerprint:
+def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIXELS) -> Fingerprint:
     """The fingerprint of the video in ``blob``; raises :class:`~ikmeta.errors.ImageError`
-    naming the reason (not a video, no key frame that decodes, PyAV missing)."""
+    naming the reason (not a video, no frame that decodes, frames of more than ``max_pixels``
+    pixels, PyAV missing).
+
+    When no key frame holds a picture (a short clip that fades in from black, its one key
+    frame black) or none is marked (some codecs mark none), the frames between are decoded
+    too, one a ``step`` hashed: slower, but only for such files."""
     fmt = video_format(blob.data) or "video"
     with open_video(blob, fmt) as container:
         stream = video_stream(container, blob.source)
+        width, height = picture_size(stream, blob.source, fmt, max_pixels)
         duration = duration_of(container, stream)
         step = max(step, duration / MOST_FRAMES)
-        stream.codec_context.skip_frame = "NONKEY"
-        stream.thread_type = "AUTO"
-        frames, rotation, decoded = key_frames(container, stream, step)
-        width, height = stream.codec_context.width, stream.codec_context.height
         tags = tags_of(container, stream)
+        stream.thread_type = "AUTO"
+        stream.codec_context.skip_frame = "NONKEY"
+        hashed, rotation, decoded = key_frames(container, stream, step, keys_only=True)
+        if not hashed:
+            container.seek(0)
+            stream.codec_context.skip_frame = "DEFAULT"
+            hashed, rotation, more = key_frames(container, stream, step, keys_only=False)
+            decoded += more
     if not decoded:
-        raise ImageError(blob.source, f"no key frame of this {fmt} decodes (corrupt or truncated)")
+        raise ImageError(blob.source, f"no frame of this {fmt} decodes (corrupt or truncated)")
     if rotation in (90, 270):
         width, height = height, width
     camera = (
         " ".join(part for part in (first_tag(tags, MAKE_TAGS), first_tag(tags, MODEL_TAGS)) if part) or None
     )
-    return Fingerprint(blob.source, frames, duration, width, height, fmt, camera, captured(tags))
+    return Fingerprint(blob.source, hashed, duration, width, height, fmt, camera, captured(tags))
 
 
-def key_frames(container: Any, stream: Any, step: float) -> tuple[list[Frame], int, int]:
-    """The hashed key frames (at most one a ``step``), the rotation, and how many decoded."""
+def key_frames(container: Any, stream: Any, step: float, keys_only: bool) -> tuple[list[Frame], int, int]:
+    """The hashed frames (at most one a ``step``, in time order), the rotation, and how many
+    frames decoded. With ``keys_only``, which key frames to decode is chosen from their
+    packets' times, and each is drained from the decoder before the next is sent (see
+    :func:`_decoded`); else every frame decodes and one a ``step`` is hashed."""
     import av
 
-    frames: list[Frame] = []
+    hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
     rotation, decoded, next_time = 0, 0, 0.0
-    base = stream.start_time * stream.time_base if stream.start_time is not None and stream.time_base else 0
+    base = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
     try:
         for packet in container.demux(stream):
-            if packet.size and not packet.is_keyframe:
-                continue
-            if (
-                packet.pts is not None
-                and packet.time_base
-                and float(packet.pts * packet.time_base - base) < next_time
-            ):
-                continue  # a key frame too close to the last one hashed: not decoded at all
-            for frame in _decoded(stream, packet, av):
+            sent = None  # a key frame's time, from its packet
+            if keys_only and packet.size:
+                if not packet.is_keyframe:
+                    continue
+                if packet.pts is not None and packet.time_base:
+                    sent = float(packet.pts * packet.time_base) - base
+                    if sent < next_time:
+                        continue  # a key frame too close to the last one chosen: not decoded at all
+                    next_time = sent + step
+            for frame in _decoded(stream, packet, av, drain=keys_only and bool(packet.size)):
                 decoded += 1
                 rotation = displayed_rotation_of(frame)
-                time = float(frame.time - base) if frame.time is not None else next_time
-                if time < next_time:
+                known = frame.time is not None and not math.isnan(frame.time)
+                time = max(0.0, (float(frame.time) - base if known else sent) or 0.0)
+                if not keys_only and time < next_time:
                     continue
-                next_time = time + step
-                hashed = frame_phash(frame, rotation)
-                if hashed is not None:
-                    frames.append(Frame(round(time, 3), *hashed))
+                hashes = frame_phash(frame, rotation)
+                if not keys_only and hashes:
+                    next_time = time + step  # (a frame of one colour leaves the next one its place)
+                hashed.append((time, Frame(round(time, 3), *hashes) if hashes else None))
     except av.FFmpegError:
         pass  # a damaged stream: the frames before the damage stand
+    frames = [frame for _, frame in sorted(hashed, key=lambda pair: pair[0]) if frame is not None]
     return frames, rotation, decoded
 
 
-def _decoded(stream: Any, packet: Any, av: Any) -> list[Any]:
+def _decoded(stream: Any, packet: Any, av: Any, drain: bool) -> list[Any]:
+    """The frames ``packet`` gives. With ``drain`` (a key frame sent alone), a frame the
+    decoder holds back to reorder is drained at once and the decoder reset: fed key frames
+    only, H.264 with open GOPs would otherwise never hand some of them back."""
     try:
-        return list(stream.decode(packet))
+        frames = list(stream.decode(packet))
+        if drain and not frames:
+            frames = list(stream.decode(None))
+            stream.codec_context.flush_buffers()
+        return frames
     except av.InvalidDataError:
         return []
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ikmeta.errors import ImageError
+from ikmeta.image.limits import MAX_PIXELS, check_pixels
 from ikmeta.sources.base import Blob
 
 from . import INSTALL
@@ -41,20 +42,23 @@ UNKNOWN_TIME = re.compile(r"^(1904|1970)-01-01")  # 0 in the QuickTime or Unix e
 ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
 MAKE_TAGS = ("com.apple.quicktime.make", "com.android.manufacturer", "make")
 MODEL_TAGS = ("com.apple.quicktime.model", "com.android.model", "model")
-CAPTURE_TAGS = ("com.apple.quicktime.creationdate", "creation_time", "date")
+CAPTURE_TAGS = ("com.apple.quicktime.creationdate", "creation_time", "date_recorded", "date")
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
+ROTATION_PACKETS = 300  # packets tried for a frame that decodes, for its rotation
 LOCATION_TAGS = ("com.apple.quicktime.location.iso6709", "location", "location-eng")
 
 
-def inspect_video(blob: Blob, container_format: str | None = None) -> Report:
+def inspect_video(
+    blob: Blob, container_format: str | None = None, max_pixels: int | None = MAX_PIXELS
+) -> Report:
     """The metadata object of the video in ``blob``; raises :class:`~ikmeta.errors.ImageError`
-    naming the reason (not a video PyAV reads, no video stream, PyAV missing)."""
+    naming the reason (not a video PyAV reads, no video stream, PyAV missing, frames of more
+    than ``max_pixels`` pixels: None or 0, no limit)."""
     fmt = container_format or video_format(blob.data) or "video"
     with open_video(blob, fmt) as container:
         stream = video_stream(container, blob.source)
+        width, height = picture_size(stream, blob.source, fmt, max_pixels)
         rotation = displayed_rotation(container, stream)
-        width, height = stream.codec_context.width, stream.codec_context.height
-        if not width or not height:
-            raise ImageError(blob.source, f"{fmt} video stream without a picture size (corrupt header)")
         if rotation in (90, 270):
             width, height = height, width
         seconds = duration_of(container, stream)
@@ -112,26 +116,44 @@ def ffmpeg_reason(exc: Exception) -> str:
 
 
 def video_stream(container: InputContainer, source: str) -> VideoStream:
-    """The container's first video stream that is a picture sequence (not cover art)."""
+    """The container's first video stream that is a picture sequence (not cover art), whose
+    codec FFmpeg decodes."""
     import av
 
     for stream in container.streams.video:
-        if not stream.disposition & av.stream.Disposition.attached_pic:
-            return stream
+        if stream.disposition & av.stream.Disposition.attached_pic:
+            continue
+        if stream.codec_context is None:
+            raise ImageError(source, "its video codec has no decoder in FFmpeg (PyAV's build)")
+        return stream
     what = "sound only" if container.streams.audio else "no stream ikmeta reads"
     raise ImageError(source, f"no video stream ({what})")
 
 
+def picture_size(stream: VideoStream, source: str, fmt: str, max_pixels: int | None) -> tuple[int, int]:
+    """The stream's stored width and height, checked against ``max_pixels`` before any frame
+    is decoded (as an image's are)."""
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if not width or not height:
+        raise ImageError(source, f"{fmt} video stream without a picture size (corrupt header)")
+    check_pixels(source, (width, height), max_pixels)
+    return width, height
+
+
 def displayed_rotation(container: InputContainer, stream: VideoStream) -> int:
     """Degrees clockwise (0, 90, 180, 270) the stored picture is turned for display, from the
-    display matrix FFmpeg attaches to the first decoded frame (0 when none decodes)."""
+    display matrix FFmpeg attaches to the first frame that decodes (0 when none of the first
+    :data:`ROTATION_PACKETS` packets does)."""
     import av
 
-    try:
-        for frame in container.decode(stream):
-            return displayed_rotation_of(frame)
-    except (av.FFmpegError, ValueError):
-        return 0
+    for tried, packet in enumerate(container.demux(stream)):
+        if tried >= ROTATION_PACKETS:
+            break
+        try:
+            for frame in stream.decode(packet):
+                return displayed_rotation_of(frame)
+        except (av.FFmpegError, ValueError):
+            continue  # a damaged packet: the next may decode
     return 0
 
 
@@ -143,17 +165,37 @@ def displayed_rotation_of(frame: Any) -> int:
 
 
 def duration_of(container: InputContainer, stream: VideoStream) -> float:
-    """Seconds: the container's duration, else the video stream's."""
+    """Seconds: the container's duration, else the video stream's, else (a recording written
+    as it streamed, with no duration: a browser's WebM) the end of its last packet, read
+    without decoding."""
     if container.duration:
         return max(0.0, container.duration / 1_000_000)  # AV_TIME_BASE
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
-    return 0.0
+    return _last_packet_end(container, stream)
+
+
+def _last_packet_end(container: InputContainer, stream: VideoStream) -> float:
+    import av
+
+    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    end = 0.0
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.time_base:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+        container.seek(0)
+    except (av.FFmpegError, ValueError):
+        pass
+    return max(0.0, end - start)
 
 
 def codec_name(stream: Any) -> str:
     """FFmpeg's short name of the stream's codec (h264, hevc, vp9, av1, aac, opus, mp3), as
-    ffprobe's ``codec_name`` says it: the codec's, not its decoder's (libdav1d, mp3float)."""
+    ffprobe's ``codec_name`` says it: the codec's, not its decoder's (libdav1d, mp3float);
+    "unknown" for a codec FFmpeg has no decoder for (as ffprobe says it)."""
+    if stream.codec_context is None:
+        return "unknown"
     return str(stream.codec_context.codec.canonical_name)
 
 
@@ -163,11 +205,13 @@ def captured(tags: dict[str, str]) -> str | None:
     >>> captured({"creation_time": "2024-06-01T10:22:33.000000Z"})
     '2024-06-01T10:22:33Z'
     """
-    text = first_tag(tags, CAPTURE_TAGS)
-    if not text or UNKNOWN_TIME.match(text):
-        return None
-    text = re.sub(r"\.0+(?=Z|[+-]\d|$)", "", text.strip())
-    return re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    for name in CAPTURE_TAGS:
+        text = (tags.get(name) or "").strip()
+        if not ISO_TIME.match(text) or UNKNOWN_TIME.match(text):
+            continue  # not set, 0 in an epoch, or not ISO 8601: the next tag may say
+        text = re.sub(r"\.0+(?=Z|[+-]\d|$)", "", text)
+        return re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    return None
 
 
 def location(text: str | None) -> dict[str, float | None] | None:
