@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import struct
+import subprocess
 import tempfile
 import urllib.request
 import zlib
@@ -407,3 +409,47 @@ def make_clip(
                 out.mux(audio.encode(block))
             out.mux(audio.encode())
     return path
+
+
+def probed(ffprobe: str, path: Path) -> dict:
+    """What ffprobe says of a file, in the fields of ikmeta's object."""
+    out = subprocess.run(
+        [ffprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    info = json.loads(out.stdout)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    turn = next((d.get("rotation", 0) for d in video.get("side_data_list", []) if "rotation" in d), 0)
+    width, height = (
+        (video["height"], video["width"]) if int(turn) % 180 else (video["width"], video["height"])
+    )
+    return {
+        "width": width,
+        "height": height,
+        "duration": float(info["format"]["duration"]),
+        "bitRate": int(info["format"]["bit_rate"]) / 1000,
+        "videoCodec": video["codec_name"],
+        "audioCodec": audio[0]["codec_name"] if audio else None,
+        "rotation": (-int(turn)) % 360,
+    }
+
+
+def agrees(meta: dict, reference: dict) -> list[str]:
+    """The fields where ikmeta and ffprobe disagree (bit rate: by more than 1%)."""
+    wrong = [
+        k for k in ("width", "height", "videoCodec", "audioCodec", "rotation") if meta[k] != reference[k]
+    ]
+    if meta["duration"] != int(reference["duration"] + 0.5):
+        wrong.append("duration")
+    if abs(meta["bitRate"] - reference["bitRate"]) > max(1, reference["bitRate"] / 100):
+        wrong.append("bitRate")
+    return wrong
+
+
+@pytest.fixture(scope="session")
+def ffprobe() -> str:
+    need(shutil.which("ffprobe") is not None, "ffprobe (Debian's ffmpeg)")
+    return shutil.which("ffprobe") or ""

@@ -14,11 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ikmeta
 from ikmeta.sources.read import read_source
 from ikmeta.video.fingerprint import Fingerprint, Frame, fingerprint
 from ikmeta.video.matching import group_videos, match_share, same
 
-from .conftest import make_clip, need, need_module
+from .conftest import agrees, make_clip, need, need_module, probed
 
 # --- invariants, on made-up fingerprints -----------------------------------------------------------
 
@@ -107,10 +108,10 @@ def test_copies_of_a_clip_group_and_another_clip_does_not(tmp_path, pyav):
 # --- the shared tool's labelled set -----------------------------------------------------------------
 
 
-def test_quality_on_the_labelled_video_set(corpus, shared_tmp):
+def test_quality_on_the_labelled_video_set(corpus, shared_tmp, ffprobe):
     """``make_video_set.py --seed 1 --scenes 3 --variants 10`` (every kind of copy in each
     scene): pairwise precision at least 0.99, recall 0.95, and every kind of copy found with its
-    original at least 9 times in 10."""
+    original at least 9 times in 10; and ``inspect`` agrees with ffprobe on every file."""
     need_module("av", "PyAV (the video extra)")
     need(shutil.which("ffmpeg") is not None, "ffmpeg (Debian's, for the shared tool)")
     tool = corpus.parent.parent / "tools" / "make_video_set.py"
@@ -123,6 +124,8 @@ def test_quality_on_the_labelled_video_set(corpus, shared_tmp):
         )
     truth = json.loads((out / "truth.json").read_text())
     names = sorted(truth)
+    disagree = {name: agrees(ikmeta.inspect(out / name), probed(ffprobe, out / name)) for name in names}
+    assert {name: wrong for name, wrong in disagree.items() if wrong} == {}
     fingerprints = [fingerprint(read_source(str(out / name))) for name in names]
     groups = [[names[i] for i in group] for group in group_videos(fingerprints)]
     (out / "groups.json").write_text(json.dumps([[str(out / name) for name in g] for g in groups]))

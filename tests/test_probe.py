@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 import ikmeta
 from ikmeta.errors import ImageError
 
-from .conftest import CLIP_KINDS, EXAMPLES, ROOT, make_clip, need, need_module, run
+from .conftest import CLIP_KINDS, EXAMPLES, ROOT, agrees, make_clip, need, need_module, probed, run
 
 VIDEO_SCHEMA = ROOT.parent / "shared" / "metadata.video.schema.json"
 CODECS = {"mp4": ("h264", "aac"), "mov": ("h264", "aac"), "m4v": ("h264", "aac"), "3gp": ("h264", "aac")}
@@ -29,50 +28,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A clip in each container, 2 s of 320x240 with sound."""
     folder = tmp_path_factory.mktemp("clips")
     return {kind: make_clip(folder / f"clip.{kind}", kind, seed=i) for i, kind in enumerate(CLIP_KINDS)}
-
-
-@pytest.fixture(scope="session")
-def ffprobe() -> str:
-    need(shutil.which("ffprobe") is not None, "ffprobe (Debian's ffmpeg)")
-    return shutil.which("ffprobe") or ""
-
-
-def probed(ffprobe: str, path: Path) -> dict:
-    """What ffprobe says of a file, in the fields of ikmeta's object."""
-    out = subprocess.run(
-        [ffprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    info = json.loads(out.stdout)
-    video = next(s for s in info["streams"] if s["codec_type"] == "video")
-    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
-    turn = next((d.get("rotation", 0) for d in video.get("side_data_list", []) if "rotation" in d), 0)
-    width, height = (
-        (video["height"], video["width"]) if int(turn) % 180 else (video["width"], video["height"])
-    )
-    return {
-        "width": width,
-        "height": height,
-        "duration": float(info["format"]["duration"]),
-        "bitRate": int(info["format"]["bit_rate"]) / 1000,
-        "videoCodec": video["codec_name"],
-        "audioCodec": audio[0]["codec_name"] if audio else None,
-        "rotation": (-int(turn)) % 360,
-    }
-
-
-def agrees(meta: dict, reference: dict) -> list[str]:
-    """The fields where ikmeta and ffprobe disagree (bit rate: by more than 1%)."""
-    wrong = [
-        k for k in ("width", "height", "videoCodec", "audioCodec", "rotation") if meta[k] != reference[k]
-    ]
-    if meta["duration"] != int(reference["duration"] + 0.5):
-        wrong.append("duration")
-    if abs(meta["bitRate"] - reference["bitRate"]) > max(1, reference["bitRate"] / 100):
-        wrong.append("bitRate")
-    return wrong
 
 
 @pytest.mark.parametrize("kind", sorted(CLIP_KINDS))
