@@ -131,3 +131,27 @@ def test_max_pixels_holds_for_videos(tmp_path):
     for call in (ikmeta.inspect, ikmeta.phash):
         with pytest.raises(ImageError, match=r"clip\.mp4: 76,800 pixels, more than --max-pixels 1,000$"):
             call(clip, max_pixels=1000)
+
+
+def test_a_copy_whose_timestamps_start_later_is_as_long_and_matches(tmp_path):
+    """A stream copy with its timestamps moved on by 30 s (``-output_ts_offset 30``): FFmpeg's
+    duration runs from 0 to its end; the fingerprint's is how long it plays."""
+    import av
+
+    from ikmeta.video.matching import same
+
+    source = make_clip(tmp_path / "a.mp4", seconds=4, gop=25, sound=False)
+    moved = tmp_path / "moved.mkv"
+    with av.open(str(source)) as original, av.open(str(moved), "w", format="matroska") as out:
+        stream = original.streams.video[0]
+        copied = out.add_stream_from_template(stream)
+        shift = int(30 / stream.time_base)
+        for packet in original.demux(stream):
+            if packet.dts is None:
+                continue
+            packet.pts, packet.dts, packet.stream = packet.pts + shift, packet.dts + shift, copied
+            out.mux(packet)
+    one, other = fingerprint(read_source(str(source))), fingerprint(read_source(str(moved)))
+    assert other.duration == pytest.approx(4.0, abs=0.1)
+    assert [frame.time for frame in other.frames] == [frame.time for frame in one.frames]
+    assert same(one, other)

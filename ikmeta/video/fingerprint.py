@@ -49,6 +49,7 @@ from .probe import (
 STEP = 1.0  # seconds: at most one key frame a second is hashed
 MOST_FRAMES = 600  # a longer video takes one every duration/600 seconds
 SMALL = 96  # pixels: the height key frames are scaled to before their borders are cut
+START_OFFSET = 1.0  # seconds: a later first frame is an offset, not an encoder's priming
 FLAT = 4.0  # a frame whose grey sample spreads less than this is of one colour
 
 
@@ -96,7 +97,7 @@ def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIX
     with open_video(blob, fmt) as container:
         stream = video_stream(container, blob.source)
         width, height = picture_size(stream, blob.source, fmt, max_pixels)
-        duration = duration_of(container, stream)
+        duration = content_seconds(container, stream)
         step = max(step, duration / MOST_FRAMES)
         tags = tags_of(container, stream)
         stream.thread_type = "AUTO"
@@ -115,6 +116,15 @@ def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIX
         " ".join(part for part in (first_tag(tags, MAKE_TAGS), first_tag(tags, MODEL_TAGS)) if part) or None
     )
     return Fingerprint(blob.source, hashed, duration, width, height, fmt, camera, captured(tags))
+
+
+def content_seconds(container: Any, stream: Any) -> float:
+    """How long the video plays: its duration, less a start offset of more than a second (a
+    stream copied with its timestamps moved on: FFmpeg's duration then runs from 0 to its
+    end, and the frames' times, counted from the start, would not fit in it)."""
+    seconds = duration_of(container, stream)
+    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    return seconds - start if START_OFFSET < start < seconds else seconds
 
 
 def key_frames(container: Any, stream: Any, step: float, keys_only: bool) -> tuple[list[Frame], int, int]:
