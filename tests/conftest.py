@@ -327,6 +327,8 @@ CLIP_KINDS: dict[str, tuple[str, str, str]] = {
     "webm": ("webm", "libvpx-vp9", "libopus"),
     "mkv": ("matroska", "libx265", "libmp3lame"),
     "avi": ("avi", "mpeg4", "libmp3lame"),
+    "ts": ("mpegts", "libx264", "aac"),
+    "m2ts": ("mpegts", "libx264", "aac"),  # with mpegts_m2ts_mode
 }
 
 
@@ -369,6 +371,8 @@ def make_clip(
         "+use_metadata_tags" if tags and muxer in ("mp4", "mov") else ""
     )
     muxing = {"movflags": flags} if flags and muxer in ("mp4", "mov", "ipod", "3gp") else {}
+    if kind == "m2ts":
+        muxing = {"mpegts_m2ts_mode": "1"}
     with av.open(str(path), "w", format=muxer, options=muxing) as out:
         out.metadata.update(tags or {})
         encoder = {"x265-params": "log-level=error"} if video_codec == "libx265" else {}

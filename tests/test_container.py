@@ -32,6 +32,9 @@ def ftyp(major: bytes, *compatible: bytes) -> bytes:
         (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm", "webm"),
         (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska", "mkv"),
         (b"RIFF\x10\0\0\0AVI LIST", "avi"),
+        (b"\x47" + bytes(187) + b"\x47" + bytes(187) + b"\x47", "ts"),
+        (bytes(4) + b"\x47" + bytes(191) + b"\x47" + bytes(191), "m2ts"),
+        (b"G" + bytes(10), None),  # one sync byte is not a stream
         (b"RIFF\x10\0\0\0WEBPVP8 ", None),
         (b"\xff\xd8\xff\xe0", None),
         (b"hello, world", None),
@@ -49,7 +52,7 @@ def test_no_image_of_the_corpus_is_taken_for_a_video(corpus):
     assert taken == []
 
 
-@pytest.mark.parametrize("kind", sorted(CLIP_KINDS))
+@pytest.mark.parametrize("kind", sorted(set(CLIP_KINDS) - {"ts", "m2ts"}))  # (packets: no size to check)
 def test_a_whole_clip_is_not_cut_short_and_half_of_one_is(tmp_path, kind):
     data = make_clip(tmp_path / f"clip.{kind}", kind, faststart=True).read_bytes()
     assert video_format(data) == kind

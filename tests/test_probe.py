@@ -21,6 +21,7 @@ from .conftest import CLIP_KINDS, EXAMPLES, ROOT, agrees, make_clip, need, need_
 VIDEO_SCHEMA = ROOT.parent / "shared" / "metadata.video.schema.json"
 CODECS = {"mp4": ("h264", "aac"), "mov": ("h264", "aac"), "m4v": ("h264", "aac"), "3gp": ("h264", "aac")}
 CODECS |= {"webm": ("vp9", "opus"), "mkv": ("hevc", "mp3"), "avi": ("mpeg4", "mp3")}
+CODECS |= {"ts": ("h264", "aac"), "m2ts": ("h264", "aac")}
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +186,7 @@ def test_text_named_as_a_video_and_an_empty_one(tmp_path):
     result = run("inspect", str(text), str(empty))
     assert result.exit_code == 1 and json.loads(result.stdout) == []
     assert result.stderr.splitlines() == [
-        f"ikmeta: {text}: not a video ikmeta can read (containers: mp4, mov, m4v, 3gp, webm, mkv, avi)",
+        f"ikmeta: {text}: not a video ikmeta can read (containers: mp4, mov, m4v, 3gp, webm, mkv, avi, ts, m2ts)",
         f"ikmeta: {empty}: empty file",
     ]
 

@@ -122,7 +122,10 @@ def is_image_name(name: str) -> bool:
 
 
 # The containers ikmeta reads as videos (ikmeta.video), by their files' extensions.
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".qt", ".m4v", ".3gp", ".3g2", ".webm", ".mkv", ".avi"})
+# (Not .ts, which TypeScript shares: a transport stream named so is read when named, not walked.)
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".mov", ".qt", ".m4v", ".3gp", ".3g2", ".webm", ".mkv", ".avi", ".mts", ".m2ts", ".m2t"}
+)
 
 
 def is_video_name(name: str) -> bool:

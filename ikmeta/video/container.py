@@ -2,8 +2,9 @@
 
 ISO base media files (MP4, MOV, M4V, 3GP) say so in an ``ftyp`` box, which HEIF and AVIF
 images share: their brands tell them apart. Matroska and WebM start with an EBML header that
-names the document type; AVI is a RIFF file of form ``AVI ``. Old QuickTime files may start
-with another box (``moov``, ``mdat``, ``wide``, ``free``, ``skip``) and no ``ftyp``.
+names the document type; AVI is a RIFF file of form ``AVI ``; an MPEG transport stream has a
+sync byte every 188 bytes (192 in AVCHD's M2TS). Old QuickTime files may start with another
+box (``moov``, ``mdat``, ``wide``, ``free``, ``skip``) and no ``ftyp``.
 
     >>> video_format(b"\\x00\\x00\\x00\\x18ftypmp42\\x00\\x00\\x00\\x00mp42isom")
     'mp4'
@@ -14,7 +15,8 @@ with another box (``moov``, ``mdat``, ``wide``, ``free``, ``skip``) and no ``fty
 from __future__ import annotations
 
 # The containers ikmeta reads as videos, as file extensions (the ``format`` field).
-CONTAINERS = ("mp4", "mov", "m4v", "3gp", "webm", "mkv", "avi")
+CONTAINERS = ("mp4", "mov", "m4v", "3gp", "webm", "mkv", "avi", "ts", "m2ts")
+ISO_CONTAINERS = ("mp4", "mov", "m4v", "3gp")
 
 # ftyp brands of ISO base media files that hold images, not videos (HEIF, AVIF, their sequences).
 IMAGE_BRANDS = frozenset(
@@ -35,7 +37,18 @@ def video_format(data: bytes) -> str | None:
         return "webm" if b"webm" in data[:64] else "mkv"
     if data[:4] == b"RIFF" and data[8:12] == b"AVI ":
         return "avi"
+    if _in_step(data, 0, 188):
+        return "ts"  # MPEG transport stream: a sync byte every 188 bytes
+    if _in_step(data, 4, 192):
+        return "m2ts"  # AVCHD's (camcorders' .MTS): each packet after a 4-byte time
     return None
+
+
+def _in_step(data: bytes, first: int, step: int) -> bool:
+    """Whether MPEG-TS sync bytes (0x47) stand at ``first`` and every ``step`` bytes after,
+    as far as ``data`` goes (at least twice, at most five times)."""
+    places = range(first, min(len(data), first + 5 * step), step)
+    return len(places) >= 2 and all(data[at] == 0x47 for at in places)
 
 
 def _iso_format(data: bytes) -> str | None:
@@ -92,8 +105,8 @@ def cut_short(data: bytes) -> str | None:
             if end > len(data)
             else None
         )
-    if fmt is None:
-        return None
+    if fmt not in ISO_CONTAINERS:
+        return None  # (a transport stream is a run of packets: any cut is a whole file)
     pos = 0
     while pos < len(data):
         if pos + 8 > len(data) or (data[pos : pos + 4] == b"\0\0\0\1" and pos + 16 > len(data)):
