@@ -42,6 +42,7 @@ from .probe import (
     first_tag,
     open_video,
     picture_size,
+    start_seconds,
     tags_of,
     video_stream,
 )
@@ -123,7 +124,7 @@ def content_seconds(container: Any, stream: Any) -> float:
     stream copied with its timestamps moved on: FFmpeg's duration then runs from 0 to its
     end, and the frames' times, counted from the start, would not fit in it)."""
     seconds = duration_of(container, stream)
-    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    start = start_seconds(stream)
     return seconds - start if START_OFFSET < start < seconds else seconds
 
 
@@ -136,7 +137,7 @@ def key_frames(container: Any, stream: Any, step: float, keys_only: bool) -> tup
 
     hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
     rotation, decoded, next_time = 0, 0, 0.0
-    base = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    base = start_seconds(stream)
     try:
         for packet in container.demux(stream):
             sent = None  # a key frame's time, from its packet

@@ -175,10 +175,15 @@ def duration_of(container: InputContainer, stream: VideoStream) -> float:
     return _last_packet_end(container, stream)
 
 
+def start_seconds(stream: Any) -> float:
+    """When the stream's first frame is shown, in seconds (0 when the file does not say)."""
+    return float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+
+
 def _last_packet_end(container: InputContainer, stream: VideoStream) -> float:
     import av
 
-    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    start = start_seconds(stream)
     end = 0.0
     try:
         for packet in container.demux(stream):
