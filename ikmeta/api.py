@@ -198,8 +198,9 @@ def find_duplicates(
     **limits: Unpack[Limits],
 ) -> list[Group]:
     """Groups of near-duplicate images among ``paths`` (folders and store prefixes walked
-    recursively for image files, files, URLs, stored objects), as ``ikmeta dupes`` finds them; the group with the best
-    reference first, each group's best copy first.
+    recursively for image files, files, URLs, stored objects), and of videos (with PyAV, the
+    ``video`` extra), as ``ikmeta dupes`` finds them; the group with the best reference
+    first, each group's best copy first.
 
     ``cache``: True for ikmeta's cache of hashes (``$XDG_CACHE_HOME/ikmeta``), a path for
     another, False for none. ``on_error(error)`` hears each file that could not be read
@@ -212,8 +213,9 @@ def find_duplicates(
 
         >>> groups = ikmeta.find_duplicates(["examples"], cache=False)
         >>> [(g.reference.source, len(g.members)) for g in groups]
-        [('examples/harbour.jpg', 2)]
+        [('examples/harbour.jpg', 2), ('examples/clip.mp4', 2)]
     """
+    from . import video
     from .dupes.scan import scan_paths
     from .dupes.upscales import DetailJudge
 
@@ -233,6 +235,7 @@ def find_duplicates(
             on_error=on_error or _warn_error,
             on_warning=on_warning or _warn_message,
             on_progress=on_progress,
+            videos=video.available(),
         )
         judge = DetailJudge(store, fetch, jobs)
         return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge)

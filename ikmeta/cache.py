@@ -73,6 +73,29 @@ DETAILS_TABLE = (
     "CREATE TABLE IF NOT EXISTS details (path TEXT NOT NULL, size INTEGER NOT NULL, "
     "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, profile TEXT NOT NULL, PRIMARY KEY (path, kind))"
 )
+# A video's hash record (ikmeta.media.video_record, without its source, size and time), as
+# JSON; ``kind`` names the fingerprint's version (VIDEO_ALGORITHM): another version misses.
+VIDEOS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS videos (path TEXT NOT NULL, size INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (path, kind))"
+)
+# The video fingerprint (ikmeta.video.fingerprint) and what its record holds: bump when they change.
+VIDEO_ALGORITHM = "keyframes-step1-grey96-bars-flat4-v1"
+VIDEO_KEYS = (
+    "pHash",
+    "width",
+    "height",
+    "format",
+    "camera",
+    "captured",
+    "damage",
+    "duration",
+    "bitRate",
+    "videoCodec",
+    "sound",
+    "picture",
+    "frames",
+)
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
 
@@ -301,6 +324,43 @@ class HashCache:
             rows,
         )
 
+    def get_videos(self, keys: Iterable[CacheKey]) -> dict[CacheKey, dict[str, Any]]:
+        """The cached hash record of each key that is a video fingerprinted by this ikmeta's
+        fingerprint (:data:`VIDEO_ALGORITHM`); a damaged record is a miss."""
+        if self.connection is None:
+            return {}
+        found = {}
+        query = "SELECT path, size, mtime_ns, record FROM videos WHERE kind = ? AND path IN "
+        try:
+            for key, (text,) in self._rows(query, VIDEO_ALGORITHM, keys):
+                record = _json_object(text)
+                if isinstance(record, dict) and set(record) == set(VIDEO_KEYS) and valid_video(record):
+                    found[key] = record
+        except sqlite3.Error:
+            return found  # a cache read only, made before videos: they are fingerprinted afresh
+        return found
+
+    def put_videos(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
+        """Store videos' hash records (written at once, in one transaction: a video takes far
+        longer to fingerprint than a row to write)."""
+        if self.connection is None or self.read_only:
+            return
+        rows = [
+            (
+                _stored_path(key.path),
+                key.size,
+                key.mtime_ns,
+                VIDEO_ALGORITHM,
+                json.dumps({name: record.get(name) for name in VIDEO_KEYS}, separators=(",", ":")),
+            )
+            for key, record in entries
+        ]
+        if rows:
+            self._write(
+                "INSERT OR REPLACE INTO videos (path, size, mtime_ns, kind, record) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
     def get_details(self, keys: Iterable[CacheKey], kind: str) -> dict[CacheKey, tuple[float, ...]]:
         """The cached detail profile of ``kind`` of each key that has one."""
         if self.connection is None:
@@ -420,6 +480,53 @@ def _valid_row(row: dict[str, Any]) -> bool:
         and (row["inner"] is None or valid_inner(row["inner"]))
         and isinstance(row["provenance"], dict)
     )
+
+
+def valid_video(record: dict[str, Any]) -> bool:
+    """A video's hash record as :func:`ikmeta.media.video_record` makes it (its ranking keys
+    sound, its frames each a time and pHashes): else it is fingerprinted afresh, or a hash
+    list's line is refused."""
+    frames = record.get("frames")
+    picture = record.get("picture")
+    return (
+        isinstance(record.get("pHash"), str)
+        and HASH_HEX.fullmatch(record["pHash"]) is not None
+        and all(_count(record.get(k)) for k in ("width", "height"))
+        and _number(record.get("duration"))
+        and (record.get("bitRate") is None or _count(record["bitRate"]) or record["bitRate"] == 0)
+        and isinstance(record.get("sound", False), bool)
+        and (
+            picture is None or (isinstance(picture, list) and len(picture) == 2 and all(map(_count, picture)))
+        )
+        and all(
+            record.get(k) is None or isinstance(record[k], str)
+            for k in ("format", "camera", "captured", "damage")
+        )
+        and isinstance(frames, list)
+        and len(frames) > 0
+        and all(_valid_frame(frame) for frame in frames)
+    )
+
+
+def _valid_frame(frame: Any) -> bool:
+    """{"time": seconds, "pHash": 16 hex digits, "turned": 3 of them}."""
+    return (
+        isinstance(frame, dict)
+        and _number(frame.get("time"))
+        and isinstance(frame.get("pHash"), str)
+        and HASH_HEX.fullmatch(frame["pHash"]) is not None
+        and valid_hashes(frame.get("turned"), 3)
+    )
+
+
+def _count(value: Any) -> bool:
+    """A whole number above 0 (and not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _number(value: Any) -> bool:
+    """A finite number of seconds, 0 or more (and not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e9
 
 
 def valid_inner(value: Any) -> bool:
@@ -570,6 +677,7 @@ def _connect(path: str) -> sqlite3.Connection:
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             connection.execute(THUMBNAILS_TABLE)
             connection.execute(DETAILS_TABLE)
+            connection.execute(VIDEOS_TABLE)
             connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
             connection.execute("COMMIT")
         except BaseException:

@@ -24,10 +24,14 @@ def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
 
 
 def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
-    """A video's hash record: its fingerprint's ``frames`` (each key frame's ``time`` and
-    ``pHash``, see :mod:`ikmeta.video.fingerprint`), ``pHash`` the middle one's (the one the
-    plain line shows), and the keys an image's record has (``flat``, ``turned``, ``inner``,
-    ``windows``, ``quality``, ``provenance`` null), with ``duration`` (seconds, as read).
+    """A video's hash record: its fingerprint's ``frames`` (each key frame's ``time``,
+    ``pHash`` and ``turned``: the pHashes of it turned 90, 180 and 270 degrees clockwise; see
+    :mod:`ikmeta.video.fingerprint`), ``pHash`` the middle one's (the one the plain line shows),
+    and the keys an image's record has (``flat``, ``turned``, ``inner``, ``windows``,
+    ``quality``, ``provenance`` null), with ``duration`` (seconds, as read), ``bitRate`` (the
+    whole file's, kbps), ``videoCodec``, ``sound`` (whether it has an audio stream) and ``picture`` (the
+    ``[width, height]`` of the picture inside letterbox bars, null without bars): what
+    ``dupes`` groups and ranks videos by.
     Raises :class:`~ikmeta.errors.ImageError` for a video none of whose key frames holds a
     picture (all of one colour)."""
     from ikmeta.video.container import cut_short
@@ -45,7 +49,7 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
         "height": fp.height,
         "size": len(blob.data),
         "format": fp.format,
-        "quality": 0,
+        "quality": None,
         "camera": fp.camera,
         "captured": fp.captured,
         "mtimeNs": blob.mtime_ns,
@@ -55,7 +59,13 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
         "provenance": None,
         "damage": "truncated" if damage else None,
         "duration": round(fp.duration, 3),
-        "frames": [{"time": frame.time, "pHash": frame.phash} for frame in fp.frames],
+        "bitRate": fp.bit_rate,
+        "videoCodec": fp.codec,
+        "sound": fp.sound,
+        "picture": list(fp.picture) if fp.picture else None,
+        "frames": [
+            {"time": frame.time, "pHash": frame.phash, "turned": list(frame.turned)} for frame in fp.frames
+        ],
     }
     return Report(blob.source, metadata, [damage] if damage else [])
 

@@ -261,9 +261,9 @@ def test_find_duplicates_reports_errors_progress_and_uses_the_cache(in_examples_
         on_error=errors.append,
         on_progress=lambda done, total: progress.append((done, total)),
     )
-    assert len(groups) == 1 and cache.is_file()
+    assert len(groups) == 2 and cache.is_file()  # the harbour's copies, the clip's
     assert [e.source for e in errors] == ["examples/broken.jpg"]
-    assert progress == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert progress == [(k, 6) for k in range(7)]  # 3 images, 2 clips, broken.jpg
     with pytest.warns(ikmeta.IkmetaWarning, match="broken.jpg"):
         again = ikmeta.find_duplicates(["examples"], cache=cache)
     assert [g.as_object() for g in again] == [g.as_object() for g in groups]

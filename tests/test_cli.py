@@ -187,7 +187,7 @@ def test_phash_walks_folders_and_reports_bad_files(tmp_path):
     assert result.stderr.splitlines() == [
         f"ikmeta: {tmp_path / 'broken.jpg'}: corrupt or truncated jpg header (truncated file read)",
         f"ikmeta: {tmp_path / 'missing'}: no such file or folder",
-        "ikmeta: skipped 1 file in folders that are not images ikmeta reads (1 .txt)",
+        "ikmeta: skipped 1 file in folders that are not images or videos ikmeta reads (1 .txt)",
     ]
 
 
@@ -596,7 +596,7 @@ def test_inspect_walks_a_folder(tmp_path):
     assert result.exit_code == 0
     objects = json.loads(result.stdout)  # a folder gives an array, even alone
     assert [os.path.basename(o["source"]) for o in objects] == ["harbour.jpg", "badge.png"]
-    assert "skipped 1 file in folders that are not images ikmeta reads (1 .txt)" in result.stderr
+    assert "skipped 1 file in folders that are not images or videos ikmeta reads (1 .txt)" in result.stderr
 
 
 def test_phash_help_names_every_key_it_prints():

@@ -90,6 +90,8 @@ def test_groups_references_and_exit_code(library, tmp_path):
         "camera": None,
         "captured": None,
         "mtimeNs": str((library / "trip" / "beach.jpg").stat().st_mtime_ns),  # digits no JSON tool rounds
+        "duration": None,  # a video's
+        "bitRate": None,
         "damage": None,
         "why": [],  # nothing places it after another copy
         "alsoAt": [],
@@ -329,8 +331,14 @@ def test_an_empty_result_is_an_empty_json_array(tmp_path):
 
 def test_skipped_files_are_summed_up(library):
     result = run("dupes", str(library), "--json", "--no-cache")
-    assert "ikmeta: skipped 1 file in folders that are not images ikmeta reads (1 .txt)" in result.stderr
-    assert "not images ikmeta reads" not in run("dupes", str(library), "--json", "--no-cache", "-q").stderr
+    assert (
+        "ikmeta: skipped 1 file in folders that are not images or videos ikmeta reads (1 .txt)"
+        in result.stderr
+    )
+    assert (
+        "not images or videos ikmeta reads"
+        not in run("dupes", str(library), "--json", "--no-cache", "-q").stderr
+    )
 
 
 ALL_KINDS = ("--variants", "8", "--kinds", "all")

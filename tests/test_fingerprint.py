@@ -82,17 +82,19 @@ def test_phash_prints_the_middle_frame_and_ndjson_every_frame(tmp_path):
     assert (record["width"], record["height"], record["turned"], record["windows"]) == (320, 240, None, None)
 
 
-def test_dupes_leaves_a_videos_hash_line_out_rather_than_group_it_with_images(tmp_path):
-    """A video's line, plain or NDJSON, next to an image whose pHash is the video's: left
-    out and counted, as a walk leaves videos out; no group."""
+def test_dupes_never_groups_a_videos_hash_line_with_an_image(tmp_path):
+    """A video's lines, plain and NDJSON, next to an image whose pHash is the video's: the
+    plain line (one frame's pHash) left out and counted, the record read as a video; no group."""
     clip = make_clip(tmp_path / "clip.mp4")
     lines = run("phash", str(clip)).stdout + run("phash", "--ndjson", str(clip)).stdout
     lines += f"{ikmeta.phash(clip)}  still.jpg\n"
     result = run("dupes", "--hashes", "-", "--json", stdin=lines)
     assert (result.exit_code, json.loads(result.stdout)) == (0, [])
     assert result.stderr.splitlines()[0] == (
-        "ikmeta: left out 2 videos of the hash list: dupes does not group videos yet (its pHash is one frame's)"
+        "ikmeta: left out 1 video of the hash list: a video's plain line holds one frame's pHash "
+        "('phash --ndjson' lists its frames, which dupes groups)"
     )
+    assert result.stderr.splitlines()[1].startswith("2 hashes listed, 0 groups")
 
 
 def test_open_gop_key_frames_are_all_hashed(tmp_path):

@@ -19,7 +19,7 @@ from ikmeta.sources.read import read_source
 from ikmeta.video.fingerprint import Fingerprint, Frame, fingerprint
 from ikmeta.video.matching import group_videos, match_share, same
 
-from .conftest import agrees, make_clip, need, need_module, probed
+from .conftest import agrees, make_clip, need, need_module, probed, run
 
 # --- invariants, on made-up fingerprints -----------------------------------------------------------
 
@@ -110,8 +110,9 @@ def test_copies_of_a_clip_group_and_another_clip_does_not(tmp_path, pyav):
 
 def test_quality_on_the_labelled_video_set(corpus, shared_tmp, ffprobe):
     """``make_video_set.py --seed 1 --scenes 3 --variants 10`` (every kind of copy in each
-    scene): pairwise precision at least 0.99, recall 0.95, and every kind of copy found with its
-    original at least 9 times in 10; and ``inspect`` agrees with ffprobe on every file."""
+    scene), grouped by ``ikmeta dupes``: pairwise precision at least 0.99, recall 0.95, the
+    original kept in every group, and every kind of copy found with its original at least 9
+    times in 10; and ``inspect`` agrees with ffprobe on every file."""
     need_module("av", "PyAV (the video extra)")
     need(shutil.which("ffmpeg") is not None, "ffmpeg (Debian's, for the shared tool)")
     tool = corpus.parent.parent / "tools" / "make_video_set.py"
@@ -126,9 +127,10 @@ def test_quality_on_the_labelled_video_set(corpus, shared_tmp, ffprobe):
     names = sorted(truth)
     disagree = {name: agrees(ikmeta.inspect(out / name), probed(ffprobe, out / name)) for name in names}
     assert {name: wrong for name, wrong in disagree.items() if wrong} == {}
-    fingerprints = [fingerprint(read_source(str(out / name))) for name in names]
-    groups = [[names[i] for i in group] for group in group_videos(fingerprints)]
-    (out / "groups.json").write_text(json.dumps([[str(out / name) for name in g] for g in groups]))
+    report = run("dupes", str(out), "--json", "--no-cache", "-q")
+    assert report.exit_code == 0, report.stderr
+    (out / "groups.json").write_text(report.stdout)
+    groups = [[f["source"].rsplit("/", 1)[1] for f in g["files"]] for g in json.loads(report.stdout)]
     scored = subprocess.run(
         [
             sys.executable,
@@ -140,6 +142,8 @@ def test_quality_on_the_labelled_video_set(corpus, shared_tmp, ffprobe):
         text=True,
         check=True,
     )
+    kept = next(line for line in scored.stdout.splitlines() if line.startswith("originals kept"))
+    assert kept.startswith("originals kept 3/3"), scored.stdout  # the copy to keep: the original
     words = scored.stdout.splitlines()[-1].split()
     precision, recall = float(words[1]), float(words[3])
     assert precision >= 0.99 and recall >= 0.95, scored.stdout

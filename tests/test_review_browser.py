@@ -777,3 +777,26 @@ def test_five_thousand_groups_open_quickly_in_little_memory(open_page, tmp_path)
         timeout=5000,
     )
     assert opened.errors == []
+
+
+def test_a_video_group_shows_posters_lengths_and_counts(tmp_path, open_page):
+    """The sample clip and its smaller WebM beside the photos: each card a poster, its length
+    and bit rate; the bar counts images and videos; the compare view says it shows a frame."""
+    pytest.importorskip("av")
+    from .conftest import EXAMPLES
+
+    folder = tmp_path / "library"
+    shutil.copytree(EXAMPLES, folder)
+    page = tmp_path / "review.html"
+    groups = make_page(folder, page)
+    assert [len(g["files"]) for g in groups] == [2, 2]
+    opened = open_page(page)
+    assert opened.evaluate(TOTALS)[:3] == ["3 images and 2 videos scanned", "2 groups", "2 duplicates"]
+    facts = opened.card(1, 0).locator(".facts li").first.text_content()
+    assert facts.startswith(f"320{BY}180, 3.0 s · ") and facts.endswith("MP4, 68 kbps")
+    assert opened.card(1, 1).locator(".frame img").evaluate("img => img.complete && img.naturalWidth") == 160
+    opened.card(1, 1).locator(".frame img").click()
+    opened.page.wait_for_function("() => document.getElementById('shown-other').textContent !== ''")
+    text = opened.evaluate("document.getElementById('shown-other').textContent")
+    assert text == f"Thumbnail, 160{BY}90 px: a video's frame at its middle"
+    assert opened.errors == []

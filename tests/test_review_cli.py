@@ -49,6 +49,7 @@ def test_dupes_html_writes_the_page_and_prints_only_the_summary(library, tmp_pat
         "hidden": False,
         "geometry": "any",
         "scanned": 5,
+        "videos": 0,
         "unreadable": 0,
     }
 

@@ -161,7 +161,10 @@ def test_a_prefix_is_walked_like_a_folder(s3, tmp_path):
     on_disk = [line.split("  ", 1) for line in run("phash", str(folder)).stdout.splitlines()]
     local = {Path(source).relative_to(folder).as_posix(): h for h, source in on_disk}
     assert {source.removeprefix("s3://photos/holiday/"): h for h, source in lines} == local
-    assert result.stderr == "ikmeta: skipped 1 file in folders that are not images ikmeta reads (1 .txt)\n"
+    assert (
+        result.stderr
+        == "ikmeta: skipped 1 file in folders that are not images or videos ikmeta reads (1 .txt)\n"
+    )
     hidden = ik(s3, "phash", "--hidden", "s3://photos/holiday")
     assert "s3://photos/holiday/.thumbs/harbour.jpg" in hidden.stdout
 

@@ -108,6 +108,6 @@ def test_jpeg_aliases_are_images_and_the_rest_is_counted(tmp_path):
     from ikmeta.sources.walk import skipped_summary
 
     assert skipped_summary(skipped) == (
-        "skipped 4 files in folders that are not images ikmeta reads (2 .txt, 1 (none), 1 .mov)"
+        "skipped 4 files in folders that are not images or videos ikmeta reads (2 .txt, 1 (none), 1 .mov)"
     )
     assert skipped_summary(Counter()) is None

@@ -114,32 +114,54 @@ def save_badge(path: str) -> None:
     draw_badge().save(path, "PNG", dpi=(300, 300), optimize=True)
 
 
-def save_clip(path: str, seconds: int = 3, fps: int = 25, size: tuple[int, int] = (320, 180)) -> None:
-    """A pan across the harbour, left to right, with a 440 Hz tone, tagged with a capture time
-    and the harbour's place (the tags a phone writes)."""
+# How each sample clip is encoded: (container, video encoder and options, audio encoder, rate).
+CLIP_ENCODINGS = {
+    "mp4": ("mp4", "libx264", {"crf": "30", "preset": "slow"}, "aac", 44100),
+    "webm": (
+        "webm",
+        "libvpx-vp9",
+        {"crf": "40", "b": "0", "deadline": "good", "cpu-used": "4"},
+        "libopus",
+        48000,
+    ),
+}
+
+
+def save_clip(
+    path: str, seconds: int = 3, fps: int = 25, size: tuple[int, int] = (320, 180), kind: str = "mp4"
+) -> None:
+    """A pan across the harbour, left to right, with a 440 Hz tone; as an MP4 tagged with a
+    capture time and the harbour's place (the tags a phone writes), or (``kind`` "webm") as a
+    WebM without them (a copy a messenger made smaller and sent on)."""
     import av
     import numpy as np
 
+    muxer, codec, options, audio_codec, rate = CLIP_ENCODINGS[kind]
     picture = np.asarray(draw_harbour((480, 320)).resize((480, 270)))
-    with av.open(path, "w", format="mp4", options={"movflags": "+faststart+use_metadata_tags"}) as out:
-        out.metadata.update(
-            {"creation_time": "2024-06-01T18:40:12.000000Z", "location": "+59.9100+010.7400/"}
-        )
-        video = out.add_stream("libx264", rate=fps, options={"crf": "30", "preset": "slow"})
+    muxing = {"movflags": "+faststart+use_metadata_tags"} if muxer == "mp4" else {}
+    with av.open(path, "w", format=muxer, options=muxing) as out:
+        if muxer == "mp4":
+            out.metadata.update(
+                {"creation_time": "2024-06-01T18:40:12.000000Z", "location": "+59.9100+010.7400/"}
+            )
+        video = out.add_stream(codec, rate=fps, options=options)
         video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
-        sound = out.add_stream("aac", rate=44100)
+        sound = out.add_stream(audio_codec, rate=rate)
         sound.bit_rate = 32000
         frames = seconds * fps
         for i in range(frames):
-            x = i * (picture.shape[1] - size[0]) // (frames - 1)
-            window = np.ascontiguousarray(picture[45 : 45 + size[1], x : x + size[0]])
+            x = i * (picture.shape[1] - 320) // (frames - 1)
+            window = np.ascontiguousarray(picture[45 : 45 + 180, x : x + 320])
+            if size != (320, 180):
+                window = np.asarray(Image.fromarray(window).resize(size, Image.Resampling.LANCZOS))
             out.mux(video.encode(av.VideoFrame.from_ndarray(window, format="rgb24")))
         out.mux(video.encode())
-        t = np.arange(seconds * 44100) / 44100
+        t = np.arange(seconds * rate) / rate
         tone = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32).reshape(1, -1)
-        for start in range(0, tone.shape[1] - 1023, 1024):
-            block = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp", layout="mono")
-            block.sample_rate, block.pts = 44100, start
+        step = sound.codec_context.frame_size or 1024
+        for start in range(0, tone.shape[1] - step + 1, step):
+            block = av.AudioFrame.from_ndarray(tone[:, start : start + step], format="fltp", layout="mono")
+            block.sample_rate, block.pts = rate, start
             out.mux(sound.encode(block))
         out.mux(sound.encode())
 
@@ -152,10 +174,11 @@ def main(out: str) -> int:
     print(f"wrote {out}/harbour.jpg, {out}/harbour_small.jpg and {out}/badge.png")
     try:
         save_clip(os.path.join(out, "clip.mp4"))
+        save_clip(os.path.join(out, "clip_small.webm"), size=(160, 90), kind="webm")
     except ImportError:
-        print("clip.mp4 not written: it needs PyAV (pip install av)")
+        print("clip.mp4 and clip_small.webm not written: they need PyAV (pip install av)")
     else:
-        print(f"wrote {out}/clip.mp4")
+        print(f"wrote {out}/clip.mp4 and {out}/clip_small.webm")
     return 0
 
 

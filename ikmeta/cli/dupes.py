@@ -31,7 +31,7 @@ from .options import (
     output_options,
 )
 from .report import dupes_summary, flat_count, show_groups
-from .review import check_page_path, write_review_page
+from .review import check_page_path, scan_origin, write_review_page
 from .sources import Sources, finish, list_name
 from .terminal import ProgressBar, abort, fail, note, note_skipped, say, warn
 from .types import HASHES
@@ -123,11 +123,12 @@ def dupes(
     max_pixels: int,
     fetch: FetchOptions,
 ) -> None:
-    """Groups of near-duplicate images, by pHash distance. It only reports: it never moves,
+    """Groups of near-duplicate images, by pHash distance, and of near-duplicate videos (with
+    the video extra), by the pHashes of their key frames. It only reports: it never moves,
     deletes or rewrites a file.
 
-    PATHs are folders (walked recursively for image files), files, URLs, or objects and
-    prefixes in a store (s3://, gs://, az://). Each group's
+    PATHs are folders (walked recursively for image and video files), files, URLs, or objects
+    and prefixes in a store (s3://, gs://, az://). Each group's
     reference is its best copy, listed first; every other member is within --max of it
     (--linkage connected chains instead). The best copy is the original, not a conversion:
     most pixels as displayed (within 1%), then camera metadata present (EXIF Make, Model
@@ -139,6 +140,10 @@ def dupes(
     it), within 40% of --max; each file's 'match' says how ("rotated 90", "framed",
     "cropped", "edge differs"...). --geometry exact: only copies as they stand, and
     grouping a million hashes about 1.7x faster.
+    A video groups only with videos: copies re-encoded, scaled, in another codec or
+    container, without sound, turned, letterboxed, or trimmed (the shorter lasting at least
+    half the longer); the copy to keep is the longer, then the larger picture, then the
+    higher bit rate in one codec, then sound, capture metadata, the older.
     Solid-colour and blank images carry no pHash information: they are grouped only with
     others of about the same colour, never by pHash. Hashes are cached, so a second scan
     is near-instant. Exit status: 0 when the scan ran (duplicates or not), 1 when some
@@ -204,7 +209,8 @@ def dupes(
         if html is not None:
             origin = scan_origin(paths, from_file, hash_list, max_distance, linkage, hidden)
             origin["scan"]["geometry"] = geometry
-            origin["scan"].update(scanned=len(items), unreadable=state["failed"])
+            videos = sum(1 for item in items if item.video) if isinstance(items, list) else 0
+            origin["scan"].update(scanned=len(items), videos=videos, unreadable=state["failed"])
             write_review_page([group_object(g) for g in groups], html, origin, cache, jobs, fetch, quiet)
     if shown:
         show_groups(groups, output)
@@ -217,26 +223,9 @@ def dupes(
     finish(state)
 
 
-def scan_origin(
-    paths: tuple[str, ...],
-    from_file: TextIO | None,
-    hash_list: TextIO | str | None,
-    max_distance: int,
-    linkage: str,
-    hidden: bool,
-) -> dict[str, Any]:
-    """What the review page says the groups come from: the scan's paths (or lists) and options."""
-    scan: dict[str, Any] = {"paths": list(paths), "max": max_distance, "linkage": linkage, "hidden": hidden}
-    if from_file is not None:
-        scan["from"] = list_name(from_file)
-    if hash_list is not None:
-        scan["hashes"] = list_name(hash_list)
-    return {"scan": scan}
-
-
 def read_hashes(stream: TextIO, state: dict[str, int]) -> Any:
-    """A hash list's images (:func:`ikmeta.api.read_hash_list`); each bad line named on stderr,
-    the videos' lines counted in one line (dupes does not group videos yet)."""
+    """A hash list's images and videos (:func:`ikmeta.api.read_hash_list`); each bad line
+    named on stderr, the plain lines of videos (one frame's pHash) counted in one line."""
     from ikmeta.api import read_hash_list
     from ikmeta.dupes.hashlist import NOT_GROUPED, VideoLine
 
@@ -267,7 +256,9 @@ def scan_items(
     follow_links: bool = False,
     max_pixels: int | None = MAX_PIXELS,
 ) -> list[Any]:
-    """Hash every image (cached where possible), with a progress bar on a terminal."""
+    """Hash every image and fingerprint every video (PyAV permitting; cached where possible),
+    with a progress bar on a terminal."""
+    from ikmeta import video
     from ikmeta.dupes.scan import scan_paths
 
     announced = cache.problem  # already said
@@ -288,6 +279,7 @@ def scan_items(
             on_warning=warn,
             on_progress=bar.progress,
             max_pixels=max_pixels,
+            videos=video.available(),
         )
     if not quiet:
         note_skipped(skipped)

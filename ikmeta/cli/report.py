@@ -47,8 +47,11 @@ def dupes_summary(items: list[Any], groups: list[Any], failed: int, *, listed: b
     copies = [item for g in groups for item, _ in g.members if item is not g.reference]
     # A file with other names (hard links) frees nothing when one name goes.
     sized = [0 if item.also_at else item.size for item in copies if item.size is not None]
+    videos = sum(1 for item in items if item.video) if isinstance(items, list) else 0
+    images = count(len(items) - videos, "image")
+    scanned = (f"{images} and " if len(items) > videos else "") + count(videos, "video") if videos else images
     parts = [
-        count(len(items), "hash") + " listed" if listed else count(len(items), "image") + " scanned",
+        count(len(items), "hash") + " listed" if listed else scanned + " scanned",
         count(len(groups), "group"),
         count(len(copies), "duplicate"),
     ]

@@ -150,3 +150,20 @@ def write_review_page(
     if not quiet:
         count = f"{len(groups)} group{'s' * (len(groups) != 1)}"
         note(f"ikmeta: wrote {one_line(path)} ({count}, {human_size(made.size)}): open it in a browser")
+
+
+def scan_origin(
+    paths: tuple[str, ...],
+    from_file: TextIO | None,
+    hash_list: TextIO | str | None,
+    max_distance: int,
+    linkage: str,
+    hidden: bool,
+) -> dict[str, Any]:
+    """What the review page says the groups come from: the scan's paths (or lists) and options."""
+    scan: dict[str, Any] = {"paths": list(paths), "max": max_distance, "linkage": linkage, "hidden": hidden}
+    if from_file is not None:
+        scan["from"] = list_name(from_file)
+    if hash_list is not None:
+        scan["hashes"] = list_name(hash_list)
+    return {"scan": scan}

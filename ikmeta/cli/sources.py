@@ -133,7 +133,7 @@ def walked_reports(
         videos=videos and video.available(),
     )
     yield reports(many(sources, jobs=jobs, on_warning=warn, **limits_of(fetch)), state, records)
-    note_skipped(skipped, videos=videos)
+    note_skipped(skipped)
     finish(state)
 
 

@@ -113,16 +113,14 @@ def say(text: str) -> None:
     click.echo(text)
 
 
-def note_skipped(skipped: Counter[str], videos: bool = False) -> None:
-    """One line on stderr for the files a folder walk passed over, if any; ``videos``: whether
-    the command reads videos (so those skipped were skipped for want of PyAV)."""
+def note_skipped(skipped: Counter[str]) -> None:
+    """One line on stderr for the files a folder walk passed over, if any (the videos among
+    them were passed over for want of PyAV: the line says how to install it)."""
     from ikmeta import video
     from ikmeta.output import one_line
     from ikmeta.sources.walk import skipped_summary
 
-    why: str | None = "this command reads images only (ikmeta inspect reads videos)"
-    if videos:
-        why = None if video.available() else f"reading videos needs PyAV: {video.INSTALL}"
+    why = None if video.available() else f"reading videos needs PyAV: {video.INSTALL}"
     line = skipped_summary(skipped, why)
     if line:
         _message(f"ikmeta: {one_line(line)}")

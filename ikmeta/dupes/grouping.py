@@ -86,6 +86,11 @@ def group(
     reference when every member is near it (:func:`fullest`); a copy with a band added along
     one side (a caption strip) does not count as showing more.
 
+    Videos (items with a fingerprint's ``frames``) are grouped among themselves, never with
+    an image, by :func:`ikmeta.dupes.videos.group_videos_of` (whatever the ``linkage``: each
+    group around its longest video), frames within ``max_distance`` of each other showing
+    the same moment.
+
     A truncated copy whose file is among the items (:attr:`Provenance.prefix_of`) joins that
     file's group whatever its pHash, matched as "truncated". ``judge`` tells upscales from the
     copies they were made from (:data:`ikmeta.dupes.rank.Judge`; with a ``prepare(items)``
@@ -97,6 +102,11 @@ def group(
         raise ValueError(f"linkage must be one of {LINKAGES}")
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {GEOMETRIES}")
+    videos = [item for item in items if item.video]
+    if videos:  # grouped apart: a video never groups with an image
+        from .videos import group_videos_of
+
+        items = [item for item in items if not item.video]
     sources = {item.source for item in items}
     truncated = [item for item in items if item.provenance.prefix_of in sources]
     whole = [item for item in items if item.provenance.prefix_of not in sources]
@@ -172,6 +182,8 @@ def group(
             )
         )
     _add_truncated(groups, truncated, whole)
+    if videos:
+        groups += group_videos_of(videos, max_distance)
     return sorted(groups, key=lambda g: rank_key(g.reference))
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ikmeta.cache import COLOUR, HASH_LISTS, valid_hashes, valid_inner
+from ikmeta.cache import COLOUR, HASH_LISTS, VIDEO_KEYS, valid_hashes, valid_inner, valid_video
 from ikmeta.errors import IkmetaError, SourceError
 from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash
 from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, displayed_size, parse_captured
@@ -40,7 +40,10 @@ HEAD = re.compile(r"[0-9a-f]{16}")  # a provenance's head digest
 
 
 def item_of(source: str, data: dict[str, Any]) -> Item:
-    """An item from ``phash_blob``'s metadata, a cache row, or a checked hash-list object."""
+    """An item from ``phash_blob``'s metadata, a cache row, or a checked hash-list object
+    (a video's, with ``frames``: :func:`video_item_of`)."""
+    if data.get("frames") is not None:
+        return video_item_of(source, data)
     colour = data.get("flat")  # a flat image's mean colour, else None
     inner = data.get("inner")  # the picture inside a plain border
     return Item(
@@ -59,6 +62,32 @@ def item_of(source: str, data: dict[str, Any]) -> Item:
         views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None, data.get("windows")),
         inner_pixels=_inner_pixels(inner, data.get("width"), data.get("height")),
         provenance=provenance_from(data.get("provenance"), data.get("damage")),
+    )
+
+
+def video_item_of(source: str, data: dict[str, Any]) -> Item:
+    """A video's item from its hash record (:func:`ikmeta.media.video_record`, a cache row, or a
+    hash list's checked line): its fingerprint's frames, length, bit rate and sound, and the
+    picture inside letterbox bars as its pixels."""
+    picture = data.get("picture")
+    return Item(
+        source,
+        data["pHash"],
+        data.get("width"),
+        data.get("height"),
+        data.get("size"),
+        format=data.get("format"),
+        camera=data.get("camera"),
+        captured=data.get("captured"),
+        mtime_ns=data.get("mtimeNs"),
+        inner_pixels=picture[0] * picture[1] if picture else None,
+        provenance=provenance_from(None, data.get("damage")),
+        duration=float(data["duration"]),
+        bit_rate=data.get("bitRate"),
+        sound=data.get("sound"),
+        frames=tuple((float(f["time"]), f["pHash"], tuple(f["turned"])) for f in data["frames"]),
+        picture=(picture[0], picture[1]) if picture else None,
+        codec=data.get("videoCodec"),
     )
 
 
@@ -176,8 +205,11 @@ def _absolute(path: str, folder: str) -> str:
     return os.path.normpath(joined) if needs_normalizing else joined
 
 
-# Why a video's line is left out: its pHash stands for one frame, and a video never groups with an image.
-NOT_GROUPED = "dupes does not group videos yet (its pHash is one frame's)"
+# Why a video's plain line is left out: its pHash stands for one frame, and a video never
+# groups with an image; its record (phash --ndjson), which lists its frames, is grouped.
+NOT_GROUPED = (
+    "a video's plain line holds one frame's pHash ('phash --ndjson' lists its frames, which dupes groups)"
+)
 NOT_VIDEOS = f"a video: {NOT_GROUPED}"
 
 
@@ -186,8 +218,8 @@ class VideoError(Exception):
 
 
 class VideoLine(SourceError):
-    """A hash list's line of a video (a record with ``frames``, or a video's file name): left
-    out, as a walk leaves videos out, not a bad line."""
+    """A hash list's line of a video without its frames (a plain line, or a record without
+    ``frames``, of a video's file name): left out, not a bad line."""
 
 
 def _parse_hash_line(text: str) -> Item:
@@ -196,7 +228,9 @@ def _parse_hash_line(text: str) -> Item:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError('a JSON line needs "pHash" and "source" strings')
-        if "frames" in data or is_video_name(str(data.get("source", ""))):
+        if "frames" in data:
+            return video_from_record(data)
+        if is_video_name(str(data.get("source", ""))):
             raise VideoError
         return item_from_record(data)
     parsed = parse_checksum_line(text)
@@ -228,6 +262,24 @@ def item_from_record(data: dict[str, Any]) -> Item:
     traits = {**known, **_traits_from_inspect(data, known)}
     item = item_of(source, {**traits, "pHash": phash, "flat": colour})
     return dataclasses.replace(item, flat=True) if phash in FLAT_HASHES else item
+
+
+def video_from_record(data: dict[str, Any]) -> Item:
+    """A video's item from its record as ``phash --ndjson`` prints it (``frames`` with each
+    frame's ``time``, ``pHash`` and ``turned``, ``duration``, ``width``, ``height``...); raises
+    ValueError saying what is wrong."""
+    value, source = data.get("pHash"), data.get("source")
+    if not isinstance(value, str) or not isinstance(source, str):
+        raise ValueError('a record needs "pHash" and "source" strings')
+    _checked_hash(value, source)
+    record = {name: data.get(name) for name in VIDEO_KEYS}
+    if not valid_video(record):
+        raise ValueError(
+            "a video's record needs its width, height, duration and frames (each with time, pHash "
+            "and turned) as 'ikmeta phash --ndjson' prints them"
+        )
+    known: dict[str, Any] = {k: data[k] for k in ("size", "mtimeNs") if k in _known(data)}
+    return item_of(source, {**record, **known})
 
 
 def _checked_hash(value: str, source: str) -> str:

@@ -9,7 +9,7 @@ as a copy) and :class:`Group` (a reference and its members).
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeAlias
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,17 @@ class Item:
     inner_pixels: int | None = None  # the picture's pixels inside a plain border, if it has one
     provenance: Provenance = NO_PROVENANCE
     also_at: tuple[str, ...] = ()  # the file's other names (hard links to it)
+    # A video's, None for an image: how long it plays (seconds), its bit rate (the whole file's,
+    # kbps), whether it has sound, and its fingerprint's key frames (time, pHash, and the
+    # pHashes of the picture turned 90, 180 and 270 degrees clockwise; see ikmeta.video), and
+    # the displayed size of the picture inside letterbox bars (its pixels are inner_pixels),
+    # and its video codec (FFmpeg's name: h264, hevc, vp9...).
+    duration: float | None = None
+    bit_rate: int | None = None
+    sound: bool | None = None
+    frames: tuple[VideoFrame, ...] | None = None
+    picture: tuple[int, int] | None = None
+    codec: str | None = None
 
     def __repr__(self) -> str:
         """The source and pHash, then what is known (fields at their default left out), the
@@ -83,6 +94,15 @@ class Item:
     def damaged(self) -> bool:
         return self.provenance.damage is not None
 
+    @property
+    def video(self) -> bool:
+        """Whether the item is a video (it has a fingerprint's frames): grouped only with videos."""
+        return self.frames is not None
+
+
+# A video's key frame as an item holds it: (time in seconds, pHash, (turned 90, 180, 270)).
+VideoFrame: TypeAlias = tuple[float, str, tuple[str, str, str]]
+
 
 def _readable_repr(obj: Any) -> str:
     """``Name(field=value, ...)`` with the fields at their default left out and bytes shown
@@ -92,7 +112,12 @@ def _readable_repr(obj: Any) -> str:
         value = getattr(obj, spec.name)
         if spec.default is not MISSING and value == spec.default:
             continue
-        shown = f"<{len(value) // 8} views>" if isinstance(value, bytes) else repr(value)
+        if isinstance(value, bytes):
+            shown = f"<{len(value) // 8} views>"
+        elif spec.name == "frames" and value is not None:
+            shown = f"<{len(value)} frames>"
+        else:
+            shown = repr(value)
         parts.append(f"{spec.name}={shown}")
     return f"{type(obj).__name__}({', '.join(parts)})"
 

@@ -50,6 +50,8 @@ FILE_FIELDS = (
     "camera",
     "captured",
     "mtimeNs",
+    "duration",
+    "bitRate",
     "damage",
     "why",
     "alsoAt",
@@ -130,11 +132,12 @@ def file_object(
     item: Any, distance: int | None, match: str | None = None, why: list[str] | None = None
 ) -> dict[str, Any]:
     """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown;
+    ``duration`` (seconds) and ``bitRate`` (kbps): a video's, None for an image;
     ``match``: how it matched when not as it stands, "rotated 90", "mirrored"...; ``damage``:
     "truncated" for a damaged file; ``why``: the evidence that placed it
     (:mod:`ikmeta.dupes.evidence`); ``alsoAt``: its other names, hard links to it)."""
     values = (item.source, item.phash, distance, match, item.width, item.height, item.size, item.format)
-    more = (item.quality, item.camera, item.captured, exact(item.mtime_ns))
+    more = (item.quality, item.camera, item.captured, exact(item.mtime_ns), item.duration, item.bit_rate)
     found = (item.provenance.damage, list(why or []), list(item.also_at))
     return dict(zip(FILE_FIELDS, (*values, *more, *found), strict=True))
 
@@ -187,7 +190,8 @@ def group_tables(groups: Iterable[Any], width: int) -> Iterator[tuple[Any, bool]
     from rich.text import Text
 
     for number, group in enumerate(groups, 1):
-        title = f"group {number}: {len(group.members)} images"
+        noun = "videos" if group.reference.video else "images"
+        title = f"group {number}: {len(group.members)} {noun}"
         rows = [
             _table_row(item, distance, item is group.reference, group.match_of(k), group.why_of(k))
             for k, (item, distance) in enumerate(group.members)
@@ -218,6 +222,8 @@ def _table_row(
     item: Any, distance: int | None, reference: bool, match: str | None = None, why: list[str] | None = None
 ) -> tuple[str, ...]:
     dims = f"{item.width}x{item.height}" if item.width and item.height else "?"
+    if item.duration is not None:
+        dims += f", {item.duration:.1f} s"
     size = human_size(item.size) if item.size is not None else "?"
     shown = "flat" if distance is None else str(distance)
     if match:

@@ -66,6 +66,7 @@ def scan(
     looked_up = _remote_keys(remote, cache, fetch)
     keys.update((source, key) for source, (key, _) in looked_up.items())
     cached = cache.get(key for key in keys.values() if key is not None)
+    cached.update(cache.get_videos(key for key in keys.values() if key is not None and key not in cached))
     for source in pending:
         if isinstance(source, IkmetaError):
             continue
@@ -77,12 +78,12 @@ def scan(
             misses.append(looked_up[source][1] if source in looked_up else source)
     if not misses:  # all cached: Pillow and numpy need not even load
         return
-    from ikmeta.image.metadata import phash_blob
+    from ikmeta.media import phash_media
     from ikmeta.sources.base import Blob
     from ikmeta.sources.read import on_bytes, read_ahead
 
     def hashed(blob: Blob) -> Any:
-        return phash_blob(blob, max_pixels)
+        return phash_media(blob, max_pixels)
 
     def work(source: str | Blob | IkmetaError) -> tuple[Any, CacheKey | None]:
         # A URL or stored object downloaded ahead is filed under what its download was.
@@ -100,7 +101,10 @@ def scan(
         # a listing or HEAD said before it: the bytes may be newer).
         key = fetched if is_remote(report.source) else keys.get(report.source)
         if key is not None and not report.warnings:  # a truncated file may still be being written
-            cache.put([(key, report.metadata)])
+            if report.metadata.get("frames") is not None:
+                cache.put_videos([(key, report.metadata)])
+            else:
+                cache.put([(key, report.metadata)])
         yield _named(item_of(report.source, report.metadata), aliases)
     cache.flush()
 
@@ -136,9 +140,11 @@ def scan_paths(
     on_warning: Callable[[str, str], None] = lambda source, message: None,
     on_progress: Callable[[int, int], None] | None = None,
     max_pixels: int | None = MAX_PIXELS,
+    videos: bool = False,
 ) -> tuple[list[Item], Counter[str]]:
     """The items of every image among ``paths`` (folders walked; links to folders inside them
-    followed only with ``follow_links``), and the files the walk passed over by extension.
+    followed only with ``follow_links``; with ``videos``, the videos in them too), and the
+    files the walk passed over by extension.
     A file reached twice is one item (a hard link's other names are its ``also_at``), and a
     truncated file whose bytes begin another file is marked as its truncated copy
     (:func:`ikmeta.dupes.truncated.find_truncated`). Each failure goes to ``on_error``, each warning to
@@ -158,7 +164,9 @@ def scan_paths(
     items = []
     undecoded: list[IkmetaError] = []
     for event in scan(
-        image_paths(paths, hidden=hidden, skipped=skipped, fetch=fetch, follow_links=follow_links),
+        image_paths(
+            paths, hidden=hidden, skipped=skipped, fetch=fetch, follow_links=follow_links, videos=videos
+        ),
         cache,
         jobs,
         fetch,

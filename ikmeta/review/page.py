@@ -51,6 +51,8 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "camera": (str,),
     "captured": (str,),
     "mtimeNs": (int,),
+    "duration": (int, float),
+    "bitRate": (int,),
     "damage": (str,),
     "why": (list,),  # of strings
     "alsoAt": (list,),  # of strings

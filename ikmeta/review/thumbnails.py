@@ -28,6 +28,7 @@ from ikmeta.image.perceptual import greyscale, upright
 from ikmeta.parallel import ordered_map
 from ikmeta.sources.base import STDIN, Blob, FetchOptions, is_remote
 from ikmeta.sources.read import read_source
+from ikmeta.video.container import video_format
 
 SIDE = 256  # the long side, in pixels
 QUALITY = 50  # WebP: a photograph at 256x171 takes about 4.5 kB (5,000 groups: about 80 MB of page)
@@ -49,11 +50,16 @@ class Thumbnail:
 
 def thumbnail_blob(blob: Blob) -> Thumbnail:
     """The thumbnail of an image: upright as displayed (its EXIF orientation applied), in sRGB,
-    alpha kept, long side at most :data:`SIDE`. Raises :class:`~ikmeta.errors.ImageError`.
+    alpha kept, long side at most :data:`SIDE`; of a video, its poster frame
+    (:func:`ikmeta.video.poster.poster_frame`). Raises :class:`~ikmeta.errors.ImageError`.
 
         >>> thumbnail_blob(read_source("examples/harbour.jpg")).width
         256
     """
+    if video_format(blob.data):
+        from ikmeta.video.poster import poster_frame
+
+        return _encoded(poster_frame(blob))
     im = open_image(blob)
     fmt = short_format(im)
     orientation = read_ifd0(exif_block(blob, im, fmt) or b"").get("Orientation")
@@ -67,9 +73,16 @@ def thumbnail_blob(blob: Blob) -> Thumbnail:
             shown = in_srgb(pixels, profile if isinstance(profile, bytes) else None)
         except ValueError:
             raise ImageError(blob.source, f"cannot show pixels of colour mode {pixels.mode}") from None
+    return _encoded(shown)
+
+
+def _encoded(pixels: Image.Image) -> Thumbnail:
+    """Pixels as the page's thumbnail: fitted into :data:`SIDE` (never enlarged), as WebP."""
+    if max(pixels.size) > SIDE:
+        pixels.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
     out = io.BytesIO()
-    shown.save(out, "WEBP", quality=QUALITY, method=METHOD)
-    return Thumbnail(out.getvalue(), shown.width, shown.height)
+    pixels.save(out, "WEBP", quality=QUALITY, method=METHOD)
+    return Thumbnail(out.getvalue(), pixels.width, pixels.height)
 
 
 def fitted(size: tuple[int, int]) -> tuple[int, int]:

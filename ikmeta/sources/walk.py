@@ -121,8 +121,8 @@ def skipped_summary(skipped: Counter[str], videos_note: str | None = None) -> st
     """One line on the files a walk passed over, most common extension first, or None;
     ``videos_note`` says why the videos among them were passed over.
 
-    >>> skipped_summary(Counter({".txt": 2, ".mov": 5}), "they need PyAV")
-    'skipped 7 files in folders that are not images ikmeta reads (5 .mov, 2 .txt); the 5 videos: they need PyAV'
+    >>> skipped_summary(Counter({".mov": 5}), "they need PyAV")
+    'skipped 5 files in folders that are not images or videos ikmeta reads (5 .mov); the 5 videos: they need PyAV'
     >>> skipped_summary(Counter({FOLDER_LINK: 1}))
     'skipped 1 link to a folder (--follow-links follows them)'
     """
@@ -135,7 +135,7 @@ def skipped_summary(skipped: Counter[str], videos_note: str | None = None) -> st
     kinds = sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
     noun = "file" if total == 1 else "files"
-    files = f"skipped {total} {noun} in folders that are not images ikmeta reads ({shown})"
+    files = f"skipped {total} {noun} in folders that are not images or videos ikmeta reads ({shown})"
     videos = sum(n for ext, n in skipped.items() if ext in VIDEO_EXTENSIONS)
     if videos and videos_note:
         files += f"; the {videos} video{'s' if videos != 1 else ''}: {videos_note}"

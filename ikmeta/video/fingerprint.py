@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,9 @@ from .container import video_format
 from .probe import (
     MAKE_TAGS,
     MODEL_TAGS,
+    bit_rate_kbps,
     captured,
+    codec_name,
     displayed_rotation_of,
     duration_of,
     first_tag,
@@ -68,7 +71,10 @@ class Frame:
 @dataclass
 class Fingerprint:
     """What :func:`fingerprint` reads of a video: its hashed key frames in time order, its
-    duration (seconds), displayed size, and the device and capture time its tags name."""
+    duration (seconds), displayed size, and the device and capture time its tags name; its
+    bit rate (the whole file's, kbps), whether it has sound, the displayed size of the
+    picture inside plain bars when every hashed frame has them (a letterboxed copy), else
+    None, and the video codec (FFmpeg's name: h264, hevc, vp9...)."""
 
     source: str
     frames: list[Frame]
@@ -78,12 +84,30 @@ class Fingerprint:
     format: str
     camera: str | None = None
     captured: str | None = None
+    bit_rate: int | None = None
+    sound: bool = False
+    picture: tuple[int, int] | None = None
+    codec: str | None = None
 
     @property
     def phash(self) -> str | None:
         """One pHash that stands for the video: its middle frame's (None when no frame of it
         holds a picture)."""
         return self.frames[len(self.frames) // 2].phash if self.frames else None
+
+    @cached_property
+    def hashes(self) -> np.ndarray:
+        """The frames' pHashes as uint64, one row per turn: row 0 as displayed, rows 1 to 3
+        turned 90, 180 and 270 degrees clockwise (made once, for the comparisons of a group)."""
+        rows = [[frame.phash, *frame.turned] for frame in self.frames]
+        values = np.array([[int(value, 16) for value in row] for row in rows], dtype=np.uint64)
+        by_turn: np.ndarray = values.reshape(-1, 4).T.copy()
+        return by_turn
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        """The frames' times, seconds."""
+        return np.array([frame.time for frame in self.frames], dtype=np.float64)
 
 
 def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIXELS) -> Fingerprint:
@@ -98,16 +122,20 @@ def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIX
     with open_video(blob, fmt) as container:
         stream = video_stream(container, blob.source)
         width, height = picture_size(stream, blob.source, fmt, max_pixels)
-        duration = content_seconds(container, stream)
+        seconds = duration_of(container, stream)
+        duration = content_seconds(seconds, stream)
         step = max(step, duration / MOST_FRAMES)
         tags = tags_of(container, stream)
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONKEY"
-        hashed, rotation, decoded = key_frames(container, stream, step, keys_only=True)
+        bit_rate = bit_rate_kbps(container.bit_rate, len(blob.data), seconds)
+        sound = bool(container.streams.audio)
+        codec = codec_name(stream)
+        hashed, rotation, decoded, shares = key_frames(container, stream, step, keys_only=True)
         if not hashed:
             container.seek(0)
             stream.codec_context.skip_frame = "DEFAULT"
-            hashed, rotation, more = key_frames(container, stream, step, keys_only=False)
+            hashed, rotation, more, shares = key_frames(container, stream, step, keys_only=False)
             decoded += more
     if not decoded:
         raise ImageError(blob.source, f"no frame of this {fmt} decodes (corrupt or truncated)")
@@ -116,26 +144,56 @@ def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIX
     camera = (
         " ".join(part for part in (first_tag(tags, MAKE_TAGS), first_tag(tags, MODEL_TAGS)) if part) or None
     )
-    return Fingerprint(blob.source, hashed, duration, width, height, fmt, camera, captured(tags))
+    picture = _picture(width, height, shares)
+    return Fingerprint(
+        blob.source,
+        hashed,
+        duration,
+        width,
+        height,
+        fmt,
+        camera,
+        captured(tags),
+        bit_rate,
+        sound,
+        picture,
+        codec,
+    )
 
 
-def content_seconds(container: Any, stream: Any) -> float:
-    """How long the video plays: its duration, less a start offset of more than a second (a
-    stream copied with its timestamps moved on: FFmpeg's duration then runs from 0 to its
-    end, and the frames' times, counted from the start, would not fit in it)."""
-    seconds = duration_of(container, stream)
+def _picture(width: int, height: int, shares: list[tuple[float, float]]) -> tuple[int, int] | None:
+    """The displayed size of the picture inside bars, from each hashed frame's share of width
+    and height inside its bars: the largest (a dark scene's edges are not bars), None when a
+    frame has none."""
+    if not shares:
+        return None
+    across, down = max(share[0] for share in shares), max(share[1] for share in shares)
+    if across >= 1 and down >= 1:
+        return None
+    return round(width * across), round(height * down)
+
+
+def content_seconds(seconds: float, stream: Any) -> float:
+    """How long the video plays: its duration (``seconds``, as
+    :func:`~ikmeta.video.probe.duration_of` reads it), less a start offset of more than a
+    second (a stream copied with its timestamps moved on: FFmpeg's duration then runs from 0
+    to its end, and the frames' times, counted from the start, would not fit in it)."""
     start = start_seconds(stream)
     return seconds - start if START_OFFSET < start < seconds else seconds
 
 
-def key_frames(container: Any, stream: Any, step: float, keys_only: bool) -> tuple[list[Frame], int, int]:
-    """The hashed frames (at most one a ``step``, in time order), the rotation, and how many
-    frames decoded. With ``keys_only``, which key frames to decode is chosen from their
-    packets' times, and each is drained from the decoder before the next is sent (see
-    :func:`_decoded`); else every frame decodes and one a ``step`` is hashed."""
+def key_frames(
+    container: Any, stream: Any, step: float, keys_only: bool
+) -> tuple[list[Frame], int, int, list[tuple[float, float]]]:
+    """The hashed frames (at most one a ``step``, in time order), the rotation, how many
+    frames decoded, and each hashed frame's share of width and height inside its bars. With
+    ``keys_only``, which key frames to decode is chosen from their packets' times, and each
+    is drained from the decoder before the next is sent (see :func:`_decoded`); else every
+    frame decodes and one a ``step`` is hashed."""
     import av
 
     hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
+    shares: list[tuple[float, float]] = []
     rotation, decoded, next_time = 0, 0, 0.0
     base = start_seconds(stream)
     try:
@@ -159,11 +217,13 @@ def key_frames(container: Any, stream: Any, step: float, keys_only: bool) -> tup
                 hashes = frame_phash(frame, rotation)
                 if not keys_only and hashes:
                     next_time = time + step  # (a frame of one colour leaves the next one its place)
-                hashed.append((time, Frame(round(time, 3), *hashes) if hashes else None))
+                hashed.append((time, Frame(round(time, 3), *hashes[:2]) if hashes else None))
+                if hashes:
+                    shares.append(hashes[2])
     except av.FFmpegError:
         pass  # a damaged stream: the frames before the damage stand
     frames = [frame for _, frame in sorted(hashed, key=lambda pair: pair[0]) if frame is not None]
-    return frames, rotation, decoded
+    return frames, rotation, decoded, shares
 
 
 def _decoded(stream: Any, packet: Any, av: Any, drain: bool) -> list[Any]:
@@ -180,19 +240,22 @@ def _decoded(stream: Any, packet: Any, av: Any, drain: bool) -> list[Any]:
         return []
 
 
-def frame_phash(frame: Any, rotation: int) -> tuple[str, tuple[str, str, str]] | None:
-    """The pHash of a decoded frame as displayed, its plain bars cut, and those of it turned
-    (see :class:`Frame`); None for a frame of one colour."""
+def frame_phash(frame: Any, rotation: int) -> tuple[str, tuple[str, str, str], tuple[float, float]] | None:
+    """The pHash of a decoded frame as displayed, its plain bars cut, those of it turned
+    (see :class:`Frame`), and the share of its width and height inside the bars (1.0, 1.0
+    without bars); None for a frame of one colour."""
     width = max(1, round(frame.width * SMALL / max(1, frame.height)))
     grey = frame.reformat(width=width, height=SMALL, format="gray").to_ndarray()
     if rotation:
         grey = np.rot90(grey, k=-(rotation // 90))  # clockwise
     box = inner_box(grey)
+    share = (1.0, 1.0)
     if box is not None:
         left, top, right, bottom = box
+        share = ((right - left) / grey.shape[1], (bottom - top) / grey.shape[0])
         grey = grey[top:bottom, left:right]
     low, spread = low_frequencies(Image.fromarray(np.ascontiguousarray(grey)))
     if spread < FLAT:
         return None
     quarter, half, three_quarters = turned_hashes(low)[:3]
-    return phash_of(low), (quarter, half, three_quarters)
+    return phash_of(low), (quarter, half, three_quarters), share

@@ -16,6 +16,7 @@ as a trimmed or cut copy's do; the picture may be turned, the same way for every
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,12 +30,18 @@ RADIUS = 10  # bits: default pHash distance at which two frames show the same mo
 MOST_SHIFTS = 64  # shifts in time tried a pair of videos (rounded to DRIFT: 160 s either way at 600 frames)
 
 
-def hash_array(fp: Fingerprint, turn: int = 0) -> np.ndarray:
-    """The frames' pHashes as uint64, of the picture as displayed (``turn`` 0) or turned
-    ``turn`` quarters clockwise."""
-    return np.array(
-        [int(f.phash if not turn else f.turned[turn - 1], 16) for f in fp.frames], dtype=np.uint64
-    )
+@dataclass(frozen=True)
+class Match:
+    """How two videos match: the share of the shorter one's frames found in the other, the
+    turn (quarters clockwise) that turns the first video's frames into the second's, and the
+    median pHash distance of the frames found."""
+
+    share: float
+    turn: int = 0
+    distance: int = 0
+
+
+NO_MATCH = Match(0.0)
 
 
 def _popcount(values: np.ndarray) -> np.ndarray:
@@ -46,40 +53,65 @@ def _popcount(values: np.ndarray) -> np.ndarray:
 
 def same(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> bool:
     """Whether ``a`` and ``b`` are copies of one video (see the module's text)."""
-    return match_share(a, b, radius) >= MIN_SHARE
+    return compare(a, b, radius).share >= MIN_SHARE
 
 
 def match_share(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> float:
     """The share of the shorter video's frames that find their moment in the longer one
     (0 when the shorter lasts less than half the longer, or either holds no picture)."""
+    return compare(a, b, radius).share
+
+
+def compare(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> Match:
+    """How ``a`` and ``b`` match (:class:`Match`; its share 0 when the shorter lasts less than
+    half the longer, or either holds no picture)."""
     if abs(a.duration - b.duration) <= ALIKE * max(a.duration, b.duration):
         # Neither is cut from the other: whichever finds more of its frames in the other says
         # (encoders place key frames apart: one copy may hold 4 where the other holds 1).
-        return max(_directed(a, b, radius), _directed(b, a, radius))
-    return _directed(a, b, radius) if a.duration < b.duration else _directed(b, a, radius)
+        forward, backward = _directed(a, b, radius), _directed(b, a, radius)
+        return forward if forward.share >= backward.share else _reversed(backward)
+    return _directed(a, b, radius) if a.duration < b.duration else _reversed(_directed(b, a, radius))
 
 
-def _directed(short: Fingerprint, long: Fingerprint, radius: int) -> float:
-    """The share of ``short``'s frames found in ``long``, when it lasts long enough."""
+def _reversed(match: Match) -> Match:
+    """The match seen from the other video (the turn undone)."""
+    return Match(match.share, (4 - match.turn) % 4, match.distance)
+
+
+def _directed(short: Fingerprint, long: Fingerprint, radius: int) -> Match:
+    """How ``short``'s frames are found in ``long`` (the turn: ``short``'s into ``long``'s),
+    when it lasts long enough."""
     if not short.frames or not long.frames or short.duration < MIN_COVER * long.duration:
-        return 0.0
-    others = hash_array(long)
-    return max(_share(short, long, hash_array(short, turn), others, radius) for turn in range(4))
+        return NO_MATCH
+    others = long.hashes[0]
+    best = NO_MATCH
+    for turn in range(4):
+        found = _share(short, long, short.hashes[turn], others, radius)
+        if found.share > best.share:
+            best = Match(found.share, turn, found.distance)
+    return best
 
 
-def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.ndarray, radius: int) -> float:
+def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.ndarray, radius: int) -> Match:
     """The share of ``short``'s frames (hashes ``mine``) with a frame of ``long`` within
     ``radius`` at one common shift in time (within :data:`DRIFT`): the best shift of those the
-    near pairs suggest."""
-    close = _popcount(mine[:, None] ^ others[None, :]) <= radius
+    near pairs suggest; with the median distance of the frames found."""
+    distances = _popcount(mine[:, None] ^ others[None, :])
+    close = distances <= radius
     if not close.any():
-        return 0.0
-    times = np.array([f.time for f in short.frames])
-    shifts = np.array([f.time for f in long.frames])[None, :] - times[:, None]
+        return NO_MATCH
+    shifts = long.times[None, :] - short.times[:, None]
     steps, counts = np.unique(np.round(shifts[close] / DRIFT), return_counts=True)
     suggested = steps[np.argsort(-counts, kind="stable")[:MOST_SHIFTS]] * DRIFT
-    best = max(int((close & (np.abs(shifts - shift) <= DRIFT)).any(axis=1).sum()) for shift in suggested)
-    return best / len(short.frames)
+    best_found, best_pairs = -1, close
+    for shift in suggested:
+        at_shift = close & (np.abs(shifts - shift) <= DRIFT)
+        found = int(at_shift.any(axis=1).sum())
+        if found > best_found:
+            best_found, best_pairs = found, at_shift
+    nearest = np.where(best_pairs, distances, 65).min(axis=1)
+    nearest = nearest[nearest <= radius]
+    return Match(best_found / len(short.frames), 0, int(np.median(nearest) + 0.5))
 
 
 def group_videos(fingerprints: Sequence[Fingerprint], radius: int = RADIUS) -> list[list[int]]:

@@ -71,7 +71,7 @@ def inspect_video(
             "size": len(blob.data),
             "format": fmt,
             "duration": int(seconds + 0.5),
-            "bitRate": _kbps(container.bit_rate, len(blob.data), seconds),
+            "bitRate": bit_rate_kbps(container.bit_rate, len(blob.data), seconds),
             "videoCodec": codec_name(stream),
             "audioCodec": codec_name(audio[0]) if audio else None,
             "rotation": rotation,
@@ -251,7 +251,7 @@ def first_tag(tags: dict[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _kbps(bit_rate: int | None, size: int, seconds: float) -> int:
+def bit_rate_kbps(bit_rate: int | None, size: int, seconds: float) -> int:
     """The whole file's bit rate in kbps (FFmpeg's, else the size over the duration)."""
     if not bit_rate and seconds > 0:
         bit_rate = int(size * 8 / seconds)

@@ -140,11 +140,22 @@
   }
 
   function dimensions(record) {
-    return record.width != null && record.height != null ? `${record.width}×${record.height}` : "size unknown";
+    const size = record.width != null && record.height != null ? `${record.width}×${record.height}` : "size unknown";
+    return record.duration != null ? `${size}, ${durationText(record.duration)}` : size;
+  }
+
+  /** A video's length: "8.8 s" under a minute, else "1:02:03" or "2:03". */
+  function durationText(seconds) {
+    if (seconds < 60) return `${seconds.toFixed(1)} s`;
+    const whole = Math.round(seconds);
+    const [hours, minutes, rest] = [Math.floor(whole / 3600), Math.floor(whole / 60) % 60, whole % 60];
+    const two = (n) => String(n).padStart(2, "0");
+    return hours ? `${hours}:${two(minutes)}:${two(rest)}` : `${minutes}:${two(rest)}`;
   }
 
   function formatName(record) {
     const name = record.format ? record.format.toUpperCase() : "unknown format";
+    if (record.bitRate != null) return `${name}, ${record.bitRate.toLocaleString("en")} kbps`;
     return record.quality > 0 ? `${name}, quality ${record.quality}` : name;
   }
 
@@ -279,7 +290,7 @@
       if (scan.unreadable) origin.append(` (${plural(scan.unreadable, "file")} could not be read)`);
       origin.append(".");
       if (scan.scanned != null) {
-        showCount("stat-scanned", scan.scanned, "image", " scanned");
+        showScanned(scan.scanned - (scan.videos || 0), scan.videos || 0);
         $("stat-scanned").parentElement.hidden = false;
       }
     } else if (data.origin && data.origin.report != null) {
@@ -559,6 +570,14 @@
   }
 
   /** A count in the bar and its noun, singular for one: "1 group", "2 groups". */
+  /** "3 images scanned", "3 images and 2 videos scanned", "2 videos scanned". */
+  function showScanned(images, videos) {
+    if (!videos) return showCount("stat-scanned", images, "image", " scanned");
+    const counted = videos.toLocaleString("en");
+    $("stat-scanned").textContent = images ? `${plural(images, "image")} and ${counted}` : counted;
+    $("stat-scanned-word").textContent = `video${videos === 1 ? "" : "s"} scanned`;
+  }
+
   function showCount(id, count, noun, after = "") {
     $(id).textContent = count.toLocaleString("en");
     $(`${id}-word`).textContent = `${noun}${count === 1 ? "" : "s"}${after}`;
@@ -681,7 +700,7 @@
       shown("none", `No preview${file.entry.problem ? `: ${file.entry.problem}` : ""}`, "");
       return;
     }
-    const why = unreadable(url);
+    const why = file.record.duration != null ? "a video's frame at its middle" : unreadable(url);
     if (why) {
       shown("thumbnail", `${small}: ${why}`, " (thumbnail)");
       return;

@@ -1,0 +1,207 @@
+"""Near-duplicate videos: grouped by their fingerprints (:mod:`ikmeta.video.matching`), never
+with images, and each group led by the copy to keep.
+
+    >>> [g.reference.source for g in group_videos_of([original, reencoded, other], 10)]  # doctest: +SKIP
+    ['v000_orig.mp4']
+
+The copy to keep, best first:
+
+0. a file before standard input, and intact before damaged (a file cut short);
+1. the longer: a trimmed or cut copy lasts less (lengths within :data:`SAME_LENGTH` seconds,
+   or :data:`SAME_LENGTH_SHARE` of the longer, are equal: re-encodes differ by a frame);
+2. more pixels of the picture as displayed (a stored rotation applied; a letterboxed copy
+   counts the picture inside its bars), within :data:`PIXEL_TOLERANCE` equal, and among those
+   a copy without added bars;
+3. the higher bit rate (the whole file's), within :data:`BIT_RATE_TOLERANCE` equal, between
+   copies in one codec (VP9 and H.265 spend fewer bits than H.264 on the same picture, and a
+   re-encode may spend more than its original: bits of two codecs do not compare);
+4. with sound before without;
+5. capture metadata present (the device, a capture time);
+6. the earlier capture time (else the file's modification time);
+7. the larger file, then the older file (its modification time), then the path.
+
+Each other copy says why it ranks after the one kept (``why``): "shorter (6.5 s of 8.0 s)",
+"smaller (320x180 of 960x540)", "letterboxed (picture 960x540 in 960x720)", "lower bit rate
+(600 of 2400 kbps)", "no sound", "no capture metadata", "truncated"; and how it matched when
+turned ("rotated 90": its frames are the kept copy's turned, a rotation the container stores
+or the pixels'). Its distance is the median pHash distance of its frames found in the kept
+copy's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ikmeta.hashes import TURNS
+from ikmeta.sources.base import STDIN
+
+from .model import Group, Item
+from .rank import capture_time
+
+if TYPE_CHECKING:
+    from ikmeta.video.fingerprint import Fingerprint
+
+SAME_LENGTH = 0.5  # seconds: lengths this close are equal (re-encodes differ by a frame or so)
+SAME_LENGTH_SHARE = 0.002  # ... or this share of the longer (0.2%: 7 s of an hour)
+PIXEL_TOLERANCE = 1.05  # pictures within 5% of the most pixels are equal (bars are found to a row)
+BIT_RATE_TOLERANCE = 1.05  # bit rates within 5% are equal (a remux differs by its container)
+MOST_RANKED = 64  # copies of a group ranked by the rule, each against those left; the rest sorted
+
+
+def group_videos_of(items: Sequence[Item], max_distance: int) -> list[Group]:
+    """The groups of copies among videos' ``items`` (each with its fingerprint's ``frames``):
+    frames within ``max_distance`` bits show the same moment (see
+    :func:`ikmeta.video.matching.group_videos`); each group's copy to keep first
+    (:func:`best_video`), the others in rank order."""
+    from ikmeta.video.matching import compare, group_videos
+
+    prints = [fingerprint_of(item) for item in items]
+    groups = []
+    for indexes in group_videos(prints, radius=max_distance):
+        members = [items[k] for k in indexes]
+        best, *others = ranked_videos(members)
+        print_of = {id(items[k]): prints[k] for k in indexes}
+        matches = [compare(print_of[id(best)], print_of[id(item)], max_distance) for item in others]
+        groups.append(
+            Group(
+                best,
+                [(best, 0), *((item, match.distance) for item, match in zip(others, matches, strict=True))],
+                [None, *(TURNS[match.turn - 1] if match.turn else None for match in matches)],
+                [video_evidence(best, best), *(video_evidence(item, best) for item in others)],
+            )
+        )
+    return groups
+
+
+def fingerprint_of(item: Item) -> Fingerprint:
+    """The :class:`~ikmeta.video.fingerprint.Fingerprint` an item's frames and traits make."""
+    from ikmeta.video.fingerprint import Fingerprint, Frame
+
+    frames = [Frame(time, phash, turned) for time, phash, turned in item.frames or ()]
+    return Fingerprint(
+        item.source,
+        frames,
+        item.duration or 0.0,
+        item.width or 0,
+        item.height or 0,
+        item.format or "video",
+        item.camera,
+        item.captured,
+        item.bit_rate,
+        bool(item.sound),
+        codec=item.codec,
+    )
+
+
+def best_video(items: Sequence[Item]) -> Item:
+    """The copy to keep among copies of one video, by the rule in the module's text.
+
+    >>> long = Item("a.mp4", "0", 960, 540, duration=8.0, bit_rate=2400, frames=())
+    >>> cut = Item("a_cut.mp4", "0", 960, 540, duration=6.0, bit_rate=3000, frames=())
+    >>> best_video([cut, long]).source
+    'a.mp4'
+    """
+    weighed = [item for item in items if item.source != STDIN] or list(items)
+    weighed = [item for item in weighed if not item.damaged] or weighed
+    longest = max(item.duration or 0.0 for item in weighed)
+    weighed = [item for item in weighed if same_length(item.duration or 0.0, longest)]
+    most = max(item.pixels for item in weighed)
+    weighed = [item for item in weighed if item.pixels * PIXEL_TOLERANCE >= most]
+    weighed = [item for item in weighed if item.picture is None] or weighed
+    weighed = [item for item in weighed if not _lower_bit_rate(item, weighed)]
+    return min(weighed, key=_tie_key)
+
+
+def _lower_bit_rate(item: Item, copies: Sequence[Item]) -> bool:
+    """Whether a copy in the same codec has a bit rate more than :data:`BIT_RATE_TOLERANCE`
+    times ``item``'s (bits of different codecs say nothing of which copy is better: VP9 or
+    H.265 spends fewer than H.264 on the same picture, a re-encode may spend more)."""
+    rate = item.bit_rate or 0
+    return any(
+        other.codec == item.codec and (other.bit_rate or 0) > rate * BIT_RATE_TOLERANCE for other in copies
+    )
+
+
+def ranked_videos(items: Sequence[Item]) -> list[Item]:
+    """Copies of one video, the copy to keep first, each next the best of those left
+    (:func:`best_video`); past :data:`MOST_RANKED` copies, the rest by :func:`video_rank_key`."""
+    left, ranked = list(items), list[Item]()
+    while left and len(ranked) < MOST_RANKED:
+        best = best_video(left)
+        ranked.append(best)
+        left = [item for item in left if item is not best]
+    return ranked + sorted(left, key=video_rank_key)
+
+
+def video_rank_key(item: Item) -> tuple[int, int, float, int, int, int, int, int, float, int, float, str]:
+    """A total order of copies, best first (the rule's steps, each without its tolerance)."""
+    return (
+        int(item.source == STDIN),
+        int(item.damaged),
+        -(item.duration or 0.0),
+        -item.pixels,
+        int(item.picture is not None),
+        -(item.bit_rate or 0),
+        *_tie_key(item),
+    )
+
+
+def _tie_key(item: Item) -> tuple[int, int, float, int, float, str]:
+    """Steps 4 to 7 of the rule: sound, capture metadata, capture time, size, age, path."""
+    return (
+        0 if item.sound else 1,
+        0 if item.camera or item.captured else 1,
+        capture_time(item),
+        -(item.size or 0),
+        item.mtime_ns if item.mtime_ns is not None else math.inf,
+        item.source,
+    )
+
+
+def same_length(seconds: float, longest: float) -> bool:
+    """Whether a copy of ``seconds`` lasts as long as the longest (``longest`` seconds).
+
+    >>> same_length(7.98, 8.0), same_length(6.5, 8.0)
+    (True, False)
+    """
+    return longest - seconds <= max(SAME_LENGTH, SAME_LENGTH_SHARE * longest)
+
+
+def video_evidence(item: Item, best: Item) -> list[str]:
+    """Why ``item`` ranks after ``best``, the copy kept (for ``best`` itself, only its damage
+    and bars).
+
+    >>> best = Item("a.mp4", "0", 960, 540, duration=8.0, bit_rate=2400, sound=True, frames=())
+    >>> video_evidence(Item("a_small.mp4", "0", 320, 180, duration=8.0, bit_rate=300, frames=()), best)
+    ['smaller (320x180 of 960x540)', 'lower bit rate (300 of 2400 kbps)', 'no sound']
+    """
+    found = ["truncated"] if item.damaged else []
+    duration, longest = item.duration or 0.0, best.duration or 0.0
+    if not same_length(duration, longest):
+        found.append(f"shorter ({duration:.1f} s of {longest:.1f} s)")
+    if item.pixels * PIXEL_TOLERANCE < best.pixels:
+        found.append(f"smaller ({_picture_size(item)} of {_picture_size(best)})")
+    if item.picture is not None:
+        found.append(f"letterboxed (picture {_picture_size(item)} in {item.width}x{item.height})")
+    if item is best:
+        return found
+    if (
+        item.bit_rate is not None
+        and best.bit_rate
+        and item.codec == best.codec
+        and item.bit_rate * BIT_RATE_TOLERANCE < best.bit_rate
+    ):
+        found.append(f"lower bit rate ({item.bit_rate} of {best.bit_rate} kbps)")
+    if best.sound and not item.sound:
+        found.append("no sound")
+    if (best.camera or best.captured) and not (item.camera or item.captured):
+        found.append("no capture metadata")
+    return found
+
+
+def _picture_size(item: Item) -> str:
+    """The picture's displayed size, "960x540": inside its bars for a letterboxed copy."""
+    width, height = item.picture or (item.width, item.height)
+    return f"{width}x{height}"

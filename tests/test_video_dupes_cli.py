@@ -1,0 +1,142 @@
+"""``ikmeta dupes`` over videos: copies of a clip grouped (never with an image), the copy to
+keep first with the reasons, cached, on the review page with a poster, from a hash list, and
+acted on by ``apply`` like any file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from ikmeta.sources.read import read_source
+
+from .conftest import make_clip, need_module, run
+from .test_review import embedded
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory):
+    """A clip, a smaller copy of it, a WebM of its last 3 seconds, another clip, and a photo of
+    the clip's middle frame (its pHash near the video's)."""
+    need_module("av", "PyAV (the video extra)")
+    from ikmeta.video.poster import poster_frame
+
+    root = tmp_path_factory.mktemp("videos")
+    clip = {"seconds": 4, "gop": 25, "seed": 3, "tags": {"creation_time": "2024-05-06T07:08:09Z"}}
+    make_clip(root / "clip.mp4", size=(640, 360), **clip)
+    make_clip(root / "clip_small.mp4", size=(320, 180), picture=(640, 360), **clip)
+    make_clip(root / "clip_end.webm", "webm", size=(640, 360), seconds=3, start=1, of=4, gop=25, seed=3)
+    make_clip(root / "other.mp4", size=(640, 360), seconds=4, gop=25, seed=8)
+    poster_frame(read_source(str(root / "clip.mp4"))).save(root / "still.jpg", quality=92)
+    return root
+
+
+def test_copies_of_a_clip_group_with_the_original_first_and_never_with_an_image(library):
+    import ikmeta
+
+    assert ikmeta.distance(ikmeta.phash(library / "still.jpg"), ikmeta.phash(library / "clip.mp4")) <= 10
+    result = run("dupes", str(library), "--json", "--no-cache")
+    assert result.exit_code == 0, result.stderr
+    (group,) = json.loads(result.stdout)
+    files = {f["source"].rsplit("/", 1)[1]: f for f in group["files"]}
+    assert group["reference"] == str(library / "clip.mp4")
+    assert list(files) == ["clip.mp4", "clip_small.mp4", "clip_end.webm"]
+    kept, small, end = files.values()
+    assert (kept["width"], kept["height"], kept["format"], kept["why"]) == (640, 360, "mp4", [])
+    assert kept["duration"] == pytest.approx(4.0, abs=0.05) and kept["bitRate"] > 0
+    assert small["why"][0] == "smaller (320x180 of 640x360)"
+    assert end["why"] == ["shorter (3.0 s of 4.0 s)", "no capture metadata"] and end["format"] == "webm"
+    assert all(0 <= f["distance"] <= 10 and f["quality"] is None for f in group["files"])
+    assert result.stderr.splitlines()[-1].startswith("1 image and 4 videos scanned, 1 group, 2 duplicates, ")
+
+
+def test_the_table_names_videos_and_their_length(library):
+    result = run("dupes", str(library), "--table", "--no-cache")
+    assert result.exit_code == 0
+    assert "group 1: 3 videos" in result.stdout and "640x360, 4.0 s" in result.stdout
+
+
+def test_csv_has_duration_and_bit_rate_columns(library):
+    rows = run("dupes", str(library), "--csv", "--no-cache").stdout.splitlines()
+    header = rows[0].split(",")
+    assert header[header.index("mtimeNs") + 1 : header.index("mtimeNs") + 3] == ["duration", "bitRate"]
+    first = dict(zip(header, rows[1].split(","), strict=True))
+    assert float(first["duration"]) == pytest.approx(4.0, abs=0.05) and int(first["bitRate"]) > 0
+
+
+def test_a_second_scan_decodes_no_video(library, tmp_path, monkeypatch):
+    cache = str(tmp_path / "cache.sqlite3")
+    first = run("dupes", str(library), "--json", "--cache", cache)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a cached video was fingerprinted again")
+
+    monkeypatch.setattr("ikmeta.video.fingerprint.fingerprint", refused)
+    monkeypatch.setattr("ikmeta.media.phash_blob", refused)
+    again = run("dupes", str(library), "--json", "--cache", cache)
+    assert (again.exit_code, again.stdout) == (0, first.stdout)
+
+
+def test_a_changed_video_is_fingerprinted_again(library, tmp_path):
+    folder = tmp_path / "lib"
+    shutil.copytree(library, folder)
+    cache = str(tmp_path / "cache.sqlite3")
+    assert len(json.loads(run("dupes", str(folder), "--json", "--cache", cache).stdout)[0]["files"]) == 3
+    shutil.copy(folder / "other.mp4", folder / "clip_small.mp4")  # now a copy of the other clip
+    groups = json.loads(run("dupes", str(folder), "--json", "--cache", cache).stdout)
+    assert sorted(sorted(f["source"].rsplit("/", 1)[1] for f in g["files"]) for g in groups) == [
+        ["clip.mp4", "clip_end.webm"],
+        ["clip_small.mp4", "other.mp4"],
+    ]
+
+
+def test_the_review_page_shows_a_poster_and_the_duration(library, tmp_path):
+    page = tmp_path / "review.html"
+    result = run("dupes", str(library), "--html", str(page), "--no-cache")
+    assert result.exit_code == 0, result.stderr
+    data = embedded(page.read_text(encoding="utf-8"))
+    files = data["groups"][0]["files"]
+    assert [f["problem"] for f in files] == [None, None, None]
+    assert all(f["thumb"] is not None for f in files)
+    assert (files[0]["thumbWidth"], files[0]["thumbHeight"]) == (256, 144)
+    assert files[0]["record"]["duration"] == pytest.approx(4.0, abs=0.05)
+
+
+def test_a_hash_list_of_video_records_groups_as_the_scan_does(library):
+    records = run("phash", "--ndjson", str(library)).stdout
+    listed = run("dupes", "--hashes", "-", "--json", stdin=records)
+    scanned = run("dupes", str(library), "--json", "--no-cache")
+    assert listed.exit_code == 0, listed.stderr
+    assert [g["reference"] for g in json.loads(listed.stdout)] == [str(library / "clip.mp4")]
+    assert [[f["why"] for f in g["files"]] for g in json.loads(listed.stdout)] == [
+        [f["why"] for f in g["files"]] for g in json.loads(scanned.stdout)
+    ]
+
+
+def test_a_videos_plain_line_is_left_out_and_a_bad_record_is_named(library):
+    plain = run("phash", str(library / "clip.mp4")).stdout
+    record = json.loads(run("phash", "--ndjson", str(library / "clip.mp4")).stdout)
+    del record["frames"][0]["turned"]
+    result = run("dupes", "--hashes", "-", "--json", stdin=plain + json.dumps(record) + "\n")
+    assert result.exit_code == 1 and json.loads(result.stdout) == []
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(
+        "ikmeta: <stdin>:2: a video's record needs its width, height, duration and frames"
+    )
+    assert lines[1] == (
+        "ikmeta: left out 1 video of the hash list: a video's plain line holds one frame's pHash "
+        "('phash --ndjson' lists its frames, which dupes groups)"
+    )
+
+
+def test_apply_moves_the_copies_of_a_video(library, tmp_path):
+    folder = tmp_path / "lib"
+    shutil.copytree(library, folder)
+    report = tmp_path / "report.json"
+    report.write_text(run("dupes", str(folder), "--json", "--no-cache").stdout)
+    moved = tmp_path / "moved"
+    result = run("apply", "move", str(report), "--to", str(moved), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["clip.mp4", "other.mp4", "still.jpg"]
+    assert sorted(p.name for p in moved.rglob("*") if p.is_file()) == ["clip_end.webm", "clip_small.mp4"]
