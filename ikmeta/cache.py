@@ -483,28 +483,69 @@ def _valid_row(row: dict[str, Any]) -> bool:
 
 
 def valid_video(record: dict[str, Any]) -> bool:
-    """A video's hash record as :func:`ikmeta.media.video_record` makes it (its ranking keys
-    sound, its frames each a time and pHashes): else it is fingerprinted afresh, or a hash
-    list's line is refused."""
+    """A video's hash record as :func:`ikmeta.media.video_record` makes it: else it is
+    fingerprinted afresh (see :func:`video_problem`)."""
+    return video_problem(record) is None
+
+
+def video_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with a video's hash record (its ranking keys sound, its frames each a time
+    and pHashes), naming the key; None when nothing is.
+
+    >>> video_problem({"pHash": "0123456789abcdef", "width": 4, "height": 3, "duration": 1.0, "frames": []})
+    '"frames" is not a list of frames, each with time, pHash and turned'
+    """
+    picture, width, height = record.get("picture"), record.get("width"), record.get("height")
+    checks = (
+        ("pHash", isinstance(record.get("pHash"), str) and HASH_HEX.fullmatch(record["pHash"]) is not None),
+        ("width", _count(width)),
+        ("height", _count(height)),
+        ("duration", _number(record.get("duration"))),
+        (
+            "bitRate",
+            record.get("bitRate") is None or (_whole(record["bitRate"]) and 0 <= record["bitRate"] < 2**63),
+        ),
+        ("sound", isinstance(record.get("sound", False), bool)),
+        ("picture", picture is None or _picture_inside(picture, width, height)),
+        *((key, record.get(key) is None or isinstance(record[key], str)) for key in TEXT_KEYS),
+    )
+    for key, sound in checks:
+        if not sound:
+            return f'"{key}" is {json.dumps(record.get(key))[:40]}, not {VIDEO_VALUES[key]}'
     frames = record.get("frames")
-    picture = record.get("picture")
+    if not isinstance(frames, list) or not frames or not all(_valid_frame(frame) for frame in frames):
+        return '"frames" is not a list of frames, each with time, pHash and turned'
+    return None
+
+
+TEXT_KEYS = ("format", "camera", "captured", "damage", "videoCodec")
+# What each key of a video's record must be, as messages say it.
+VIDEO_VALUES = {
+    "pHash": "16 hex digits",
+    "width": "a whole number of pixels",
+    "height": "a whole number of pixels",
+    "duration": "a number of seconds",
+    "bitRate": "null or a whole number of kbps",
+    "sound": "true or false",
+    "picture": "null or [width, height] inside the video's",
+    **dict.fromkeys(TEXT_KEYS, "null or a string"),
+}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _picture_inside(picture: Any, width: Any, height: Any) -> bool:
+    """[width, height] of a picture inside bars, no larger than the video's."""
     return (
-        isinstance(record.get("pHash"), str)
-        and HASH_HEX.fullmatch(record["pHash"]) is not None
-        and all(_count(record.get(k)) for k in ("width", "height"))
-        and _number(record.get("duration"))
-        and (record.get("bitRate") is None or _count(record["bitRate"]) or record["bitRate"] == 0)
-        and isinstance(record.get("sound", False), bool)
-        and (
-            picture is None or (isinstance(picture, list) and len(picture) == 2 and all(map(_count, picture)))
-        )
-        and all(
-            record.get(k) is None or isinstance(record[k], str)
-            for k in ("format", "camera", "captured", "damage")
-        )
-        and isinstance(frames, list)
-        and len(frames) > 0
-        and all(_valid_frame(frame) for frame in frames)
+        isinstance(picture, list)
+        and len(picture) == 2
+        and all(map(_count, picture))
+        and _count(width)
+        and _count(height)
+        and picture[0] <= width
+        and picture[1] <= height
     )
 
 

@@ -94,6 +94,9 @@ COLUMNS = (
     "error",
 )
 PARTITION_SIZE = 500  # sources hashed in one task
+NO_VIDEOS = (
+    "a video: hash tables hold images only (a video's fingerprint is many pHashes: 'ikmeta dupes' groups it)"
+)
 CONNECT_TIMEOUT = "10s"  # how long a scheduler's address is tried before "cannot reach"
 GROUP_PARTITION_ROWS = 100_000  # rows a partition of find_duplicates' table
 
@@ -188,6 +191,8 @@ def _hash_partition(chunk: Sequence[tuple[str, ...]], limits: dict[str, Any]) ->
     for entry, outcome in zip(chunk, outcomes, strict=True):
         if isinstance(outcome, IkmetaError):
             rows.append({"source": entry[0], "error": getattr(outcome, "reason", str(outcome))})
+        elif outcome.get("frames") is not None:  # its one pHash would be grouped with images'
+            rows.append({"source": entry[0], "error": NO_VIDEOS})
         else:
             rows.append(_row({**outcome, "source": entry[0]}))
     return _frame([_storable(row) for row in rows])

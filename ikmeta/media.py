@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from ikmeta.errors import ImageError
 from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.image.metadata import Report, inspect_blob, phash_blob
@@ -17,10 +20,10 @@ from ikmeta.video.container import CONTAINERS, video_format
 def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     """The hash record of the video or image in ``blob``: a video's fingerprint (see
     :func:`video_record`), else an image's (:func:`ikmeta.image.metadata.phash_blob`)."""
-    fmt = video_format(blob.data)
-    if fmt:
+    if video_format(blob.data):
         return video_record(blob, max_pixels)
-    return phash_blob(blob, max_pixels)
+    with _named_as_video(blob):
+        return phash_blob(blob, max_pixels)
 
 
 def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
@@ -79,8 +82,16 @@ def inspect_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
         from ikmeta.video.probe import inspect_video
 
         return inspect_video(blob, fmt, max_pixels)
-    try:
+    with _named_as_video(blob):
         return inspect_blob(blob, max_pixels)
+
+
+@contextlib.contextmanager
+def _named_as_video(blob: Blob) -> Iterator[None]:
+    """A file named as a video (``clip.mp4``) that is no image either is said to be no video
+    ikmeta reads, rather than no image."""
+    try:
+        yield
     except ImageError as exc:
         if is_video_name(blob.source) and exc.reason.startswith("not an image"):
             raise ImageError(

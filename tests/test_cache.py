@@ -266,3 +266,60 @@ def test_a_damaged_column_is_a_miss_not_a_crash(tmp_path, column, damaged):
     again = HashCache.open(path)
     assert again.get([key]) == {}
     again.close()
+
+
+VIDEO = {
+    "pHash": "0123456789abcdef",
+    "width": 960,
+    "height": 720,
+    "format": "mp4",
+    "camera": None,
+    "captured": "2024-06-01T18:40:12Z",
+    "damage": None,
+    "duration": 8.76,
+    "bitRate": 716,
+    "videoCodec": "h264",
+    "sound": True,
+    "picture": [960, 548],
+    "frames": [{"time": 0.0, "pHash": "0123456789abcdef", "turned": [f"{k:016x}" for k in range(3)]}],
+}
+
+
+def test_video_records_round_trip_apart_from_image_rows(tmp_path):
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"one")
+    path = str(tmp_path / "c.sqlite3")
+    cache = HashCache.open(path)
+    key = cache_key(str(clip))
+    cache.put_videos([(key, {**VIDEO, "source": "ignored", "size": 3})])  # only the record's own keys
+    cache.close()
+    again = HashCache.open(path)
+    assert again.get_videos([key]) == {key: VIDEO} and again.get([key]) == {}
+    clip.write_bytes(b"changed!")
+    assert again.get_videos([cache_key(str(clip))]) == {}
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        "not json",
+        "[1, 2]",
+        '{"pHash": "0123456789abcdef"}',  # keys missing
+        None,  # frames of the wrong shape (below)
+    ],
+)
+def test_a_damaged_video_record_is_a_miss_not_a_crash(tmp_path, damaged):
+    import json
+
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"one")
+    path = str(tmp_path / "c.sqlite3")
+    cache = HashCache.open(path)
+    key = cache_key(str(clip))
+    cache.put_videos([(key, VIDEO)])
+    cache.close()
+    if damaged is None:
+        damaged = json.dumps({**VIDEO, "frames": [{"time": "0", "pHash": "xyz", "turned": []}]})
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE videos SET record = ?", (damaged,))
+    assert HashCache.open(path).get_videos([key]) == {}

@@ -345,3 +345,12 @@ def test_cli_messages_for_bad_tables_and_addresses(client, tmp_path):
     result = run("dupes", "--dask", "not an address", "--hashes", str(table))
     assert result.exit_code == 1 and "not a Dask scheduler's address" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_video_named_is_an_error_row_never_an_image_row(client):
+    """A video's one pHash in a table would be grouped with images': its row says why it is not there."""
+    pytest.importorskip("av")
+    rows = table_records(on_dask.hash_table([EXAMPLES / "clip.mp4", EXAMPLES / "harbour.jpg"]))
+    clip = rows[str(EXAMPLES / "clip.mp4")]
+    assert (clip["pHash"], clip["error"]) == (None, on_dask.NO_VIDEOS)
+    assert rows[str(EXAMPLES / "harbour.jpg")]["error"] is None

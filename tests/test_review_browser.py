@@ -798,5 +798,5 @@ def test_a_video_group_shows_posters_lengths_and_counts(tmp_path, open_page):
     opened.card(1, 1).locator(".frame img").click()
     opened.page.wait_for_function("() => document.getElementById('shown-other').textContent !== ''")
     text = opened.evaluate("document.getElementById('shown-other').textContent")
-    assert text == f"Thumbnail, 160{BY}90 px: a video's frame at its middle"
+    assert text == f"Thumbnail, 160{BY}90 px: a video: its key frame nearest before the middle"
     assert opened.errors == []

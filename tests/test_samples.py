@@ -37,8 +37,8 @@ def test_harbour_carries_the_documented_exif():
 
 
 def test_the_clip_is_reproducible(tmp_path):
-    """examples/clip.mp4 is what make_samples.py films (the fields that do not hang on the
-    encoder's exact bytes)."""
+    """examples/clip.mp4 and its smaller WebM copy are what make_samples.py films (the fields
+    that do not hang on the encoder's exact bytes)."""
     import ikmeta
 
     from .conftest import need_module
@@ -50,6 +50,9 @@ def test_the_clip_is_reproducible(tmp_path):
         capture_output=True,
     )
     stable = ("width", "height", "format", "duration", "videoCodec", "audioCodec", "captured", "location")
-    shipped, fresh = ikmeta.inspect(EXAMPLES / "clip.mp4"), ikmeta.inspect(tmp_path / "clip.mp4")
-    assert {k: fresh[k] for k in stable} == {k: shipped[k] for k in stable}
-    assert shipped["size"] < 40_000
+    for name in ("clip.mp4", "clip_small.webm"):
+        shipped, fresh = ikmeta.inspect(EXAMPLES / name), ikmeta.inspect(tmp_path / name)
+        assert {k: fresh[k] for k in stable} == {k: shipped[k] for k in stable}
+        assert shipped["size"] < 40_000
+    small = ikmeta.inspect(EXAMPLES / "clip_small.webm")
+    assert (small["width"], small["videoCodec"], small["captured"]) == (160, "vp9", None)

@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from ikmeta.sources.read import read_source
+from ikmeta.video.container import CONTAINERS
 
 from .conftest import make_clip, need_module, run
 from .test_review import embedded
@@ -114,6 +115,46 @@ def test_a_hash_list_of_video_records_groups_as_the_scan_does(library):
     ]
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("bitRate", False, '"bitRate" is false, not null or a whole number of kbps'),
+        ("videoCodec", 5, '"videoCodec" is 5, not null or a string'),
+        ("picture", [100000, 100000], '"picture" is [100000, 100000], not null or [width, height] inside'),
+        ("duration", -1, '"duration" is -1, not a number of seconds'),
+    ],
+)
+def test_each_bad_key_of_a_video_record_is_named(library, key, value, said):
+    record = {**json.loads(run("phash", "--ndjson", str(library / "clip.mp4")).stdout), key: value}
+    result = run("dupes", "--hashes", "-", "--json", stdin=json.dumps(record) + "\n")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"ikmeta: <stdin>:1: a video's record, as 'ikmeta phash --ndjson' prints it: {said}"
+    )
+
+
+def test_an_unreadable_capture_time_in_a_record_is_unknown(library):
+    records = [json.loads(line) for line in run("phash", "--ndjson", str(library)).stdout.splitlines()]
+    records = [
+        {**r, "captured": "not a date"} if r["source"].endswith("clip_end.webm") else r for r in records
+    ]
+    report = run("dupes", "--hashes", "-", "--json", stdin="".join(json.dumps(r) + "\n" for r in records))
+    (group,) = json.loads(report.stdout)
+    assert group["reference"].endswith("clip.mp4") and group["files"][2]["captured"] is None
+
+
+def test_python_group_takes_video_records():
+    import ikmeta
+
+    from .conftest import EXAMPLES
+
+    records = list(
+        ikmeta.hash_records([EXAMPLES / "clip.mp4", EXAMPLES / "clip_small.webm", EXAMPLES / "harbour.jpg"])
+    )
+    (found,) = ikmeta.group(records)
+    assert [item.video for item, _ in found.members] == [True, True]
+
+
 def test_a_videos_plain_line_is_left_out_and_a_bad_record_is_named(library):
     plain = run("phash", str(library / "clip.mp4")).stdout
     record = json.loads(run("phash", "--ndjson", str(library / "clip.mp4")).stdout)
@@ -122,7 +163,7 @@ def test_a_videos_plain_line_is_left_out_and_a_bad_record_is_named(library):
     assert result.exit_code == 1 and json.loads(result.stdout) == []
     lines = result.stderr.splitlines()
     assert lines[0].startswith(
-        "ikmeta: <stdin>:2: a video's record needs its width, height, duration and frames"
+        "ikmeta: <stdin>:2: a video's record, as 'ikmeta phash --ndjson' prints it: \"frames\" is not a list"
     )
     assert lines[1] == (
         "ikmeta: left out 1 video of the hash list: a video's plain line holds one frame's pHash "
@@ -140,3 +181,36 @@ def test_apply_moves_the_copies_of_a_video(library, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["clip.mp4", "other.mp4", "still.jpg"]
     assert sorted(p.name for p in moved.rglob("*") if p.is_file()) == ["clip_end.webm", "clip_small.mp4"]
+
+
+def test_a_copy_turned_by_its_container_matches_unless_geometry_is_exact(tmp_path):
+    clip = {"seconds": 3, "gop": 25, "seed": 5}
+    make_clip(tmp_path / "a.mp4", size=(320, 180), **clip)
+    make_clip(tmp_path / "b.mov", "mov", size=(320, 180), rotation=90, **clip)
+    (group,) = json.loads(run("dupes", str(tmp_path), "--json", "--no-cache").stdout)
+    assert [(f["width"], f["match"]) for f in group["files"]] == [(320, None), (180, "rotated 90")]
+    exact = run("dupes", str(tmp_path), "--json", "--no-cache", "--geometry", "exact")
+    assert json.loads(exact.stdout) == []
+
+
+def test_broken_videos_in_a_folder_are_one_line_each(library, tmp_path):
+    folder = tmp_path / "lib"
+    shutil.copytree(library, folder)
+    (folder / "notes.mov").write_text("not a video")
+    (folder / "empty.mp4").write_bytes(b"")
+    result = run("dupes", str(folder), "--json", "--no-cache")
+    assert result.exit_code == 1 and len(json.loads(result.stdout)) == 1
+    assert sorted(line for line in result.stderr.splitlines() if line.startswith("ikmeta: ")) == [
+        f"ikmeta: {folder / 'empty.mp4'}: empty file",
+        f"ikmeta: {folder / 'notes.mov'}: not a video ikmeta can read (containers: {', '.join(CONTAINERS)})",
+    ]
+
+
+def test_a_file_cut_short_before_its_middle_has_its_start_as_poster(tmp_path):
+    from ikmeta.review.thumbnails import thumbnail_source
+
+    clip = make_clip(tmp_path / "clip.mp4", size=(320, 180), seconds=4, gop=25, faststart=True)
+    whole = clip.read_bytes()  # its index first: a third of it still opens, its middle is gone
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) // 3])
+    assert thumbnail_source(str(cut)).width == 256

@@ -142,7 +142,8 @@ def dupes(
     grouping a million hashes about 1.7x faster.
     A video groups only with videos: copies re-encoded, scaled, in another codec or
     container, without sound, turned, letterboxed, or trimmed (the shorter lasting at least
-    half the longer); the copy to keep is the longer, then the larger picture, then the
+    half the longer), each group around its longest video whatever --linkage (--geometry
+    exact: not turned); the copy to keep is the longer, then the larger picture, then the
     higher bit rate in one codec, then sound, capture metadata, the older.
     Solid-colour and blank images carry no pHash information: they are grouped only with
     others of about the same colour, never by pHash. Hashes are cached, so a second scan

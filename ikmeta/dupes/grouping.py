@@ -89,7 +89,7 @@ def group(
     Videos (items with a fingerprint's ``frames``) are grouped among themselves, never with
     an image, by :func:`ikmeta.dupes.videos.group_videos_of` (whatever the ``linkage``: each
     group around its longest video), frames within ``max_distance`` of each other showing
-    the same moment.
+    the same moment; with ``geometry`` "exact", not through turns.
 
     A truncated copy whose file is among the items (:attr:`Provenance.prefix_of`) joins that
     file's group whatever its pHash, matched as "truncated". ``judge`` tells upscales from the
@@ -183,7 +183,7 @@ def group(
         )
     _add_truncated(groups, truncated, whole)
     if videos:
-        groups += group_videos_of(videos, max_distance)
+        groups += group_videos_of(videos, max_distance, turns=geometry == "any")
     return sorted(groups, key=lambda g: rank_key(g.reference))
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ikmeta.cache import COLOUR, HASH_LISTS, VIDEO_KEYS, valid_hashes, valid_inner, valid_video
+from ikmeta.cache import COLOUR, HASH_LISTS, VIDEO_KEYS, valid_hashes, valid_inner, video_problem
 from ikmeta.errors import IkmetaError, SourceError
 from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash
 from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, displayed_size, parse_captured
@@ -228,9 +228,7 @@ def _parse_hash_line(text: str) -> Item:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError('a JSON line needs "pHash" and "source" strings')
-        if "frames" in data:
-            return video_from_record(data)
-        if is_video_name(str(data.get("source", ""))):
+        if "frames" not in data and is_video_name(str(data.get("source", ""))):
             raise VideoError
         return item_from_record(data)
     parsed = parse_checksum_line(text)
@@ -245,12 +243,14 @@ def _parse_hash_line(text: str) -> Item:
 
 def item_from_record(data: dict[str, Any]) -> Item:
     """An item from a record with ``pHash`` and ``source`` strings (as ``phash --ndjson``
-    prints; what else it holds ranks the copy, see :func:`read_hash_list`); raises
-    ValueError saying what is wrong.
+    prints; what else it holds ranks the copy, see :func:`read_hash_list`; a video's, with
+    ``frames``, by :func:`video_from_record`); raises ValueError saying what is wrong.
 
     >>> item_from_record({"source": "a.jpg", "pHash": "2D5AD3936D2E015B", "width": 800}).phash
     '2d5ad3936d2e015b'
     """
+    if "frames" in data:
+        return video_from_record(data)
     value, source = data.get("pHash"), data.get("source")
     if not isinstance(value, str) or not isinstance(source, str):
         raise ValueError('a record needs "pHash" and "source" strings')
@@ -273,11 +273,11 @@ def video_from_record(data: dict[str, Any]) -> Item:
         raise ValueError('a record needs "pHash" and "source" strings')
     _checked_hash(value, source)
     record = {name: data.get(name) for name in VIDEO_KEYS}
-    if not valid_video(record):
-        raise ValueError(
-            "a video's record needs its width, height, duration and frames (each with time, pHash "
-            "and turned) as 'ikmeta phash --ndjson' prints them"
-        )
+    problem = video_problem(record)
+    if problem is not None:
+        raise ValueError(f"a video's record, as 'ikmeta phash --ndjson' prints it: {problem}")
+    if record["captured"] is not None and parse_captured(record["captured"]) is None:
+        record["captured"] = None  # not a time: unknown, as an image's is
     known: dict[str, Any] = {k: data[k] for k in ("size", "mtimeNs") if k in _known(data)}
     return item_of(source, {**record, **known})
 

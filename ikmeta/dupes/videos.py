@@ -50,20 +50,20 @@ BIT_RATE_TOLERANCE = 1.05  # bit rates within 5% are equal (a remux differs by i
 MOST_RANKED = 64  # copies of a group ranked by the rule, each against those left; the rest sorted
 
 
-def group_videos_of(items: Sequence[Item], max_distance: int) -> list[Group]:
+def group_videos_of(items: Sequence[Item], max_distance: int, turns: bool = True) -> list[Group]:
     """The groups of copies among videos' ``items`` (each with its fingerprint's ``frames``):
     frames within ``max_distance`` bits show the same moment (see
-    :func:`ikmeta.video.matching.group_videos`); each group's copy to keep first
-    (:func:`best_video`), the others in rank order."""
+    :func:`ikmeta.video.matching.group_videos`; without ``turns``, as the pictures stand);
+    each group's copy to keep first (:func:`best_video`), the others in rank order."""
     from ikmeta.video.matching import compare, group_videos
 
     prints = [fingerprint_of(item) for item in items]
     groups = []
-    for indexes in group_videos(prints, radius=max_distance):
+    for indexes in group_videos(prints, radius=max_distance, turns=turns):
         members = [items[k] for k in indexes]
         best, *others = ranked_videos(members)
         print_of = {id(items[k]): prints[k] for k in indexes}
-        matches = [compare(print_of[id(best)], print_of[id(item)], max_distance) for item in others]
+        matches = [compare(print_of[id(best)], print_of[id(item)], max_distance, turns) for item in others]
         groups.append(
             Group(
                 best,
@@ -204,4 +204,4 @@ def video_evidence(item: Item, best: Item) -> list[str]:
 def _picture_size(item: Item) -> str:
     """The picture's displayed size, "960x540": inside its bars for a letterboxed copy."""
     width, height = item.picture or (item.width, item.height)
-    return f"{width}x{height}"
+    return f"{width}x{height}" if width and height else "unknown size"

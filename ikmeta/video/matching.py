@@ -51,9 +51,10 @@ def _popcount(values: np.ndarray) -> np.ndarray:
     return counts
 
 
-def same(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> bool:
-    """Whether ``a`` and ``b`` are copies of one video (see the module's text)."""
-    return compare(a, b, radius).share >= MIN_SHARE
+def same(a: Fingerprint, b: Fingerprint, radius: int = RADIUS, turns: bool = True) -> bool:
+    """Whether ``a`` and ``b`` are copies of one video (see the module's text); without
+    ``turns``, only as their pictures stand."""
+    return compare(a, b, radius, turns).share >= MIN_SHARE
 
 
 def match_share(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> float:
@@ -62,15 +63,17 @@ def match_share(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> float:
     return compare(a, b, radius).share
 
 
-def compare(a: Fingerprint, b: Fingerprint, radius: int = RADIUS) -> Match:
+def compare(a: Fingerprint, b: Fingerprint, radius: int = RADIUS, turns: bool = True) -> Match:
     """How ``a`` and ``b`` match (:class:`Match`; its share 0 when the shorter lasts less than
-    half the longer, or either holds no picture)."""
+    half the longer, or either holds no picture); without ``turns``, only as they stand."""
     if abs(a.duration - b.duration) <= ALIKE * max(a.duration, b.duration):
         # Neither is cut from the other: whichever finds more of its frames in the other says
         # (encoders place key frames apart: one copy may hold 4 where the other holds 1).
-        forward, backward = _directed(a, b, radius), _directed(b, a, radius)
+        forward, backward = _directed(a, b, radius, turns), _directed(b, a, radius, turns)
         return forward if forward.share >= backward.share else _reversed(backward)
-    return _directed(a, b, radius) if a.duration < b.duration else _reversed(_directed(b, a, radius))
+    if a.duration < b.duration:
+        return _directed(a, b, radius, turns)
+    return _reversed(_directed(b, a, radius, turns))
 
 
 def _reversed(match: Match) -> Match:
@@ -78,14 +81,14 @@ def _reversed(match: Match) -> Match:
     return Match(match.share, (4 - match.turn) % 4, match.distance)
 
 
-def _directed(short: Fingerprint, long: Fingerprint, radius: int) -> Match:
+def _directed(short: Fingerprint, long: Fingerprint, radius: int, turns: bool = True) -> Match:
     """How ``short``'s frames are found in ``long`` (the turn: ``short``'s into ``long``'s),
     when it lasts long enough."""
     if not short.frames or not long.frames or short.duration < MIN_COVER * long.duration:
         return NO_MATCH
     others = long.hashes[0]
     best = NO_MATCH
-    for turn in range(4):
+    for turn in range(4 if turns else 1):
         found = _share(short, long, short.hashes[turn], others, radius)
         if found.share > best.share:
             best = Match(found.share, turn, found.distance)
@@ -114,7 +117,9 @@ def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.n
     return Match(best_found / len(short.frames), 0, int(np.median(nearest) + 0.5))
 
 
-def group_videos(fingerprints: Sequence[Fingerprint], radius: int = RADIUS) -> list[list[int]]:
+def group_videos(
+    fingerprints: Sequence[Fingerprint], radius: int = RADIUS, turns: bool = True
+) -> list[list[int]]:
     """Groups (as indexes into ``fingerprints``, each sorted) of two or more videos, each
     around its longest: the videos are taken longest first, and each joins the first group
     whose longest video it is a copy of (:func:`same`), else starts one. So a copy is always
@@ -129,7 +134,7 @@ def group_videos(fingerprints: Sequence[Fingerprint], radius: int = RADIUS) -> l
     groups: list[list[int]] = []
     for i in order:
         for members in groups:
-            if same(fingerprints[members[0]], fingerprints[i], radius):
+            if same(fingerprints[members[0]], fingerprints[i], radius, turns):
                 members.append(i)
                 break
         else:

@@ -25,7 +25,8 @@ FLAT = 4.0  # a frame whose grey values spread less than this is blank (a fade):
 
 def poster_frame(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
     """The video's frame at (or the key frame just before) the middle of its length, turned
-    as displayed, in RGB; a blank frame (a fade) gives way to the next that is not. Raises
+    as displayed, in RGB; a blank frame (a fade) gives way to the next that is not, and a
+    file cut short before its middle shows its start. Raises
     :class:`~ikmeta.errors.ImageError` when none decodes (or PyAV is missing)."""
     fmt = video_format(blob.data) or "video"
     with open_video(blob, fmt) as container:
@@ -35,6 +36,9 @@ def poster_frame(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Image.Image
         if stream.time_base:
             _seek(container, stream, int(middle / stream.time_base))
         frame = _first_shown(container, stream)
+        if frame is None:  # a file cut short before its middle: its start
+            container.seek(0)
+            frame = _first_shown(container, stream)
     if frame is None:
         raise ImageError(blob.source, f"no frame of this {fmt} decodes (corrupt or truncated)")
     return frame

@@ -569,7 +569,6 @@
     total.title = `${freed.toLocaleString("en")} bytes`;
   }
 
-  /** A count in the bar and its noun, singular for one: "1 group", "2 groups". */
   /** "3 images scanned", "3 images and 2 videos scanned", "2 videos scanned". */
   function showScanned(images, videos) {
     if (!videos) return showCount("stat-scanned", images, "image", " scanned");
@@ -578,6 +577,7 @@
     $("stat-scanned-word").textContent = `video${videos === 1 ? "" : "s"} scanned`;
   }
 
+  /** A count in the bar and its noun, singular for one: "1 group", "2 groups". */
   function showCount(id, count, noun, after = "") {
     $(id).textContent = count.toLocaleString("en");
     $(`${id}-word`).textContent = `${noun}${count === 1 ? "" : "s"}${after}`;
@@ -700,7 +700,7 @@
       shown("none", `No preview${file.entry.problem ? `: ${file.entry.problem}` : ""}`, "");
       return;
     }
-    const why = file.record.duration != null ? "a video's frame at its middle" : unreadable(url);
+    const why = file.record.duration != null ? "a video: its key frame nearest before the middle" : unreadable(url);
     if (why) {
       shown("thumbnail", `${small}: ${why}`, " (thumbnail)");
       return;
