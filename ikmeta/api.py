@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .dupes import Group, Item
     from .dupes.columns import HashColumns
     from .dupes.rank import Judge
+    from .dupes.videos import Dense
     from .image.metadata import Report
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
@@ -216,6 +217,7 @@ def find_duplicates(
         [('examples/harbour.jpg', 2), ('examples/clip.mp4', 2)]
     """
     from . import video
+    from .dupes.dense import DenseFingerprints
     from .dupes.scan import scan_paths
     from .dupes.upscales import DetailJudge
 
@@ -238,7 +240,10 @@ def find_duplicates(
             videos=video.available(),
         )
         judge = DetailJudge(store, fetch, jobs)
-        return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge)
+        dense = DenseFingerprints(store, fetch, _max_pixels(limits))
+        return group(
+            items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge, dense=dense
+        )
 
 
 def group(
@@ -249,6 +254,7 @@ def group(
     geometry: str = "any",
     jobs: int = 1,
     judge: Judge | None = None,
+    dense: Dense | None = None,
 ) -> list[Group]:
     """Groups of near-duplicates among hashes made elsewhere: records as
     :func:`hash_records` yields them (or ``phash --ndjson`` lines parsed, or rows of a
@@ -263,7 +269,10 @@ def group(
     reference first), ``match_of(k)``, ``why_of(k)`` (the evidence that placed a member) and
     ``as_object()`` (the JSON of ``ikmeta dupes``). ``judge(big, small)`` tells an upscale from
     the copy it was made from (:data:`ikmeta.dupes.rank.Judge`); without one, only an EXIF
-    size that disagrees with the pixels does.
+    size that disagrees with the pixels does. Videos (records with ``frames``) group among
+    themselves; ``dense(item)`` gives a video's dense fingerprint, which checks a match that
+    rests on fewer than three key frames (:class:`ikmeta.dupes.dense.DenseFingerprints`, for
+    files on this machine); without it, such a match stands.
 
         >>> groups = ikmeta.group([("a.jpg", "2d5ad3936d2e015b"), ("b.jpg", "2d5ad3936d2e015f"),
         ...                        ("c.jpg", "ffffffff00000000")], max_distance=4)
@@ -283,7 +292,7 @@ def group(
     by_chance = chance_warning(sum(1 for item in listed if not item.flat), max_distance)
     if by_chance:
         warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
-    return group_items(listed, max_distance, linkage, jobs, geometry, judge=judge)
+    return group_items(listed, max_distance, linkage, jobs, geometry, judge=judge, dense=dense)
 
 
 def read_hash_list(

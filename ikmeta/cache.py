@@ -324,15 +324,16 @@ class HashCache:
             rows,
         )
 
-    def get_videos(self, keys: Iterable[CacheKey]) -> dict[CacheKey, dict[str, Any]]:
+    def get_videos(self, keys: Iterable[CacheKey], dense: bool = False) -> dict[CacheKey, dict[str, Any]]:
         """The cached hash record of each key that is a video fingerprinted by this ikmeta's
-        fingerprint (:data:`VIDEO_ALGORITHM`); a damaged record is a miss."""
+        fingerprint (:data:`VIDEO_ALGORITHM`; with ``dense``, its dense fingerprint's); a
+        damaged record is a miss."""
         if self.connection is None:
             return {}
         found = {}
         query = "SELECT path, size, mtime_ns, record FROM videos WHERE kind = ? AND path IN "
         try:
-            for key, (text,) in self._rows(query, VIDEO_ALGORITHM, keys):
+            for key, (text,) in self._rows(query, _video_kind(dense), keys):
                 record = _json_object(text)
                 if isinstance(record, dict) and set(record) == set(VIDEO_KEYS) and valid_video(record):
                     found[key] = record
@@ -340,7 +341,7 @@ class HashCache:
             return found  # a cache read only, made before videos: they are fingerprinted afresh
         return found
 
-    def put_videos(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
+    def put_videos(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]], dense: bool = False) -> None:
         """Store videos' hash records (written at once, in one transaction: a video takes far
         longer to fingerprint than a row to write)."""
         if self.connection is None or self.read_only:
@@ -350,7 +351,7 @@ class HashCache:
                 _stored_path(key.path),
                 key.size,
                 key.mtime_ns,
-                VIDEO_ALGORITHM,
+                _video_kind(dense),
                 json.dumps({name: record.get(name) for name in VIDEO_KEYS}, separators=(",", ":")),
             )
             for key, record in entries
@@ -395,6 +396,11 @@ class HashCache:
         except sqlite3.Error:
             pass
         self.connection = None
+
+
+def _video_kind(dense: bool) -> str:
+    """The kind a video's record is filed under: its fingerprint's version, and whether dense."""
+    return VIDEO_ALGORITHM + ("-dense" if dense else "")
 
 
 def _stored_path(path: str) -> str:

@@ -26,7 +26,7 @@ def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
         return phash_blob(blob, max_pixels)
 
 
-def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
+def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = False) -> Report:
     """A video's hash record: its fingerprint's ``frames`` (each key frame's ``time``,
     ``pHash`` and ``turned``: the pHashes of it turned 90, 180 and 270 degrees clockwise; see
     :mod:`ikmeta.video.fingerprint`), ``pHash`` the middle one's (the one the plain line shows),
@@ -34,13 +34,14 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     ``quality``, ``provenance`` null), with ``duration`` (seconds, as read), ``bitRate`` (the
     whole file's, kbps), ``videoCodec``, ``sound`` (whether it has an audio stream) and ``picture`` (the
     ``[width, height]`` of the picture inside letterbox bars, null without bars): what
-    ``dupes`` groups and ranks videos by.
+    ``dupes`` groups and ranks videos by. With ``dense``, the frames are taken from every
+    frame decoded, one a second (see :func:`ikmeta.video.fingerprint.fingerprint`).
     Raises :class:`~ikmeta.errors.ImageError` for a video none of whose key frames holds a
     picture (all of one colour)."""
     from ikmeta.video.container import cut_short
     from ikmeta.video.fingerprint import fingerprint
 
-    fp = fingerprint(blob, max_pixels=max_pixels)
+    fp = fingerprint(blob, max_pixels=max_pixels, dense=dense)
     if fp.phash is None:
         raise ImageError(blob.source, "every key frame is of one colour: nothing to fingerprint")
     damage = cut_short(blob.data)

@@ -4,6 +4,7 @@ that lasts less than half the other, and never two different videos."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -157,3 +158,32 @@ def test_quality_on_the_labelled_video_set(corpus, shared_tmp, ffprobe):
         tried[kind] += 1
         found[kind] += group_of.get(name, -1) == group_of.get(original, -2)
     assert all(found[kind] / tried[kind] >= 0.9 for kind in tried), (found, tried)
+
+
+def test_a_weak_match_is_checked_on_dense_fingerprints_and_a_strong_one_is_not():
+    """One frame in common is weak: ``densify`` is asked for both videos and its answer
+    decides; three frames found settle it without asking."""
+    a = made_up([(0.0, "0" * 16, "1" * 16, "2" * 16, "3" * 16)], 30.0)
+    b = made_up(
+        [(0.0, "0" * 16, "1" * 16, "2" * 16, "3" * 16), (20.0, "f" * 16, "e" * 16, "d" * 16, "c" * 16)], 30.0
+    )
+    asked: list[int] = []
+
+    def apart(k: int) -> Fingerprint:  # dense: the two differ after their first second
+        asked.append(k)
+        seconds = [
+            (float(t), f"{(k + 1) * 0x0F0F0F0F0F0F0F0F * t % 2**64:016x}", "1" * 16, "2" * 16, "3" * 16)
+            for t in range(1, 30)
+        ]
+        return dataclasses.replace(
+            made_up([(0.0, "0" * 16, "1" * 16, "2" * 16, "3" * 16), *seconds], 30.0), dense=True
+        )
+
+    assert group_videos([a, b]) == [[0, 1]]  # without densify, the weak match stands
+    assert group_videos([a, b], densify=apart) == [] and sorted(asked) == [0, 1]
+    asked.clear()
+    alike = [
+        (float(t), f"{0x1234567 * (t + 1):016x}", "1" * 16, "2" * 16, "3" * 16) for t in range(0, 30, 10)
+    ]
+    assert group_videos([made_up(alike, 30.0), made_up(alike, 30.0)], densify=apart) == [[0, 1]]
+    assert asked == []

@@ -214,3 +214,44 @@ def test_a_file_cut_short_before_its_middle_has_its_start_as_poster(tmp_path):
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole[: len(whole) // 3])
     assert thumbnail_source(str(cut)).width == 256
+
+
+def film(path, seeds: list[int], gop: int, fps: int = 25):
+    """A clip of one second per seed, each second a still of ``scene(seed)`` drifting, key
+    frames ``gop`` frames apart (250: one at the start, as x264 places them by default)."""
+    av = need_module("av", "PyAV (the video extra)")
+    import numpy as np
+
+    from .conftest import scene
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps, options={"g": str(gop), "sc_threshold": "0"})
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        for second, seed in enumerate(seeds):
+            still = np.asarray(scene((400, 240), seed=seed))
+            for k in range(fps):
+                x = (second * fps + k) // 4
+                frame = np.ascontiguousarray(still[20:200, x : x + 320])
+                out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(video.encode())
+    return path
+
+
+def test_two_clips_that_share_only_their_first_second_are_not_copies(tmp_path, monkeypatch):
+    """One key frame in the first clip, six in the second: the first's one frame is found in
+    the second, but the dense fingerprints (every frame decoded, one a second) tell them apart;
+    and a real copy whose key frames are as sparse is still found, and decodes nothing again."""
+    film(tmp_path / "take1.mp4", [1, 1, 1, 1, 1, 1], gop=250)
+    film(tmp_path / "take2.mp4", [1, 2, 3, 4, 5, 6], gop=25)
+    assert json.loads(run("dupes", str(tmp_path), "--json", "--no-cache").stdout) == []
+    film(tmp_path / "take1_copy.mp4", [1, 1, 1, 1, 1, 1], gop=250)
+    cache = str(tmp_path / "cache.sqlite3")
+    first = run("dupes", str(tmp_path), "--json", "--cache", cache)
+    (group,) = json.loads(first.stdout)
+    assert sorted(f["source"].rsplit("/", 1)[1] for f in group["files"]) == ["take1.mp4", "take1_copy.mp4"]
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a dense fingerprint was made again")
+
+    monkeypatch.setattr("ikmeta.video.fingerprint.fingerprint", refused)
+    assert run("dupes", str(tmp_path), "--json", "--cache", cache).stdout == first.stdout

@@ -198,12 +198,20 @@ def dupes(
             by_chance = chance_warning(len(items) - flat_count(items), max_distance)
             if by_chance:
                 note(f"ikmeta: warning: {by_chance}")
+            from ikmeta.dupes.dense import DenseFingerprints
             from ikmeta.dupes.upscales import DetailJudge
 
             judge = DetailJudge(cache, fetch, jobs) if hash_list is None else None
+            dense = DenseFingerprints(cache, fetch, max_pixels) if hash_list is None else None
             try:
                 groups = group(
-                    items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge
+                    items,
+                    max_distance,
+                    linkage=linkage,
+                    geometry=geometry,
+                    jobs=jobs,
+                    judge=judge,
+                    dense=dense,
                 )
             except MemoryError:
                 abort(f"not enough memory to group {len(items)} images at --max {max_distance}")

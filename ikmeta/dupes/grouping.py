@@ -56,6 +56,7 @@ from .rank import (
     fullest,
     rank_key,  # best copy first: originals before conversions
 )
+from .videos import Dense, group_videos_of
 from .views import CROPPED, FULLER, closest_view, join_views, relation, unpack, view_radius
 
 LINKAGES = ("reference", "connected")
@@ -73,6 +74,7 @@ def group(
     jobs: int = 1,
     geometry: str = "any",
     judge: Judge | None = None,
+    dense: Dense | None = None,
 ) -> list[Group]:
     """Groups of two or more near-duplicates, the group with the best reference first.
 
@@ -89,7 +91,9 @@ def group(
     Videos (items with a fingerprint's ``frames``) are grouped among themselves, never with
     an image, by :func:`ikmeta.dupes.videos.group_videos_of` (whatever the ``linkage``: each
     group around its longest video), frames within ``max_distance`` of each other showing
-    the same moment; with ``geometry`` "exact", not through turns.
+    the same moment; with ``geometry`` "exact", not through turns; a match on fewer than
+    three frames checked on the videos' ``dense`` fingerprints where it is given
+    (:class:`ikmeta.dupes.dense.DenseFingerprints`).
 
     A truncated copy whose file is among the items (:attr:`Provenance.prefix_of`) joins that
     file's group whatever its pHash, matched as "truncated". ``judge`` tells upscales from the
@@ -104,8 +108,6 @@ def group(
         raise ValueError(f"geometry must be one of {GEOMETRIES}")
     videos = [item for item in items if item.video]
     if videos:  # grouped apart: a video never groups with an image
-        from .videos import group_videos_of
-
         items = [item for item in items if not item.video]
     sources = {item.source for item in items}
     truncated = [item for item in items if item.provenance.prefix_of in sources]
@@ -183,7 +185,7 @@ def group(
         )
     _add_truncated(groups, truncated, whole)
     if videos:
-        groups += group_videos_of(videos, max_distance, turns=geometry == "any")
+        groups += group_videos_of(videos, max_distance, turns=geometry == "any", dense=dense, jobs=jobs)
     return sorted(groups, key=lambda g: rank_key(g.reference))
 
 

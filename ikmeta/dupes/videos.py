@@ -30,8 +30,9 @@ copy's.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ikmeta.hashes import TURNS
@@ -43,6 +44,8 @@ from .rank import capture_time
 if TYPE_CHECKING:
     from ikmeta.video.fingerprint import Fingerprint
 
+# A video's item with its dense fingerprint's frames (every frame decoded), or None when it cannot be made.
+Dense = Callable[[Item], "Item | None"]
 SAME_LENGTH = 0.5  # seconds: lengths this close are equal (re-encodes differ by a frame or so)
 SAME_LENGTH_SHARE = 0.002  # ... or this share of the longer (0.2%: 7 s of an hour)
 PIXEL_TOLERANCE = 1.05  # pictures within 5% of the most pixels are equal (bars are found to a row)
@@ -50,16 +53,39 @@ BIT_RATE_TOLERANCE = 1.05  # bit rates within 5% are equal (a remux differs by i
 MOST_RANKED = 64  # copies of a group ranked by the rule, each against those left; the rest sorted
 
 
-def group_videos_of(items: Sequence[Item], max_distance: int, turns: bool = True) -> list[Group]:
+def group_videos_of(
+    items: Sequence[Item], max_distance: int, turns: bool = True, dense: Dense | None = None, jobs: int = 1
+) -> list[Group]:
     """The groups of copies among videos' ``items`` (each with its fingerprint's ``frames``):
     frames within ``max_distance`` bits show the same moment (see
-    :func:`ikmeta.video.matching.group_videos`; without ``turns``, as the pictures stand);
-    each group's copy to keep first (:func:`best_video`), the others in rank order."""
+    :func:`ikmeta.video.matching.group_videos`; without ``turns``, as the pictures stand; a
+    match on fewer than three frames checked on the videos' ``dense`` fingerprints,
+    :class:`ikmeta.dupes.dense.DenseFingerprints`, where it is given); each group's copy to
+    keep first (:func:`best_video`), the others in rank order. The dense fingerprints a
+    first pass asks for are made on ``jobs`` threads."""
+    from ikmeta.parallel import ordered_map
     from ikmeta.video.matching import compare, group_videos
 
     prints = [fingerprint_of(item) for item in items]
+    made: dict[int, Fingerprint | None] = {}
+
+    def densify(k: int) -> Fingerprint | None:
+        if k not in made:
+            made[k] = _dense_print(dense, items[k])
+        found = made[k]
+        if found is not None:
+            prints[k] = found
+        return found
+
+    if dense is not None:  # the videos of weak matches made dense side by side, ahead
+        asked: set[int] = set()
+        group_videos(prints, max_distance, turns, asked.add)
+        wanted = sorted(asked)
+        made.update(
+            zip(wanted, ordered_map(lambda k: _dense_print(dense, items[k]), wanted, jobs), strict=True)
+        )
     groups = []
-    for indexes in group_videos(prints, radius=max_distance, turns=turns):
+    for indexes in group_videos(prints, max_distance, turns, densify if dense is not None else None):
         members = [items[k] for k in indexes]
         best, *others = ranked_videos(members)
         print_of = {id(items[k]): prints[k] for k in indexes}
@@ -73,6 +99,12 @@ def group_videos_of(items: Sequence[Item], max_distance: int, turns: bool = True
             )
         )
     return groups
+
+
+def _dense_print(dense: Dense | None, item: Item) -> Fingerprint | None:
+    """The dense fingerprint of a video's item, or None when ``dense`` cannot make it."""
+    found = dense(item) if dense is not None else None
+    return dataclasses.replace(fingerprint_of(found), dense=True) if found is not None else None
 
 
 def fingerprint_of(item: Item) -> Fingerprint:

@@ -54,6 +54,7 @@ STEP = 1.0  # seconds: at most one key frame a second is hashed
 MOST_FRAMES = 600  # a longer video takes one every duration/600 seconds
 SMALL = 96  # pixels: the height key frames are scaled to before their borders are cut
 START_OFFSET = 1.0  # seconds: a later first frame is an offset, not an encoder's priming
+DENSE_SPACING = 1.5  # frames at most this many steps apart on average count as every second
 FLAT = 4.0  # a frame whose grey sample spreads less than this is of one colour
 
 
@@ -88,12 +89,19 @@ class Fingerprint:
     sound: bool = False
     picture: tuple[int, int] | None = None
     codec: str | None = None
+    dense: bool = False  # every frame decoded, one a step hashed (not key frames only)
 
     @property
     def phash(self) -> str | None:
         """One pHash that stands for the video: its middle frame's (None when no frame of it
         holds a picture)."""
         return self.frames[len(self.frames) // 2].phash if self.frames else None
+
+    @property
+    def every_second(self) -> bool:
+        """Whether its frames are about a second apart or closer (dense, or key frames that
+        often, as phones place them): then matched frames keep to their times more tightly."""
+        return self.dense or len(self.frames) * STEP * DENSE_SPACING >= self.duration
 
     @cached_property
     def hashes(self) -> np.ndarray:
@@ -110,14 +118,17 @@ class Fingerprint:
         return np.array([frame.time for frame in self.frames], dtype=np.float64)
 
 
-def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIXELS) -> Fingerprint:
+def fingerprint(
+    blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIXELS, dense: bool = False
+) -> Fingerprint:
     """The fingerprint of the video in ``blob``; raises :class:`~ikmeta.errors.ImageError`
     naming the reason (not a video, no frame that decodes, frames of more than ``max_pixels``
     pixels, PyAV missing).
 
     When no key frame holds a picture (a short clip that fades in from black, its one key
     frame black) or none is marked (some codecs mark none), the frames between are decoded
-    too, one a ``step`` hashed: slower, but only for such files."""
+    too, one a ``step`` hashed: slower, but only for such files. With ``dense``, so for every
+    video (as :func:`ikmeta.video.matching.group_videos` asks where key frames say too little)."""
     fmt = video_format(blob.data) or "video"
     with open_video(blob, fmt) as container:
         stream = video_stream(container, blob.source)
@@ -131,7 +142,11 @@ def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIX
         bit_rate = bit_rate_kbps(container.bit_rate, len(blob.data), seconds)
         sound = bool(container.streams.audio)
         codec = codec_name(stream)
-        hashed, rotation, decoded, shares = key_frames(container, stream, step, keys_only=True)
+        hashed: list[Frame] = []
+        shares: list[tuple[float, float]] = []
+        rotation, decoded = 0, 0
+        if not dense:
+            hashed, rotation, decoded, shares = key_frames(container, stream, step, keys_only=True)
         if not hashed:
             container.seek(0)
             stream.codec_context.skip_frame = "DEFAULT"
@@ -158,6 +173,7 @@ def fingerprint(blob: Blob, step: float = STEP, max_pixels: int | None = MAX_PIX
         sound,
         picture,
         codec,
+        dense,
     )
 
 

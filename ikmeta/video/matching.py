@@ -15,7 +15,7 @@ as a trimmed or cut copy's do; the picture may be turned, the same way for every
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,19 +26,27 @@ MIN_COVER = 0.5  # the shorter video lasts at least this share of the longer
 ALIKE = 0.05  # durations this close (a share of the longer): neither video is cut from the other
 MIN_SHARE = 0.7  # share of the shorter's frames that must find a near frame in the longer
 DRIFT = 2.5  # seconds: how far matched frames may stray from the pair's common shift
+DENSE_DRIFT = 1.0  # ... when both have a frame about every second (the nearest is within it)
 RADIUS = 10  # bits: default pHash distance at which two frames show the same moment
+MIN_EVIDENCE = 3  # frames found: a match on fewer is weak (checked on dense fingerprints where it can be)
 MOST_SHIFTS = 64  # shifts in time tried a pair of videos (rounded to DRIFT: 160 s either way at 600 frames)
 
 
 @dataclass(frozen=True)
 class Match:
     """How two videos match: the share of the shorter one's frames found in the other, the
-    turn (quarters clockwise) that turns the first video's frames into the second's, and the
-    median pHash distance of the frames found."""
+    turn (quarters clockwise) that turns the first video's frames into the second's, the
+    median pHash distance of the frames found, and how many were found."""
 
     share: float
     turn: int = 0
     distance: int = 0
+    found: int = 0
+
+    @property
+    def weak(self) -> bool:
+        """A match that rests on fewer than :data:`MIN_EVIDENCE` frames found."""
+        return self.share >= MIN_SHARE and self.found < MIN_EVIDENCE
 
 
 NO_MATCH = Match(0.0)
@@ -78,7 +86,7 @@ def compare(a: Fingerprint, b: Fingerprint, radius: int = RADIUS, turns: bool = 
 
 def _reversed(match: Match) -> Match:
     """The match seen from the other video (the turn undone)."""
-    return Match(match.share, (4 - match.turn) % 4, match.distance)
+    return Match(match.share, (4 - match.turn) % 4, match.distance, match.found)
 
 
 def _directed(short: Fingerprint, long: Fingerprint, radius: int, turns: bool = True) -> Match:
@@ -91,34 +99,39 @@ def _directed(short: Fingerprint, long: Fingerprint, radius: int, turns: bool = 
     for turn in range(4 if turns else 1):
         found = _share(short, long, short.hashes[turn], others, radius)
         if found.share > best.share:
-            best = Match(found.share, turn, found.distance)
+            best = Match(found.share, turn, found.distance, found.found)
     return best
 
 
 def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.ndarray, radius: int) -> Match:
     """The share of ``short``'s frames (hashes ``mine``) with a frame of ``long`` within
-    ``radius`` at one common shift in time (within :data:`DRIFT`): the best shift of those the
+    ``radius`` at one common shift in time (within :data:`DRIFT`, :data:`DENSE_DRIFT` between
+    fingerprints whose frames are about a second apart): the best shift of those the
     near pairs suggest; with the median distance of the frames found."""
     distances = _popcount(mine[:, None] ^ others[None, :])
     close = distances <= radius
     if not close.any():
         return NO_MATCH
     shifts = long.times[None, :] - short.times[:, None]
-    steps, counts = np.unique(np.round(shifts[close] / DRIFT), return_counts=True)
-    suggested = steps[np.argsort(-counts, kind="stable")[:MOST_SHIFTS]] * DRIFT
+    drift = DENSE_DRIFT if short.every_second and long.every_second else DRIFT
+    steps, counts = np.unique(np.round(shifts[close] / drift), return_counts=True)
+    suggested = steps[np.argsort(-counts, kind="stable")[:MOST_SHIFTS]] * drift
     best_found, best_pairs = -1, close
     for shift in suggested:
-        at_shift = close & (np.abs(shifts - shift) <= DRIFT)
+        at_shift = close & (np.abs(shifts - shift) <= drift)
         found = int(at_shift.any(axis=1).sum())
         if found > best_found:
             best_found, best_pairs = found, at_shift
     nearest = np.where(best_pairs, distances, 65).min(axis=1)
     nearest = nearest[nearest <= radius]
-    return Match(best_found / len(short.frames), 0, int(np.median(nearest) + 0.5))
+    return Match(best_found / len(short.frames), 0, int(np.median(nearest) + 0.5), best_found)
 
 
 def group_videos(
-    fingerprints: Sequence[Fingerprint], radius: int = RADIUS, turns: bool = True
+    fingerprints: Sequence[Fingerprint],
+    radius: int = RADIUS,
+    turns: bool = True,
+    densify: Callable[[int], Fingerprint | None] | None = None,
 ) -> list[list[int]]:
     """Groups (as indexes into ``fingerprints``, each sorted) of two or more videos, each
     around its longest: the videos are taken longest first, and each joins the first group
@@ -127,14 +140,31 @@ def group_videos(
     excerpt does not join a 6-second film through a 3-second one). Videos of no group are
     left out.
 
+    A match that rests on fewer than :data:`MIN_EVIDENCE` frames (clips whose key frames are
+    far apart: one frame each may be all two different clips share) is checked again on
+    dense fingerprints when ``densify(index)`` gives them (every frame decoded, one a second
+    hashed; None when it cannot), and stands or falls by that.
+
     >>> group_videos([fp_a, fp_a_small, fp_b])  # doctest: +SKIP
     [[0, 1]]
     """
-    order = sorted(range(len(fingerprints)), key=lambda i: (-fingerprints[i].duration, i))
+    prints = list(fingerprints)
+
+    def copies(i: int, j: int) -> bool:
+        match = compare(prints[i], prints[j], radius, turns)
+        if not match.weak or densify is None or (prints[i].every_second and prints[j].every_second):
+            return match.share >= MIN_SHARE
+        for k in (i, j):
+            dense = None if prints[k].every_second else densify(k)
+            if dense is not None:
+                prints[k] = dense
+        return compare(prints[i], prints[j], radius, turns).share >= MIN_SHARE
+
+    order = sorted(range(len(prints)), key=lambda i: (-prints[i].duration, i))
     groups: list[list[int]] = []
     for i in order:
         for members in groups:
-            if same(fingerprints[members[0]], fingerprints[i], radius, turns):
+            if copies(members[0], i):
                 members.append(i)
                 break
         else:
