@@ -80,7 +80,7 @@ VIDEOS_TABLE = (
     "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (path, kind))"
 )
 # The video fingerprint (ikmeta.video.fingerprint) and what its record holds: bump when they change.
-VIDEO_ALGORITHM = "keyframes-step1-grey96-bars-flat4-v1"
+VIDEO_ALGORITHM = "keyframes-step1-grey96-bars-flat4-v2"
 VIDEO_KEYS = (
     "pHash",
     "width",
@@ -90,7 +90,7 @@ VIDEO_KEYS = (
     "captured",
     "damage",
     "duration",
-    "bitRate",
+    "videoBitRate",
     "videoCodec",
     "sound",
     "picture",
@@ -508,8 +508,9 @@ def video_problem(record: dict[str, Any]) -> str | None:
         ("height", _count(height)),
         ("duration", _number(record.get("duration"))),
         (
-            "bitRate",
-            record.get("bitRate") is None or (_whole(record["bitRate"]) and 0 <= record["bitRate"] < 2**63),
+            "videoBitRate",
+            record.get("videoBitRate") is None
+            or (_whole(record["videoBitRate"]) and 0 <= record["videoBitRate"] < 2**63),
         ),
         ("sound", isinstance(record.get("sound", False), bool)),
         ("picture", picture is None or _picture_inside(picture, width, height)),
@@ -531,7 +532,7 @@ VIDEO_VALUES = {
     "width": "a whole number of pixels",
     "height": "a whole number of pixels",
     "duration": "a number of seconds",
-    "bitRate": "null or a whole number of kbps",
+    "videoBitRate": "null or a whole number of kbps",
     "sound": "true or false",
     "picture": "null or [width, height] inside the video's",
     **dict.fromkeys(TEXT_KEYS, "null or a string"),

@@ -31,8 +31,8 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
     ``pHash`` and ``turned``: the pHashes of it turned 90, 180 and 270 degrees clockwise; see
     :mod:`ikmeta.video.fingerprint`), ``pHash`` the middle one's (the one the plain line shows),
     and the keys an image's record has (``flat``, ``turned``, ``inner``, ``windows``,
-    ``quality``, ``provenance`` null), with ``duration`` (seconds, as read), ``bitRate`` (the
-    whole file's, kbps), ``videoCodec``, ``sound`` (whether it has an audio stream) and ``picture`` (the
+    ``quality``, ``provenance`` null), with ``duration`` (seconds, as read), ``videoBitRate`` (the
+    video stream's, kbps), ``videoCodec``, ``sound`` (whether it has an audio stream) and ``picture`` (the
     ``[width, height]`` of the picture inside letterbox bars, null without bars): what
     ``dupes`` groups and ranks videos by. With ``dense``, the frames are taken from every
     frame decoded, one a second (see :func:`ikmeta.video.fingerprint.fingerprint`).
@@ -63,7 +63,7 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
         "provenance": None,
         "damage": "truncated" if damage else None,
         "duration": round(fp.duration, 3),
-        "bitRate": fp.bit_rate,
+        "videoBitRate": fp.bit_rate,
         "videoCodec": fp.codec,
         "sound": fp.sound,
         "picture": list(fp.picture) if fp.picture else None,

@@ -277,7 +277,7 @@ VIDEO = {
     "captured": "2024-06-01T18:40:12Z",
     "damage": None,
     "duration": 8.76,
-    "bitRate": 716,
+    "videoBitRate": 716,
     "videoCodec": "h264",
     "sound": True,
     "picture": [960, 548],

@@ -91,7 +91,7 @@ def test_groups_references_and_exit_code(library, tmp_path):
         "captured": None,
         "mtimeNs": str((library / "trip" / "beach.jpg").stat().st_mtime_ns),  # digits no JSON tool rounds
         "duration": None,  # a video's
-        "bitRate": None,
+        "videoBitRate": None,
         "damage": None,
         "why": [],  # nothing places it after another copy
         "alsoAt": [],

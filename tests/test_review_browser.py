@@ -793,7 +793,7 @@ def test_a_video_group_shows_posters_lengths_and_counts(tmp_path, open_page):
     opened = open_page(page)
     assert opened.evaluate(TOTALS)[:3] == ["3 images and 2 videos scanned", "2 groups", "2 duplicates"]
     facts = opened.card(1, 0).locator(".facts li").first.text_content()
-    assert facts.startswith(f"320{BY}180, 3.0 s · ") and facts.endswith("MP4, 68 kbps")
+    assert facts.startswith(f"320{BY}180, 3.0 s · ") and facts.endswith("MP4, 25 kbps")
     assert opened.card(1, 1).locator(".frame img").evaluate("img => img.complete && img.naturalWidth") == 160
     opened.card(1, 1).locator(".frame img").click()
     opened.page.wait_for_function("() => document.getElementById('shown-other').textContent !== ''")

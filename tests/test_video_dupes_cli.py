@@ -45,7 +45,7 @@ def test_copies_of_a_clip_group_with_the_original_first_and_never_with_an_image(
     assert list(files) == ["clip.mp4", "clip_small.mp4", "clip_end.webm"]
     kept, small, end = files.values()
     assert (kept["width"], kept["height"], kept["format"], kept["why"]) == (640, 360, "mp4", [])
-    assert kept["duration"] == pytest.approx(4.0, abs=0.05) and kept["bitRate"] > 0
+    assert kept["duration"] == pytest.approx(4.0, abs=0.05) and kept["videoBitRate"] > 0
     assert small["why"][0] == "smaller (320x180 of 640x360)"
     assert end["why"] == ["shorter (3.0 s of 4.0 s)", "no capture metadata"] and end["format"] == "webm"
     assert all(0 <= f["distance"] <= 10 and f["quality"] is None for f in group["files"])
@@ -61,9 +61,9 @@ def test_the_table_names_videos_and_their_length(library):
 def test_csv_has_duration_and_bit_rate_columns(library):
     rows = run("dupes", str(library), "--csv", "--no-cache").stdout.splitlines()
     header = rows[0].split(",")
-    assert header[header.index("mtimeNs") + 1 : header.index("mtimeNs") + 3] == ["duration", "bitRate"]
+    assert header[header.index("mtimeNs") + 1 : header.index("mtimeNs") + 3] == ["duration", "videoBitRate"]
     first = dict(zip(header, rows[1].split(","), strict=True))
-    assert float(first["duration"]) == pytest.approx(4.0, abs=0.05) and int(first["bitRate"]) > 0
+    assert float(first["duration"]) == pytest.approx(4.0, abs=0.05) and int(first["videoBitRate"]) > 0
 
 
 def test_a_second_scan_decodes_no_video(library, tmp_path, monkeypatch):
@@ -118,7 +118,7 @@ def test_a_hash_list_of_video_records_groups_as_the_scan_does(library):
 @pytest.mark.parametrize(
     ("key", "value", "said"),
     [
-        ("bitRate", False, '"bitRate" is false, not null or a whole number of kbps'),
+        ("videoBitRate", False, '"videoBitRate" is false, not null or a whole number of kbps'),
         ("videoCodec", 5, '"videoCodec" is 5, not null or a string'),
         ("picture", [100000, 100000], '"picture" is [100000, 100000], not null or [width, height] inside'),
         ("duration", -1, '"duration" is -1, not a number of seconds'),

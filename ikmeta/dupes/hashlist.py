@@ -83,7 +83,7 @@ def video_item_of(source: str, data: dict[str, Any]) -> Item:
         inner_pixels=picture[0] * picture[1] if picture else None,
         provenance=provenance_from(None, data.get("damage")),
         duration=float(data["duration"]),
-        bit_rate=data.get("bitRate"),
+        bit_rate=data.get("videoBitRate"),
         sound=data.get("sound"),
         frames=tuple((float(f["time"]), f["pHash"], tuple(f["turned"])) for f in data["frames"]),
         picture=(picture[0], picture[1]) if picture else None,

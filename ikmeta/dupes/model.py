@@ -62,7 +62,7 @@ class Item:
     inner_pixels: int | None = None  # the picture's pixels inside a plain border, if it has one
     provenance: Provenance = NO_PROVENANCE
     also_at: tuple[str, ...] = ()  # the file's other names (hard links to it)
-    # A video's, None for an image: how long it plays (seconds), its bit rate (the whole file's,
+    # A video's, None for an image: how long it plays (seconds), its bit rate (the video stream's,
     # kbps), whether it has sound, and its fingerprint's key frames (time, pHash, and the
     # pHashes of the picture turned 90, 180 and 270 degrees clockwise; see ikmeta.video), and
     # the displayed size of the picture inside letterbox bars (its pixels are inner_pixels),

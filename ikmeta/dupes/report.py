@@ -51,7 +51,7 @@ FILE_FIELDS = (
     "captured",
     "mtimeNs",
     "duration",
-    "bitRate",
+    "videoBitRate",
     "damage",
     "why",
     "alsoAt",
@@ -132,7 +132,7 @@ def file_object(
     item: Any, distance: int | None, match: str | None = None, why: list[str] | None = None
 ) -> dict[str, Any]:
     """One file of a group, keyed as FILE_FIELDS (dimensions as displayed, None where unknown;
-    ``duration`` (seconds) and ``bitRate`` (kbps): a video's, None for an image;
+    ``duration`` (seconds) and ``videoBitRate`` (kbps): a video's, None for an image;
     ``match``: how it matched when not as it stands, "rotated 90", "mirrored"...; ``damage``:
     "truncated" for a damaged file; ``why``: the evidence that placed it
     (:mod:`ikmeta.dupes.evidence`); ``alsoAt``: its other names, hard links to it)."""

@@ -12,9 +12,10 @@ The copy to keep, best first:
 2. more pixels of the picture as displayed (a stored rotation applied; a letterboxed copy
    counts the picture inside its bars), within :data:`PIXEL_TOLERANCE` equal, and among those
    a copy without added bars;
-3. the higher bit rate (the whole file's), within :data:`BIT_RATE_TOLERANCE` equal, between
-   copies in one codec (VP9 and H.265 spend fewer bits than H.264 on the same picture, and a
-   re-encode may spend more than its original: bits of two codecs do not compare);
+3. the higher bit rate of the video stream (sound, other tracks and padding do not count),
+   within :data:`BIT_RATE_TOLERANCE` equal, between copies in one codec (VP9 and H.265
+   spend fewer bits than H.264 on the same picture, and a re-encode may spend more than its
+   original: bits of two codecs do not compare);
 4. with sound before without;
 5. capture metadata present (the device, a capture time);
 6. the earlier capture time (else the file's modification time);

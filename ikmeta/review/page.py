@@ -52,7 +52,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "captured": (str,),
     "mtimeNs": (int,),
     "duration": (int, float),
-    "bitRate": (int,),
+    "videoBitRate": (int,),
     "damage": (str,),
     "why": (list,),  # of strings
     "alsoAt": (list,),  # of strings

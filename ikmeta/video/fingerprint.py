@@ -72,10 +72,10 @@ class Frame:
 @dataclass
 class Fingerprint:
     """What :func:`fingerprint` reads of a video: its hashed key frames in time order, its
-    duration (seconds), displayed size, and the device and capture time its tags name; its
-    bit rate (the whole file's, kbps), whether it has sound, the displayed size of the
-    picture inside plain bars when every hashed frame has them (a letterboxed copy), else
-    None, and the video codec (FFmpeg's name: h264, hevc, vp9...)."""
+    duration (seconds), displayed size, and the device and capture time its tags name; the
+    video stream's bit rate (kbps: its packets' bytes over its length), whether it has
+    sound, the displayed size of the picture inside plain bars when every hashed frame has
+    them (a letterboxed copy), else None, and the video codec (FFmpeg's name: h264, hevc...)."""
 
     source: str
     frames: list[Frame]
@@ -139,19 +139,19 @@ def fingerprint(
         tags = tags_of(container, stream)
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONKEY"
-        bit_rate = bit_rate_kbps(container.bit_rate, len(blob.data), seconds)
         sound = bool(container.streams.audio)
         codec = codec_name(stream)
         hashed: list[Frame] = []
         shares: list[tuple[float, float]] = []
-        rotation, decoded = 0, 0
+        rotation, decoded, stored = 0, 0, 0
         if not dense:
-            hashed, rotation, decoded, shares = key_frames(container, stream, step, keys_only=True)
+            hashed, rotation, decoded, shares, stored = key_frames(container, stream, step, keys_only=True)
         if not hashed:
             container.seek(0)
             stream.codec_context.skip_frame = "DEFAULT"
-            hashed, rotation, more, shares = key_frames(container, stream, step, keys_only=False)
+            hashed, rotation, more, shares, stored = key_frames(container, stream, step, keys_only=False)
             decoded += more
+        bit_rate = bit_rate_kbps(None, stored, duration) if stored else None
     if not decoded:
         raise ImageError(blob.source, f"no frame of this {fmt} decodes (corrupt or truncated)")
     if rotation in (90, 270):
@@ -200,9 +200,10 @@ def content_seconds(seconds: float, stream: Any) -> float:
 
 def key_frames(
     container: Any, stream: Any, step: float, keys_only: bool
-) -> tuple[list[Frame], int, int, list[tuple[float, float]]]:
+) -> tuple[list[Frame], int, int, list[tuple[float, float]], int]:
     """The hashed frames (at most one a ``step``, in time order), the rotation, how many
-    frames decoded, and each hashed frame's share of width and height inside its bars. With
+    frames decoded, each hashed frame's share of width and height inside its bars, and the
+    bytes of the stream's packets (every packet is read, most not decoded). With
     ``keys_only``, which key frames to decode is chosen from their packets' times, and each
     is drained from the decoder before the next is sent (see :func:`_decoded`); else every
     frame decodes and one a ``step`` is hashed."""
@@ -210,10 +211,11 @@ def key_frames(
 
     hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
     shares: list[tuple[float, float]] = []
-    rotation, decoded, next_time = 0, 0, 0.0
+    rotation, decoded, next_time, stored = 0, 0, 0.0, 0
     base = start_seconds(stream)
     try:
         for packet in container.demux(stream):
+            stored += packet.size
             sent = None  # a key frame's time, from its packet
             if keys_only and packet.size:
                 if not packet.is_keyframe:
@@ -239,7 +241,7 @@ def key_frames(
     except av.FFmpegError:
         pass  # a damaged stream: the frames before the damage stand
     frames = [frame for _, frame in sorted(hashed, key=lambda pair: pair[0]) if frame is not None]
-    return frames, rotation, decoded, shares
+    return frames, rotation, decoded, shares, stored
 
 
 def _decoded(stream: Any, packet: Any, av: Any, drain: bool) -> list[Any]:

@@ -155,7 +155,7 @@
 
   function formatName(record) {
     const name = record.format ? record.format.toUpperCase() : "unknown format";
-    if (record.bitRate != null) return `${name}, ${record.bitRate.toLocaleString("en")} kbps`;
+    if (record.videoBitRate != null) return `${name}, ${record.videoBitRate.toLocaleString("en")} kbps`;
     return record.quality > 0 ? `${name}, quality ${record.quality}` : name;
   }
 
