@@ -187,3 +187,35 @@ def test_a_weak_match_is_checked_on_dense_fingerprints_and_a_strong_one_is_not()
     ]
     assert group_videos([made_up(alike, 30.0), made_up(alike, 30.0)], densify=apart) == [[0, 1]]
     assert asked == []
+
+
+def brute_force_groups(fingerprints: list[Fingerprint]) -> list[list[int]]:
+    """group_videos as its text says, comparing each video with every group's leader."""
+    order = sorted(range(len(fingerprints)), key=lambda i: (-fingerprints[i].duration, i))
+    groups: list[list[int]] = []
+    for i in order:
+        for members in groups:
+            if same(fingerprints[members[0]], fingerprints[i]):
+                members.append(i)
+                break
+        else:
+            groups.append([i])
+    return sorted((sorted(g) for g in groups if len(g) > 1), key=lambda g: g[0])
+
+
+PICTURES = (0x2D5AD3936D2E015B, 0x0F0F00FF33CC55AA, 0xFFFF0000FFFF0000, 0x123456789ABCDEF0)
+near_hashes = st.tuples(st.integers(0, 3), st.integers(0, 63), st.integers(0, 63)).map(
+    lambda t: f"{PICTURES[t[0]] ^ (1 << t[1]) ^ (1 << t[2]):016x}"
+)
+near_frames = st.lists(
+    st.tuples(st.integers(0, 20), near_hashes, near_hashes, near_hashes, near_hashes), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(near_frames, st.integers(5, 25)), max_size=10))
+def test_the_index_of_leaders_changes_no_group(videos):
+    """Comparing a video only with the leaders it has a frame near gives the groups that
+    comparing it with every leader gives (hashes drawn near a few pictures, so that many match)."""
+    fingerprints = [made_up([(float(t), *hs) for t, *hs in listed], float(d)) for listed, d in videos]
+    assert group_videos(fingerprints) == brute_force_groups(fingerprints)

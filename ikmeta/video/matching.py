@@ -52,13 +52,6 @@ class Match:
 NO_MATCH = Match(0.0)
 
 
-def _popcount(values: np.ndarray) -> np.ndarray:
-    """Bits set in each uint64."""
-    as_bytes = values.view(np.uint8).reshape(*values.shape, 8)
-    counts: np.ndarray = np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
-    return counts
-
-
 def same(a: Fingerprint, b: Fingerprint, radius: int = RADIUS, turns: bool = True) -> bool:
     """Whether ``a`` and ``b`` are copies of one video (see the module's text); without
     ``turns``, only as their pictures stand."""
@@ -108,7 +101,7 @@ def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.n
     ``radius`` at one common shift in time (within :data:`DRIFT`, :data:`DENSE_DRIFT` between
     fingerprints whose frames are about a second apart): the best shift of those the
     near pairs suggest; with the median distance of the frames found."""
-    distances = _popcount(mine[:, None] ^ others[None, :])
+    distances = np.bitwise_count(mine[:, None] ^ others[None, :])
     close = distances <= radius
     if not close.any():
         return NO_MATCH
@@ -125,6 +118,41 @@ def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.n
     nearest = np.where(best_pairs, distances, 65).min(axis=1)
     nearest = nearest[nearest <= radius]
     return Match(best_found / len(short.frames), 0, int(np.median(nearest) + 0.5), best_found)
+
+
+class _LeaderFrames:
+    """The frames of each group's leading video, every turn, so that a video is compared only
+    with the leaders it has a frame near (within ``radius`` in some turn): the others cannot
+    match it. Grouping thousands of videos then costs a pass over the frames, not a
+    comparison with each group."""
+
+    CHUNK = 4096  # leaders' frames compared at once
+
+    def __init__(self, radius: int) -> None:
+        self.radius = radius
+        self.parts: list[np.ndarray] = []
+        self.owners: list[np.ndarray] = []
+        self.joined: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, group: int, fp: Fingerprint) -> None:
+        values = fp.hashes.reshape(-1)
+        self.parts.append(values)
+        self.owners.append(np.full(len(values), group, dtype=np.int64))
+        self.joined = None
+
+    def near(self, fp: Fingerprint) -> set[int]:
+        if not self.parts or not fp.frames:
+            return set()
+        if self.joined is None:
+            self.joined = (np.concatenate(self.parts), np.concatenate(self.owners))
+        values, owners = self.joined
+        mine = fp.hashes.reshape(-1)
+        found: set[int] = set()
+        for start in range(0, len(values), self.CHUNK):
+            block = values[start : start + self.CHUNK]
+            close = (np.bitwise_count(mine[:, None] ^ block[None, :]) <= self.radius).any(axis=0)
+            found.update(owners[start : start + self.CHUNK][close].tolist())
+        return found
 
 
 def group_videos(
@@ -162,11 +190,16 @@ def group_videos(
 
     order = sorted(range(len(prints)), key=lambda i: (-prints[i].duration, i))
     groups: list[list[int]] = []
+    leaders = _LeaderFrames(radius)
     for i in order:
-        for members in groups:
-            if copies(members[0], i):
-                members.append(i)
+        near = leaders.near(prints[i])  # the groups worth comparing with: a frame in common
+        for number in sorted(near):
+            leader = groups[number][0]
+            if copies(leader, i):
+                groups[number].append(i)
+                leaders.add(number, prints[leader])  # (made dense, it may hold new frames)
                 break
         else:
+            leaders.add(len(groups), prints[i])
             groups.append([i])
     return sorted((sorted(members) for members in groups if len(members) > 1), key=lambda g: g[0])
