@@ -44,14 +44,14 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
     fp = fingerprint(blob, max_pixels=max_pixels, dense=dense)
     if fp.phash is None:
         raise ImageError(blob.source, "every key frame is of one colour: nothing to fingerprint")
-    damage = cut_short(blob.data)
+    damage = cut_short(blob.whole)
     metadata = {
         "source": blob.source,
         "pHash": fp.phash,
         "flat": None,
         "width": fp.width,
         "height": fp.height,
-        "size": len(blob.data),
+        "size": blob.size,
         "format": fp.format,
         "quality": None,
         "camera": fp.camera,

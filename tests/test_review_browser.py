@@ -646,8 +646,10 @@ def test_the_compare_view_says_which_picture_is_a_thumbnail(tmp_path, open_page)
             assert "(thumbnail)" in opened.page.get_attribute(f"#compare-{side}", "alt")
         else:
             assert labels[side] == ["file", "full", f"Whole picture, 800{BY}600 px", "block"]
-    opened.page.click("#compare-close")
-    assert opened.evaluate("document.getElementById('shown-kept').textContent") == ""
+    opened.page.click("#compare-close")  # the dialog's close event, which clears the labels, comes after
+    opened.page.wait_for_function(
+        "() => document.getElementById('shown-kept').textContent === ''", timeout=5000
+    )
     assert opened.errors == []
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .filebytes import FileBytes
 
 STDIN = "-"
 
@@ -32,13 +35,26 @@ OBJECT_SCHEMES = {
 
 @dataclass(frozen=True)
 class Blob:
-    """An image's bytes and the source they came from, exactly as the user gave it."""
+    """An image's bytes and the source they came from, exactly as the user gave it. A large
+    local video is not read into memory: ``file`` is the whole of it, read where it lies
+    (:class:`~ikmeta.sources.filebytes.FileBytes`), and ``data`` only its first bytes."""
 
     source: str
     data: bytes
     content_type: str | None = None  # what an HTTP server said the body was
     mtime_ns: int | None = None  # a file's modification time, as read
     version: str | None = None  # what an HTTP server said identifies the body (ETag, else Last-Modified)
+    file: FileBytes | None = None
+
+    @property
+    def whole(self) -> bytes | FileBytes:
+        """All of its bytes: ``file`` where it has one, else ``data``."""
+        return self.file if self.file is not None else self.data
+
+    @property
+    def size(self) -> int:
+        """How many bytes it has (its file's, for a video read where it lies)."""
+        return len(self.whole)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, BinaryIO, TextIO, TypeVar, cast
+from typing import IO, Any, BinaryIO, NamedTuple, TextIO, TypeVar, cast
 
 from ikmeta.errors import IkmetaError, SourceError, guarded, os_reason
 
 from .base import STDIN, Blob, FetchOptions, foreign_scheme, is_remote, is_url, object_scheme
+from .filebytes import FileBytes
 
 BYTES_NAME, STREAM_NAME = "<bytes>", "<stream>"  # how messages name sources without a name
 
@@ -49,8 +50,8 @@ def read_source(source: str, stdin: BinaryIO | None = None, fetch: FetchOptions 
             source,
             f"unsupported URL scheme '{scheme}' (ikmeta reads http://, https://, s3://, gs:// and az://)",
         )
-    data, mtime_ns = read_file(source, limit)
-    return Blob(source, data, mtime_ns=mtime_ns)
+    read = read_file(source, limit)
+    return Blob(source, read.data, mtime_ns=read.mtime_ns, file=read.file)
 
 
 def read_any(source: Any, fetch: FetchOptions) -> Blob:
@@ -63,8 +64,8 @@ def read_any(source: Any, fetch: FetchOptions) -> Blob:
         path = os.fspath(source)
         if not isinstance(path, str):
             raise SourceError(repr(source), "a path of bytes; give it as str")
-        data, mtime_ns = read_file(path, fetch.max_bytes)
-        return Blob(path, data, mtime_ns=mtime_ns)
+        read = read_file(path, fetch.max_bytes)
+        return Blob(path, read.data, mtime_ns=read.mtime_ns, file=read.file)
     if isinstance(source, (bytes, bytearray, memoryview)):
         size = source.nbytes if isinstance(source, memoryview) else len(source)
         if not size:
@@ -141,9 +142,21 @@ def read_ahead(sources: Iterable[T], fetch: FetchOptions) -> Iterator[T | Blob |
     return ordered_map(download, sources, fetch.connections, in_flight=fetch.connections)
 
 
-def read_file(path: str, limit: int | None = None) -> tuple[bytes, int | None]:
+class FileRead(NamedTuple):
+    """A file as :func:`read_file` read it: its bytes (a large video's first bytes only), its
+    modification time (None for a pipe or device), and a large video's whole file, read where
+    it lies (else None)."""
+
+    data: bytes
+    mtime_ns: int | None
+    file: FileBytes | None = None
+
+
+def read_file(path: str, limit: int | None = None) -> FileRead:
     """The bytes of a file and its modification time (None for a pipe or device, which may
-    never end and is read up to ``limit`` bytes)."""
+    never end and is read up to ``limit`` bytes). A video of :data:`STREAM_AT` bytes or more
+    is not read: its ``file`` is a :class:`~ikmeta.sources.filebytes.FileBytes`, read where
+    it lies as the decoder asks for it, and ``data`` only its first :data:`VIDEO_HEAD` bytes."""
     if not path:
         raise SourceError("''", "empty file name")
     try:
@@ -154,6 +167,10 @@ def read_file(path: str, limit: int | None = None) -> tuple[bytes, int | None]:
         with os.fdopen(descriptor, "rb") as fh:
             status = os.fstat(fh.fileno())
             regular = stat.S_ISREG(status.st_mode)
+            head = os.pread(fh.fileno(), VIDEO_HEAD, 0) if regular and status.st_size >= STREAM_AT else b""
+            if head and _is_video(head):  # read where it lies, as the decoder asks
+                whole = FileBytes(os.dup(fh.fileno()), status.st_size)
+                return FileRead(head, status.st_mtime_ns, whole)
             data = fh.read() if regular or limit is None else _read_capped(fh, limit, path)
     except ValueError:  # open() refuses a NUL in the name
         raise SourceError(path.replace("\x00", "\\x00"), "file name holds a NUL byte") from None
@@ -170,7 +187,7 @@ def read_file(path: str, limit: int | None = None) -> tuple[bytes, int | None]:
         raise SourceError(path, reason[:1].lower() + reason[1:]) from None
     if not data:
         raise SourceError(path, "empty file")
-    return data, status.st_mtime_ns if regular else None
+    return FileRead(data, status.st_mtime_ns if regular else None)
 
 
 def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:
@@ -188,6 +205,16 @@ def _read_capped(stream: BinaryIO, limit: int, name: str) -> bytes:
 
 
 READ_CHUNK = 1 << 20
+STREAM_AT = 32 << 20  # bytes: a video this large is read where it lies, not held in memory
+VIDEO_HEAD = 1024  # bytes that tell a video's container (ikmeta.video.container.video_format)
+
+
+def _is_video(head: bytes) -> bool:
+    from ikmeta.video.container import video_format
+
+    return video_format(head) is not None
+
+
 MAX_LINE = 65536  # characters: a longer line in a list of names is not a name
 
 

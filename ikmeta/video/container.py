@@ -14,6 +14,13 @@ box (``moov``, ``mdat``, ``wide``, ``free``, ``skip``) and no ``ftyp``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ikmeta.sources.filebytes import FileBytes
+
+HEAD = 1024  # bytes enough to tell a container by (a transport stream's packets come 188 or 192 apart)
+
 # The containers ikmeta reads as videos, as file extensions (the ``format`` field).
 CONTAINERS = ("mp4", "mov", "m4v", "3gp", "webm", "mkv", "avi", "ts", "m2ts")
 ISO_CONTAINERS = ("mp4", "mov", "m4v", "3gp")
@@ -87,7 +94,7 @@ TOP_BOXES = frozenset(
 )
 
 
-def cut_short(data: bytes) -> str | None:
+def cut_short(data: bytes | FileBytes) -> str | None:
     """Why ``data`` ends before its container says it does (a copy or download cut short), or
     None when its top-level boxes (ISO base media), its Segment (Matroska, WebM) or its RIFF
     chunk (AVI) fit.
@@ -95,7 +102,7 @@ def cut_short(data: bytes) -> str | None:
     >>> cut_short(b"\\x00\\x00\\x00\\x10ftypisom\\x00\\x00\\x00\\x00" + b"\\x00\\x00\\x10\\x00mdat" + bytes(8))
     'truncated: its mdat box runs to byte 4112, the file has 32'
     """
-    fmt = video_format(data)
+    fmt = video_format(data[:HEAD])
     if fmt in ("webm", "mkv"):
         return _matroska_cut_short(data)
     if fmt == "avi":
@@ -126,7 +133,7 @@ def cut_short(data: bytes) -> str | None:
     return None
 
 
-def _matroska_cut_short(data: bytes) -> str | None:
+def _matroska_cut_short(data: bytes | FileBytes) -> str | None:
     """The Segment element's declared end against the file's (None when its size is unknown,
     as a live recording writes it)."""
     pos = 4
@@ -142,7 +149,7 @@ def _matroska_cut_short(data: bytes) -> str | None:
     return f"truncated: its Segment runs to byte {start + size}, the file has {len(data)}"
 
 
-def _vint(data: bytes, pos: int) -> tuple[int | None, int]:
+def _vint(data: bytes | FileBytes, pos: int) -> tuple[int | None, int]:
     """An EBML variable-size integer at ``pos``: (value, position after it); value None when
     unreadable or 'unknown' (all its value bits set)."""
     if pos >= len(data) or data[pos] == 0:

@@ -68,10 +68,10 @@ def inspect_video(
             "source": blob.source,
             "height": height,
             "width": width,
-            "size": len(blob.data),
+            "size": blob.size,
             "format": fmt,
             "duration": int(seconds + 0.5),
-            "bitRate": bit_rate_kbps(container.bit_rate, len(blob.data), seconds),
+            "bitRate": bit_rate_kbps(container.bit_rate, blob.size, seconds),
             "videoCodec": codec_name(stream),
             "audioCodec": codec_name(audio[0]) if audio else None,
             "rotation": rotation,
@@ -81,23 +81,26 @@ def inspect_video(
             "model": first_tag(tags, MODEL_TAGS),
             "location": location(first_tag(tags, LOCATION_TAGS)),
         }
-    damage = cut_short(blob.data)
+    damage = cut_short(blob.whole)
     return Report(blob.source, metadata, [damage] if damage else [])
 
 
 @contextlib.contextmanager
 def open_video(blob: Blob, fmt: str) -> Iterator[InputContainer]:
-    """``with open_video(blob, fmt) as container``: the blob opened with PyAV, closed after;
+    """``with open_video(blob, fmt) as container``: the blob opened with PyAV (a large video
+    read from its file where it lies: :class:`~ikmeta.sources.filebytes.FileBytes`), closed after;
     :class:`~ikmeta.errors.ImageError` when PyAV is missing or cannot read it."""
     av = require_av(blob.source, fmt)
-    try:
-        container: InputContainer = av.open(io.BytesIO(blob.data), mode="r", metadata_errors="replace")
-    except av.FFmpegError as exc:
-        raise ImageError(blob.source, f"corrupt or truncated {fmt} ({ffmpeg_reason(exc)})") from None
-    try:
-        yield container
-    finally:
-        container.close()
+    stream = blob.file.reader() if blob.file is not None else io.BytesIO(blob.data)
+    with stream:
+        try:
+            container: InputContainer = av.open(stream, mode="r", metadata_errors="replace")
+        except av.FFmpegError as exc:
+            raise ImageError(blob.source, f"corrupt or truncated {fmt} ({ffmpeg_reason(exc)})") from None
+        try:
+            yield container
+        finally:
+            container.close()
 
 
 def require_av(source: str, fmt: str) -> Any:
