@@ -107,16 +107,27 @@ def test_a_named_cache_of_ikmetas_own_is_used_or_replaced(tmp_path):
     [("phash", "zz"), ("phash", b"\xff"), ("flat", "#zz"), ("width", -3), ("width", "wide")],
 )
 def test_damaged_rows_are_misses(tmp_path, column, value):
-    image = tmp_path / "a.jpg"
-    image.write_bytes(b"x")
+    path, key = cached_then_damaged(
+        tmp_path,
+        "a.jpg",
+        lambda cache, key: cache.put([(key, VALUE)]),
+        f"UPDATE hashes SET {column} = ?",
+        value,
+    )
+    assert HashCache.open(path).get([key]) == {}
+
+
+def cached_then_damaged(tmp_path, name, put, statement, value):
+    """(cache path, key) of a file cached by ``put(cache, key)``, then its row damaged by ``statement``."""
+    (tmp_path / name).write_bytes(b"one")
     path = str(tmp_path / "cache.sqlite3")
     cache = HashCache.open(path)
-    key = cache_key(str(image))
-    cache.put([(key, VALUE)])
+    key = cache_key(str(tmp_path / name))
+    put(cache, key)
     cache.close()
     with sqlite3.connect(path) as db:
-        db.execute(f"UPDATE hashes SET {column} = ?", (value,))
-    assert HashCache.open(path).get([key]) == {}
+        db.execute(statement, (value,))
+    return path, key
 
 
 def test_unusable_path_runs_without_a_cache(tmp_path):
@@ -311,15 +322,13 @@ def test_video_records_round_trip_apart_from_image_rows(tmp_path):
 def test_a_damaged_video_record_is_a_miss_not_a_crash(tmp_path, damaged):
     import json
 
-    clip = tmp_path / "a.mp4"
-    clip.write_bytes(b"one")
-    path = str(tmp_path / "c.sqlite3")
-    cache = HashCache.open(path)
-    key = cache_key(str(clip))
-    cache.put_videos([(key, VIDEO)])
-    cache.close()
     if damaged is None:
         damaged = json.dumps({**VIDEO, "frames": [{"time": "0", "pHash": "xyz", "turned": []}]})
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE videos SET record = ?", (damaged,))
+    path, key = cached_then_damaged(
+        tmp_path,
+        "a.mp4",
+        lambda cache, key: cache.put_videos([(key, VIDEO)]),
+        "UPDATE videos SET record = ?",
+        damaged,
+    )
     assert HashCache.open(path).get_videos([key]) == {}

@@ -47,18 +47,10 @@ def item_of(source: str, data: dict[str, Any]) -> Item:
     colour = data.get("flat")  # a flat image's mean colour, else None
     inner = data.get("inner")  # the picture inside a plain border
     return Item(
-        source,
-        data["pHash"],
-        data.get("width"),
-        data.get("height"),
-        data.get("size"),
+        **_file_traits(source, data),
         flat=colour is not None,
         colour=colour,
-        format=data.get("format"),
         quality=data.get("quality"),
-        camera=data.get("camera"),
-        captured=data.get("captured"),
-        mtime_ns=data.get("mtimeNs"),
         views=pack(data["pHash"], data.get("turned"), inner["pHash"] if inner else None, data.get("windows")),
         inner_pixels=_inner_pixels(inner, data.get("width"), data.get("height")),
         provenance=provenance_from(data.get("provenance"), data.get("damage")),
@@ -71,15 +63,7 @@ def video_item_of(source: str, data: dict[str, Any]) -> Item:
     picture inside letterbox bars as its pixels."""
     picture = data.get("picture")
     return Item(
-        source,
-        data["pHash"],
-        data.get("width"),
-        data.get("height"),
-        data.get("size"),
-        format=data.get("format"),
-        camera=data.get("camera"),
-        captured=data.get("captured"),
-        mtime_ns=data.get("mtimeNs"),
+        **_file_traits(source, data),
         inner_pixels=picture[0] * picture[1] if picture else None,
         provenance=provenance_from(None, data.get("damage")),
         duration=float(data["duration"]),
@@ -89,6 +73,21 @@ def video_item_of(source: str, data: dict[str, Any]) -> Item:
         picture=(picture[0], picture[1]) if picture else None,
         codec=data.get("videoCodec"),
     )
+
+
+def _file_traits(source: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What an image's and a video's items both take from their records."""
+    return {
+        "source": source,
+        "phash": data["pHash"],
+        "width": data.get("width"),
+        "height": data.get("height"),
+        "size": data.get("size"),
+        "format": data.get("format"),
+        "camera": data.get("camera"),
+        "captured": data.get("captured"),
+        "mtime_ns": data.get("mtimeNs"),
+    }
 
 
 def provenance_from(data: Any, damage: Any = None) -> Provenance:
