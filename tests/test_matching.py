@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import ikmeta
 from ikmeta.sources.read import read_source
 from ikmeta.video.fingerprint import Fingerprint, Frame, fingerprint
-from ikmeta.video.matching import group_videos, match_share, same
+from ikmeta.video.matching import MIN_SHARE, compare, group_videos, match_share, same
 
 from .conftest import agrees, make_clip, need, need_module, probed, run
 
@@ -189,13 +189,26 @@ def test_a_weak_match_is_checked_on_dense_fingerprints_and_a_strong_one_is_not()
     assert asked == []
 
 
-def brute_force_groups(fingerprints: list[Fingerprint]) -> list[list[int]]:
-    """group_videos as its text says, comparing each video with every group's leader."""
-    order = sorted(range(len(fingerprints)), key=lambda i: (-fingerprints[i].duration, i))
+def brute_force_groups(fingerprints: list[Fingerprint], densify=None) -> list[list[int]]:
+    """group_videos as its text says, comparing each video with every group's leader (a weak
+    match checked on what ``densify`` gives, as group_videos checks it)."""
+    prints = list(fingerprints)
+
+    def copies(i: int, j: int) -> bool:
+        match = compare(prints[i], prints[j])
+        if not match.weak or densify is None or (prints[i].every_second and prints[j].every_second):
+            return match.share >= MIN_SHARE
+        for k in (i, j):
+            dense = None if prints[k].every_second else densify(k)
+            if dense is not None:
+                prints[k] = dense
+        return compare(prints[i], prints[j]).share >= MIN_SHARE
+
+    order = sorted(range(len(prints)), key=lambda i: (-prints[i].duration, i))
     groups: list[list[int]] = []
     for i in order:
         for members in groups:
-            if same(fingerprints[members[0]], fingerprints[i]):
+            if copies(members[0], i):
                 members.append(i)
                 break
         else:
@@ -213,9 +226,41 @@ near_frames = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(near_frames, st.integers(5, 25)), max_size=10))
+@given(st.lists(st.tuples(near_frames, near_frames, st.integers(5, 25)), max_size=10))
 def test_the_index_of_leaders_changes_no_group(videos):
     """Comparing a video only with the leaders it has a frame near gives the groups that
-    comparing it with every leader gives (hashes drawn near a few pictures, so that many match)."""
-    fingerprints = [made_up([(float(t), *hs) for t, *hs in listed], float(d)) for listed, d in videos]
+    comparing it with every leader gives (hashes drawn near a few pictures, so that many
+    match), with and without dense fingerprints (each video's own, drawn the same way)."""
+    fingerprints = [made_up([(float(t), *hs) for t, *hs in listed], float(d)) for listed, _, d in videos]
+    dense = [
+        dataclasses.replace(made_up([(float(t), *hs) for t, *hs in [*listed, *more]], float(d)), dense=True)
+        for listed, more, d in videos
+    ]
     assert group_videos(fingerprints) == brute_force_groups(fingerprints)
+    assert group_videos(fingerprints, densify=dense.__getitem__) == brute_force_groups(
+        fingerprints, dense.__getitem__
+    )
+
+
+def test_a_leader_made_dense_by_a_failed_match_is_found_by_a_later_copy():
+    """L (one key frame) meets W, which shares only L's opening second: both are made dense
+    and do not match. X, a trimmed copy of L whose key frames are none of L's, has frames near
+    L's dense frames only: it must still be compared with L, and join it."""
+    rng = __import__("random").Random(1)
+
+    def fresh() -> str:
+        return f"{rng.getrandbits(64):016x}"
+
+    opening, own, other = fresh(), {t: fresh() for t in range(30)}, {t: fresh() for t in range(30)}
+
+    def print_of(frames, seconds, dense=False):
+        listed = [(float(t), value, fresh(), fresh(), fresh()) for t, value in frames]
+        return dataclasses.replace(made_up(listed, seconds), dense=dense)
+
+    leader, lookalike = print_of([(0, opening)], 30.0), print_of([(0, opening)], 29.9)
+    dense = {
+        0: print_of([(0, opening), *((t, own[t]) for t in range(1, 30))], 30.0, dense=True),
+        1: print_of([(0, opening), *((t, other[t]) for t in range(1, 30))], 29.9, dense=True),
+    }
+    trimmed = print_of([(t - 3, own[t]) for t in (3, 8, 13, 18, 23)], 27.0)
+    assert group_videos([leader, lookalike, trimmed], turns=False, densify=dense.get) == [[0, 2]]

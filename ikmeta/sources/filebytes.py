@@ -59,8 +59,9 @@ class FileBytes:
         return f"<FileBytes: {self.size} bytes>"
 
     def reader(self) -> BinaryIO:
-        """A file object of its own (a duplicate of the descriptor), at the start: for a reader
-        that seeks, such as PyAV. Close it after."""
+        """A file object (a duplicate of the descriptor), at the start: for a reader that
+        seeks, such as PyAV. Close it after. Duplicates share one file position: one reader of
+        a value at a time (slices, read with ``os.pread``, are never moved by it)."""
         reader = os.fdopen(os.dup(self.descriptor), "rb")
         reader.seek(0)
         return reader

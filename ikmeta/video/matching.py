@@ -155,6 +155,37 @@ class _LeaderFrames:
         return found
 
 
+def _join(
+    i: int,
+    groups: list[list[int]],
+    leaders: _LeaderFrames,
+    prints: list[Fingerprint],
+    copies: Callable[[int, int], bool],
+) -> bool:
+    """Video ``i`` into the first group, in the order they were made, whose leader it is a
+    copy of; whether it found one. Only the leaders it has a frame near are compared; a
+    leader made dense on the way has its new frames indexed, and a video made dense looks
+    for the leaders near its new frames among the groups after the one it was made dense at."""
+    last = -1
+    while True:
+        before = prints[i]
+        later = sorted(number for number in leaders.near(prints[i]) if number > last)
+        for number in later:
+            last = number
+            leader = groups[number][0]
+            was = prints[leader]
+            matched = copies(leader, i)
+            if prints[leader] is not was:  # made dense: its new frames may be near later videos
+                leaders.add(number, prints[leader])
+            if matched:
+                groups[number].append(i)
+                return True
+            if prints[i] is not before:
+                break  # made dense: look again for the leaders near its new frames
+        else:
+            return False
+
+
 def group_videos(
     fingerprints: Sequence[Fingerprint],
     radius: int = RADIUS,
@@ -192,14 +223,8 @@ def group_videos(
     groups: list[list[int]] = []
     leaders = _LeaderFrames(radius)
     for i in order:
-        near = leaders.near(prints[i])  # the groups worth comparing with: a frame in common
-        for number in sorted(near):
-            leader = groups[number][0]
-            if copies(leader, i):
-                groups[number].append(i)
-                leaders.add(number, prints[leader])  # (made dense, it may hold new frames)
-                break
-        else:
+        joined = _join(i, groups, leaders, prints, copies)
+        if not joined:
             leaders.add(len(groups), prints[i])
             groups.append([i])
     return sorted((sorted(members) for members in groups if len(members) > 1), key=lambda g: g[0])
