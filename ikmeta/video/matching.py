@@ -121,37 +121,42 @@ def _share(short: Fingerprint, long: Fingerprint, mine: np.ndarray, others: np.n
 
 
 class _LeaderFrames:
-    """The frames of each group's leading video, every turn, so that a video is compared only
-    with the leaders it has a frame near (within ``radius`` in some turn): the others cannot
-    match it. Grouping thousands of videos then costs a pass over the frames, not a
-    comparison with each group."""
+    """The frames of each group's leading video, so that a video is compared only with the
+    leaders it has a frame near: within ``radius``, its frames in every turn against a
+    leader's as displayed, or its own as displayed against a leader's in every turn (the two
+    ways :func:`compare` looks). The others cannot match it. Grouping thousands of videos
+    then costs a pass over the leaders' frames a video, not a comparison with each group."""
 
-    CHUNK = 4096  # leaders' frames compared at once
+    AT_ONCE = 1 << 21  # pairs of frames compared in one step (16 MB of differences)
 
     def __init__(self, radius: int) -> None:
         self.radius = radius
-        self.parts: list[np.ndarray] = []
-        self.owners: list[np.ndarray] = []
-        self.joined: tuple[np.ndarray, np.ndarray] | None = None
+        self.parts: dict[bool, list[np.ndarray]] = {False: [], True: []}  # as displayed; every turn
+        self.owners: dict[bool, list[np.ndarray]] = {False: [], True: []}
+        self.joined: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
 
     def add(self, group: int, fp: Fingerprint) -> None:
-        values = fp.hashes.reshape(-1)
-        self.parts.append(values)
-        self.owners.append(np.full(len(values), group, dtype=np.int64))
-        self.joined = None
+        for turned, values in ((False, fp.hashes[0]), (True, fp.hashes.reshape(-1))):
+            self.parts[turned].append(values)
+            self.owners[turned].append(np.full(len(values), group, dtype=np.int64))
+        self.joined.clear()
 
     def near(self, fp: Fingerprint) -> set[int]:
-        if not self.parts or not fp.frames:
+        if not self.parts[False] or not fp.frames:
             return set()
-        if self.joined is None:
-            self.joined = (np.concatenate(self.parts), np.concatenate(self.owners))
-        values, owners = self.joined
-        mine = fp.hashes.reshape(-1)
         found: set[int] = set()
-        for start in range(0, len(values), self.CHUNK):
-            block = values[start : start + self.CHUNK]
-            close = (np.bitwise_count(mine[:, None] ^ block[None, :]) <= self.radius).any(axis=0)
-            found.update(owners[start : start + self.CHUNK][close].tolist())
+        for turned, mine in ((False, fp.hashes.reshape(-1)), (True, fp.hashes[0])):
+            if turned not in self.joined:
+                self.joined[turned] = (
+                    np.concatenate(self.parts[turned]),
+                    np.concatenate(self.owners[turned]),
+                )
+            values, owners = self.joined[turned]
+            step = max(1, self.AT_ONCE // len(mine))
+            for start in range(0, len(values), step):
+                block = values[start : start + step]
+                close = (np.bitwise_count(mine[:, None] ^ block[None, :]) <= self.radius).any(axis=0)
+                found.update(owners[start : start + step][close].tolist())
         return found
 
 
