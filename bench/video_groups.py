@@ -12,7 +12,7 @@ bench says so, then prints seconds and the speed-up (``--no-loop`` above a count
 loop's time grows with the square of the videos). The index still compares each video's
 frames with every leader's frame, one numpy pass a video: the bound is videos x leaders'
 frames (10,000 videos of about 6 frames: 10,000 x 240,000 frame pairs in every turn,
-about a minute on one core). A multi-index of the frames, as ``ikmeta/dupes/neighbors.py``
+about 14 s on one core). A multi-index of the frames, as ``ikmeta/dupes/neighbors.py``
 keeps for images, is the way under it.
 """
 

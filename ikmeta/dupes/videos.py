@@ -73,20 +73,21 @@ def group_videos_of(
     def densify(k: int) -> Fingerprint | None:
         if k not in made:
             made[k] = _dense_print(dense, items[k])
-        found = made[k]
-        if found is not None:
-            prints[k] = found
-        return found
+        made_print = made[k]
+        if made_print is not None:
+            prints[k] = made_print
+        return made_print
 
-    if dense is not None:  # the videos of weak matches made dense side by side, ahead
-        asked: set[int] = set()
-        group_videos(prints, max_distance, turns, asked.add)
+    asked: set[int] = set()  # the videos of weak matches: a first pass asks for them, makes none
+    found = group_videos(prints, max_distance, turns, asked.add if dense is not None else None)
+    if asked:  # made dense side by side, then grouped again with them (else the first pass stands)
         wanted = sorted(asked)
         made.update(
             zip(wanted, ordered_map(lambda k: _dense_print(dense, items[k]), wanted, jobs), strict=True)
         )
+        found = group_videos(prints, max_distance, turns, densify)
     groups = []
-    for indexes in group_videos(prints, max_distance, turns, densify if dense is not None else None):
+    for indexes in found:
         members = [items[k] for k in indexes]
         best, *others = ranked_videos(members)
         print_of = {id(items[k]): prints[k] for k in indexes}

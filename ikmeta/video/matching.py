@@ -131,27 +131,32 @@ class _LeaderFrames:
 
     def __init__(self, radius: int) -> None:
         self.radius = radius
-        self.parts: dict[bool, list[np.ndarray]] = {False: [], True: []}  # as displayed; every turn
-        self.owners: dict[bool, list[np.ndarray]] = {False: [], True: []}
-        self.joined: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        # As displayed (False) and in every turn (True): the frames' pHashes and their groups,
+        # in arrays that grow by doubling (a new leader is added, not the index copied anew).
+        self.values = {turned: np.empty(0, dtype=np.uint64) for turned in (False, True)}
+        self.owners = {turned: np.empty(0, dtype=np.int64) for turned in (False, True)}
+        self.used = {False: 0, True: 0}
 
     def add(self, group: int, fp: Fingerprint) -> None:
         for turned, values in ((False, fp.hashes[0]), (True, fp.hashes.reshape(-1))):
-            self.parts[turned].append(values)
-            self.owners[turned].append(np.full(len(values), group, dtype=np.int64))
-        self.joined.clear()
+            used, count = self.used[turned], len(values)
+            if used + count > len(self.values[turned]):
+                size = max(2 * len(self.values[turned]), used + count, 1024)
+                self.values[turned] = np.resize(self.values[turned], size)
+                self.owners[turned] = np.resize(self.owners[turned], size)
+            self.values[turned][used : used + count] = values
+            self.owners[turned][used : used + count] = group
+            self.used[turned] = used + count
 
     def near(self, fp: Fingerprint) -> set[int]:
-        if not self.parts[False] or not fp.frames:
+        if not self.used[False] or not fp.frames:
             return set()
         found: set[int] = set()
         for turned, mine in ((False, fp.hashes.reshape(-1)), (True, fp.hashes[0])):
-            if turned not in self.joined:
-                self.joined[turned] = (
-                    np.concatenate(self.parts[turned]),
-                    np.concatenate(self.owners[turned]),
-                )
-            values, owners = self.joined[turned]
+            values, owners = (
+                self.values[turned][: self.used[turned]],
+                self.owners[turned][: self.used[turned]],
+            )
             step = max(1, self.AT_ONCE // len(mine))
             for start in range(0, len(values), step):
                 block = values[start : start + step]
