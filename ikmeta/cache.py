@@ -21,16 +21,18 @@ never touched. When the cache cannot be used, the run goes on without it. Nothin
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import os_reason
 from .hashes import TURNS, WINDOWS
@@ -134,6 +136,22 @@ def cache_key(path: str) -> CacheKey | None:
     return CacheKey(os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_mtime_ns)
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _serialized(method: _Method) -> _Method:
+    """``method`` holding the cache's lock: threads share a run's cache (dense video
+    fingerprints are made on two), and Python's sqlite3 connection must not be used by two
+    at once (it crashed the interpreter)."""
+
+    @functools.wraps(method)
+    def holding_the_lock(self: HashCache, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return holding_the_lock  # type: ignore[return-value]
+
+
 class HashCache:
     """pHashes by :class:`CacheKey`. Use :meth:`open`; a disabled cache (``None`` path) stores nothing."""
 
@@ -149,6 +167,7 @@ class HashCache:
         self.problem = problem  # why the cache is off (or only read), for one warning
         self.read_only = read_only
         self.pending: list[tuple[Any, ...]] = []  # rows for the next INSERT
+        self.lock = threading.RLock()  # one thread at a time on the connection (see _serialized)
 
     @classmethod
     def open(cls, path: str | None, *, replace_foreign: bool = True) -> HashCache:
@@ -196,6 +215,7 @@ class HashCache:
         except (OSError, sqlite3.Error, _Foreign) as exc:
             return cls(None, path=path, problem=f"cannot be used ({exc}); running without it")
 
+    @_serialized
     def get(self, keys: Iterable[CacheKey]) -> dict[CacheKey, dict[str, Any]]:
         if self.connection is None:
             return {}
@@ -231,6 +251,7 @@ class HashCache:
                 if key in wanted:
                     yield key, values
 
+    @_serialized
     def stored(self, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of the row each of ``paths`` has, whatever its version: a URL with
         one is worth asking its server whether it changed."""
@@ -249,6 +270,7 @@ class HashCache:
             self._disable(exc)
         return found
 
+    @_serialized
     def put(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]]) -> None:
         """Queue entries; they are written every few hundred and at :meth:`close`."""
         if self.read_only:
@@ -266,6 +288,7 @@ class HashCache:
         if len(self.pending) >= BATCH:
             self.flush()
 
+    @_serialized
     def flush(self) -> None:
         if self.connection is None or not self.pending:
             self.pending.clear()
@@ -291,12 +314,14 @@ class HashCache:
         except sqlite3.Error as exc:
             self._disable(exc)
 
+    @_serialized
     def close(self) -> None:
         self.flush()
         if self.connection is not None:
             self.connection.close()
             self.connection = None
 
+    @_serialized
     def get_thumbnails(self, keys: Iterable[CacheKey], kind: str) -> dict[CacheKey, tuple[int, int, bytes]]:
         """(width, height, encoded image) of each key's cached thumbnail of ``kind``, where there is one."""
         if self.connection is None:
@@ -311,6 +336,7 @@ class HashCache:
             return found  # a cache read only, made before thumbnails: they are made afresh
         return found
 
+    @_serialized
     def put_thumbnails(self, entries: Iterable[tuple[CacheKey, tuple[int, int, bytes]]], kind: str) -> None:
         """Store thumbnails of ``kind`` (written at once, in one transaction)."""
         if self.connection is None or self.read_only:
@@ -324,6 +350,7 @@ class HashCache:
             rows,
         )
 
+    @_serialized
     def get_videos(self, keys: Iterable[CacheKey], dense: bool = False) -> dict[CacheKey, dict[str, Any]]:
         """The cached hash record of each key that is a video fingerprinted by this ikmeta's
         fingerprint (:data:`VIDEO_ALGORITHM`; with ``dense``, its dense fingerprint's); a
@@ -341,6 +368,7 @@ class HashCache:
             return found  # a cache read only, made before videos: they are fingerprinted afresh
         return found
 
+    @_serialized
     def put_videos(self, entries: Iterable[tuple[CacheKey, dict[str, Any]]], dense: bool = False) -> None:
         """Store videos' hash records (written at once, in one transaction: a video takes far
         longer to fingerprint than a row to write)."""
@@ -362,6 +390,7 @@ class HashCache:
                 rows,
             )
 
+    @_serialized
     def get_details(self, keys: Iterable[CacheKey], kind: str) -> dict[CacheKey, tuple[float, ...]]:
         """The cached detail profile of ``kind`` of each key that has one."""
         if self.connection is None:
@@ -377,6 +406,7 @@ class HashCache:
             return found
         return found
 
+    @_serialized
     def put_details(self, entries: Iterable[tuple[CacheKey, tuple[float, ...]]], kind: str) -> None:
         """Store detail profiles of ``kind`` (written at once, in one transaction)."""
         if self.connection is None or self.read_only:

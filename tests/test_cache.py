@@ -332,3 +332,36 @@ def test_a_damaged_video_record_is_a_miss_not_a_crash(tmp_path, damaged):
         damaged,
     )
     assert HashCache.open(path).get_videos([key]) == {}
+
+
+def test_one_cache_is_shared_by_threads(tmp_path):
+    """Dense fingerprints are made on two threads that share the run's cache: its connection
+    is used by one thread at a time (sqlite3's Python connection is not safe to share, and
+    once crashed the test run's worker)."""
+    path = str(tmp_path / "c.sqlite3")
+    cache = HashCache.open(path)
+    clips = []
+    for k in range(8):
+        clip = tmp_path / f"{k}.mp4"
+        clip.write_bytes(b"x" * (k + 1))
+        clips.append(cache_key(str(clip)))
+    failures: list[BaseException] = []
+
+    def write_and_read(key):
+        try:
+            for _ in range(150):
+                cache.put_videos([(key, VIDEO)], dense=True)
+                assert cache.get_videos([key], dense=True) == {key: VIDEO}
+                cache.put([(key, VALUE)])
+                cache.get([key])
+        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write_and_read, args=(key,)) for key in clips]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cache.close()
+    assert failures == [] and cache.problem is None
+    assert HashCache.open(path).get_videos(clips, dense=True) == dict.fromkeys(clips, VIDEO)
