@@ -20,6 +20,7 @@ never touched. When the cache cannot be used, the run goes on without it. Nothin
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ._version import __version__
 from .errors import os_reason
 from .hashes import TURNS, WINDOWS
 
@@ -81,6 +83,13 @@ VIDEOS_TABLE = (
     "CREATE TABLE IF NOT EXISTS videos (path TEXT NOT NULL, size INTEGER NOT NULL, "
     "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (path, kind))"
 )
+# A file's metadata object (ikmeta.inspect, for ikmeta serve's library), as JSON; ``kind`` names
+# the ikmeta release that made it (METADATA_KIND): another release's objects miss.
+METADATA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS metadata (path TEXT NOT NULL, size INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, object TEXT NOT NULL, PRIMARY KEY (path, kind))"
+)
+METADATA_KIND = f"inspect-{__version__}"
 # The video fingerprint (ikmeta.video.fingerprint) and what its record holds: bump when they change.
 VIDEO_ALGORITHM = "keyframes-step1-grey96-bars-flat4-v2"
 VIDEO_KEYS = (
@@ -140,9 +149,8 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _serialized(method: _Method) -> _Method:
-    """``method`` holding the cache's lock: threads share a run's cache (dense video
-    fingerprints are made on two), and Python's sqlite3 connection must not be used by two
-    at once (it crashed the interpreter)."""
+    """``method`` holding the cache's lock: threads share a run's cache (dense video prints
+    are made on two); sqlite3's connection must not be used by two at once (it crashes)."""
 
     @functools.wraps(method)
     def holding_the_lock(self: HashCache, *args: Any, **kwargs: Any) -> Any:
@@ -387,6 +395,29 @@ class HashCache:
         if rows:
             self._write(
                 "INSERT OR REPLACE INTO videos (path, size, mtime_ns, kind, record) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @_serialized
+    def get_metadata(self, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
+        """The cached metadata object (JSON text) of each key that this release made."""
+        found: dict[CacheKey, str] = {}
+        query = "SELECT path, size, mtime_ns, object FROM metadata WHERE kind = ? AND path IN "
+        with contextlib.suppress(sqlite3.Error):  # a cache read only, made before this table
+            for key, (text,) in self._rows(query, METADATA_KIND, keys) if self.connection else ():
+                if isinstance(_json_object(text), dict):
+                    found[key] = text
+        return found
+
+    @_serialized
+    def put_metadata(self, entries: Iterable[tuple[CacheKey, str]]) -> None:
+        """Store metadata objects, each as its JSON text (written at once, in one transaction)."""
+        if self.connection is None or self.read_only:
+            return
+        rows = [(_stored_path(k.path), k.size, k.mtime_ns, METADATA_KIND, text) for k, text in entries]
+        if rows:
+            self._write(
+                "INSERT OR REPLACE INTO metadata (path, size, mtime_ns, kind, object) VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -756,6 +787,7 @@ def _connect(path: str) -> sqlite3.Connection:
             connection.execute(THUMBNAILS_TABLE)
             connection.execute(DETAILS_TABLE)
             connection.execute(VIDEOS_TABLE)
+            connection.execute(METADATA_TABLE)
             connection.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()  # reads a page: fails if corrupt
             connection.execute("COMMIT")
         except BaseException:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from ikmeta.errors import ImageError
 from ikmeta.image.limits import MAX_PIXELS
-from ikmeta.image.metadata import Report, inspect_blob, phash_blob
+from ikmeta.image.metadata import Report, describe_blob, inspect_blob, phash_blob
 from ikmeta.sources.base import Blob, is_video_name
 from ikmeta.video.container import CONTAINERS, video_format
 
@@ -85,6 +86,19 @@ def inspect_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
         return inspect_video(blob, fmt, max_pixels)
     with _named_as_video(blob):
         return inspect_blob(blob, max_pixels)
+
+
+def describe_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> dict[str, Any]:
+    """What the header of the image or video in ``blob`` says: for an image, its metadata
+    object without ``pHash`` and ``exif`` (:func:`ikmeta.image.metadata.describe_blob`, no
+    pixel decoded); for a video, its metadata object. Raises as :func:`inspect_media` does."""
+    fmt = video_format(blob.data)
+    if fmt:
+        from ikmeta.video.probe import inspect_video
+
+        return inspect_video(blob, fmt, max_pixels).metadata
+    with _named_as_video(blob):
+        return describe_blob(blob, max_pixels)
 
 
 @contextlib.contextmanager

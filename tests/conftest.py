@@ -14,6 +14,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import urllib.request
 import zlib
 from collections.abc import Iterator
@@ -457,3 +458,43 @@ def agrees(meta: dict, reference: dict) -> list[str]:
 def ffprobe() -> str:
     need(shutil.which("ffprobe") is not None, "ffprobe (Debian's ffmpeg)")
     return shutil.which("ffprobe") or ""
+
+
+@contextlib.contextmanager
+def serving(library: Path, private_key: str | None = "private_test_key", **options: Any) -> Iterator[Any]:
+    """``ikmeta serve`` of ``library`` on a free port of 127.0.0.1, on a thread of this process
+    (uvicorn, as the command runs it); yields the app, whose ``base_url`` is where it listens.
+    The library is indexed before the first request unless ``index=False`` is given."""
+    import threading
+
+    need_module("uvicorn", "uvicorn (the serve extra, in the test extra)")
+    from ikmeta.serve import create_app
+    from ikmeta.serve.server import address_of, bind, server_for
+
+    indexed = threading.Event()
+    told = options.get("on_indexed")
+
+    def on_indexed(count: int, seconds: float) -> None:
+        if told is not None:
+            told(count, seconds)
+        indexed.set()
+
+    options["on_indexed"] = on_indexed
+    app = create_app(str(library), private_key, **options)
+    if options.get("index", True):
+        assert indexed.wait(60), "the library was not indexed within 60 s"
+    sock = bind("127.0.0.1", 0)
+    server = server_for(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    app.base_url = address_of(sock)
+    try:
+        yield app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.library.close()
+        sock.close()

@@ -4,8 +4,8 @@ Data goes to stdout, messages to stderr as ``ikmeta: <source>: <reason>``.
 Exit codes: 0 all done, 1 some source could not be read, 2 usage error, 130 interrupted.
 Core modules are imported inside the commands, so ``--help`` and ``distance`` stay fast.
 
-Each command is a module of this package (inspect, phash, distance, dupes, review, apply
-and undo), registered on the ``cli`` group here; they share :mod:`.terminal` (every write
+Each command is a module of this package (inspect, phash, distance, dupes, review, apply,
+undo and serve), registered on the ``cli`` group here; they share :mod:`.terminal` (every write
 to stdout and stderr), :mod:`.options` (the option families), :mod:`.types` (the
 parameter types) and :mod:`.sources` (the sources a command is given).
 """
@@ -24,7 +24,7 @@ import click
 
 from ikmeta._version import __version__
 
-from . import apply, distance, dupes, inspect, phash, review
+from . import apply, distance, dupes, inspect, phash, review, serve
 from .options import CONTEXT
 from .terminal import EXIT_FAILED, EXIT_OK, _exit_now, _interrupted
 
@@ -98,6 +98,7 @@ SHORT_HELP = {
     review.review: "Write a report's review page: choose what to keep in a browser.",
     apply.apply: "Trash, move or link a report's duplicates (a plan until --yes).",
     apply.undo: "Reverse what 'ikmeta apply ... --yes' did, from its journal.",
+    serve.serve: "ImageKit's API from a folder, for ImageKit's own SDKs.",
 }
 for _command, _short in SHORT_HELP.items():
     _command.short_help = _short
@@ -110,3 +111,4 @@ cli.add_command(dupes.dupes)
 cli.add_command(review.review)
 cli.add_command(apply.apply)
 cli.add_command(apply.undo)
+cli.add_command(serve.serve)

@@ -73,6 +73,9 @@ class FetchOptions:
     retries: int = 3  # times a connection error, 429 or 5xx is tried again
     backoff: float = 0.5  # seconds: the waits between tries grow from this (doubling, with jitter)
     connections: int = 16  # downloads at once (--connections), and connections kept alive a host
+    # Only public addresses, checked as each connection is made (ikmeta serve, for its clients'
+    # URLs: see ikmeta.sources.addresses); a URL to 127.0.0.1 or 169.254.169.254 is refused.
+    public_only: bool = False
 
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token

@@ -57,6 +57,7 @@ from urllib3.util import Retry, Timeout
 from ikmeta._version import __version__
 from ikmeta.errors import SourceError
 
+from .addresses import AddressRefused, public_address
 from .base import Blob, FetchOptions, is_url
 
 CHUNK = 1 << 16
@@ -158,6 +159,46 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
 
 
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _PublicOnly:
+    """A connection that connects only to a public address (:mod:`ikmeta.sources.addresses`):
+    the host's addresses are checked, and the one checked is the one connected to (TLS still
+    names and verifies the host)."""
+
+    _dns_host: str
+    host: str
+    port: int
+
+    def _new_conn(self) -> socket.socket:
+        try:
+            address = public_address(self._dns_host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        named, self._dns_host = self._dns_host, address
+        try:
+            return super()._new_conn()  # type: ignore[misc,no-any-return]
+        finally:
+            self._dns_host = named
+
+
+class _PublicHTTPConnection(_PublicOnly, _HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicOnly, _HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+_PUBLIC_POOL_CLASSES = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
 
 
 class _Until(Timeout):
@@ -279,7 +320,7 @@ class _Pools:
     """The process's connection pools, by proxy and size."""
 
     def __init__(self) -> None:
-        self.by_key: dict[tuple[str | None, int], urllib3.PoolManager] = {}
+        self.by_key: dict[tuple[str | None, int, bool], urllib3.PoolManager] = {}
         self.lock = threading.Lock()
 
     def forget(self) -> None:
@@ -304,12 +345,13 @@ def proxy_for(url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"
 
 
-def pool_for(url: str, connections: int) -> urllib3.PoolManager:
+def pool_for(url: str, connections: int, public_only: bool = False) -> urllib3.PoolManager:
     """The pool of connections for ``url``: direct, or through its :func:`proxy_for` (with the
-    proxy URL's user:password as Proxy-Authorization); one per process and proxy, shared by
-    every thread, keeping up to ``connections`` connections alive a host."""
+    proxy URL's user:password as Proxy-Authorization); one per process, proxy and
+    ``public_only`` (direct connections only to public addresses), shared by every thread,
+    keeping up to ``connections`` connections alive a host."""
     proxy = proxy_for(url)
-    key = (proxy, connections)
+    key = (proxy, connections, public_only)
     with _POOLS.lock:
         pool = _POOLS.by_key.get(key)
         if pool is None:
@@ -318,7 +360,8 @@ def pool_for(url: str, connections: int) -> urllib3.PoolManager:
                 if proxy
                 else urllib3.PoolManager(num_pools=64, maxsize=connections)
             )
-            pool.pool_classes_by_scheme = _POOL_CLASSES  # whose reads keep to the deadline
+            # whose reads keep to the deadline (and, public_only, connect only to public addresses)
+            pool.pool_classes_by_scheme = _PUBLIC_POOL_CLASSES if public_only and not proxy else _POOL_CLASSES
             _POOLS.by_key[key] = pool
     return pool
 
@@ -446,6 +489,9 @@ def _follow(method: str, url: str, options: FetchOptions, deadline: float) -> tu
                 headers = {k: v for k, v in headers.items() if k.lower() not in CROSS_ORIGIN_DROPPED}
             visited.add(target)
             current = target
+    except AddressRefused as exc:  # named by the URL asked for (the reason names the host)
+        via = "" if current == request.url else f" (redirected to {current})"
+        raise AddressRefused(url, exc.reason + via) from None
     except SourceError:
         raise
     except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
@@ -461,7 +507,13 @@ def _request(
 ) -> Any:
     """The response to ``method`` on ``url`` (tried again after a connection error up to
     ``retries`` times, while there is time), its body unread; by ``deadline``."""
-    pool = pool_for(url, options.connections)
+    pool = pool_for(url, options.connections, options.public_only)
+    if options.public_only and proxy_for(url):  # the proxy connects: the host is checked before
+        parts = urllib.parse.urlsplit(url)
+        try:
+            public_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        except socket.gaierror as exc:
+            raise NameResolutionError(parts.hostname or "", None, exc) from exc  # type: ignore[arg-type]
     return pool.urlopen(
         method,
         url,

@@ -1,0 +1,90 @@
+"""``ikmeta serve``: ImageKit's Metadata and Media Library API on your own machine, for
+ImageKit's own SDKs (pointed at it with their base URL), from a folder of images and videos.
+
+The stages: :mod:`.paths` (where a file lives, made safe), :mod:`.library` (the folder's
+files: found, indexed, stored, trashed), :mod:`.imagekit` (ImageKit's objects for them),
+:mod:`.app` (the ASGI app: routes, authorisation, errors) and :mod:`.server` (the socket and
+uvicorn). Needs the ``serve`` extra (``pip install 'ikmeta[serve]'``: uvicorn, Starlette,
+python-multipart).
+
+    >>> from ikmeta.serve import create_app
+    >>> app = create_app("photos", private_key="private_key_of_mine")  # any ASGI server runs it
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ikmeta.errors import IkmetaError
+
+if TYPE_CHECKING:
+    from ikmeta.cache import HashCache
+
+INSTALL = "pip install 'ikmeta[serve]'"
+
+
+class ServeError(IkmetaError):
+    """The server cannot start: its extra missing, an address that cannot be listened on."""
+
+
+def available() -> bool:
+    """Whether the ``serve`` extra is installed (looked up, not imported)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("uvicorn", "starlette", "multipart"))
+
+
+def create_app(
+    library: str,
+    private_key: str | None,
+    *,
+    cache: HashCache | None = None,
+    max_bytes: int = 50_000_000,
+    allow_private_urls: bool = False,
+    url_endpoint: str | None = None,
+    workers: int = 4,
+    timeout: float = 30.0,
+    index: bool = True,
+    on_indexed: Any = None,
+) -> Any:
+    """The ASGI app serving the folder ``library`` (see :mod:`ikmeta.serve.app`): its files are
+    found now, and with ``index`` their metadata objects made on a thread in the background
+    (``on_indexed(count, seconds)`` when done). ``timeout``: seconds a client's URL may take to
+    download, within ``max_bytes``. ``private_key`` None: no authorisation (keep
+    such a server on a loopback address). ``cache``: where metadata objects are kept between
+    runs (default: none). Raises :class:`~ikmeta.errors.SourceError` for a library that is
+    not a folder, :class:`ServeError` without the ``serve`` extra.
+
+        >>> app = create_app("photos", "private_key_of_mine", max_bytes=10_000_000)
+    """
+    if not available():
+        raise ServeError("ikmeta serve", f"needs the serve extra: {INSTALL}")
+    from ikmeta.cache import HashCache
+
+    from .app import Settings, make_app
+    from .library import Library
+
+    opened = Library.open(library, cache or HashCache.open(None))
+    opened.scan()
+    if index:
+        start_indexing(opened, on_indexed)
+    settings = Settings(private_key, max_bytes, allow_private_urls, url_endpoint, workers, timeout=timeout)
+    app = make_app(opened, settings)
+    app.library = opened  # type: ignore[attr-defined]
+    return app
+
+
+def start_indexing(library: Any, on_indexed: Any = None) -> threading.Thread:
+    """Make the metadata objects of ``library``'s files on a thread of their own
+    (:meth:`ikmeta.serve.library.Library.index`), then call ``on_indexed(count, seconds)``."""
+    import time
+
+    def run_index() -> None:
+        start = time.perf_counter()
+        count = library.index()
+        if on_indexed is not None:
+            on_indexed(count, time.perf_counter() - start)
+
+    thread = threading.Thread(target=run_index, name="ikmeta-index", daemon=True)
+    thread.start()
+    return thread
