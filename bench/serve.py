@@ -178,7 +178,9 @@ async def hammer(
 
 def get(path: str, auth: bool = True) -> bytes:
     return (
-        f"GET {path} HTTP/1.1\r\nHost: bench\r\n" + (f"Authorization: {AUTH}\r\n" if auth else "") + "\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + (f"Authorization: {AUTH}\r\n" if auth else "")
+        + "\r\n"
     ).encode()
 
 
@@ -195,7 +197,7 @@ def upload_request(data: bytes, name: str) -> bytes:
         + f"\r\n--{boundary}--\r\n".encode()
     )
     head = (
-        "POST /api/v1/files/upload HTTP/1.1\r\nHost: bench\r\n"
+        "POST /api/v1/files/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: {AUTH}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )

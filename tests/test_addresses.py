@@ -34,6 +34,10 @@ from .test_remote import QuietServer
         ("0.0.0.0", "the unspecified address (this machine)"),
         ("100.64.0.1", "not a public address"),
         ("224.0.0.1", "not a public address"),
+        ("64:ff9b::7f00:1", "a loopback address"),  # NAT64 of 127.0.0.1
+        ("2002:a9fe:a9fe::1", "a link-local address (where cloud metadata services answer)"),  # 6to4
+        ("fec0::1", "a private address"),  # site-local
+        ("64:ff9b::808:808", None),
         ("8.8.8.8", None),
         ("2001:4860:4860::8888", None),
     ],

@@ -154,11 +154,34 @@ def test_upload_names_overwrites_and_conflicts(library):
         assert ik.files.metadata.get(replaced.file_id).format == "png"
         trash = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
         assert jpeg in [path.read_bytes() for path in trash.iterdir()]  # the replaced file, in the trash
+        (library / "album.jpg").mkdir()
+        (library / "album.jpg" / "inside.png").write_bytes(png)
+        with pytest.raises(errors().ConflictError, match=r"/album\.jpg is a folder, not a file"):
+            ik.files.upload(file=jpeg, file_name="album.jpg", use_unique_file_name=False)
+        assert (library / "album.jpg" / "inside.png").read_bytes() == png
+        journal = app.library.journal_path
         # a name with no image extension gets its format's; a name of slashes stays in its folder
         bare = ik.files.upload(file=png, file_name="noext", use_unique_file_name=False)
         assert bare.file_path == "/noext.png"
         sneaky = ik.files.upload(file=png, file_name="../../evil.png", use_unique_file_name=False)
         assert sneaky.file_path == "/_._.._evil.png" and (library / "_._.._evil.png").is_file()
+    done = run("undo", journal)  # the replaced file back, the upload that replaced it to the trash
+    assert done.exit_code == 0, done.stderr
+    assert (library / "same.jpg").read_bytes() == jpeg
+
+
+def test_uploads_keep_the_permissions_of_new_files_and_of_the_file_replaced(library):
+    png = encode(scene((64, 48)), "PNG")
+    (library / "shared.png").write_bytes(png)
+    (library / "shared.png").chmod(0o664)
+    with serving(library) as app:
+        ik = client(app)
+        fresh = ik.files.upload(file=png, file_name="fresh.png", use_unique_file_name=False)
+        ik.files.upload(file=png, file_name="shared.png", use_unique_file_name=False)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (library / fresh.file_path.lstrip("/")).stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (library / "shared.png").stat().st_mode & 0o777 == 0o664
 
 
 def test_a_file_sent_as_base64_or_a_url(library):
@@ -246,7 +269,7 @@ def test_a_wrong_key_or_none_is_401_and_reads_nothing(library, key, message):
         if key is None:
             response = httpx.get(f"{app.base_url}/v1/files")
             assert response.status_code == 401 and message in response.json()["message"]
-            assert response.headers["www-authenticate"].startswith("Basic")
+            assert "www-authenticate" not in response.headers  # (a browser would offer to remember a key)
         else:
             with pytest.raises(errors().AuthenticationError, match=message):
                 client(app, key).assets.list()
@@ -313,8 +336,8 @@ def test_uploads_over_the_cap_and_cut_short_store_nothing(library):
         small = (EXAMPLES / "harbour_small.jpg").read_bytes()
         whole = _multipart(small)
         for cut in (whole[: len(whole) // 2], whole[:-20]):  # the closing boundary missing
-            status = _raw_post(app.base_url, whole, cut)
-            assert status in (400, None)  # 400, or the connection closed: never stored
+            assert _raw_post(app.base_url, cut, cut) == 400
+        assert _raw_post(app.base_url, whole, whole[: len(whole) // 2]) in (400, None)  # the client left
         assert ik.assets.list(path="/") is not None  # the server still answers
     assert snapshot(library) == before
 
@@ -328,14 +351,14 @@ def _multipart(data: bytes) -> bytes:
 
 
 def _raw_post(base_url: str, whole: bytes, sent: bytes) -> int | None:
-    """POST ``sent`` as an upload body of ``len(sent)`` bytes (a body that ends early, or a
-    truncated form), then read the status if one comes."""
+    """POST ``sent`` as an upload body of ``len(whole)`` bytes (less: the client leaves before
+    its end; the same: a form cut short), then read the status if one comes."""
     host, port = base_url.removeprefix("http://").split(":")
     auth = base64.b64encode(f"{KEY}:".encode()).decode()
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         head = (
             f"POST /api/v1/files/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\n"
-            f"Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {len(sent)}\r\n\r\n"
+            f"Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {len(whole)}\r\n\r\n"
         )
         sock.sendall(head.encode() + sent)
         sock.shutdown(socket.SHUT_WR)
@@ -470,3 +493,93 @@ def test_the_queue_is_bounded(monkeypatch):
 
     anyio.run(main)
     assert sorted(map(str, outcomes)) == ["429", "True", "True"]
+
+
+def test_web_pages_and_other_host_names_are_refused(library):
+    """With no key on 127.0.0.1 a web page could post into the library (a form needs no
+    permission to be sent) or read it through DNS rebinding: neither gets through."""
+    httpx = need_module("httpx", "httpx (with the SDK)")
+    png = encode(scene((64, 48)), "PNG")
+    before = snapshot(library)
+    with serving(library, private_key=None, hosts={"127.0.0.1", "localhost"}) as app:
+        page = httpx.post(
+            f"{app.base_url}/api/v1/files/upload",
+            files={"file": ("harbour.jpg", png)},
+            data={"fileName": "harbour.jpg", "useUniqueFileName": "false"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert page.status_code == 403 and page.json()["message"] == "requests from web pages are refused"
+        rebound = httpx.get(f"{app.base_url}/v1/files", headers={"Host": "evil.example:8080"})
+        assert rebound.status_code == 403 and "is not this server's name" in rebound.json()["message"]
+        own = httpx.get(f"{app.base_url}/v1/files", headers={"Host": "localhost:1234"})
+        assert own.status_code == 200
+    assert snapshot(library) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("skip=%C2%B2", "is not a whole number"),
+        ("limit=1001", "is not a whole number from 0 to 1000"),
+        ("path=%00", "holds a NUL character"),
+        ("sort=BY_MOOD", "is not a sort ImageKit knows"),
+        ("type=file-version", "is not file, folder or all"),
+        ("searchQuery=name%3Da", "does not search"),
+    ],
+)
+def test_bad_list_parameters_are_400(library, query, reason):
+    httpx = need_module("httpx", "httpx (with the SDK)")
+    with serving(library, index=False) as app:
+        response = httpx.get(f"{app.base_url}/v1/files?{query}", auth=(KEY, ""))
+    assert response.status_code == 400 and reason in response.json()["message"]
+
+
+def test_odd_uploads_are_refused_in_one_line_and_write_nothing(library, caplog):
+    httpx = need_module("httpx", "httpx (with the SDK)")
+    jpeg = (EXAMPLES / "harbour.jpg").read_bytes()
+    start = jpeg.index(b"\xff\xda")  # the scan: its header reads, its pixels do not
+    garbled = jpeg[:start] + b"\xff\xda" + bytes(100)
+    before = snapshot(library)
+    cases = [
+        ({"fileName": "a.jpg", "folder": "x" * 300}, jpeg, 400, "cannot be made"),
+        ({"fileName": "a.jpg", "customMetadata": "[" * 100_000}, jpeg, 400, "at most 65,536"),
+        ({"fileName": "a.jpg", "customMetadata": "[" * 60_000}, jpeg, 400, "not a JSON object"),
+        ({"fileName": "a.jpg", "tags": "x" * 70_000}, jpeg, 400, "at most 65,536"),
+        ({"fileName": "a.jpg", "responseFields": "metadata"}, garbled, 400, "corrupt image data"),
+        ({"fileName": "a.jpg", "useUniqueFileName": "maybe"}, jpeg, 400, "is not true or false"),
+        ({"fileName": ""}, jpeg, 400, "Missing fileName"),
+    ]
+    with serving(library, index=False) as app:
+        for fields, data, status, reason in cases:
+            response = httpx.post(
+                f"{app.base_url}/api/v1/files/upload",
+                files={"file": ("a.jpg", data)},
+                data=fields,
+                auth=(KEY, ""),
+            )
+            assert response.status_code == status, (fields, response.text)
+            assert reason in response.json()["message"], (fields, response.text)
+        bad = httpx.get(f"{app.base_url}/v1/files", headers={"Authorization": "Basic !!!"})
+        assert bad.status_code == 401
+    assert snapshot(library) == before
+    assert not [record for record in caplog.records if record.exc_info], "a traceback was logged"
+
+
+def test_a_connection_that_never_finishes_its_headers_is_closed(library, monkeypatch):
+    from ikmeta.serve import server
+
+    monkeypatch.setattr(server, "HEADERS_TIMEOUT", 0.5)
+    with serving(library, index=False) as app:
+        host, port = app.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            started = time.perf_counter()
+            assert sock.recv(100) == b""  # closed by the server
+            assert time.perf_counter() - started < 3
+
+
+def test_an_empty_key_is_refused():
+    from ikmeta.serve import ServeError, create_app
+
+    with pytest.raises(ServeError, match="empty"):
+        create_app(str(EXAMPLES), " ")

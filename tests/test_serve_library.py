@@ -66,7 +66,7 @@ def test_clean_name(name, cleaned):
 
 def test_folder_parts_refuse_dot_dot_and_hidden_folders():
     assert folder_parts("/a//b/", "folder") == ["a", "b"]
-    assert folder_parts("a b/c.d", "folder", clean=True) == ["a_b", "c_d"]
+    assert folder_parts("a b/c.d", "folder", clean=True) == ["a_b", "c.d"]
     for bad in ("..", "/a/../b", "./a", "/.git", "a\\..\\b"):
         with pytest.raises(RequestError):
             folder_parts(bad, "folder")
@@ -132,7 +132,7 @@ def test_store_conflicts_and_overwrites_through_the_journaled_trash(library, tmp
     assert second.file_id == first.file_id and Path(library.root, "new/x.png").read_bytes() == other
     _, steps = read_journal(str(tmp_path / "journal.jsonl"))
     assert [(step.action, step.path, step.state) for step in steps] == [
-        ("trash", os.path.join(library.root, "new", "x.png"), "done")
+        ("replace", os.path.join(library.root, "new", "x.png"), "done")
     ]
     unique, _ = library.store(Upload(PNG, "x.png", "/new"))
     assert unique.path.startswith("new/x_") and len(unique.name) == len("x_123456789.png")
@@ -185,3 +185,22 @@ def test_imagekit_objects():
 def test_inside_refuses_a_path_through_a_file(library):
     with pytest.raises(RequestError, match="is a file, not a folder"):
         inside(library.root, ["harbour.jpg", "x"], "folder")
+
+
+@pytest.mark.parametrize(
+    ("credentials", "key", "right"),
+    [
+        (b"k:", b"k", True),
+        (b"k", b"k", True),
+        (b"k:do_not_set", b"k", True),
+        (b"a:b:", b"a:b", True),
+        (b"a:", b"a:b", False),
+        (b"kk:", b"k", False),
+        (b"", b"k", False),
+        (b":", b"", False),
+    ],
+)
+def test_is_key(credentials, key, right):
+    from ikmeta.serve.app import _is_key
+
+    assert _is_key(credentials, key) is right

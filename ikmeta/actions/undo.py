@@ -1,5 +1,6 @@
 """Undoing what a journal records: moved files moved back, trashed ones (and the originals
-that links replaced) taken back out of the trash, never over a file now at the old path.
+that links replaced) taken back out of the trash, never over a file now at the old path (but
+for the upload ``ikmeta serve`` put in a file's place, which goes to the trash in turn).
 
     >>> for outcome in undo_journal("~/.local/state/ikmeta/journal/2026-12-01T10-22-33.jsonl"):
     ...     print(outcome.status, outcome.path)
@@ -27,7 +28,7 @@ from ikmeta.errors import os_reason
 
 from .fileops import move_file, second_name
 from .journal import Journal, JournalStep, read_journal
-from .trash import FREEDESKTOP, find_trashed, forget, forget_entry, restore, trash_entry_path
+from .trash import FREEDESKTOP, find_trashed, forget, forget_entry, restore, trash, trash_entry_path
 
 FINISHED = ("undone", "failed")  # nothing to undo: reversed already, or never done
 RETURNING = ".ikmeta-undo"  # an original on its way back over a link
@@ -73,6 +74,8 @@ def _undo(step: JournalStep) -> UndoOutcome:
             return _undo_move(step)
         if step.action == "trash":
             return _undo_trash(step)
+        if step.action == "replace":
+            return _undo_replace(step)
         if step.action in ("hardlink", "symlink"):
             return _undo_link(step)
         return _outcome(step, "failed", f"unknown action {step.action!r}")
@@ -107,6 +110,27 @@ def _undo_trash(step: JournalStep) -> UndoOutcome:
         return _not_found_in_trash(step)
     restore(trashed, step.path)
     return _outcome(step, "undone")
+
+
+def _undo_replace(step: JournalStep) -> UndoOutcome:
+    """A file ``ikmeta serve`` sent to the trash for an upload to take its name: the upload
+    (the file of the size and time journaled as its ``replacement``, and no other) goes to the
+    trash in turn, and the file comes back."""
+    replacement = step.details.get("replacement")
+    if os.path.lexists(step.path) and not _is_original(step):
+        try:
+            status = os.lstat(step.path)
+        except OSError:
+            status = None
+        if not (
+            isinstance(replacement, dict)
+            and status is not None
+            and stat.S_ISREG(status.st_mode)
+            and (status.st_size, status.st_mtime_ns) == (replacement.get("size"), replacement.get("mtimeNs"))
+        ):
+            return _undo_trash(step)  # (says what now sits there)
+        trash(step.path)
+    return _undo_trash(step)
 
 
 def _undo_link(step: JournalStep) -> UndoOutcome:

@@ -103,7 +103,7 @@ def serve(
       ikmeta serve --library photos --host 0.0.0.0 --private-key-file key.txt
     """
     from ikmeta import serve as serving
-    from ikmeta.serve.server import address_of, bind, is_loopback, server_for
+    from ikmeta.serve.server import address_of, bind, is_loopback, loopback_names, server_for
 
     key = _private_key(private_key_file, no_auth, host)
     cache = check_cache_path(cache_path, no_cache)
@@ -129,7 +129,12 @@ def serve(
                 url_endpoint=url_endpoint,
                 workers=max(2, jobs * 2),
                 timeout=timeout,
+                hosts=loopback_names(host),
                 index=False,  # (begun once the address is said)
+                on_journal=lambda path: note(
+                    f"ikmeta serve: files deleted or replaced go to the trash, journaled in {path} "
+                    f"('ikmeta undo {path}' brings them back)"
+                ),
             )
         except IkmetaError as exc:
             sock.close()

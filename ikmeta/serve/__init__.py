@@ -44,31 +44,47 @@ def create_app(
     url_endpoint: str | None = None,
     workers: int = 4,
     timeout: float = 30.0,
+    hosts: Any = None,
     index: bool = True,
     on_indexed: Any = None,
+    on_journal: Any = None,
 ) -> Any:
     """The ASGI app serving the folder ``library`` (see :mod:`ikmeta.serve.app`): its files are
     found now, and with ``index`` their metadata objects made on a thread in the background
     (``on_indexed(count, seconds)`` when done). ``timeout``: seconds a client's URL may take to
     download, within ``max_bytes``. ``private_key`` None: no authorisation (keep
     such a server on a loopback address). ``cache``: where metadata objects are kept between
-    runs (default: none). Raises :class:`~ikmeta.errors.SourceError` for a library that is
-    not a folder, :class:`ServeError` without the ``serve`` extra.
+    runs (default: none). ``hosts``: the names clients may call it by (its ``Host``; None:
+    any), as a server on a loopback address should keep to against DNS rebinding.
+    ``on_journal(path)``: told where deletions are journaled, at the first. Raises
+    :class:`~ikmeta.errors.SourceError` for a library that is not a folder,
+    :class:`ServeError` for an empty private key or without the ``serve`` extra.
 
         >>> app = create_app("photos", "private_key_of_mine", max_bytes=10_000_000)
     """
     if not available():
         raise ServeError("ikmeta serve", f"needs the serve extra: {INSTALL}")
+    if private_key is not None and not private_key.strip():
+        raise ServeError("private_key", "empty: give a key, or None for no authorisation")
     from ikmeta.cache import HashCache
 
     from .app import Settings, make_app
     from .library import Library
 
     opened = Library.open(library, cache or HashCache.open(None))
+    opened.on_journal = on_journal
     opened.scan()
     if index:
         start_indexing(opened, on_indexed)
-    settings = Settings(private_key, max_bytes, allow_private_urls, url_endpoint, workers, timeout=timeout)
+    settings = Settings(
+        private_key,
+        max_bytes,
+        allow_private_urls,
+        url_endpoint,
+        workers,
+        timeout=timeout,
+        hosts=None if hosts is None else frozenset(host.lower() for host in hosts),
+    )
     app = make_app(opened, settings)
     app.library = opened  # type: ignore[attr-defined]
     return app

@@ -53,6 +53,7 @@ LOG = logging.getLogger("ikmeta.serve")
 QUEUED = 256  # requests waiting for a worker thread, beyond which one is answered 429
 IDLE_BODY = 30.0  # seconds a client may take to send the next part of a request's body
 LIST_LIMIT = 1000  # the most files one listing gives (ImageKit's limit)
+MOST_FIELD = 65_536  # characters of an upload's text field (tags, customMetadata...), but the file's
 SORTS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "NAME": lambda item, summary: item.path.rpartition("/")[2].lower(),
     "CREATED": lambda item, summary: item.mtime_ns,
@@ -67,6 +68,10 @@ SORTS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
 AUTH_HELP = (
     "Send the private key ikmeta serve was started with (--private-key-file or IKMETA_PRIVATE_KEY) "
     "as the SDK's private key: Basic authorisation, the key as the user name."
+)
+ORIGIN_HELP = (
+    "ImageKit's private-key API is for servers; a web page uploads through your server, or "
+    "with ImageKit's client-side authentication, which ikmeta serve does not offer."
 )
 JSON = "application/json"
 NO_RETRY = {"x-should-retry": "false"}  # the SDKs would otherwise retry a 409 or 429 they cannot fix
@@ -87,6 +92,7 @@ class Settings:
     workers: int = 4
     fetches: int = 16
     timeout: float = 30.0
+    hosts: frozenset[str] | None = None  # the Host names it answers to (None: any)
 
     @property
     def fetch(self) -> FetchOptions:
@@ -211,12 +217,31 @@ class Guard:
             await self.app(scope, receive, send)
             return
         try:
+            self._check_caller(scope)
             self._authorise(scope)
             self._check_length(scope)
         except RequestError as exc:
             await _send_error(scope, send, exc)
             return
-        await self.app(scope, self._paced(receive), send)
+        try:
+            await self.app(scope, self._paced(receive), send)
+        except Exception:  # noqa: BLE001 - answered 500 and logged in one line by _unexpected
+            pass  # (Starlette raises it again after; a traceback in the log is not wanted)
+
+    def _check_caller(self, scope: Scope) -> None:
+        """Refuse what a web page's script sends (an ``Origin`` header: ImageKit's private-key
+        API is for servers, and a page could otherwise write into the library of a server
+        without a key), and a ``Host`` that is not the server's own name (DNS rebinding)."""
+        if _header(scope, b"origin") is not None:
+            raise Forbidden("Origin", "requests from web pages are refused", ORIGIN_HELP)
+        hosts = self.settings.hosts
+        if hosts is not None:
+            host = (_header(scope, b"host") or b"").decode("latin-1").strip().lower()
+            name = host.rpartition("]")[0] + "]" if host.startswith("[") else host.partition(":")[0]
+            if name not in hosts:
+                raise Forbidden(
+                    "Host", f"{host!r} is not this server's name", f"Call it as {sorted(hosts)[0]}."
+                )
 
     def _authorise(self, scope: Scope) -> None:
         if self.key is None or scope["path"] == "/healthz":
@@ -226,10 +251,10 @@ class Guard:
             raise Unauthorised("Authorization", "Your request does not contain private API key.", AUTH_HELP)
         scheme, _, value = header.partition(b" ")
         try:
-            user = base64.b64decode(value.strip(), validate=True).partition(b":")[0]
+            credentials = base64.b64decode(value.strip(), validate=True)
         except (binascii.Error, ValueError):
-            user = b""
-        if scheme.lower() != b"basic" or not hmac.compare_digest(user, self.key):
+            credentials = None
+        if scheme.lower() != b"basic" or credentials is None or not _is_key(credentials, self.key):
             raise Unauthorised("Authorization", "Your account cannot be authenticated.", AUTH_HELP)
 
     def _check_length(self, scope: Scope) -> None:
@@ -258,6 +283,14 @@ class Guard:
         return paced
 
 
+def _is_key(credentials: bytes, key: bytes) -> bool:
+    """Whether Basic credentials (``user:password``) name ``key`` as the user (the SDKs send
+    ``key:``; a key may hold a colon itself), compared in constant time."""
+    rest = credentials[len(key) :]
+    same = hmac.compare_digest(credentials[: len(key)], key)
+    return same and bool(key) and (rest == b"" or rest.startswith(b":"))
+
+
 # --- the parts of requests ---------------------------------------------------------------------
 
 
@@ -271,8 +304,12 @@ async def _form(request: Request, max_bytes: int) -> FormData:
 
 
 def _upload_fields(form: FormData) -> dict[str, str]:
-    """The form's text fields (the last of each name), checked for ``fileName``."""
+    """The form's text fields (the last of each name), checked for ``fileName`` and for size
+    (all but ``file`` at most :data:`MOST_FIELD` characters)."""
     fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+    for name, value in fields.items():
+        if name != "file" and len(value) > MOST_FIELD:
+            raise RequestError(name, f"{len(value):,} characters; at most {MOST_FIELD:,}", "Send less.")
     if not fields.get("fileName"):
         raise RequestError(
             "fileName", "Missing fileName parameter for upload", "Name the file, as photo.jpg."
@@ -323,7 +360,7 @@ def _list_field(value: str | None) -> list[str]:
     if value.startswith("["):
         try:
             items = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             items = None
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
             return [item.strip() for item in items if item.strip()]
@@ -339,7 +376,7 @@ def _custom_metadata(value: str | None) -> dict[str, Any]:
         return {}
     try:
         found = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         found = None
     if not isinstance(found, dict):
         raise RequestError("customMetadata", "not a JSON object", 'Send it as {"field": value}.')
@@ -391,7 +428,7 @@ def _count(params: Any, name: str, default: int, most: int) -> int:
     value = params.get(name)
     if value is None or value == "":
         return default
-    if not value.isdigit() or int(value) > most:
+    if not (value.isascii() and value.isdigit()) or int(value) > most:
         raise RequestError(name, f"{value!r} is not a whole number from 0 to {most}", None)
     return int(value)
 
@@ -426,10 +463,9 @@ def _inspect(blob: Blob, max_pixels: int | None) -> dict[str, Any]:
 
 
 def _store(library: Library, upload: Upload, wanted: list[str], url_endpoint: str | None) -> dict[str, Any]:
-    entry, described = library.store(upload)
-    metadata = None
-    if {"metadata", "embeddedMetadata"} & set(wanted):
-        metadata = json.loads(library.metadata(entry.file_id))
+    full = bool({"metadata", "embeddedMetadata"} & set(wanted))  # (read whole before it is written)
+    entry, described = library.store(upload, full=full)
+    metadata = described if full else None
     return upload_response(entry, described, url_endpoint, [f for f in wanted if f in ON_REQUEST], metadata)
 
 
@@ -501,8 +537,6 @@ async def _no_body() -> Message:
 
 def _error_headers(error: RequestError) -> dict[str, str]:
     headers = dict(NO_RETRY) if not isinstance(error, Busy) else {"retry-after": "1"}
-    if isinstance(error, Unauthorised):
-        headers["www-authenticate"] = 'Basic realm="ikmeta serve"'
     if isinstance(error, TooLarge):
         headers["connection"] = "close"  # the rest of the body is not read
     return headers

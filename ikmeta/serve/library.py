@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 import string
 import tempfile
 import threading
@@ -124,6 +125,8 @@ class Library:
         self._journal_maker = journal
         self._journal: Any = None
         self._steps = 0
+        self.on_journal: Callable[[str], None] | None = None  # told the journal's path when it is made
+        self.mode = 0o666 & ~_umask()  # an upload's permissions, as the user's other new files get
 
     @classmethod
     def open(
@@ -327,8 +330,8 @@ class Library:
                     present[relative_of(self.root, item.path)] = item.stat()
         with self.lock:
             for entry in [entry for entry in self.entries.values() if entry.folder == prefix]:
-                if entry.path not in present:
-                    self._forget(entry)
+                if entry.path not in present and not os.path.lexists(self._absolute(entry)):
+                    self._forget(entry)  # (one uploaded since the scan is there)
             for relative, status in present.items():
                 fid = file_id(relative)
                 if fid not in self.entries:
@@ -336,13 +339,14 @@ class Library:
 
     # --- uploads and deletions ----------------------------------------------------------------
 
-    def store(self, upload: Upload, source: str = "file") -> tuple[Entry, dict[str, Any]]:
+    def store(self, upload: Upload, source: str = "file", full: bool = False) -> tuple[Entry, dict[str, Any]]:
         """Write an uploaded file into the library; its entry and header metadata object
-        (:func:`ikmeta.media.describe_media`: no pixel decoded). Raises :class:`RequestError`
-        (not an image or video, a bad name or folder), :class:`Conflict` (a file at the name
-        that ``overwrite`` does not allow to replace). Nothing is left in the library when it
-        fails."""
-        from ikmeta.media import describe_media
+        (:func:`ikmeta.media.describe_media`: no pixel decoded), or with ``full`` its whole
+        metadata object, made before the file is written (kept for the next request too).
+        Raises :class:`RequestError` (not an image or video, a bad name or folder; with
+        ``full``, pixels that do not decode), :class:`Conflict` (a file at the name that
+        ``overwrite`` does not allow to replace). Nothing is written when it fails."""
+        from ikmeta.media import describe_media, inspect_media
 
         parts = folder_parts(upload.folder, "folder", clean=True)
         name = clean_name(upload.file_name)
@@ -350,8 +354,9 @@ class Library:
             raise RequestError(
                 "fileName", f"{upload.file_name!r} is not a file name", "Name the file, as photo.jpg."
             )
+        describe = (lambda blob, pixels: inspect_media(blob, pixels).metadata) if full else describe_media
         try:
-            described = describe_media(Blob(source, upload.data), self.max_pixels)
+            described = describe(Blob(source, upload.data), self.max_pixels)
         except IkmetaError as exc:
             raise RequestError(
                 source, exc.reason, "ikmeta serve stores images and videos it can read."
@@ -359,7 +364,10 @@ class Library:
         if not is_wanted_name(name, videos=True):  # listed after a restart only with its extension
             name = f"{name}.{described['format']}"
         folder = inside(self.root, parts, "folder")
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise RequestError("folder", f"/{'/'.join(parts)} cannot be made: {os_reason(exc)}") from None
         inside(self.root, parts, "folder")  # (made through no link)
         target, status = self._place(upload, folder, name)
         relative = relative_of(self.root, target)
@@ -370,30 +378,42 @@ class Library:
             self.objects.pop(entry.file_id, None)
         described["source"] = "/" + relative
         entry.summary = _summary(described)
+        if full:
+            text = json.dumps(described, ensure_ascii=False)
+            self.cache.put_metadata([(self._key(entry), text)])
+            with self.lock:
+                self.objects[entry.file_id] = text.encode("utf-8")
         return entry, described
 
     def _place(self, upload: Upload, folder: str, name: str) -> tuple[str, os.stat_result]:
         """Write the bytes beside their final name and give them the name without replacing a
-        file (a file there goes to the trash first, when ``overwrite`` allows); the path and
-        its status. The bytes are written before the name is chosen, and only choosing it is
-        done one upload at a time (never holding the lock the event loop reads under)."""
+        file (a file there goes to the trash first, when ``overwrite`` allows, and the step is
+        journaled so that ``ikmeta undo`` puts it back); the path and its status. The bytes are
+        written before the name is chosen, and only choosing it is done one upload at a time
+        (never holding the lock the event loop reads under)."""
         stem, dot, extension = name.rpartition(".")
         if not dot:
             stem, extension = name, ""
         handle, temporary = tempfile.mkstemp(prefix=".ikmeta-upload-", dir=folder)
         try:
+            os.fchmod(handle, self.mode)  # (mkstemp makes it 0600)
             with os.fdopen(handle, "wb") as stream:
                 stream.write(upload.data)
             with self.placing:
                 for _ in range(20):
                     chosen = f"{stem}_{_suffix()}{dot}{extension}" if upload.unique_name else name
                     target = os.path.join(folder, chosen)
+                    replaced = None
                     if os.path.lexists(target):
                         if upload.unique_name:
                             continue
-                        self._make_room(target, upload.overwrite)
+                        replaced = self._make_room(target, temporary, upload.overwrite)
                     _link(temporary, target)
-                    return target, os.stat(target)
+                    status = os.stat(target)
+                    if replaced is not None:
+                        replacement = {"size": status.st_size, "mtimeNs": status.st_mtime_ns}
+                        self._journal_now().record(replaced, "done", replacement=replacement)
+                    return target, status
             raise Conflict("fileName", f"no free name for {name} after 20 tries")
         except OSError as exc:
             raise RequestError("file", f"cannot be written: {os_reason(exc)}") from None
@@ -401,50 +421,59 @@ class Library:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
 
-    def _make_room(self, target: str, overwrite: bool) -> None:
-        """Trash the file at ``target`` for an upload to take its name, if ``overwrite``; else
-        :class:`Conflict`."""
+    def _make_room(self, target: str, temporary: str, overwrite: bool) -> int:
+        """Trash the file at ``target`` for an upload (in ``temporary``, which takes its
+        permissions) to take its name, if ``overwrite``; else :class:`Conflict` (also for a
+        folder or anything but a file there). The journal's step number."""
         relative = relative_of(self.root, target)
+        status = os.lstat(target)
+        if not (stat.S_ISREG(status.st_mode) or stat.S_ISLNK(status.st_mode)):
+            raise Conflict("fileName", f"/{relative} is a folder, not a file", "Upload under another name.")
         if not overwrite:
             raise Conflict(
                 "fileName",
                 f"A file already exists at /{relative}.",
                 "Upload with overwriteFile true, or useUniqueFileName true.",
             )
-        self._trash(target, self.entries.get(file_id(relative)))
+        if stat.S_ISREG(status.st_mode):
+            os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        return self._trash(target, self.entries.get(file_id(relative)), "replace")[0]
 
     def delete(self, fid: str) -> str | None:
         """Send the file ``fid`` to the system trash (journaled, so that ``ikmeta undo``
         restores it); where it is in the trash, where that is known. Raises NotFound."""
         entry = self.entry(fid)
         with self.placing:
-            return self._trash(self._absolute(entry), entry)
+            return self._trash(self._absolute(entry), entry)[1]
 
-    def _trash(self, path: str, entry: Entry | None) -> str | None:
-        """Trash ``path`` (a file of the library), journaled; where it went (if known). Raises
-        RequestError if it cannot."""
+    def _trash(self, path: str, entry: Entry | None, action: str = "trash") -> tuple[int, str | None]:
+        """Trash ``path`` (a file of the library), journaled as ``action`` (``replace``: an
+        upload takes its place, and is journaled done once it has); the journal's step number
+        and where the file went (if known). Raises RequestError if it cannot."""
         from ikmeta.actions.plan import Step
         from ikmeta.actions.trash import trash
 
         try:
-            status = os.stat(path)
+            status = os.lstat(path)
         except OSError:
             if entry is not None:
                 self._forget(entry)
             raise NotFound(entry.file_id if entry else path, "The requested file does not exist.") from None
         journal = self._journal_now()
         self._steps += 1
-        step = Step(0, "trash", path, path, status.st_size, status.st_mtime_ns)
-        journal.record(self._steps, "begin", step)
+        number = self._steps
+        journal.record(number, "begin", Step(0, action, path, path, status.st_size, status.st_mtime_ns))
         try:
             trashed = trash(path)
         except OSError as exc:
-            journal.record(self._steps, "failed", reason=os_reason(exc))
+            journal.record(number, "failed", reason=os_reason(exc))
             raise RequestError(path, f"cannot be moved to the trash: {os_reason(exc)}") from None
-        journal.record(self._steps, "done", **({"trashed": trashed} if trashed else {}))
+        journal.record(
+            number, "trashed" if action == "replace" else "done", **({"trashed": trashed} if trashed else {})
+        )
         if entry is not None:
             self._forget(entry)
-        return trashed
+        return number, trashed
 
     def _journal_now(self) -> Any:
         if self._journal is None:
@@ -454,6 +483,8 @@ class Library:
                 from ikmeta.actions.journal import Journal
 
                 self._journal = Journal.create(None, "trash", f"ikmeta serve {self.root}")
+            if self.on_journal is not None:
+                self.on_journal(str(self._journal.path))
         return self._journal
 
     @property
@@ -465,6 +496,15 @@ class Library:
         if self._journal is not None:
             self._journal.close()
         self.cache.close()
+
+
+def _umask() -> int:
+    """The process's umask: from /proc on Linux, else read by setting it (at start-up)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration), open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _suffix() -> str:

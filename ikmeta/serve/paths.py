@@ -9,8 +9,8 @@ after a restart.
 
     >>> clean_name("My photo (1).jpg")
     'My_photo__1_.jpg'
-    >>> folder_parts("/trips//2024/", "folder")
-    ['trips', '2024']
+    >>> folder_parts("/trips//2024.06/", "folder")
+    ['trips', '2024.06']
     >>> file_id("trips/2024/harbour.jpg")
     'c1fa103e6b8e318183a66d76'
 """
@@ -24,7 +24,7 @@ import re
 from .errors import Forbidden, RequestError
 
 NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-FOLDER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+FOLDER_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 FOLDER_HELP = (
     "A folder is a path inside the library, such as /trips/2024 ('..' and '.' are not folder names)."
 )
@@ -47,6 +47,8 @@ def folder_parts(folder: str, what: str, clean: bool = False) -> list[str]:
     """The folders of ``folder`` (``/a/b/``, ``a/b``, ``/``), each cleaned when ``clean`` (an
     upload's folder, as ImageKit cleans it); raises :class:`RequestError` for ``..`` or ``.``
     (``what`` names the parameter) and for a hidden folder."""
+    if "\x00" in folder:
+        raise RequestError(what, f"{folder!r} holds a NUL character", FOLDER_HELP)
     parts = [part for part in folder.replace("\\", "/").split("/") if part]
     for part in parts:
         if part in (".", ".."):

@@ -2,8 +2,9 @@
 
 The socket is bound before uvicorn starts, so that an address in use is one line (and
 ``--port 0`` can say which port it was given); uvicorn then serves the app on it, with
-httptools and uvloop when they are installed, its access log off (each failure is logged
-by the app), idle connections closed after :data:`KEEP_ALIVE` seconds.
+httptools (and uvloop where it is installed), its access log off (each failure is logged
+by the app), idle connections closed after :data:`KEEP_ALIVE` seconds and connections
+that do not send a request's headers within :data:`HEADERS_TIMEOUT` seconds.
 
     >>> sock = bind("127.0.0.1", 0)
     >>> serve(app, sock)  # doctest: +SKIP
@@ -18,7 +19,7 @@ from typing import Any
 from . import ServeError
 
 KEEP_ALIVE = 5  # seconds an idle connection is kept open
-MOST_CONNECTIONS = 2048  # then new connections are answered 503 at once
+HEADERS_TIMEOUT = 10.0  # seconds a connection has to send a request's headers, once opened or answered
 
 
 def is_loopback(host: str) -> bool:
@@ -34,6 +35,19 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def loopback_names(host: str) -> frozenset[str] | None:
+    """The names a server on ``host`` answers to, when it is a loopback address (its
+    ``Host`` checked against them, against DNS rebinding); None (any) for another address.
+
+    >>> sorted(loopback_names("127.0.0.1"))
+    ['127.0.0.1', '[::1]', 'localhost']
+    """
+    if not is_loopback(host):
+        return None
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return frozenset({"127.0.0.1", "localhost", "[::1]", shown.lower()})
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -63,21 +77,82 @@ def address_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
+def protocol_class() -> type:
+    """uvicorn's httptools protocol, with a deadline for each request's headers: uvicorn has
+    none, so a client that opens connections and sends half a request line (slowloris)
+    would hold them for ever. A connection that has not sent a whole request head within
+    :data:`HEADERS_TIMEOUT` seconds of opening, or of its last answer, is closed."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class DeadlineProtocol(HttpToolsProtocol):
+        deadline: Any = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            idle = self.cycle is None or self.cycle.response_complete  # (no pipelined request begun)
+            if idle and not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self.deadline = self.loop.call_later(HEADERS_TIMEOUT, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+
+        def _too_slow(self) -> None:
+            self.deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return DeadlineProtocol
+
+
 def server_for(app: Any) -> Any:
     """The uvicorn server that runs ``app`` (call ``.run(sockets=[sock])``; set
-    ``.should_exit`` to stop it)."""
+    ``.should_exit`` to stop it). No cap on connections (uvicorn's answers a plain-text 503
+    beyond it): slow ones are cut by the headers' deadline, requests queue in the app (429)."""
     import uvicorn
 
+    _more_files()
     config = uvicorn.Config(
         app,
+        http=protocol_class(),
         log_config=None,  # the command line's handlers (ikmeta.cli.serve), not uvicorn's own
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE,
-        limit_concurrency=MOST_CONNECTIONS,
         server_header=False,
         lifespan="off",
     )
     return uvicorn.Server(config)
+
+
+def _more_files() -> None:
+    """As many open files as the system allows this process (a connection is one)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard)
+            )
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def serve(app: Any, sock: socket.socket) -> None:

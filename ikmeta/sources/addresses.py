@@ -21,6 +21,8 @@ import socket
 
 from ikmeta.errors import SourceError
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
 
 class AddressRefused(SourceError):
     """A URL whose host is (or resolves to) an address that is not public, fetched for a
@@ -34,8 +36,12 @@ def address_problem(address: str) -> str | None:
     ('a loopback address', 'a private address')
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # (an IPv6 zone: fe80::1%eth0)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return address_problem(str(embedded))
+        if ip.is_site_local:
+            return "a private address"
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -46,6 +52,21 @@ def address_problem(address: str) -> str | None:
         return "a private address"
     if ip.is_multicast or not ip.is_global:
         return "not a public address"
+    return None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries, where networks translate it to that address:
+    IPv4-mapped (``::ffff:a.b.c.d``), NAT64 (``64:ff9b::/96``), 6to4 (``2002::/16``), Teredo's
+    client."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
     return None
 
 
