@@ -132,16 +132,20 @@ def test_an_upload_is_stored_described_and_deleted_to_the_trash(library):
         with pytest.raises(errors().NotFoundError):
             ik.files.delete(uploaded.file_id)
         journal = app.library.journal_path
-    done = run("undo", journal)
+    done = run("undo", journal)  # the deletion undone, then the upload (to the trash in its turn)
     assert done.exit_code == 0, done.stderr
-    assert stored.read_bytes() == data  # back from the trash
-    stored.unlink()
-    assert dict(snapshot(library).items()) == before
+    assert done.stderr.endswith("restored 1 file, 1 upload sent to the trash\n"), done.stderr
+    assert snapshot(library) == before
 
 
 def test_upload_names_overwrites_and_conflicts(library):
     jpeg = (EXAMPLES / "harbour_small.jpg").read_bytes()
     png = encode(scene((64, 48)), "PNG")
+    original = (library / "harbour.jpg").read_bytes()
+    (library / "album.jpg").mkdir()
+    (library / "album.jpg" / "inside.png").write_bytes(png)
+    (library / "link.jpg").symlink_to("harbour.jpg")
+    before = snapshot(library)
     with serving(library) as app:
         ik = client(app)
         kept = ik.files.upload(file=jpeg, file_name="same.jpg", use_unique_file_name=False)
@@ -154,20 +158,26 @@ def test_upload_names_overwrites_and_conflicts(library):
         assert ik.files.metadata.get(replaced.file_id).format == "png"
         trash = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
         assert jpeg in [path.read_bytes() for path in trash.iterdir()]  # the replaced file, in the trash
-        (library / "album.jpg").mkdir()
-        (library / "album.jpg" / "inside.png").write_bytes(png)
-        with pytest.raises(errors().ConflictError, match=r"/album\.jpg is a folder, not a file"):
-            ik.files.upload(file=jpeg, file_name="album.jpg", use_unique_file_name=False)
-        assert (library / "album.jpg" / "inside.png").read_bytes() == png
+        for name, kind in (("album.jpg", "a folder"), ("link.jpg", "a link")):
+            with pytest.raises(
+                errors().ConflictError, match=rf"/{name} is {kind}, which an upload never replaces"
+            ):
+                ik.files.upload(file=jpeg, file_name=name, use_unique_file_name=False)
+        assert (library / "album.jpg" / "inside.png").read_bytes() == png and (
+            library / "link.jpg"
+        ).is_symlink()
+        over = ik.files.upload(file=png, file_name="harbour.jpg", use_unique_file_name=False)
+        assert over.file_path == "/harbour.jpg" and (library / "harbour.jpg").read_bytes() == png
         journal = app.library.journal_path
         # a name with no image extension gets its format's; a name of slashes stays in its folder
         bare = ik.files.upload(file=png, file_name="noext", use_unique_file_name=False)
         assert bare.file_path == "/noext.png"
         sneaky = ik.files.upload(file=png, file_name="../../evil.png", use_unique_file_name=False)
         assert sneaky.file_path == "/_._.._evil.png" and (library / "_._.._evil.png").is_file()
-    done = run("undo", journal)  # the replaced file back, the upload that replaced it to the trash
+    done = run("undo", journal)  # every upload to the trash, every file replaced back
     assert done.exit_code == 0, done.stderr
-    assert (library / "same.jpg").read_bytes() == jpeg
+    assert (library / "harbour.jpg").read_bytes() == original
+    assert snapshot(library) == before
 
 
 def test_uploads_keep_the_permissions_of_new_files_and_of_the_file_replaced(library):
@@ -520,7 +530,8 @@ def test_web_pages_and_other_host_names_are_refused(library):
     ("query", "reason"),
     [
         ("skip=%C2%B2", "is not a whole number"),
-        ("limit=1001", "is not a whole number from 0 to 1000"),
+        ("limit=1001", "is not a whole number from 1 to 1000"),
+        ("limit=0", "is not a whole number from 1 to 1000"),
         ("path=%00", "holds a NUL character"),
         ("sort=BY_MOOD", "is not a sort ImageKit knows"),
         ("type=file-version", "is not file, folder or all"),
@@ -547,6 +558,8 @@ def test_odd_uploads_are_refused_in_one_line_and_write_nothing(library, caplog):
         ({"fileName": "a.jpg", "tags": "x" * 70_000}, jpeg, 400, "at most 65,536"),
         ({"fileName": "a.jpg", "responseFields": "metadata"}, garbled, 400, "corrupt image data"),
         ({"fileName": "a.jpg", "useUniqueFileName": "maybe"}, jpeg, 400, "is not true or false"),
+        ({"fileName": "a.jpg", "customMetadata": '{"a": NaN}'}, jpeg, 400, "not a JSON object"),
+        ({"fileName": "a" * 300 + ".jpg", "folder": "/left/behind"}, jpeg, 400, "file name too long"),
         ({"fileName": ""}, jpeg, 400, "Missing fileName"),
     ]
     with serving(library, index=False) as app:
@@ -583,3 +596,22 @@ def test_an_empty_key_is_refused():
 
     with pytest.raises(ServeError, match="empty"):
         create_app(str(EXAMPLES), " ")
+
+
+def test_a_clients_text_never_starts_a_log_line_of_its_own(library, caplog):
+    httpx = need_module("httpx", "httpx (with the SDK)")
+    forged = "http://x%0a2026-12-07T17:00:00%20127.0.0.1:1%20DELETE%20/v1/files/abc%20204%20forged/"
+    with serving(library, index=False) as app:
+        response = httpx.get(f"{app.base_url}/v1/metadata?url={forged}", auth=(KEY, ""))
+    assert response.status_code in (400, 403)
+    lines = [record.getMessage() for record in caplog.records if record.name == "ikmeta.serve"]
+    assert lines and all("\n" not in line for line in lines)
+
+
+def test_a_video_that_cannot_be_read_is_still_a_video_in_listings(library):
+    (library / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 cut short")
+    with serving(library) as app:
+        ik = client(app)
+        videos = sorted(item.name for item in ik.assets.list(type="file", file_type="non-image"))
+        images = [item.name for item in ik.assets.list(type="file", file_type="image")]
+    assert videos == ["broken.mp4", "clip.mp4"] and images == ["harbour.jpg"]

@@ -131,8 +131,11 @@ def test_store_conflicts_and_overwrites_through_the_journaled_trash(library, tmp
     second, _ = library.store(Upload(other, "x.png", "/new", unique_name=False))
     assert second.file_id == first.file_id and Path(library.root, "new/x.png").read_bytes() == other
     _, steps = read_journal(str(tmp_path / "journal.jsonl"))
+    x = os.path.join(library.root, "new", "x.png")
     assert [(step.action, step.path, step.state) for step in steps] == [
-        ("replace", os.path.join(library.root, "new", "x.png"), "done")
+        ("upload", x, "done"),
+        ("trash", x, "done"),
+        ("upload", x, "done"),
     ]
     unique, _ = library.store(Upload(PNG, "x.png", "/new"))
     assert unique.path.startswith("new/x_") and len(unique.name) == len("x_123456789.png")

@@ -82,7 +82,8 @@ def summary(plan: Plan, outcomes: list[Outcome | Skipped], dry_run: bool, journa
 
 
 def undo_line(outcome: UndoOutcome) -> str:
-    verb = {"undone": "restored", "nothing to undo": "nothing to undo"}.get(outcome.status, outcome.status)
+    undone = "trashed the upload" if outcome.action == "upload" else "restored"
+    verb = {"undone": undone, "nothing to undo": "nothing to undo"}.get(outcome.status, outcome.status)
     reason = f"  ({outcome.reason})" if outcome.reason and outcome.status != "failed" else ""
     return f"{verb}  {one_line(outcome.path)}{reason}"
 
@@ -101,7 +102,9 @@ def undo_summary(outcomes: list[UndoOutcome], journal: str) -> str:
     counts = {status: sum(1 for o in outcomes if o.status == status) for status in ("undone", "failed")}
     if not outcomes:
         return f"nothing left to undo in {one_line(journal)}"
-    line = f"restored {_count(counts['undone'], 'file')}"
+    uploads = sum(1 for o in outcomes if o.status == "undone" and o.action == "upload")
+    line = f"restored {_count(counts['undone'] - uploads, 'file')}"
+    line += f", {_count(uploads, 'upload')} sent to the trash" if uploads else ""
     return line + (f", {counts['failed']} could not be" if counts["failed"] else "")
 
 

@@ -44,7 +44,7 @@ def move_file(source: str, destination: str) -> None:
     only once the destination holds all of it."""
     if entry_key(source) == entry_key(destination):
         raise OSError(errno.EINVAL, "the destination is the file itself")
-    made = _make_folders(os.path.dirname(os.path.abspath(destination)))
+    made = make_folders(os.path.dirname(os.path.abspath(destination)))
     try:
         try:
             os.link(source, destination)
@@ -66,7 +66,7 @@ def move_file(source: str, destination: str) -> None:
             _take_back(destination, placed, source)
             raise
     except BaseException:
-        _remove_folders(made)
+        remove_folders(made)
         raise
 
 
@@ -83,7 +83,7 @@ def _take_back(destination: str, placed: os.stat_result, source: str) -> None:
         pass  # the step fails anyway; a leftover second name of the source loses nothing
 
 
-def _make_folders(folder: str) -> list[str]:
+def make_folders(folder: str) -> list[str]:
     """Make ``folder`` and its missing parents; the ones this made, outermost first."""
     missing: list[str] = []
     while not os.path.lexists(folder):  # up to the first name there (a file in the way: ENOTDIR below)
@@ -99,17 +99,17 @@ def _make_folders(folder: str) -> list[str]:
         except FileExistsError:
             if os.path.isdir(name):
                 continue  # made meanwhile, or there but not to be looked into
-            _remove_folders(made)
+            remove_folders(made)
             raise
         except BaseException:  # a file in the way, no permission: what this made so far goes
-            _remove_folders(made)
+            remove_folders(made)
             raise
         made.append(name)
     return made
 
 
-def _remove_folders(made: list[str]) -> None:
-    """The folders :func:`_make_folders` made, innermost first, as long as they are empty."""
+def remove_folders(made: list[str]) -> None:
+    """The folders :func:`make_folders` made, innermost first, as long as they are empty."""
     for folder in reversed(made):
         try:
             os.rmdir(folder)  # only ever removes an empty folder

@@ -1,6 +1,6 @@
 """Undoing what a journal records: moved files moved back, trashed ones (and the originals
-that links replaced) taken back out of the trash, never over a file now at the old path (but
-for the upload ``ikmeta serve`` put in a file's place, which goes to the trash in turn).
+that links replaced) taken back out of the trash, never over a file now at the old path; a
+file ``ikmeta serve`` wrote for an upload sent to the trash in its turn.
 
     >>> for outcome in undo_journal("~/.local/state/ikmeta/journal/2026-12-01T10-22-33.jsonl"):
     ...     print(outcome.status, outcome.path)
@@ -74,8 +74,8 @@ def _undo(step: JournalStep) -> UndoOutcome:
             return _undo_move(step)
         if step.action == "trash":
             return _undo_trash(step)
-        if step.action == "replace":
-            return _undo_replace(step)
+        if step.action == "upload":
+            return _undo_upload(step)
         if step.action in ("hardlink", "symlink"):
             return _undo_link(step)
         return _outcome(step, "failed", f"unknown action {step.action!r}")
@@ -112,25 +112,15 @@ def _undo_trash(step: JournalStep) -> UndoOutcome:
     return _outcome(step, "undone")
 
 
-def _undo_replace(step: JournalStep) -> UndoOutcome:
-    """A file ``ikmeta serve`` sent to the trash for an upload to take its name: the upload
-    (the file of the size and time journaled as its ``replacement``, and no other) goes to the
-    trash in turn, and the file comes back."""
-    replacement = step.details.get("replacement")
-    if os.path.lexists(step.path) and not _is_original(step):
-        try:
-            status = os.lstat(step.path)
-        except OSError:
-            status = None
-        if not (
-            isinstance(replacement, dict)
-            and status is not None
-            and stat.S_ISREG(status.st_mode)
-            and (status.st_size, status.st_mtime_ns) == (replacement.get("size"), replacement.get("mtimeNs"))
-        ):
-            return _undo_trash(step)  # (says what now sits there)
-        trash(step.path)
-    return _undo_trash(step)
+def _undo_upload(step: JournalStep) -> UndoOutcome:
+    """A file ``ikmeta serve`` wrote for an upload goes to the trash, if it is still that file
+    (its size and time as journaled); anything else at its path is left alone."""
+    if not os.path.lexists(step.path):
+        return _outcome(step, "nothing to undo", "it is gone already")
+    if not _is_original(step):
+        return _outcome(step, "failed", "another file now sits at its path; left as it is")
+    trash(step.path)
+    return _outcome(step, "undone")
 
 
 def _undo_link(step: JournalStep) -> UndoOutcome:

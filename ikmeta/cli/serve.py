@@ -132,8 +132,8 @@ def serve(
                 hosts=loopback_names(host),
                 index=False,  # (begun once the address is said)
                 on_journal=lambda path: note(
-                    f"ikmeta serve: files deleted or replaced go to the trash, journaled in {path} "
-                    f"('ikmeta undo {path}' brings them back)"
+                    f"ikmeta serve: uploads and files deleted or replaced (to the trash) are journaled in "
+                    f"{path}; 'ikmeta undo {path}' undoes them"
                 ),
             )
         except IkmetaError as exc:

@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ikmeta.errors import IkmetaError, SourceError
 from ikmeta.sources.addresses import AddressRefused
-from ikmeta.sources.base import Blob, FetchOptions, is_url
+from ikmeta.sources.base import Blob, FetchOptions, is_url, is_video_name
 
 from .errors import Busy, Forbidden, NotFound, RequestError, TooLarge, Unauthorised
 from .imagekit import ON_REQUEST, file_object, folder_object, upload_response
@@ -371,11 +371,16 @@ def _tags(value: str | None) -> list[str] | None:
     return _list_field(value) or None
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity, which Python's JSON reader takes and no JSON answer can hold."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def _custom_metadata(value: str | None) -> dict[str, Any]:
     if not value:
         return {}
     try:
-        found = json.loads(value)
+        found = json.loads(value, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         found = None
     if not isinstance(found, dict):
@@ -420,16 +425,16 @@ class _ListQuery:
             file_type,
             sort,
             _count(params, "skip", 0, 10**9),
-            _count(params, "limit", LIST_LIMIT, LIST_LIMIT),
+            _count(params, "limit", LIST_LIMIT, LIST_LIMIT, least=1),
         )
 
 
-def _count(params: Any, name: str, default: int, most: int) -> int:
+def _count(params: Any, name: str, default: int, most: int, least: int = 0) -> int:
     value = params.get(name)
     if value is None or value == "":
         return default
-    if not (value.isascii() and value.isdigit()) or int(value) > most:
-        raise RequestError(name, f"{value!r} is not a whole number from 0 to {most}", None)
+    if not (value.isascii() and value.isdigit()) or not least <= int(value) <= most:
+        raise RequestError(name, f"{value!r} is not a whole number from {least} to {most}", None)
     return int(value)
 
 
@@ -490,6 +495,8 @@ def _listed(library: Library, query: _ListQuery) -> list[tuple[Entry | Folder, d
 
 
 def _is_image(summary: dict[str, Any], entry: Entry) -> bool:
+    if not summary:  # a file that cannot be read: by its name
+        return not is_video_name(entry.name)
     return "duration" not in summary and "videoCodec" not in summary
 
 
@@ -520,9 +527,14 @@ def _error_body(error: RequestError) -> dict[str, Any]:
 
 
 def _log(scope: Scope, status: int, reason: str) -> None:
+    """One line in the log for a failed request (control characters escaped: a client's URL
+    or name never starts a line of its own)."""
+    from ikmeta.output import one_line
+
     client = scope.get("client")
     peer = f"{client[0]}:{client[1]}" if client else "-"
-    LOG.warning("%s %s %s %d %s", peer, scope.get("method", "-"), scope.get("path", "-"), status, reason)
+    path = one_line(str(scope.get("path", "-")))
+    LOG.warning("%s %s %s %d %s", peer, scope.get("method", "-"), path, status, one_line(reason))
 
 
 async def _send_error(scope: Scope, send: Send, error: RequestError) -> None:
@@ -570,6 +582,6 @@ async def _disconnected(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    LOG.error("%s %s 500 unexpected error: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    _log(request.scope, 500, f"unexpected error: {type(exc).__name__}: {exc}")
     body = {"message": "Internal error.", "help": "The server's log says what went wrong."}
-    return JSONResponse(body, status_code=500)
+    return JSONResponse(body, status_code=500, headers=NO_RETRY)  # (an SDK would send it again)

@@ -5,7 +5,8 @@ a walk as ``dupes`` makes it: hidden files and links to folders passed over) and
 metadata objects made once, on threads, into the hash cache beside ``dupes``' hashes
 (:meth:`Library.index`), so that a restart reads them back. Uploads are written beside them
 (:meth:`Library.store`); a file deleted through the API goes to the system trash, each step
-in a journal that ``ikmeta undo`` reads (:meth:`Library.delete`). Every method is safe to
+in a journal that ``ikmeta undo`` reads (:meth:`Library.delete`), as is each upload (undone,
+it goes to the trash in its turn). Every method is safe to
 call from many threads.
 
     >>> library = Library.open("photos", cache=HashCache.open(None))
@@ -118,6 +119,7 @@ class Library:
         self.max_pixels = max_pixels
         self.videos = videos
         self.entries: dict[str, Entry] = {}
+        self.folders: dict[str, dict[str, Entry]] = {}  # a folder's path -> its files by fileId
         self.lock = threading.RLock()  # over entries and objects: held briefly, never over I/O
         self.placing = threading.Lock()  # one upload or deletion takes or frees a name at a time
         self.objects: OrderedDict[str, bytes] = OrderedDict()  # fileId -> its metadata object, JSON
@@ -165,7 +167,10 @@ class Library:
             entry = Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns)
             found[entry.file_id] = entry
         with self.lock:
-            self.entries = found
+            self.entries = {}
+            self.folders = {}
+            for entry in found.values():
+                self._add(entry)
             self.folder_times.clear()
         return len(found)
 
@@ -288,9 +293,21 @@ class Library:
     def _key(self, entry: Entry) -> CacheKey:
         return CacheKey(self._absolute(entry), entry.size, entry.mtime_ns)
 
+    def _add(self, entry: Entry) -> None:
+        """Index ``entry`` by fileId and by folder (holding the lock)."""
+        self.entries[entry.file_id] = entry
+        self.folders.setdefault(entry.folder, {})[entry.file_id] = entry
+
+    def _forget_id(self, fid: str) -> None:
+        entry = self.entries.get(fid)
+        if entry is not None:
+            self._forget(entry)
+
     def _forget(self, entry: Entry) -> None:
         with self.lock:
-            self.entries.pop(entry.file_id, None)
+            gone = self.entries.pop(entry.file_id, None)
+            if gone is not None:
+                self.folders.get(gone.folder, {}).pop(gone.file_id, None)
             self.objects.pop(entry.file_id, None)
 
     # --- listing ------------------------------------------------------------------------------
@@ -307,7 +324,7 @@ class Library:
         ]
         self._refresh(prefix, folder)
         with self.lock:
-            files = [entry for entry in self.entries.values() if entry.folder == prefix]
+            files = list(self.folders.get(prefix, {}).values())
         return [*folders, *sorted(files, key=lambda entry: entry.name)]
 
     def _refresh(self, prefix: str, folder: str) -> None:
@@ -329,13 +346,13 @@ class Library:
                 if item.is_file() and within(self.root, item.path):
                     present[relative_of(self.root, item.path)] = item.stat()
         with self.lock:
-            for entry in [entry for entry in self.entries.values() if entry.folder == prefix]:
+            for entry in list(self.folders.get(prefix, {}).values()):
                 if entry.path not in present and not os.path.lexists(self._absolute(entry)):
                     self._forget(entry)  # (one uploaded since the scan is there)
             for relative, status in present.items():
                 fid = file_id(relative)
                 if fid not in self.entries:
-                    self.entries[fid] = Entry(fid, relative, status.st_size, status.st_mtime_ns)
+                    self._add(Entry(fid, relative, status.st_size, status.st_mtime_ns))
 
     # --- uploads and deletions ----------------------------------------------------------------
 
@@ -363,18 +380,25 @@ class Library:
             ) from None
         if not is_wanted_name(name, videos=True):  # listed after a restart only with its extension
             name = f"{name}.{described['format']}"
+        from ikmeta.actions.fileops import make_folders, remove_folders
+
         folder = inside(self.root, parts, "folder")
         try:
-            os.makedirs(folder, exist_ok=True)
+            made = make_folders(folder)
         except OSError as exc:
             raise RequestError("folder", f"/{'/'.join(parts)} cannot be made: {os_reason(exc)}") from None
-        inside(self.root, parts, "folder")  # (made through no link)
-        target, status = self._place(upload, folder, name)
+        try:
+            inside(self.root, parts, "folder")  # (made through no link)
+            target, status = self._place(upload, folder, name)
+        except BaseException:
+            remove_folders(made)  # a refused upload leaves nothing, folders neither
+            raise
         relative = relative_of(self.root, target)
         entry = Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns)
         entry.tags, entry.custom_metadata = upload.tags, dict(upload.custom_metadata)
         with self.lock:
-            self.entries[entry.file_id] = entry
+            self._forget_id(entry.file_id)  # (the file it replaced, if any)
+            self._add(entry)
             self.objects.pop(entry.file_id, None)
         described["source"] = "/" + relative
         entry.summary = _summary(described)
@@ -403,16 +427,13 @@ class Library:
                 for _ in range(20):
                     chosen = f"{stem}_{_suffix()}{dot}{extension}" if upload.unique_name else name
                     target = os.path.join(folder, chosen)
-                    replaced = None
                     if os.path.lexists(target):
                         if upload.unique_name:
                             continue
-                        replaced = self._make_room(target, temporary, upload.overwrite)
+                        self._make_room(target, temporary, upload.overwrite)
                     _link(temporary, target)
                     status = os.stat(target)
-                    if replaced is not None:
-                        replacement = {"size": status.st_size, "mtimeNs": status.st_mtime_ns}
-                        self._journal_now().record(replaced, "done", replacement=replacement)
+                    self._record_upload(target, status)
                     return target, status
             raise Conflict("fileName", f"no free name for {name} after 20 tries")
         except OSError as exc:
@@ -421,35 +442,56 @@ class Library:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
 
-    def _make_room(self, target: str, temporary: str, overwrite: bool) -> int:
-        """Trash the file at ``target`` for an upload (in ``temporary``, which takes its
-        permissions) to take its name, if ``overwrite``; else :class:`Conflict` (also for a
-        folder or anything but a file there). The journal's step number."""
+    def _make_room(self, target: str, temporary: str, overwrite: bool) -> None:
+        """Trash the file at ``target`` (journaled) for an upload (in ``temporary``, which takes
+        its permissions) to take its name, if ``overwrite``; else :class:`Conflict`, also for
+        a folder, a link or anything but a plain file there."""
         relative = relative_of(self.root, target)
         status = os.lstat(target)
-        if not (stat.S_ISREG(status.st_mode) or stat.S_ISLNK(status.st_mode)):
-            raise Conflict("fileName", f"/{relative} is a folder, not a file", "Upload under another name.")
+        if not stat.S_ISREG(status.st_mode):
+            kind = (
+                "a folder"
+                if stat.S_ISDIR(status.st_mode)
+                else "a link"
+                if stat.S_ISLNK(status.st_mode)
+                else "no file"
+            )
+            raise Conflict(
+                "fileName",
+                f"/{relative} is {kind}, which an upload never replaces",
+                "Upload under another name.",
+            )
         if not overwrite:
             raise Conflict(
                 "fileName",
                 f"A file already exists at /{relative}.",
                 "Upload with overwriteFile true, or useUniqueFileName true.",
             )
-        if stat.S_ISREG(status.st_mode):
-            os.chmod(temporary, stat.S_IMODE(status.st_mode))
-        return self._trash(target, self.entries.get(file_id(relative)), "replace")[0]
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        self._trash(target, self.entries.get(file_id(relative)))
+
+    def _record_upload(self, path: str, status: os.stat_result) -> None:
+        """Journal a file an upload wrote (``ikmeta undo`` sends it to the trash, if it is
+        still that file)."""
+        from ikmeta.actions.plan import Step
+
+        journal = self._journal_now()
+        self._steps += 1
+        journal.record(
+            self._steps, "begin", Step(0, "upload", path, path, status.st_size, status.st_mtime_ns)
+        )
+        journal.record(self._steps, "done")
 
     def delete(self, fid: str) -> str | None:
         """Send the file ``fid`` to the system trash (journaled, so that ``ikmeta undo``
         restores it); where it is in the trash, where that is known. Raises NotFound."""
         entry = self.entry(fid)
         with self.placing:
-            return self._trash(self._absolute(entry), entry)[1]
+            return self._trash(self._absolute(entry), entry)
 
-    def _trash(self, path: str, entry: Entry | None, action: str = "trash") -> tuple[int, str | None]:
-        """Trash ``path`` (a file of the library), journaled as ``action`` (``replace``: an
-        upload takes its place, and is journaled done once it has); the journal's step number
-        and where the file went (if known). Raises RequestError if it cannot."""
+    def _trash(self, path: str, entry: Entry | None) -> str | None:
+        """Trash ``path`` (a file of the library), journaled; where the file went (if known).
+        Raises RequestError if it cannot."""
         from ikmeta.actions.plan import Step
         from ikmeta.actions.trash import trash
 
@@ -462,18 +504,16 @@ class Library:
         journal = self._journal_now()
         self._steps += 1
         number = self._steps
-        journal.record(number, "begin", Step(0, action, path, path, status.st_size, status.st_mtime_ns))
+        journal.record(number, "begin", Step(0, "trash", path, path, status.st_size, status.st_mtime_ns))
         try:
             trashed = trash(path)
         except OSError as exc:
             journal.record(number, "failed", reason=os_reason(exc))
             raise RequestError(path, f"cannot be moved to the trash: {os_reason(exc)}") from None
-        journal.record(
-            number, "trashed" if action == "replace" else "done", **({"trashed": trashed} if trashed else {})
-        )
+        journal.record(number, "done", **({"trashed": trashed} if trashed else {}))
         if entry is not None:
             self._forget(entry)
-        return number, trashed
+        return trashed
 
     def _journal_now(self) -> Any:
         if self._journal is None:
