@@ -615,3 +615,20 @@ def test_a_video_that_cannot_be_read_is_still_a_video_in_listings(library):
         videos = sorted(item.name for item in ik.assets.list(type="file", file_type="non-image"))
         images = [item.name for item in ik.assets.list(type="file", file_type="image")]
     assert videos == ["broken.mp4", "clip.mp4"] and images == ["harbour.jpg"]
+
+
+def test_a_page_of_a_listing_reads_only_its_own_files(tmp_path):
+    library = tmp_path / "many"
+    library.mkdir()
+    for number in range(30):
+        (library / f"p{number:02d}.png").write_bytes(encode(scene((48, 32), seed=number), "PNG"))
+    with serving(library, index=False) as app:
+        ik = client(app)
+        page = ik.assets.list(sort="ASC_NAME", skip=10, limit=5)
+        assert [item.name for item in page] == [f"p{number:02d}.png" for number in range(10, 15)]
+        assert all(item.width == 48 for item in page)
+        read = sorted(entry.path for entry in app.library.entries.values() if entry.summary is not None)
+        assert read == [f"p{number:02d}.png" for number in range(10, 15)]
+        widest = ik.assets.list(sort="DESC_WIDTH", limit=1)  # a sort by width reads them all
+        assert len(widest) == 1
+        assert all(entry.summary is not None for entry in app.library.entries.values())

@@ -65,6 +65,7 @@ SORTS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "WIDTH": lambda item, summary: summary.get("width") or 0,
     "DURATION": lambda item, summary: summary.get("duration") or 0,
 }
+SUMMARY_SORTS = ("HEIGHT", "WIDTH", "DURATION")  # the sorts that need every file's metadata object
 AUTH_HELP = (
     "Send the private key ikmeta serve was started with (--private-key-file or IKMETA_PRIVATE_KEY) "
     "as the SDK's private key: Basic authorisation, the key as the user name."
@@ -475,23 +476,42 @@ def _store(library: Library, upload: Upload, wanted: list[str], url_endpoint: st
 
 
 def _listed(library: Library, query: _ListQuery) -> list[tuple[Entry | Folder, dict[str, Any]]]:
-    found = library.listing(query.path)
-    items: list[tuple[Entry | Folder, dict[str, Any]]] = []
-    for item in found:
-        if isinstance(item, Folder):
-            if query.kind in ("folder", "all"):
-                items.append((item, {}))
-        elif query.kind in ("file", "all"):
-            try:
-                entry, summary = library.summary(item.file_id)
-            except NotFound:
-                continue  # gone since
-            if query.file_type == "all" or _is_image(summary, entry) == (query.file_type == "image"):
-                items.append((entry, summary))
+    """The page of the listing ``query`` asks for, each item with its summary. The files'
+    metadata objects are read (where not yet) only for the page, unless the sort or the
+    ``fileType`` filter needs them all."""
     direction, _, field = query.sort.partition("_")
     key = SORTS[field]
+    by_summary = field in SUMMARY_SORTS or query.file_type != "all"
+    items: list[tuple[Entry | Folder, dict[str, Any]]] = []
+    for item in library.listing(query.path):
+        wanted = (
+            query.kind in ("folder", "all") if isinstance(item, Folder) else query.kind in ("file", "all")
+        )
+        if wanted:
+            items.append((item, {}))
+    if by_summary:
+        items = [pair for pair in (_summarised(library, pair) for pair in items) if pair is not None]
+        if query.file_type != "all":
+            image = query.file_type == "image"
+            items = [(i, sm) for i, sm in items if isinstance(i, Folder) or _is_image(sm, i) == image]
     items.sort(key=lambda pair: key(pair[0], pair[1]), reverse=direction == "DESC")
-    return items[query.skip : query.skip + query.limit]
+    page = items[query.skip : query.skip + query.limit]
+    if by_summary:
+        return page
+    return [pair for pair in (_summarised(library, pair) for pair in page) if pair is not None]
+
+
+def _summarised(
+    library: Library, pair: tuple[Entry | Folder, dict[str, Any]]
+) -> tuple[Entry | Folder, dict[str, Any]] | None:
+    """A listed item with its summary (a folder has none); None for a file gone since."""
+    item = pair[0]
+    if isinstance(item, Folder):
+        return pair
+    try:
+        return library.summary(item.file_id)
+    except NotFound:
+        return None
 
 
 def _is_image(summary: dict[str, Any], entry: Entry) -> bool:
