@@ -632,3 +632,45 @@ def test_a_page_of_a_listing_reads_only_its_own_files(tmp_path):
         widest = ik.assets.list(sort="DESC_WIDTH", limit=1)  # a sort by width reads them all
         assert len(widest) == 1
         assert all(entry.summary is not None for entry in app.library.entries.values())
+
+
+def test_tags_and_custom_metadata_are_updated_and_kept_between_runs(library, tmp_path):
+    labels = str(tmp_path / "labels.sqlite3")
+    png = encode(scene((64, 48)), "PNG")
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        uploaded = ik.files.upload(
+            file=png, file_name="tagged.png", tags=["a"], custom_metadata={"k": 1, "x": 2}
+        )
+        fid = next(item.file_id for item in ik.assets.list() if getattr(item, "name", "") == "harbour.jpg")
+        changed = ik.files.update(
+            fid, tags=["sea", "boats"], custom_metadata={"camera": "one"}, description="Oslo"
+        )
+        assert (changed.tags, changed.custom_metadata, changed.description) == (
+            ["sea", "boats"],
+            {"camera": "one"},
+            "Oslo",
+        )
+        ik.files.update(uploaded.file_id, custom_metadata={"x": None, "y": 3})
+        with pytest.raises(errors().BadRequestError, match="keeps tags, customMetadata and description only"):
+            ik.files.update(fid, custom_coordinates="10,10,20,20")
+        with pytest.raises(errors().NotFoundError):
+            ik.files.update("nope", tags=["x"])
+    with serving(library, labels=labels) as app:  # a second run reads them back
+        ik = client(app)
+        again = ik.files.get(fid)
+        assert (again.tags, again.custom_metadata, again.description) == (
+            ["sea", "boats"],
+            {"camera": "one"},
+            "Oslo",
+        )
+        tagged = ik.files.get(uploaded.file_id)
+        assert (tagged.tags, tagged.custom_metadata) == (["a"], {"k": 1, "y": 3})
+        ik.files.update(fid, tags=None)
+        assert ik.files.get(fid).tags is None
+        ik.files.delete(uploaded.file_id)  # a file trashed takes its labels along
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        assert ik.files.get(fid).custom_metadata == {"camera": "one"}
+        again = ik.files.upload(file=png, file_name=uploaded.name, use_unique_file_name=False)
+        assert ik.files.get(again.file_id).tags is None

@@ -207,3 +207,30 @@ def test_is_key(credentials, key, right):
     from ikmeta.serve.app import _is_key
 
     assert _is_key(credentials, key) is right
+
+
+def test_labels_round_trip_and_damaged_or_unusable_ones(tmp_path):
+    import sqlite3
+
+    from ikmeta.serve.labels import Label, Labels
+
+    path = str(tmp_path / "labels.sqlite3")
+    labels = Labels.open(path)
+    labels.put("/lib/a.jpg", Label(["sea"], {"k": 1}, "Oslo"))
+    labels.put("/lib/b.jpg", Label(None, {"k": 2}))
+    labels.put("/lib2/c.jpg", Label(["other library"]))
+    labels.put("/lib/gone.jpg", Label(["x"]))
+    labels.put("/lib/gone.jpg", Label())  # empty: forgotten
+    labels.close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO labels VALUES ('/lib/bad.jpg', 'not json', '{}', NULL)")
+    again = Labels.open(path)
+    assert again.under("/lib") == {
+        "/lib/a.jpg": Label(["sea"], {"k": 1}, "Oslo"),
+        "/lib/b.jpg": Label(None, {"k": 2}),
+    }
+    (tmp_path / "file").write_text("a file where a folder should be")
+    unusable = Labels.open(str(tmp_path / "file" / "labels.sqlite3"))
+    assert unusable.problem and "kept for this run only" in unusable.problem
+    unusable.put("/lib/a.jpg", Label(["kept"]))
+    assert unusable.under("/lib")["/lib/a.jpg"].tags == ["kept"]

@@ -103,6 +103,7 @@ def serve(
       ikmeta serve --library photos --host 0.0.0.0 --private-key-file key.txt
     """
     from ikmeta import serve as serving
+    from ikmeta.serve.labels import default_labels_path
     from ikmeta.serve.server import address_of, bind, is_loopback, loopback_names, server_for
 
     key = _private_key(private_key_file, no_auth, host)
@@ -130,6 +131,7 @@ def serve(
                 workers=max(2, jobs * 2),
                 timeout=timeout,
                 hosts=loopback_names(host),
+                labels=default_labels_path(),
                 index=False,  # (begun once the address is said)
                 on_journal=lambda path: note(
                     f"ikmeta serve: uploads and files deleted or replaced (to the trash) are journaled in "
@@ -139,6 +141,8 @@ def serve(
         except IkmetaError as exc:
             sock.close()
             abort(exc)
+        if app.library.labels.problem:
+            note(f"ikmeta serve: {app.library.labels.problem}")
         found = len(app.library.entries)
         auth = "no key (--no-auth)" if key is None else "private key required"
         seconds = time.perf_counter() - started

@@ -45,6 +45,7 @@ def create_app(
     workers: int = 4,
     timeout: float = 30.0,
     hosts: Any = None,
+    labels: str | None = None,
     index: bool = True,
     on_indexed: Any = None,
     on_journal: Any = None,
@@ -56,7 +57,9 @@ def create_app(
     such a server on a loopback address). ``cache``: where metadata objects are kept between
     runs (default: none). ``hosts``: the names clients may call it by (its ``Host``; None:
     any), as a server on a loopback address should keep to against DNS rebinding.
-    ``on_journal(path)``: told where deletions are journaled, at the first. Raises
+    ``on_journal(path)``: told where deletions are journaled, at the first. ``labels``: the
+    file that keeps tags, custom metadata and descriptions between runs (default: none, kept
+    in memory; the command line's is :func:`ikmeta.serve.labels.default_labels_path`). Raises
     :class:`~ikmeta.errors.SourceError` for a library that is not a folder,
     :class:`ServeError` for an empty private key or without the ``serve`` extra.
 
@@ -69,9 +72,11 @@ def create_app(
     from ikmeta.cache import HashCache
 
     from .app import Settings, make_app
+    from .labels import Labels
     from .library import Library
 
-    opened = Library.open(library, cache or HashCache.open(None))
+    kept = Labels.open(labels)
+    opened = Library.open(library, cache or HashCache.open(None), labels=kept)
     opened.on_journal = on_journal
     opened.scan()
     if index:

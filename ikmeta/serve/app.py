@@ -4,7 +4,7 @@ Routes (as ImageKit's SDKs call them, with a base URL pointing here):
 
 - ``GET /v1/metadata?url=``: the metadata object of the image or video at a URL;
 - ``POST /api/v1/files/upload``: a file into the library (multipart, as the SDKs send it);
-- ``GET /v1/files/{fileId}/metadata``, ``GET /v1/files/{fileId}/details``,
+- ``GET /v1/files/{fileId}/metadata``, ``GET`` and ``PATCH /v1/files/{fileId}/details``,
   ``GET /v1/files`` (``path``, ``skip``, ``limit``, ``type``, ``fileType``, ``sort``),
   ``DELETE /v1/files/{fileId}`` (to the trash, journaled).
 
@@ -156,6 +156,12 @@ def make_app(library: Library, settings: Settings) -> ASGIApp:
         items = await work.run(_listed, library, query)
         return JSONResponse([_item_object(item, summary, settings.url_endpoint) for item, summary in items])
 
+    async def update_details(request: Request) -> Response:
+        changes = _details_changes(await request.body())
+        entry = await work.run(library.update, request.path_params["file_id"], changes)
+        entry, summary = await work.run(library.summary, entry.file_id)
+        return JSONResponse(file_object(entry, summary, settings.url_endpoint))
+
     async def delete_file(request: Request) -> Response:
         await work.run(library.delete, request.path_params["file_id"])
         return Response(status_code=204)
@@ -181,7 +187,7 @@ def make_app(library: Library, settings: Settings) -> ASGIApp:
         return JSONResponse(answer)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "files": len(library.entries)})
+        return JSONResponse({"status": "ok"})  # (asked without a key: it says nothing of the library)
 
     routes = [
         Route("/v1/metadata", metadata_of_url, methods=["GET"]),
@@ -189,6 +195,7 @@ def make_app(library: Library, settings: Settings) -> ASGIApp:
         Route("/v1/files", list_files, methods=["GET"]),
         Route("/v1/files/{file_id}/metadata", file_metadata, methods=["GET"]),
         Route("/v1/files/{file_id}/details", file_details, methods=["GET"]),
+        Route("/v1/files/{file_id}/details", update_details, methods=["PATCH"]),
         Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
         Route("/healthz", health, methods=["GET"]),
     ]
@@ -387,6 +394,39 @@ def _custom_metadata(value: str | None) -> dict[str, Any]:
     if not isinstance(found, dict):
         raise RequestError("customMetadata", "not a JSON object", 'Send it as {"field": value}.')
     return found
+
+
+def _details_changes(body: bytes) -> dict[str, Any]:
+    """The changes of ``PATCH /v1/files/{fileId}/details``, checked: ``tags`` (a list of
+    strings, or null), ``customMetadata`` (an object), ``description`` (a string, or null);
+    ``removeAITags`` and ``webhookUrl`` mean nothing here; anything else is refused."""
+    if len(body) > MOST_FIELD:
+        raise RequestError("body", f"{len(body):,} bytes; at most {MOST_FIELD:,}", "Send less.")
+    try:
+        changes = json.loads(body or b"{}", parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        changes = None
+    if not isinstance(changes, dict):
+        raise RequestError("body", "not a JSON object", 'Send {"tags": [...], "customMetadata": {...}}.')
+    tags = changes.get("tags")
+    if (
+        "tags" in changes
+        and tags is not None
+        and not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags))
+    ):
+        raise RequestError("tags", "not a list of strings, nor null", 'Send ["sea", "boats"].')
+    if not isinstance(changes.get("customMetadata", {}), dict):
+        raise RequestError("customMetadata", "not a JSON object", 'Send {"field": value}.')
+    if not isinstance(changes.get("description", ""), (str, type(None))):
+        raise RequestError("description", "not a string, nor null", None)
+    unknown = sorted(set(changes) - {"tags", "customMetadata", "description", "removeAITags", "webhookUrl"})
+    if unknown:
+        raise RequestError(
+            unknown[0],
+            "ikmeta serve keeps tags, customMetadata and description only",
+            "Leave the others out.",
+        )
+    return changes
 
 
 @dataclass(frozen=True)

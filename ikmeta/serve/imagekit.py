@@ -75,8 +75,9 @@ def file_object(entry: Entry, summary: dict[str, Any], url_endpoint: str | None)
         "hasAlpha": summary.get("hasTransparency", False),
         "createdAt": timestamp(entry.mtime_ns),
         "updatedAt": timestamp(entry.mtime_ns),
-        "tags": entry.tags,
-        "customMetadata": entry.custom_metadata,
+        "tags": entry.label.tags,
+        "customMetadata": entry.label.custom_metadata,
+        "description": entry.label.description,
         "AITags": None,
         "customCoordinates": None,
         "isPrivateFile": False,
@@ -124,7 +125,7 @@ def upload_response(
         "fileType": _file_type(fmt),
         "url": url,
         "thumbnailUrl": url,
-        "tags": entry.tags,
+        "tags": entry.label.tags,
         "AITags": None,
         "isPrivateFile": False,
         "customCoordinates": None,
@@ -132,7 +133,7 @@ def upload_response(
     }
     response.update({key: described[key] for key in VIDEO_KEYS if described.get(key) is not None})
     if "customMetadata" in fields:
-        response["customMetadata"] = entry.custom_metadata
+        response["customMetadata"] = entry.label.custom_metadata
     if "isPublished" in fields:
         response["isPublished"] = True
     if metadata is not None and "metadata" in fields:

@@ -40,6 +40,7 @@ from ikmeta.sources.base import Blob, FetchOptions, is_wanted_name
 from ikmeta.sources.walk import image_paths
 
 from .errors import Conflict, NotFound, RequestError
+from .labels import Label, Labels
 from .paths import clean_name, file_id, folder_parts, inside, relative_of, within
 
 # What a listing needs of a file's metadata object, kept for every file (the whole object is
@@ -69,8 +70,7 @@ class Entry:
     mtime_ns: int
     summary: dict[str, Any] | None = None  # SUMMARY_KEYS of its metadata object, once read
     problem: str | None = None  # why its metadata object cannot be made (a damaged file)
-    tags: list[str] | None = None
-    custom_metadata: dict[str, Any] = field(default_factory=dict)
+    label: Label = field(default_factory=Label)  # what clients said of it: tags, custom metadata
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -113,9 +113,11 @@ class Library:
         max_pixels: int | None = MAX_PIXELS,
         videos: bool = True,
         journal: Callable[[], Any] | None = None,
+        labels: Labels | None = None,
     ) -> None:
         self.root = root
         self.cache = cache
+        self.labels = labels or Labels.open(None)
         self.max_pixels = max_pixels
         self.videos = videos
         self.entries: dict[str, Entry] = {}
@@ -138,6 +140,7 @@ class Library:
         max_pixels: int | None = MAX_PIXELS,
         videos: bool | None = None,
         journal: Callable[[], Any] | None = None,
+        labels: Labels | None = None,
     ) -> Library:
         """The library in ``folder`` (which must be one); raises :class:`SourceError`.
         ``journal()``: the journal deletions are recorded in, made at the first (default: a
@@ -149,7 +152,7 @@ class Library:
             from ikmeta.video import available
 
             videos = available()
-        return cls(os.path.realpath(folder), cache, max_pixels, videos, journal)
+        return cls(os.path.realpath(folder), cache, max_pixels, videos, journal, labels)
 
     # --- finding and indexing the files -------------------------------------------------------
 
@@ -166,6 +169,9 @@ class Library:
             relative = relative_of(self.root, path)
             entry = Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns)
             found[entry.file_id] = entry
+        labels = self.labels.under(self.root)
+        for entry in found.values():
+            entry.label = labels.get(self._absolute(entry), entry.label)
         with self.lock:
             self.entries = {}
             self.folders = {}
@@ -395,7 +401,8 @@ class Library:
             raise
         relative = relative_of(self.root, target)
         entry = Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns)
-        entry.tags, entry.custom_metadata = upload.tags, dict(upload.custom_metadata)
+        entry.label = Label(upload.tags, dict(upload.custom_metadata))
+        self.labels.put(target, entry.label)
         with self.lock:
             self._forget_id(entry.file_id)  # (the file it replaced, if any)
             self._add(entry)
@@ -511,6 +518,7 @@ class Library:
             journal.record(number, "failed", reason=os_reason(exc))
             raise RequestError(path, f"cannot be moved to the trash: {os_reason(exc)}") from None
         journal.record(number, "done", **({"trashed": trashed} if trashed else {}))
+        self.labels.put(path, Label())
         if entry is not None:
             self._forget(entry)
         return trashed
@@ -532,10 +540,31 @@ class Library:
         """The journal of this run's deletions, once there is one."""
         return None if self._journal is None else str(self._journal.path)
 
+    def update(self, fid: str, changes: dict[str, Any]) -> Entry:
+        """Change what clients said of the file ``fid``, as ImageKit's update of a file's details
+        does: ``tags`` (a list replaces them, None unsets them), ``customMetadata`` (merged; a
+        key set to None is unset), ``description``; kept between runs. Raises NotFound."""
+        entry = self.entry(fid)
+        with self.lock:
+            label = Label(entry.label.tags, dict(entry.label.custom_metadata), entry.label.description)
+            if "tags" in changes:
+                label.tags = changes["tags"]
+            for key, value in (changes.get("customMetadata") or {}).items():
+                if value is None:
+                    label.custom_metadata.pop(key, None)
+                else:
+                    label.custom_metadata[key] = value
+            if "description" in changes:
+                label.description = changes["description"]
+            entry.label = label
+        self.labels.put(self._absolute(entry), label)
+        return entry
+
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()
         self.cache.close()
+        self.labels.close()
 
 
 def _umask() -> int:
