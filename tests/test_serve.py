@@ -674,3 +674,86 @@ def test_tags_and_custom_metadata_are_updated_and_kept_between_runs(library, tmp
         assert ik.files.get(fid).custom_metadata == {"camera": "one"}
         again = ik.files.upload(file=png, file_name=uploaded.name, use_unique_file_name=False)
         assert ik.files.get(again.file_id).tags is None
+
+
+def test_what_no_json_answer_can_hold_is_refused(library):
+    httpx = need_module("httpx", "httpx (with the SDK)")
+    png = encode(scene((64, 48)), "PNG")
+    with serving(library) as app:
+        fid = next(
+            item["fileId"]
+            for item in httpx.get(f"{app.base_url}/v1/files", auth=(KEY, "")).json()
+            if item["name"] == "harbour.jpg"
+        )
+        for body in (
+            '{"customMetadata": {"x": 1e400}}',
+            '{"description": "\\ud800"}',
+            '{"tags": ["\\udcff"]}',
+            '{"customMetadata": {"x": NaN}}',
+        ):
+            response = httpx.patch(f"{app.base_url}/v1/files/{fid}/details", content=body, auth=(KEY, ""))
+            assert response.status_code == 400 and response.json()["message"] == "not a JSON object", body
+        upload = httpx.post(
+            f"{app.base_url}/api/v1/files/upload",
+            files={"file": ("a.png", png)},
+            data={"fileName": "a.png", "customMetadata": '{"x": 1e400}'},
+            auth=(KEY, ""),
+        )
+        assert upload.status_code == 400
+        assert httpx.get(f"{app.base_url}/v1/files", auth=(KEY, "")).status_code == 200
+        assert (
+            httpx.get(f"{app.base_url}/v1/files/{fid}/details", auth=(KEY, "")).json()["customMetadata"] == {}
+        )
+
+
+def test_a_name_that_is_not_utf8_is_listed_labelled_and_deleted(library, tmp_path):
+    name = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes, as an old camera card may hold
+    (library / name).write_bytes(encode(scene((64, 48)), "PNG"))
+    labels = str(tmp_path / "labels.sqlite3")
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        item = next(i for i in ik.assets.list() if getattr(i, "name", "").startswith("caf"))
+        assert item.name == "caf\udce9.png"  # the byte as a \udcXX escape, as the command line writes it
+        assert ik.files.update(item.file_id, tags=["old card"]).tags == ["old card"]
+        assert ik.files.metadata.get(item.file_id).width == 64
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        assert ik.files.get(item.file_id).tags == ["old card"]
+        ik.files.delete(item.file_id)
+    assert not (library / name).exists()
+
+
+def test_listings_follow_files_rewritten_or_removed_behind_the_server(library, tmp_path):
+    labels = str(tmp_path / "labels.sqlite3")
+    folder = library / "sizes"
+    folder.mkdir()
+    for number, side in enumerate((40, 60, 80)):
+        (folder / f"{'abc'[number]}.png").write_bytes(encode(scene((side, side), seed=number), "PNG"))
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        by_size = [item.name for item in ik.assets.list(path="/sizes", sort="ASC_SIZE")]
+        assert by_size == ["a.png", "b.png", "c.png"]
+        (folder / "a.png").write_bytes(
+            encode(scene((120, 120), seed=7), "PNG")
+        )  # in place: the folder's time stays
+        pages = [ik.assets.list(path="/sizes", sort="ASC_SIZE", skip=k, limit=1)[0] for k in range(3)]
+        assert [item.name for item in pages] == ["b.png", "c.png", "a.png"] and pages[2].width == 120
+        badge = next(item for item in ik.assets.list(path="/trips"))
+        ik.files.update(badge.file_id, tags=["old"])
+        (library / "trips" / "badge.png").unlink()
+        assert ik.assets.list(path="/trips") == []
+        shutil.copy(EXAMPLES / "harbour_small.jpg", library / "trips" / "badge.png")
+    with serving(library, labels=labels) as app:
+        assert client(app).files.get(badge.file_id).tags is None  # not the removed file's
+
+
+def test_concurrent_updates_are_kept_whole(library, tmp_path):
+    labels = str(tmp_path / "labels.sqlite3")
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        fid = next(item.file_id for item in ik.assets.list() if getattr(item, "name", "") == "harbour.jpg")
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda k: ik.files.update(fid, custom_metadata={f"k{k}": k}), range(40)))
+        in_memory = ik.files.get(fid).custom_metadata
+    with serving(library, labels=labels) as app:
+        assert client(app).files.get(fid).custom_metadata == in_memory == {f"k{k}": k for k in range(40)}

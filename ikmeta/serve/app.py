@@ -102,6 +102,17 @@ class Settings:
         )
 
 
+class Answer(JSONResponse):
+    """A JSON answer that any file name can be in: a name's bytes that are not UTF-8 (kept by
+    Python as lone surrogates) are written as ``\\udcXX`` escapes, as the command line writes
+    them (:func:`ikmeta.output.compact`), where Starlette's own would fail."""
+
+    def render(self, content: Any) -> bytes:
+        from ikmeta.output import compact
+
+        return compact(content).encode("utf-8")
+
+
 class Workers:
     """At most ``size`` blocking calls at once on threads, at most :data:`QUEUED` more waiting
     (then :class:`Busy`)."""
@@ -138,7 +149,7 @@ def make_app(library: Library, settings: Settings) -> ASGIApp:
             raise RequestError("url", f"{url!r} is not an http(s) URL.", "Give the URL of an image or video.")
         blob = await fetches.run(_download, url, settings.fetch)
         metadata = await work.run(_inspect, blob, library.max_pixels)
-        return Response(json.dumps(metadata, ensure_ascii=False), media_type=JSON)
+        return Answer(metadata)
 
     async def file_metadata(request: Request) -> Response:
         fid = request.path_params["file_id"]
@@ -149,18 +160,18 @@ def make_app(library: Library, settings: Settings) -> ASGIApp:
 
     async def file_details(request: Request) -> Response:
         entry, summary = await work.run(library.summary, request.path_params["file_id"])
-        return JSONResponse(file_object(entry, summary, settings.url_endpoint))
+        return Answer(file_object(entry, summary, settings.url_endpoint))
 
     async def list_files(request: Request) -> Response:
         query = _ListQuery.of(request.query_params)
         items = await work.run(_listed, library, query)
-        return JSONResponse([_item_object(item, summary, settings.url_endpoint) for item, summary in items])
+        return Answer([_item_object(item, summary, settings.url_endpoint) for item, summary in items])
 
     async def update_details(request: Request) -> Response:
         changes = _details_changes(await request.body())
         entry = await work.run(library.update, request.path_params["file_id"], changes)
         entry, summary = await work.run(library.summary, entry.file_id)
-        return JSONResponse(file_object(entry, summary, settings.url_endpoint))
+        return Answer(file_object(entry, summary, settings.url_endpoint))
 
     async def delete_file(request: Request) -> Response:
         await work.run(library.delete, request.path_params["file_id"])
@@ -184,10 +195,10 @@ def make_app(library: Library, settings: Settings) -> ASGIApp:
             answer = await work.run(_store, library, upload, wanted, settings.url_endpoint)
         finally:
             await form.close()
-        return JSONResponse(answer)
+        return Answer(answer)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})  # (asked without a key: it says nothing of the library)
+        return Answer({"status": "ok"})  # (asked without a key: it says nothing of the library)
 
     routes = [
         Route("/v1/metadata", metadata_of_url, methods=["GET"]),
@@ -367,7 +378,7 @@ def _list_field(value: str | None) -> list[str]:
         return []
     if value.startswith("["):
         try:
-            items = json.loads(value)
+            items = _client_json(value)
         except (ValueError, RecursionError):
             items = None
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
@@ -384,11 +395,19 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _client_json(text: str | bytes) -> Any:
+    """A client's JSON, as an answer can hold it again: no NaN, no number too large for a
+    float (1e400), no lone surrogate (which no UTF-8 answer can carry); else ValueError."""
+    found = json.loads(text, parse_constant=_no_constant)
+    json.dumps(found, ensure_ascii=False, allow_nan=False).encode("utf-8")  # (raises for those)
+    return found
+
+
 def _custom_metadata(value: str | None) -> dict[str, Any]:
     if not value:
         return {}
     try:
-        found = json.loads(value, parse_constant=_no_constant)
+        found = _client_json(value)
     except (ValueError, RecursionError):
         found = None
     if not isinstance(found, dict):
@@ -403,7 +422,7 @@ def _details_changes(body: bytes) -> dict[str, Any]:
     if len(body) > MOST_FIELD:
         raise RequestError("body", f"{len(body):,} bytes; at most {MOST_FIELD:,}", "Send less.")
     try:
-        changes = json.loads(body or b"{}", parse_constant=_no_constant)
+        changes = _client_json(body or b"{}")
     except (ValueError, RecursionError):
         changes = None
     if not isinstance(changes, dict):
@@ -599,7 +618,7 @@ def _log(scope: Scope, status: int, reason: str) -> None:
 
 async def _send_error(scope: Scope, send: Send, error: RequestError) -> None:
     _log(scope, error.status, error.reason)
-    response = JSONResponse(_error_body(error), status_code=error.status, headers=_error_headers(error))
+    response = Answer(_error_body(error), status_code=error.status, headers=_error_headers(error))
     await response(scope, _no_body, send)
 
 
@@ -617,7 +636,7 @@ def _error_headers(error: RequestError) -> dict[str, str]:
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
     _log(request.scope, exc.status, exc.reason)
-    return JSONResponse(_error_body(exc), status_code=exc.status, headers=_error_headers(exc))
+    return Answer(_error_body(exc), status_code=exc.status, headers=_error_headers(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -644,4 +663,4 @@ async def _disconnected(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     _log(request.scope, 500, f"unexpected error: {type(exc).__name__}: {exc}")
     body = {"message": "Internal error.", "help": "The server's log says what went wrong."}
-    return JSONResponse(body, status_code=500, headers=NO_RETRY)  # (an SDK would send it again)
+    return Answer(body, status_code=500, headers=NO_RETRY)  # (an SDK would send it again)

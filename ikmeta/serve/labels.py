@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FILE_NAME = "serve-labels.sqlite3"
+# A path is kept as its bytes (os.fsencode): a name that is not UTF-8 is one too.
 TABLE = (
-    "CREATE TABLE IF NOT EXISTS labels (path TEXT PRIMARY KEY, tags TEXT, custom TEXT NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS labels (path BLOB PRIMARY KEY, tags TEXT, custom TEXT NOT NULL, "
     "description TEXT)"
 )
 
@@ -63,6 +64,7 @@ class Labels:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             connection = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute(TABLE)
         except (OSError, sqlite3.Error) as exc:
             return cls(None, f"{path}: {exc}; tags and custom metadata are kept for this run only")
@@ -74,14 +76,19 @@ class Labels:
         with self.lock:
             if self.connection is None:
                 return {path: label for path, label in self.memory.items() if path.startswith(prefix)}
+            key = os.fsencode(prefix)
             try:
                 rows = self.connection.execute(
                     "SELECT path, tags, custom, description FROM labels WHERE substr(path, 1, ?) = ?",
-                    (len(prefix), prefix),
+                    (len(key), key),
                 ).fetchall()
             except sqlite3.Error:
                 return {}
-        return {path: label for path, *values in rows if (label := _label(*values)) is not None}
+        return {
+            os.fsdecode(path): label
+            for path, *values in rows
+            if isinstance(path, bytes) and (label := _label(*values)) is not None
+        }
 
     def put(self, path: str, label: Label) -> None:
         """Keep ``label`` for the file at ``path`` (an empty one: forget it)."""
@@ -92,20 +99,21 @@ class Labels:
                 else:
                     self.memory[path] = label
                 return
+            key = os.fsencode(path)
             try:
                 if label.empty:
-                    self.connection.execute("DELETE FROM labels WHERE path = ?", (path,))
+                    self.connection.execute("DELETE FROM labels WHERE path = ?", (key,))
                 else:
                     self.connection.execute(
                         "INSERT OR REPLACE INTO labels (path, tags, custom, description) VALUES (?, ?, ?, ?)",
                         (
-                            path,
+                            key,
                             None if label.tags is None else json.dumps(label.tags),
                             json.dumps(label.custom_metadata),
                             label.description,
                         ),
                     )
-            except sqlite3.Error:
+            except (sqlite3.Error, ValueError):
                 pass  # (a label is worth less than the request: it is kept in the entry for this run)
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 from ikmeta.cache import CacheKey, HashCache
 from ikmeta.errors import IkmetaError, SourceError, os_reason
 from ikmeta.image.limits import MAX_PIXELS
+from ikmeta.output import compact
 from ikmeta.parallel import ordered_map
 from ikmeta.sources.base import Blob, FetchOptions, is_wanted_name
 from ikmeta.sources.walk import image_paths
@@ -124,8 +125,8 @@ class Library:
         self.folders: dict[str, dict[str, Entry]] = {}  # a folder's path -> its files by fileId
         self.lock = threading.RLock()  # over entries and objects: held briefly, never over I/O
         self.placing = threading.Lock()  # one upload or deletion takes or frees a name at a time
+        self.labelling = threading.Lock()  # labels changed in memory and on disk together
         self.objects: OrderedDict[str, bytes] = OrderedDict()  # fileId -> its metadata object, JSON
-        self.folder_times: dict[str, int] = {}  # a folder's mtime when its files were last listed
         self._journal_maker = journal
         self._journal: Any = None
         self._steps = 0
@@ -177,7 +178,6 @@ class Library:
             self.folders = {}
             for entry in found.values():
                 self._add(entry)
-            self.folder_times.clear()
         return len(found)
 
     def index(self, jobs: int = 2, on_progress: Callable[[int, int], None] | None = None) -> int:
@@ -280,7 +280,7 @@ class Library:
                 entry.problem = exc.reason
                 raise RequestError(entry.file_id, f"/{entry.path}: {exc.reason}") from None
             metadata["source"] = "/" + entry.path
-            text = json.dumps(metadata, ensure_ascii=False)
+            text = compact(metadata)
             self.cache.put_metadata([(key, text)])
             self.cache.flush()
         entry.summary, entry.problem = _summary(json.loads(text)), None
@@ -334,16 +334,8 @@ class Library:
         return [*folders, *sorted(files, key=lambda entry: entry.name)]
 
     def _refresh(self, prefix: str, folder: str) -> None:
-        """Bring the files of one folder up to date when its modification time says that files
-        came or went since it was last looked at (by another program than this server)."""
-        try:
-            mtime = os.stat(folder).st_mtime_ns
-        except OSError:
-            return
-        with self.lock:
-            if self.folder_times.get(prefix) == mtime:
-                return
-            self.folder_times[prefix] = mtime
+        """Bring the files of one folder up to date with what is on disk (another program may
+        have added, removed or rewritten some): one scandir and a stat a file, each listing."""
         present: dict[str, os.stat_result] = {}
         with contextlib.suppress(OSError), os.scandir(folder) as scan:
             for item in scan:
@@ -352,13 +344,21 @@ class Library:
                 if item.is_file() and within(self.root, item.path):
                     present[relative_of(self.root, item.path)] = item.stat()
         with self.lock:
+            gone = []
             for entry in list(self.folders.get(prefix, {}).values()):
                 if entry.path not in present and not os.path.lexists(self._absolute(entry)):
                     self._forget(entry)  # (one uploaded since the scan is there)
+                    gone.append(self._absolute(entry))
             for relative, status in present.items():
-                fid = file_id(relative)
-                if fid not in self.entries:
-                    self._add(Entry(fid, relative, status.st_size, status.st_mtime_ns))
+                known = self.entries.get(file_id(relative))
+                if known is None:
+                    self._add(Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns))
+                elif (known.size, known.mtime_ns) != (status.st_size, status.st_mtime_ns):
+                    known.size, known.mtime_ns = status.st_size, status.st_mtime_ns  # (sorts by them)
+                    known.summary, known.problem = None, None  # (and what was read of it is read again)
+                    self.objects.pop(known.file_id, None)
+        for path in gone:  # removed by another program: what clients said of it goes too
+            self.labels.put(path, Label())
 
     # --- uploads and deletions ----------------------------------------------------------------
 
@@ -402,15 +402,16 @@ class Library:
         relative = relative_of(self.root, target)
         entry = Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns)
         entry.label = Label(upload.tags, dict(upload.custom_metadata))
-        self.labels.put(target, entry.label)
-        with self.lock:
-            self._forget_id(entry.file_id)  # (the file it replaced, if any)
-            self._add(entry)
-            self.objects.pop(entry.file_id, None)
+        with self.labelling:
+            self.labels.put(target, entry.label)
+            with self.lock:
+                self._forget_id(entry.file_id)  # (the file it replaced, if any)
+                self._add(entry)
+                self.objects.pop(entry.file_id, None)
         described["source"] = "/" + relative
         entry.summary = _summary(described)
         if full:
-            text = json.dumps(described, ensure_ascii=False)
+            text = compact(described)
             self.cache.put_metadata([(self._key(entry), text)])
             with self.lock:
                 self.objects[entry.file_id] = text.encode("utf-8")
@@ -475,7 +476,7 @@ class Library:
                 "Upload with overwriteFile true, or useUniqueFileName true.",
             )
         os.chmod(temporary, stat.S_IMODE(status.st_mode))
-        self._trash(target, self.entries.get(file_id(relative)))
+        self._trash(target, None)  # (its entry stays until the upload's takes its place)
 
     def _record_upload(self, path: str, status: os.stat_result) -> None:
         """Journal a file an upload wrote (``ikmeta undo`` sends it to the trash, if it is
@@ -518,7 +519,8 @@ class Library:
             journal.record(number, "failed", reason=os_reason(exc))
             raise RequestError(path, f"cannot be moved to the trash: {os_reason(exc)}") from None
         journal.record(number, "done", **({"trashed": trashed} if trashed else {}))
-        self.labels.put(path, Label())
+        with self.labelling:
+            self.labels.put(path, Label())
         if entry is not None:
             self._forget(entry)
         return trashed
@@ -544,8 +546,8 @@ class Library:
         """Change what clients said of the file ``fid``, as ImageKit's update of a file's details
         does: ``tags`` (a list replaces them, None unsets them), ``customMetadata`` (merged; a
         key set to None is unset), ``description``; kept between runs. Raises NotFound."""
-        entry = self.entry(fid)
-        with self.lock:
+        with self.labelling:
+            entry = self.entry(fid)
             label = Label(entry.label.tags, dict(entry.label.custom_metadata), entry.label.description)
             if "tags" in changes:
                 label.tags = changes["tags"]
@@ -556,8 +558,8 @@ class Library:
                     label.custom_metadata[key] = value
             if "description" in changes:
                 label.description = changes["description"]
+            self.labels.put(self._absolute(entry), label)
             entry.label = label
-        self.labels.put(self._absolute(entry), label)
         return entry
 
     def close(self) -> None:
