@@ -280,6 +280,7 @@ def main() -> None:
     except ImportError:
         pass
     import ikmeta
+    from ikmeta.output import compact  # how the server writes JSON
 
     work = Path(tempfile.mkdtemp(prefix="ikmeta-bench-serve-"))
     library = work / "library"
@@ -341,8 +342,7 @@ def main() -> None:
         ids = {item["name"]: item["fileId"] for item in listing}
         requests = [get(f"/v1/files/{ids[name]}/metadata") for name in names]
         expected = [
-            json.dumps({**ikmeta.inspect(library / name), "source": f"/{name}"}, ensure_ascii=False).encode()
-            for name in names
+            compact({**ikmeta.inspect(library / name), "source": f"/{name}"}).encode() for name in names
         ]
         asyncio.run(hammer(port, requests, expected, args.clients, 0.5))  # warm: every object read
         results["ikmeta"] = asyncio.run(hammer(port, requests, expected, args.clients, args.seconds))
