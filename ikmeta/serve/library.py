@@ -37,7 +37,7 @@ from ikmeta.errors import IkmetaError, SourceError, os_reason
 from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.output import compact
 from ikmeta.parallel import ordered_map
-from ikmeta.sources.base import Blob, FetchOptions, is_wanted_name
+from ikmeta.sources.base import Blob, is_wanted_name
 from ikmeta.sources.walk import image_paths
 
 from .errors import Conflict, NotFound, RequestError
@@ -161,8 +161,9 @@ class Library:
         """Find the library's images (and videos): how many there are."""
         found: dict[str, Entry] = {}
         for path in image_paths([self.root], videos=self.videos):
-            if isinstance(path, IkmetaError) or not within(self.root, path):
-                continue  # an unreadable folder; a link to a file outside the library
+            if isinstance(path, IkmetaError) or (os.path.islink(path) and not within(self.root, path)):
+                continue  # an unreadable folder; a link to a file outside the library (the walk
+                # passes over links to folders, so only a file's own link can lead out)
             try:
                 status = os.stat(path)
             except OSError:
@@ -341,7 +342,7 @@ class Library:
             for item in scan:
                 if item.name.startswith(".") or not is_wanted_name(item.name, videos=self.videos):
                     continue
-                if item.is_file() and within(self.root, item.path):
+                if item.is_file() and (not item.is_symlink() or within(self.root, item.path)):
                     present[relative_of(self.root, item.path)] = item.stat()
         with self.lock:
             gone = []
@@ -609,9 +610,3 @@ def _subfolders(folder: str, root: str) -> Iterator[tuple[str, int]]:
     for item in found:
         if not item.name.startswith(".") and item.is_dir(follow_symlinks=False):
             yield item.path, item.stat(follow_symlinks=False).st_mtime_ns
-
-
-def fetch_options(max_bytes: int, allow_private: bool, timeout: float = 30.0) -> FetchOptions:
-    """How the server fetches its clients' URLs: within ``max_bytes`` and ``timeout``, from
-    public addresses only unless ``allow_private``."""
-    return FetchOptions(timeout=timeout, max_bytes=max_bytes, public_only=not allow_private, retries=1)

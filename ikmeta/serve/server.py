@@ -7,7 +7,7 @@ by the app), idle connections closed after :data:`KEEP_ALIVE` seconds and connec
 that do not send a request's headers within :data:`HEADERS_TIMEOUT` seconds.
 
     >>> sock = bind("127.0.0.1", 0)
-    >>> serve(app, sock)  # doctest: +SKIP
+    >>> server_for(app).run(sockets=[sock])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -153,8 +153,3 @@ def _more_files() -> None:
             )
     except (ImportError, ValueError, OSError):
         pass
-
-
-def serve(app: Any, sock: socket.socket) -> None:
-    """Serve ``app`` on ``sock`` until interrupted."""
-    server_for(app).run(sockets=[sock])
