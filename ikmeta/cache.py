@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 
 from ._version import __version__
 from .errors import os_reason
-from .hashes import TURNS, WINDOWS
+from .hashes import HASH_HEX, TURNS, WINDOWS, valid_hashes
+from .video.record import VIDEO_KEYS, valid_video
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
 # 2: the best-copy columns (format, quality, camera, captured); 3: thumbnails; 4: turned, inner;
@@ -90,23 +91,9 @@ METADATA_TABLE = (
     "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, object TEXT NOT NULL, PRIMARY KEY (path, kind))"
 )
 METADATA_KIND = f"inspect-{__version__}"
-# The video fingerprint (ikmeta.video.fingerprint) and what its record holds: bump when they change.
+# The video fingerprint (ikmeta.video.fingerprint) and what its record holds (ikmeta.video.record's
+# VIDEO_KEYS): bump when they change.
 VIDEO_ALGORITHM = "keyframes-step1-grey96-bars-flat4-v2"
-VIDEO_KEYS = (
-    "pHash",
-    "width",
-    "height",
-    "format",
-    "camera",
-    "captured",
-    "damage",
-    "duration",
-    "videoBitRate",
-    "videoCodec",
-    "sound",
-    "picture",
-    "frames",
-)
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
 
@@ -474,7 +461,6 @@ def _stored_path(path: str) -> str:
         return "bytes:" + os.fsencode(path).hex()
 
 
-HASH_HEX = re.compile(r"[0-9a-f]{16}")
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 
@@ -549,95 +535,6 @@ def _valid_row(row: dict[str, Any]) -> bool:
     )
 
 
-def valid_video(record: dict[str, Any]) -> bool:
-    """A video's hash record as :func:`ikmeta.media.video_record` makes it: else it is
-    fingerprinted afresh (see :func:`video_problem`)."""
-    return video_problem(record) is None
-
-
-def video_problem(record: dict[str, Any]) -> str | None:
-    """What is wrong with a video's hash record (its ranking keys sound, its frames each a time
-    and pHashes), naming the key; None when nothing is.
-
-    >>> video_problem({"pHash": "0123456789abcdef", "width": 4, "height": 3, "duration": 1.0, "frames": []})
-    '"frames" is not a list of frames, each with time, pHash and turned'
-    """
-    picture, width, height = record.get("picture"), record.get("width"), record.get("height")
-    checks = (
-        ("pHash", isinstance(record.get("pHash"), str) and HASH_HEX.fullmatch(record["pHash"]) is not None),
-        ("width", _count(width)),
-        ("height", _count(height)),
-        ("duration", _number(record.get("duration"))),
-        (
-            "videoBitRate",
-            record.get("videoBitRate") is None
-            or (_whole(record["videoBitRate"]) and 0 <= record["videoBitRate"] < 2**63),
-        ),
-        ("sound", isinstance(record.get("sound", False), bool)),
-        ("picture", picture is None or _picture_inside(picture, width, height)),
-        *((key, record.get(key) is None or isinstance(record[key], str)) for key in TEXT_KEYS),
-    )
-    for key, sound in checks:
-        if not sound:
-            return f'"{key}" is {json.dumps(record.get(key))[:40]}, not {VIDEO_VALUES[key]}'
-    frames = record.get("frames")
-    if not isinstance(frames, list) or not frames or not all(_valid_frame(frame) for frame in frames):
-        return '"frames" is not a list of frames, each with time, pHash and turned'
-    return None
-
-
-TEXT_KEYS = ("format", "camera", "captured", "damage", "videoCodec")
-# What each key of a video's record must be, as messages say it.
-VIDEO_VALUES = {
-    "pHash": "16 hex digits",
-    "width": "a whole number of pixels",
-    "height": "a whole number of pixels",
-    "duration": "a number of seconds",
-    "videoBitRate": "null or a whole number of kbps",
-    "sound": "true or false",
-    "picture": "null or [width, height] inside the video's",
-    **dict.fromkeys(TEXT_KEYS, "null or a string"),
-}
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _picture_inside(picture: Any, width: Any, height: Any) -> bool:
-    """[width, height] of a picture inside bars, no larger than the video's."""
-    return (
-        isinstance(picture, list)
-        and len(picture) == 2
-        and all(map(_count, picture))
-        and _count(width)
-        and _count(height)
-        and picture[0] <= width
-        and picture[1] <= height
-    )
-
-
-def _valid_frame(frame: Any) -> bool:
-    """{"time": seconds, "pHash": 16 hex digits, "turned": 3 of them}."""
-    return (
-        isinstance(frame, dict)
-        and _number(frame.get("time"))
-        and isinstance(frame.get("pHash"), str)
-        and HASH_HEX.fullmatch(frame["pHash"]) is not None
-        and valid_hashes(frame.get("turned"), 3)
-    )
-
-
-def _count(value: Any) -> bool:
-    """A whole number above 0 (and not a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
-def _number(value: Any) -> bool:
-    """A finite number of seconds, 0 or more (and not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e9
-
-
 def valid_inner(value: Any) -> bool:
     """An inner picture as phash_blob gives it: {"pHash": 16 hex digits, "width": N, "height": N,
     "centred": true or false} ("centred" is missing from lists made before it was added: taken as true)."""
@@ -650,16 +547,6 @@ def valid_inner(value: Any) -> bool:
             isinstance(value.get(k), int) and not isinstance(value.get(k), bool) and 0 < value[k] < 2**31
             for k in ("width", "height")
         )
-    )
-
-
-def valid_hashes(value: Any, count: int) -> bool:
-    """``count`` pHashes of 16 lowercase hex digits, as phash_blob gives the turned ones (7)
-    and the windows' (10)."""
-    return (
-        isinstance(value, list)
-        and len(value) == count
-        and all(isinstance(h, str) and HASH_HEX.fullmatch(h) is not None for h in value)
     )
 
 

@@ -9,9 +9,12 @@ fast as Click allows.
 
 from __future__ import annotations
 
+import re
 import string
+from typing import Any
 
 HEX_DIGITS = frozenset(string.hexdigits)
+HASH_HEX = re.compile(r"[0-9a-f]{16}")  # a pHash as ikmeta writes it
 # The seven other ways a picture can be turned or mirrored (the dihedral group of the square),
 # named for how a copy looks beside the original: rotations clockwise, "mirrored" left to
 # right; and for each, the way that turns it back (a quarter turn one way undoes the other;
@@ -92,3 +95,13 @@ def distance(a: str, b: str) -> int:
 
 # The pHashes of perfectly flat images: only the DC bit (any colour), or none (black).
 FLAT_HASHES = frozenset({"8000000000000000", "0000000000000000"})
+
+
+def valid_hashes(value: Any, count: int) -> bool:
+    """``count`` pHashes of 16 lowercase hex digits, as phash_blob gives the turned ones (7)
+    and the windows' (10)."""
+    return (
+        isinstance(value, list)
+        and len(value) == count
+        and all(isinstance(h, str) and HASH_HEX.fullmatch(h) is not None for h in value)
+    )

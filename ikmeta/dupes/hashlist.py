@@ -16,13 +16,14 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ikmeta.cache import COLOUR, HASH_LISTS, VIDEO_KEYS, valid_hashes, valid_inner, video_problem
+from ikmeta.cache import COLOUR, HASH_LISTS, valid_inner
 from ikmeta.errors import IkmetaError, SourceError
-from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash
+from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash, valid_hashes
 from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, displayed_size, parse_captured
 from ikmeta.output import parse_checksum_line
 from ikmeta.sources.base import is_remote, is_video_name
 from ikmeta.sources.read import list_lines
+from ikmeta.video.record import VIDEO_KEYS, video_problem
 
 from .model import NO_PROVENANCE, Item, Provenance
 from .views import pack
