@@ -16,7 +16,11 @@ own picture. Then, each run in a process of its own, in this order:
 - ``ikmeta phash --jobs N FOLDER`` (every clip read, its key frames decoded, made small and
   grey, hashed);
 - the naive way, on one clip only: every frame decoded (``ffmpeg -i clip -f null -``'s work,
-  with PyAV).
+  with PyAV);
+- blank ends (what ``dupes`` decodes of the longest copies where a group's lengths differ:
+  :func:`ikmeta.video.blanks.blank_ends`) of every clip, on ``--jobs`` processes, against its
+  floor: every frame from the key frame before each clip's last 2 seconds to its end decoded
+  by PyAV, and its first frame, with nothing else done.
 
 Targets: at least 50 seconds of video a second of wall time on 2 cores, and at most 1.5x the
 floor's time.
@@ -50,6 +54,36 @@ def key_frames(path):
 
 with ProcessPoolExecutor(int(sys.argv[1])) as pool:
     print(sum(pool.map(key_frames, sys.argv[2:])))
+"""
+
+BLANK_FLOOR = """
+import sys
+from concurrent.futures import ProcessPoolExecutor
+import av
+
+def ends(path):
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        first = next(container.decode(stream))
+        container.seek(int((container.duration / 1e6 - 2) / stream.time_base), stream=stream, backward=True)
+        return 1 + sum(1 for _ in container.decode(stream))
+
+with ProcessPoolExecutor(int(sys.argv[1])) as pool:
+    print(sum(pool.map(ends, sys.argv[2:])))
+"""
+
+BLANK_ENDS = """
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from ikmeta.sources.read import read_source
+from ikmeta.video.blanks import blank_ends
+
+def ends(path):
+    return sum(blank_ends(read_source(path)))
+
+with ProcessPoolExecutor(int(sys.argv[1])) as pool:
+    print(sum(pool.map(ends, sys.argv[2:])))
 """
 
 EVERY_FRAME = """
@@ -151,6 +185,16 @@ def main() -> int:
     print(
         f"  the naive way, every frame of one clip ({int(all_frames):,}): {every:6.2f} s,"
         f" {naive:5.0f} s of video a second"
+    )
+    tails, tail_frames = timed([sys.executable, "-c", BLANK_FLOOR, str(args.jobs), *paths])
+    blanks, blank_seconds = timed([sys.executable, "-c", BLANK_ENDS, str(args.jobs), *paths])
+    print(
+        f"  blank ends' floor: first frames and last GOPs decoded alone ({int(tail_frames):,} frames):"
+        f" {tails:6.2f} s, {tails / args.clips:.2f} s a clip"
+    )
+    print(
+        f"  ikmeta blank ends ({float(blank_seconds):.1f} s blank found): {blanks:6.2f} s,"
+        f" {blanks / args.clips:.2f} s a clip, {blanks / tails:.2f}x the floor"
     )
     return 0
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .dupes import Group, Item
     from .dupes.columns import HashColumns
     from .dupes.rank import Judge
-    from .dupes.videos import Dense
+    from .dupes.videos import Blanks, Dense
     from .image.metadata import Report
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
@@ -217,7 +217,7 @@ def find_duplicates(
         [('examples/harbour.jpg', 2), ('examples/clip.mp4', 2)]
     """
     from . import video
-    from .dupes.dense import DenseFingerprints
+    from .dupes.dense import BlankEnds, DenseFingerprints
     from .dupes.scan import scan_paths
     from .dupes.upscales import DetailJudge
 
@@ -241,8 +241,16 @@ def find_duplicates(
         )
         judge = DetailJudge(store, fetch, jobs)
         dense = DenseFingerprints(store, fetch, _max_pixels(limits))
+        blanks = BlankEnds(store, fetch, _max_pixels(limits), jobs)
         return group(
-            items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, judge=judge, dense=dense
+            items,
+            max_distance,
+            linkage=linkage,
+            geometry=geometry,
+            jobs=jobs,
+            judge=judge,
+            dense=dense,
+            blanks=blanks,
         )
 
 
@@ -255,6 +263,7 @@ def group(
     jobs: int = 1,
     judge: Judge | None = None,
     dense: Dense | None = None,
+    blanks: Blanks | None = None,
 ) -> list[Group]:
     """Groups of near-duplicates among hashes made elsewhere: records as
     :func:`hash_records` yields them (or ``phash --ndjson`` lines parsed, or rows of a
@@ -272,7 +281,10 @@ def group(
     size that disagrees with the pixels does. Videos (records with ``frames``) group among
     themselves; ``dense(item)`` gives a video's dense fingerprint, which checks a match that
     rests on fewer than three key frames (:class:`ikmeta.dupes.dense.DenseFingerprints`, for
-    files on this machine); without it, such a match stands.
+    files on this machine); without it, such a match stands. ``blanks(items)`` gives videos
+    with the seconds of one colour at their ends measured, asked where a group's lengths
+    differ so that black padding does not make a copy the one to keep
+    (:class:`ikmeta.dupes.dense.BlankEnds`); without it, a video's length is its duration.
 
         >>> groups = ikmeta.group([("a.jpg", "2d5ad3936d2e015b"), ("b.jpg", "2d5ad3936d2e015f"),
         ...                        ("c.jpg", "ffffffff00000000")], max_distance=4)
@@ -292,7 +304,7 @@ def group(
     by_chance = chance_warning(sum(1 for item in listed if not item.flat), max_distance)
     if by_chance:
         warnings.warn(by_chance, IkmetaWarning, stacklevel=2)
-    return group_items(listed, max_distance, linkage, jobs, geometry, judge=judge, dense=dense)
+    return group_items(listed, max_distance, linkage, jobs, geometry, judge=judge, dense=dense, blanks=blanks)
 
 
 def read_hash_list(

@@ -36,7 +36,9 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
     video stream's, kbps), ``videoCodec``, ``sound`` (whether it has an audio stream) and ``picture`` (the
     ``[width, height]`` of the picture inside letterbox bars, null without bars): what
     ``dupes`` groups and ranks videos by. With ``dense``, the frames are taken from every
-    frame decoded, one a second (see :func:`ikmeta.video.fingerprint.fingerprint`).
+    frame decoded, one a second (see :func:`ikmeta.video.fingerprint.fingerprint`), and
+    ``blank`` is the seconds of one colour at its start and end (see
+    :mod:`ikmeta.video.blanks`).
     Raises :class:`~ikmeta.errors.ImageError` for a video none of whose key frames holds a
     picture (all of one colour)."""
     from ikmeta.video.container import cut_short
@@ -46,7 +48,7 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
     if fp.phash is None:
         raise ImageError(blob.source, "every key frame is of one colour: nothing to fingerprint")
     damage = cut_short(blob.whole)
-    metadata = {
+    metadata: dict[str, Any] = {
         "source": blob.source,
         "pHash": fp.phash,
         "flat": None,
@@ -72,6 +74,8 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
             {"time": frame.time, "pHash": frame.phash, "turned": list(frame.turned)} for frame in fp.frames
         ],
     }
+    if fp.blank is not None:
+        metadata["blank"] = [*fp.blank]
     return Report(blob.source, metadata, [damage] if damage else [])
 
 

@@ -352,6 +352,7 @@ def make_clip(
     of: float | None = None,
     dark: int = 0,
     options: dict[str, str] | None = None,
+    dark_end: int = 0,
 ) -> Path:
     """A small clip made with PyAV: a picture (``scene``) that drifts slowly across the frame, with a
     tone; ``rotation`` stored as the container's display matrix (degrees clockwise), ``tags``
@@ -361,7 +362,7 @@ def make_clip(
     ``picture``: the size the drift is filmed at, each frame then scaled to ``size`` (copies
     of one clip at several sizes); ``of``: the length of the clip this one is a part of
     (default: ``start`` + ``seconds``); ``dark``: that many black frames first (a fade in);
-    ``options``: the video encoder's."""
+    ``options``: the video encoder's; ``dark_end``: that many black frames last (padding)."""
     av = need_module("av", "PyAV (the video extra)")
     import numpy as np
 
@@ -397,7 +398,7 @@ def make_clip(
                 shown[bar : size[1] - bar] = np.asarray(squeezed)
             elif base != size:
                 shown = np.asarray(Image.fromarray(shown).resize(size))
-            if colour is not None or i - skipped < dark:
+            if colour is not None or i - skipped < dark or i >= skipped + frames - dark_end:
                 shown = np.full_like(shown, colour or 0)
             frame = av.VideoFrame.from_ndarray(shown, format="rgb24")
             out.mux(video.encode(frame))

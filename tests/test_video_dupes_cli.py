@@ -255,3 +255,24 @@ def test_two_clips_that_share_only_their_first_second_are_not_copies(tmp_path, m
 
     monkeypatch.setattr("ikmeta.video.fingerprint.fingerprint", refused)
     assert run("dupes", str(tmp_path), "--json", "--cache", cache).stdout == first.stdout
+
+
+def test_a_copy_padded_with_black_is_not_kept_for_its_length(tmp_path, monkeypatch):
+    """A copy with 3 s of black after the clip (no key frame in the black) lasts longer, shows
+    no more: the clip is kept, the copy says why, and a second run decodes nothing."""
+    need_module("av", "PyAV (the video extra)")
+    import ikmeta.video.blanks
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    make_clip(tmp_path / "clip.mp4", seconds=4, seed=6)
+    make_clip(tmp_path / "padded.mp4", seconds=7, of=4, dark_end=75, gop=250, seed=6)
+    result = run("dupes", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.stderr
+    (found,) = json.loads(result.stdout)
+    assert [(f["source"], f["duration"]) for f in found["files"]] == [
+        (str(tmp_path / "clip.mp4"), 4.0),
+        (str(tmp_path / "padded.mp4"), 7.0),
+    ]
+    assert found["files"][1]["why"][0] == "black for its last 3.0 s"
+    monkeypatch.setattr(ikmeta.video.blanks, "blank_ends", lambda *a, **k: pytest.fail("decoded again"))
+    assert json.loads(run("dupes", str(tmp_path), "--json").stdout) == [found]

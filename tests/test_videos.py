@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from ikmeta.dupes import Item, group
 from ikmeta.dupes.model import Provenance
-from ikmeta.dupes.videos import best_video, ranked_videos, same_length, video_evidence
+from ikmeta.dupes.videos import (
+    best_video,
+    group_videos_of,
+    ranked_videos,
+    same_length,
+    shown_length,
+    video_evidence,
+)
 
 FRAMES = tuple((float(t), f"{0x2D5AD3936D2E015B ^ (t * 0x9E3779B97F4A7C15 % 2**64):016x}") for t in range(8))
 
@@ -89,6 +96,40 @@ def test_the_reasons_name_what_places_a_copy_after_the_one_kept():
     assert video_evidence(kept, kept) == []
 
 
+def test_black_padding_does_not_make_a_copy_the_longer():
+    original = video("a.mp4", 8.0, camera="Apple iPhone 15")
+    padded = video("a_padded.mp4", 13.0, blank=(0.0, 5.0))
+    led = video("a_leader.mp4", 11.0, blank=(3.0, 0.0))
+    assert shown_length(padded) == shown_length(led) == 8.0
+    assert best(padded, led, original) == "a.mp4"
+    assert best(padded, video("a_cut.mp4", 6.0)) == "a_padded.mp4"  # (what it shows is still longer)
+    assert video_evidence(padded, original) == ["black for its last 5.0 s", "no capture metadata"]
+    assert video_evidence(led, original)[0] == "black for its first 3.0 s"
+    faded = dataclasses.replace(original, source="b.mp4", blank=(0.0, 2.0))  # its own black: not added
+    assert video_evidence(dataclasses.replace(padded, blank=(0.0, 2.3)), faded) == ["no capture metadata"]
+
+
+def test_the_ends_are_measured_only_where_lengths_decide():
+    asked: list[list[str]] = []
+    blank = {"a_padded.mp4": (0.0, 4.0)}
+
+    def blanks(items):
+        asked.append([item.source for item in items])
+        return [dataclasses.replace(item, blank=blank.get(item.source, (0.0, 0.0))) for item in items]
+
+    original, trimmed = video("a.mp4", 8.0), video("a_trim.mp4", 6.0)
+    padded = video("a_padded.mp4", 12.0)  # (a_trim lasts half of it: a copy still)
+    (found,) = group_videos_of([trimmed, padded, original], 10, blanks=blanks)
+    assert asked == [["a_padded.mp4"]]  # then a.mp4's key frames show 7 s, more than a_trim lasts
+    assert [item.source for item, _ in found.members] == ["a.mp4", "a_padded.mp4", "a_trim.mp4"]
+    assert found.why[1][0] == "black for its last 4.0 s"
+    asked.clear()
+    group_videos_of([original, video("a_copy.mp4", 8.0)], 10, blanks=blanks)
+    assert asked == []  # one length: nothing to decide
+    (found,) = group_videos_of([original, padded], 10)  # without blanks, the duration counts
+    assert found.reference.source == "a_padded.mp4"
+
+
 def test_a_video_never_groups_with_an_image_of_its_pHash():
     clip = video("clip.mp4")
     still = Item("still.jpg", clip.phash, 960, 540)
@@ -118,6 +159,7 @@ traits = st.fixed_dictionaries(
         "sound": st.booleans(),
         "camera": st.sampled_from([None, "Apple iPhone 15"]),
         "mtime_ns": st.integers(0, 10**18),
+        "blank": st.sampled_from([None, (0.0, 0.0), (0.0, 2.0), (1.5, 0.0), (0.5, 3.5)]),
     }
 )
 
@@ -134,9 +176,9 @@ def test_the_copy_kept_does_not_depend_on_the_order_and_none_is_lost(listed, shu
     shuffler.shuffle(shuffled)
     assert best_video(shuffled) is kept
     assert ranked_videos(shuffled) == ranked_videos(items) and ranked_videos(items)[0] is kept
-    longest = max(item.duration or 0 for item in items)
-    assert same_length(kept.duration or 0, longest)
+    longest = max(shown_length(item) for item in items)
+    assert same_length(shown_length(kept), longest)
 
 
 def _rest(t: dict) -> dict:
-    return {k: t[k] for k in ("bit_rate", "codec", "sound", "camera", "mtime_ns")}
+    return {k: t[k] for k in ("bit_rate", "codec", "sound", "camera", "mtime_ns", "blank")}

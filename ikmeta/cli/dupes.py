@@ -162,9 +162,8 @@ def dupes(
     from ikmeta.dupes.report import group_object
 
     shown = output is not None or html is None  # with --html, the groups only when asked for
-    output = output or (
-        "table" if sys.stdout.isatty() else "json"
-    )  # NO_COLOR turns colour off, not the table
+    # NO_COLOR turns colour off, not the table
+    output = output or ("table" if sys.stdout.isatty() else "json")
     if hash_list is not None and (paths or from_file is not None):
         raise click.UsageError("--hashes groups a hash list: give it without PATHs or --from.")
     if hash_list is None:
@@ -198,11 +197,12 @@ def dupes(
             by_chance = chance_warning(len(items) - flat_count(items), max_distance)
             if by_chance:
                 note(f"ikmeta: warning: {by_chance}")
-            from ikmeta.dupes.dense import DenseFingerprints
+            from ikmeta.dupes.dense import BlankEnds, DenseFingerprints
             from ikmeta.dupes.upscales import DetailJudge
 
             judge = DetailJudge(cache, fetch, jobs) if hash_list is None else None
             dense = DenseFingerprints(cache, fetch, max_pixels) if hash_list is None else None
+            blanks = BlankEnds(cache, fetch, max_pixels, jobs) if hash_list is None else None
             try:
                 groups = group(
                     items,
@@ -212,6 +212,7 @@ def dupes(
                     jobs=jobs,
                     judge=judge,
                     dense=dense,
+                    blanks=blanks,
                 )
             except MemoryError:
                 abort(f"not enough memory to group {len(items)} images at --max {max_distance}")

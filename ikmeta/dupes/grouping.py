@@ -56,7 +56,7 @@ from .rank import (
     fullest,
     rank_key,  # best copy first: originals before conversions
 )
-from .videos import Dense, group_videos_of
+from .videos import Blanks, Dense, group_videos_of
 from .views import CROPPED, FULLER, closest_view, join_views, relation, unpack, view_radius
 
 LINKAGES = ("reference", "connected")
@@ -75,6 +75,7 @@ def group(
     geometry: str = "any",
     judge: Judge | None = None,
     dense: Dense | None = None,
+    blanks: Blanks | None = None,
 ) -> list[Group]:
     """Groups of two or more near-duplicates, the group with the best reference first.
 
@@ -93,7 +94,9 @@ def group(
     group around its longest video), frames within ``max_distance`` of each other showing
     the same moment; with ``geometry`` "exact", not through turns; a match on fewer than
     three frames checked on the videos' ``dense`` fingerprints where it is given
-    (:class:`ikmeta.dupes.dense.DenseFingerprints`).
+    (:class:`ikmeta.dupes.dense.DenseFingerprints`); where a group's lengths differ, the
+    seconds of one colour at each video's ends measured by ``blanks``
+    (:class:`ikmeta.dupes.dense.BlankEnds`), so that padding does not make a copy the longer.
 
     A truncated copy whose file is among the items (:attr:`Provenance.prefix_of`) joins that
     file's group whatever its pHash, matched as "truncated". ``judge`` tells upscales from the
@@ -185,7 +188,9 @@ def group(
         )
     _add_truncated(groups, truncated, whole)
     if videos:
-        groups += group_videos_of(videos, max_distance, turns=geometry == "any", dense=dense, jobs=jobs)
+        groups += group_videos_of(
+            videos, max_distance, turns=geometry == "any", dense=dense, jobs=jobs, blanks=blanks
+        )
     return sorted(groups, key=lambda g: rank_key(g.reference))
 
 

@@ -60,9 +60,9 @@ def item_of(source: str, data: dict[str, Any]) -> Item:
 
 def video_item_of(source: str, data: dict[str, Any]) -> Item:
     """A video's item from its hash record (:func:`ikmeta.media.video_record`, a cache row, or a
-    hash list's checked line): its fingerprint's frames, length, bit rate and sound, and the
-    picture inside letterbox bars as its pixels."""
-    picture = data.get("picture")
+    hash list's checked line): its fingerprint's frames, length, bit rate and sound, the
+    picture inside letterbox bars as its pixels, and its blank ends where they were measured."""
+    picture, blank = data.get("picture"), data.get("blank")
     return Item(
         **_file_traits(source, data),
         inner_pixels=picture[0] * picture[1] if picture else None,
@@ -73,6 +73,7 @@ def video_item_of(source: str, data: dict[str, Any]) -> Item:
         frames=tuple((float(f["time"]), f["pHash"], tuple(f["turned"])) for f in data["frames"]),
         picture=(picture[0], picture[1]) if picture else None,
         codec=data.get("videoCodec"),
+        blank=(float(blank[0]), float(blank[1])) if blank else None,
     )
 
 

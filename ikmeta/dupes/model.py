@@ -73,6 +73,9 @@ class Item:
     frames: tuple[VideoFrame, ...] | None = None
     picture: tuple[int, int] | None = None
     codec: str | None = None
+    # A video's seconds of one colour at its start and at its end (ikmeta.video.blanks), where
+    # its group's lengths differ and its file was decoded for them; None when not measured.
+    blank: tuple[float, float] | None = None
 
     def __repr__(self) -> str:
         """The source and pHash, then what is known (fields at their default left out), the

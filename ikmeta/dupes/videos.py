@@ -7,8 +7,10 @@ with images, and each group led by the copy to keep.
 The copy to keep, best first:
 
 0. a file before standard input, and intact before damaged (a file cut short);
-1. the longer: a trimmed or cut copy lasts less (lengths within :data:`SAME_LENGTH` seconds,
-   or :data:`SAME_LENGTH_SHARE` of the longer, are equal: re-encodes differ by a frame);
+1. the longer showing a picture: a trimmed or cut copy lasts less, and seconds of one colour
+   at either end (black padding, a black leader) do not count where they were measured
+   (:func:`shown_length`; lengths within :data:`SAME_LENGTH` seconds, or
+   :data:`SAME_LENGTH_SHARE` of the longer, are equal: re-encodes differ by a frame);
 2. more pixels of the picture as displayed (a stored rotation applied; a letterboxed copy
    counts the picture inside its bars), within :data:`PIXEL_TOLERANCE` equal, and among those
    a copy without added bars;
@@ -22,7 +24,7 @@ The copy to keep, best first:
 7. the larger file, then the older file (its modification time), then the path.
 
 Each other copy says why it ranks after the one kept (``why``): "shorter (6.5 s of 8.0 s)",
-"smaller (320x180 of 960x540)", "letterboxed (picture 960x540 in 960x720)", "lower bit rate
+"black for its last 5.0 s", "smaller (320x180 of 960x540)", "letterboxed (picture 960x540 in 960x720)", "lower bit rate
 (600 of 2400 kbps)", "no sound", "no capture metadata", "truncated"; and how it matched when
 turned ("rotated 90": its frames are the kept copy's turned, a rotation the container stores
 or the pixels'). Its distance is the median pHash distance of its frames found in the kept
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 
 # A video's item with its dense fingerprint's frames (every frame decoded), or None when it cannot be made.
 Dense = Callable[[Item], "Item | None"]
+# Video items with their ``blank`` ends measured where their files can be read (the others as they were).
+Blanks = Callable[[Sequence[Item]], list[Item]]
 SAME_LENGTH = 0.5  # seconds: lengths this close are equal (re-encodes differ by a frame or so)
 SAME_LENGTH_SHARE = 0.002  # ... or this share of the longer (0.2%: 7 s of an hour)
 PIXEL_TOLERANCE = 1.05  # pictures within 5% of the most pixels are equal (bars are found to a row)
@@ -55,15 +59,22 @@ MOST_RANKED = 64  # copies of a group ranked by the rule, each against those lef
 
 
 def group_videos_of(
-    items: Sequence[Item], max_distance: int, turns: bool = True, dense: Dense | None = None, jobs: int = 1
+    items: Sequence[Item],
+    max_distance: int,
+    turns: bool = True,
+    dense: Dense | None = None,
+    jobs: int = 1,
+    blanks: Blanks | None = None,
 ) -> list[Group]:
     """The groups of copies among videos' ``items`` (each with its fingerprint's ``frames``):
     frames within ``max_distance`` bits show the same moment (see
     :func:`ikmeta.video.matching.group_videos`; without ``turns``, as the pictures stand; a
     match on fewer than three frames checked on the videos' ``dense`` fingerprints,
     :class:`ikmeta.dupes.dense.DenseFingerprints`, where it is given); each group's copy to
-    keep first (:func:`best_video`), the others in rank order. The dense fingerprints a
-    first pass asks for are made on ``jobs`` threads."""
+    keep first (:func:`best_video`), the others in rank order; in a group whose lengths
+    differ, each video's ends of one colour are measured first where ``blanks`` is given
+    (:class:`ikmeta.dupes.dense.BlankEnds`), so that black padding does not make a copy the
+    longer. The dense fingerprints a first pass asks for are made on ``jobs`` threads."""
     from ikmeta.parallel import ordered_map
     from ikmeta.video.matching import compare, group_videos
 
@@ -86,11 +97,12 @@ def group_videos_of(
             zip(wanted, ordered_map(lambda k: _dense_print(dense, items[k]), wanted, jobs), strict=True)
         )
         found = group_videos(prints, max_distance, turns, densify)
+    measured = _blank_ends(items, found, blanks)
     groups = []
     for indexes in found:
-        members = [items[k] for k in indexes]
+        members = [measured.get(k, items[k]) for k in indexes]
         best, *others = ranked_videos(members)
-        print_of = {id(items[k]): prints[k] for k in indexes}
+        print_of = {id(member): prints[k] for k, member in zip(indexes, members, strict=True)}
         matches = [compare(print_of[id(best)], print_of[id(item)], max_distance, turns) for item in others]
         groups.append(
             Group(
@@ -101,6 +113,46 @@ def group_videos_of(
             )
         )
     return groups
+
+
+def _blank_ends(items: Sequence[Item], found: list[list[int]], blanks: Blanks | None) -> dict[int, Item]:
+    """The items whose ends of one colour decide which copy is the longer, by index, measured by
+    ``blanks`` (a round's videos all at once: ``blanks`` measures side by side). In each group
+    whose lengths differ, the longest copies are measured unless their key frames alone show a
+    picture for longer than every other copy lasts (:func:`_surely_longest`); a copy measured
+    shorter leaves the next longest to be measured in the next round."""
+    if blanks is None:
+        return {}
+    measured: dict[int, Item] = {}
+    while True:
+        wanted = [k for indexes in found for k in _to_measure(items, indexes, measured)]
+        if not wanted:
+            return measured
+        measured.update(zip(wanted, blanks([items[k] for k in wanted]), strict=True))
+        for k in wanted:
+            if measured[k].blank is None:  # not measurable (a URL, a file changed): as it is
+                measured[k] = dataclasses.replace(measured[k], blank=(0.0, 0.0))
+
+
+def _to_measure(items: Sequence[Item], indexes: list[int], measured: dict[int, Item]) -> list[int]:
+    """The copies of one group whose ends are to be measured now: the longest ones not yet
+    measured, where the group's lengths differ."""
+    known = {k: measured.get(k, items[k]) for k in indexes}
+    lengths = {k: shown_length(item) for k, item in known.items()}
+    longest = max(lengths.values())
+    if all(same_length(length, longest) for length in lengths.values()):
+        return []
+    tops = [k for k in indexes if same_length(lengths[k], longest)]
+    others = max(length for k, length in lengths.items() if k not in tops)
+    return [k for k in tops if k not in measured and not _surely_longest(known[k], others)]
+
+
+def _surely_longest(item: Item, others: float) -> bool:
+    """Whether a video's key frames alone show a picture for longer than ``others`` seconds
+    (the longest of the other copies) and then some: from its first hashed frame to its last."""
+    frames = item.frames or ()
+    shown = frames[-1][0] - frames[0][0] if frames else 0.0
+    return not same_length(others, shown) and shown > others
 
 
 def _dense_print(dense: Dense | None, item: Item) -> Fingerprint | None:
@@ -139,8 +191,8 @@ def best_video(items: Sequence[Item]) -> Item:
     """
     weighed = [item for item in items if item.source != STDIN] or list(items)
     weighed = [item for item in weighed if not item.damaged] or weighed
-    longest = max(item.duration or 0.0 for item in weighed)
-    weighed = [item for item in weighed if same_length(item.duration or 0.0, longest)]
+    longest = max(shown_length(item) for item in weighed)
+    weighed = [item for item in weighed if same_length(shown_length(item), longest)]
     most = max(item.pixels for item in weighed)
     weighed = [item for item in weighed if item.pixels * PIXEL_TOLERANCE >= most]
     weighed = [item for item in weighed if item.picture is None] or weighed
@@ -174,7 +226,7 @@ def video_rank_key(item: Item) -> tuple[int, int, float, int, int, int, int, int
     return (
         int(item.source == STDIN),
         int(item.damaged),
-        -(item.duration or 0.0),
+        -shown_length(item),
         -item.pixels,
         int(item.picture is not None),
         -(item.bit_rate or 0),
@@ -192,6 +244,17 @@ def _tie_key(item: Item) -> tuple[int, int, float, int, float, str]:
         item.mtime_ns if item.mtime_ns is not None else math.inf,
         item.source,
     )
+
+
+def shown_length(item: Item) -> float:
+    """How long a video shows a picture (seconds): its duration less the seconds of one colour
+    at its ends, where they were measured (:attr:`Item.blank`).
+
+    >>> shown_length(Item("padded.mp4", "0", duration=13.8, blank=(0.0, 5.0), frames=()))
+    8.8
+    """
+    lead, tail = item.blank or (0.0, 0.0)
+    return round(max(0.0, (item.duration or 0.0) - lead - tail), 3)
 
 
 def same_length(seconds: float, longest: float) -> bool:
@@ -212,9 +275,11 @@ def video_evidence(item: Item, best: Item) -> list[str]:
     ['smaller (320x180 of 960x540)', 'lower bit rate (300 of 2400 kbps)', 'no sound']
     """
     found = ["truncated"] if item.damaged else []
-    duration, longest = item.duration or 0.0, best.duration or 0.0
+    duration, longest = shown_length(item), shown_length(best)
     if not same_length(duration, longest):
         found.append(f"shorter ({duration:.1f} s of {longest:.1f} s)")
+    if item is not best:
+        found += _black_ends(item, best)
     if item.pixels * PIXEL_TOLERANCE < best.pixels:
         found.append(f"smaller ({_picture_size(item)} of {_picture_size(best)})")
     if item.picture is not None:
@@ -233,6 +298,17 @@ def video_evidence(item: Item, best: Item) -> list[str]:
     if (best.camera or best.captured) and not (item.camera or item.captured):
         found.append("no capture metadata")
     return found
+
+
+def _black_ends(item: Item, best: Item) -> list[str]:
+    """ "black for its first 3.0 s", "black for its last 5.0 s": where ``item`` has more of one
+    colour at an end than the copy kept (padding added), by more than :data:`SAME_LENGTH`."""
+    ends, kept = item.blank or (0.0, 0.0), best.blank or (0.0, 0.0)
+    return [
+        f"black for its {which} {seconds:.1f} s"
+        for which, seconds, theirs in zip(("first", "last"), ends, kept, strict=True)
+        if seconds - theirs > SAME_LENGTH
+    ]
 
 
 def _picture_size(item: Item) -> str:

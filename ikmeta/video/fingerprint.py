@@ -33,6 +33,7 @@ from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.image.perceptual import low_frequencies, phash_of, turned_hashes
 from ikmeta.sources.base import Blob
 
+from .blanks import Shown
 from .container import video_format
 from .probe import (
     MAKE_TAGS,
@@ -40,6 +41,7 @@ from .probe import (
     bit_rate_kbps,
     captured,
     codec_name,
+    content_seconds,
     displayed_rotation_of,
     duration_of,
     first_tag,
@@ -53,7 +55,6 @@ from .probe import (
 STEP = 1.0  # seconds: at most one key frame a second is hashed
 MOST_FRAMES = 600  # a longer video takes one every duration/600 seconds
 SMALL = 96  # pixels: the height key frames are scaled to before their borders are cut
-START_OFFSET = 1.0  # seconds: a later first frame is an offset, not an encoder's priming
 DENSE_SPACING = 1.5  # frames at most this many steps apart on average count as every second
 FLAT = 4.0  # a frame whose grey sample spreads less than this is of one colour
 
@@ -90,6 +91,8 @@ class Fingerprint:
     picture: tuple[int, int] | None = None
     codec: str | None = None
     dense: bool = False  # every frame decoded, one a step hashed (not key frames only)
+    # Dense only: the seconds of one colour at its start and at its end (ikmeta.video.blanks).
+    blank: tuple[float, float] | None = None
 
     @property
     def phash(self) -> str | None:
@@ -143,15 +146,16 @@ def fingerprint(
         codec = codec_name(stream)
         hashed: list[Frame] = []
         shares: list[tuple[float, float]] = []
-        rotation, decoded, stored = 0, 0, 0
+        rotation, decoded, stored, shown = 0, 0, 0, Shown()
         if not dense:
             hashed, rotation, decoded, shares, stored = key_frames(container, stream, step, keys_only=True)
         if not hashed:
             container.seek(0)
             stream.codec_context.skip_frame = "DEFAULT"
-            hashed, rotation, more, shares, stored = key_frames(container, stream, step, keys_only=False)
+            hashed, rotation, more, shares, stored = key_frames(container, stream, step, False, shown)
             decoded += more
         bit_rate = bit_rate_kbps(None, stored, duration) if stored else None
+        blank = shown.blank(duration, stream) if dense else None
     if not decoded:
         raise ImageError(blob.source, f"no frame of this {fmt} decodes (corrupt or truncated)")
     if rotation in (90, 270):
@@ -174,6 +178,7 @@ def fingerprint(
         picture,
         codec,
         dense,
+        blank,
     )
 
 
@@ -189,24 +194,15 @@ def _picture(width: int, height: int, shares: list[tuple[float, float]]) -> tupl
     return round(width * across), round(height * down)
 
 
-def content_seconds(seconds: float, stream: Any) -> float:
-    """How long the video plays: its duration (``seconds``, as
-    :func:`~ikmeta.video.probe.duration_of` reads it), less a start offset of more than a
-    second (a stream copied with its timestamps moved on: FFmpeg's duration then runs from 0
-    to its end, and the frames' times, counted from the start, would not fit in it)."""
-    start = start_seconds(stream)
-    return seconds - start if START_OFFSET < start < seconds else seconds
-
-
 def key_frames(
-    container: Any, stream: Any, step: float, keys_only: bool
+    container: Any, stream: Any, step: float, keys_only: bool, shown: Shown | None = None
 ) -> tuple[list[Frame], int, int, list[tuple[float, float]], int]:
     """The hashed frames (at most one a ``step``, in time order), the rotation, how many
     frames decoded, each hashed frame's share of width and height inside its bars, and the
     bytes of the stream's packets (every packet is read, most not decoded). With
     ``keys_only``, which key frames to decode is chosen from their packets' times, and each
     is drained from the decoder before the next is sent (see :func:`_decoded`); else every
-    frame decodes and one a ``step`` is hashed."""
+    frame decodes and one a ``step`` is hashed, and ``shown`` (if given) counts every frame."""
     import av
 
     hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
@@ -230,6 +226,8 @@ def key_frames(
                 rotation = displayed_rotation_of(frame)
                 known = frame.time is not None and not math.isnan(frame.time)
                 time = max(0.0, (float(frame.time) - base if known else sent) or 0.0)
+                if shown is not None:
+                    shown.saw(time, frame)
                 if not keys_only and time < next_time:
                     continue
                 hashes = frame_phash(frame, rotation)

@@ -44,6 +44,7 @@ MAKE_TAGS = ("com.apple.quicktime.make", "com.android.manufacturer", "make")
 MODEL_TAGS = ("com.apple.quicktime.model", "com.android.model", "model")
 CAPTURE_TAGS = ("com.apple.quicktime.creationdate", "creation_time", "date_recorded", "date")
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
+START_OFFSET = 1.0  # seconds: a later first frame is an offset, not an encoder's priming
 ROTATION_PACKETS = 300  # packets tried for a frame that decodes, for its rotation
 LOCATION_TAGS = ("com.apple.quicktime.location.iso6709", "location", "location-eng")
 
@@ -181,6 +182,15 @@ def duration_of(container: InputContainer, stream: VideoStream) -> float:
 def start_seconds(stream: Any) -> float:
     """When the stream's first frame is shown, in seconds (0 when the file does not say)."""
     return float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+
+
+def content_seconds(seconds: float, stream: Any) -> float:
+    """How long the video plays: its duration (``seconds``, as
+    :func:`duration_of` reads it), less a start offset of more than a
+    second (a stream copied with its timestamps moved on: FFmpeg's duration then runs from 0
+    to its end, and the frames' times, counted from the start, would not fit in it)."""
+    start = start_seconds(stream)
+    return seconds - start if START_OFFSET < start < seconds else seconds
 
 
 def _last_packet_end(container: InputContainer, stream: VideoStream) -> float:

@@ -27,6 +27,7 @@ VIDEO_KEYS = (
     "sound",
     "picture",
     "frames",
+    "blank",
 )
 
 
@@ -56,6 +57,7 @@ def video_problem(record: dict[str, Any]) -> str | None:
         ),
         ("sound", isinstance(record.get("sound", False), bool)),
         ("picture", picture is None or _picture_inside(picture, width, height)),
+        ("blank", _blank_within(record.get("blank"), record.get("duration"))),
         *((key, record.get(key) is None or isinstance(record[key], str)) for key in TEXT_KEYS),
     )
     for key, sound in checks:
@@ -77,6 +79,7 @@ VIDEO_VALUES = {
     "videoBitRate": "null or a whole number of kbps",
     "sound": "true or false",
     "picture": "null or [width, height] inside the video's",
+    "blank": "null or [seconds, seconds] within its duration",
     **dict.fromkeys(TEXT_KEYS, "null or a string"),
 }
 
@@ -95,6 +98,20 @@ def _picture_inside(picture: Any, width: Any, height: Any) -> bool:
         and _count(height)
         and picture[0] <= width
         and picture[1] <= height
+    )
+
+
+def _blank_within(blank: Any, duration: Any) -> bool:
+    """Null, or [seconds at the start, seconds at the end] of one colour, together no longer
+    than the video (:func:`ikmeta.video.blanks.blank_ends`)."""
+    if blank is None:
+        return True
+    return (
+        isinstance(blank, list)
+        and len(blank) == 2
+        and all(map(_number, blank))
+        and _number(duration)
+        and sum(blank) <= duration + 1e-3
     )
 
 
