@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeGuard, Union, cast
 
 from .errors import HashError, IkmetaError, IkmetaWarning, SourceError
+from .image.limits import MAX_PIXELS
 from .sources.base import Blob, FetchOptions
 from .sources.read import read_any
 
@@ -217,9 +218,7 @@ def find_duplicates(
         [('examples/harbour.jpg', 2), ('examples/clip.mp4', 2)]
     """
     from . import video
-    from .dupes.dense import BlankEnds, DenseFingerprints
     from .dupes.scan import scan_paths
-    from .dupes.upscales import DetailJudge
 
     _check_many(paths)
     named = [os.fspath(path) for path in paths]
@@ -239,19 +238,41 @@ def find_duplicates(
             on_progress=on_progress,
             videos=video.available(),
         )
-        judge = DetailJudge(store, fetch, jobs)
-        dense = DenseFingerprints(store, fetch, _max_pixels(limits))
-        blanks = BlankEnds(store, fetch, _max_pixels(limits), jobs)
-        return group(
-            items,
-            max_distance,
-            linkage=linkage,
-            geometry=geometry,
-            jobs=jobs,
-            judge=judge,
-            dense=dense,
-            blanks=blanks,
-        )
+        checks = file_checks(store, fetch, _max_pixels(limits), jobs)
+        return group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, **checks)
+
+
+class FileChecks(TypedDict):
+    """The keywords of :func:`group` that look at files on this machine beyond their hashes
+    (:func:`file_checks` makes them)."""
+
+    judge: Judge | None
+    dense: Dense | None
+    blanks: Blanks | None
+
+
+def file_checks(
+    store: Any, fetch: FetchOptions | None = None, max_pixels: int | None = MAX_PIXELS, jobs: int = 1
+) -> FileChecks:
+    """What :func:`group` decodes of local files where hashes cannot decide, as
+    :func:`find_duplicates` and ``ikmeta dupes`` use it: the judge of upscales by their
+    detail (:class:`ikmeta.dupes.upscales.DetailJudge`), videos' dense fingerprints
+    (:class:`ikmeta.dupes.dense.DenseFingerprints`) and blank ends
+    (:class:`ikmeta.dupes.dense.BlankEnds`), each measure kept in ``store`` (a cache from
+    :func:`open_cache`), read within ``fetch``'s limits and ``max_pixels`` (Pillow's
+    decompression-bomb limit by default; None or 0: none), ``jobs`` at a time.
+
+        >>> with ikmeta.api.open_cache(False) as store:  # doctest: +SKIP
+        ...     groups = ikmeta.group(records, 10, **ikmeta.api.file_checks(store))
+    """
+    from .dupes.dense import BlankEnds, DenseFingerprints
+    from .dupes.upscales import DetailJudge
+
+    return FileChecks(
+        judge=DetailJudge(store, fetch, jobs),
+        dense=DenseFingerprints(store, fetch, max_pixels),
+        blanks=BlankEnds(store, fetch, max_pixels, jobs),
+    )
 
 
 def group(
@@ -454,7 +475,6 @@ def _max_pixels(limits: Limits) -> int | None:
     >>> _max_pixels({}), _max_pixels({"max_pixels": 0}), _max_pixels({"max_pixels": 10**9})
     (89478485, None, 1000000000)
     """
-    from .image.limits import MAX_PIXELS
 
     value = limits.get("max_pixels", MAX_PIXELS)
     if value is None:

@@ -5,6 +5,7 @@ never guessed for a file that is not the one scanned."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from contextlib import closing
 
 import pytest
@@ -143,3 +144,66 @@ def test_a_video_without_a_picture_has_no_blank_end_to_count(tmp_path):
     need_module("av", "PyAV (the video extra)")
     black = make_clip(tmp_path / "black.mp4", seconds=1, colour=(0, 0, 0))
     assert ends(black) == (0.0, 0.0)
+
+
+def frame_of(values, fmt: str = "yuv420p"):
+    """A decoded-like frame whose grey (luma) values are ``values`` (a 2-D uint8 array)."""
+    import av
+    import numpy as np
+
+    grey = av.VideoFrame.from_ndarray(np.ascontiguousarray(values, dtype=np.uint8), format="gray")
+    return grey.reformat(format=fmt)
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p", "rgb24"])  # the luma plane read as it is, and a frame made grey
+def test_padding_is_blank_and_a_dark_scene_is_not(fmt):
+    import numpy as np
+
+    need_module("av", "PyAV (the video extra)")
+    from ikmeta.video.blanks import is_blank
+
+    rows = np.random.default_rng(1).integers(16, 29, size=(96, 128))  # a night scene: 16 to 28
+    assert is_blank(frame_of(np.full((96, 128), 16), fmt))
+    assert not is_blank(frame_of(rows, fmt))
+
+
+def test_only_frames_decoded_blank_count():
+    from ikmeta.video.blanks import Shown
+
+    held = Shown(first=0.0, last=6.0)  # its last picture held on screen, or its sound longer
+    assert held.blank(10.0) == (0.0, 0.0)
+    late = Shown(first=0.8, last=6.0)  # a stream whose first frame comes late, not after black
+    assert late.blank(7.0) == (0.0, 0.0)
+    assert Shown().blank(5.0) == (0.0, 0.0)
+    assert Shown(first=9.0, last=9.5, blank_before=True, blank_after=9.6).blank(8.0) == (8.0, 0.0)
+
+
+def test_a_transport_stream_lasts_as_long_as_its_mp4(tmp_path):
+    """FFmpeg's duration of a transport stream leaves out its muxer's 1.4 s delay: the video
+    plays as long as the same clip in MP4 (it was counted 1.4 s short)."""
+    from ikmeta.video.fingerprint import fingerprint
+
+    mp4 = make_clip(tmp_path / "a.mp4", seconds=4, seed=2)
+    ts = make_clip(tmp_path / "a.ts", "ts", seconds=4, seed=2)
+    assert fingerprint(read_source(str(ts))).duration == pytest.approx(
+        fingerprint(read_source(str(mp4))).duration
+    )
+
+
+def test_an_avi_whose_first_frame_is_not_marked_a_key_frame_is_one_line_not_a_traceback(tmp_path):
+    """FFmpeg refuses to seek in such a file; its blank ends are then not measured (it ranks by
+    its duration) and ``dupes`` still groups it."""
+    from .conftest import run
+
+    clip = make_clip(tmp_path / "a.avi", "avi", seconds=4, gop=25, seed=4)
+    data = bytearray(clip.read_bytes())
+    entry = data.rindex(b"idx1") + 8
+    while data[entry : entry + 2] != b"00":  # the index's first entry of the video stream
+        entry += 16
+    data[entry + 4 : entry + 8] = (0).to_bytes(4, "little")  # its flags: no AVIIF_KEYFRAME
+    clip.write_bytes(bytes(data))
+    make_clip(tmp_path / "b.mp4", seconds=3, of=4, gop=25, seed=4)
+    result = run("dupes", str(tmp_path), "--json", "--no-cache")
+    assert result.exit_code == 0 and "Traceback" not in result.stderr
+    (found,) = json.loads(result.stdout)
+    assert [f["source"] for f in found["files"]] == [str(tmp_path / "a.avi"), str(tmp_path / "b.mp4")]

@@ -120,12 +120,14 @@ def test_the_ends_are_measured_only_where_lengths_decide():
     original, trimmed = video("a.mp4", 8.0), video("a_trim.mp4", 6.0)
     padded = video("a_padded.mp4", 12.0)  # (a_trim lasts half of it: a copy still)
     (found,) = group_videos_of([trimmed, padded, original], 10, blanks=blanks)
-    assert asked == [["a_padded.mp4"]]  # then a.mp4's key frames show 7 s, more than a_trim lasts
+    assert asked == [["a_padded.mp4"], ["a.mp4"]]  # a.mp4 then as long as a_padded may be
     assert [item.source for item, _ in found.members] == ["a.mp4", "a_padded.mp4", "a_trim.mp4"]
     assert found.why[1][0] == "black for its last 4.0 s"
     asked.clear()
     group_videos_of([original, video("a_copy.mp4", 8.0)], 10, blanks=blanks)
     assert asked == []  # one length: nothing to decide
+    group_videos_of([trimmed, original], 10, blanks=blanks)
+    assert asked == []  # a.mp4's key frames alone show 7 s, more than a_trim lasts
     (found,) = group_videos_of([original, padded], 10)  # without blanks, the duration counts
     assert found.reference.source == "a_padded.mp4"
 

@@ -158,7 +158,7 @@ def dupes(
       ikmeta phash photos/ > hashes.txt && ikmeta dupes --hashes hashes.txt
       ikmeta dupes --dask local --hashes hashes/ --max 6    a Parquet table, on Dask
     """
-    from ikmeta.api import group, open_cache
+    from ikmeta.api import FileChecks, file_checks, group, open_cache
     from ikmeta.dupes.report import group_object
 
     shown = output is not None or html is None  # with --html, the groups only when asked for
@@ -197,23 +197,11 @@ def dupes(
             by_chance = chance_warning(len(items) - flat_count(items), max_distance)
             if by_chance:
                 note(f"ikmeta: warning: {by_chance}")
-            from ikmeta.dupes.dense import BlankEnds, DenseFingerprints
-            from ikmeta.dupes.upscales import DetailJudge
-
-            judge = DetailJudge(cache, fetch, jobs) if hash_list is None else None
-            dense = DenseFingerprints(cache, fetch, max_pixels) if hash_list is None else None
-            blanks = BlankEnds(cache, fetch, max_pixels, jobs) if hash_list is None else None
+            checks = FileChecks(judge=None, dense=None, blanks=None)  # a hash list: no files to look at
+            if hash_list is None:
+                checks = file_checks(cache, fetch, max_pixels, jobs)
             try:
-                groups = group(
-                    items,
-                    max_distance,
-                    linkage=linkage,
-                    geometry=geometry,
-                    jobs=jobs,
-                    judge=judge,
-                    dense=dense,
-                    blanks=blanks,
-                )
+                groups = group(items, max_distance, linkage=linkage, geometry=geometry, jobs=jobs, **checks)
             except MemoryError:
                 abort(f"not enough memory to group {len(items)} images at --max {max_distance}")
         if html is not None:

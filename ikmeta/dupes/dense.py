@@ -66,7 +66,7 @@ class DenseFingerprints:
 
         try:
             return video_record(read_source(source, fetch=self.fetch), self.max_pixels, dense=True).metadata
-        except IkmetaError:
+        except (IkmetaError, OSError, ValueError, IndexError, MemoryError):
             return None
 
 
@@ -118,8 +118,8 @@ class BlankEnds:
 
         try:
             return blank_ends(read_source(source, fetch=self.fetch), self.max_pixels)
-        except IkmetaError:
-            return None
+        except (IkmetaError, OSError, ValueError, IndexError, MemoryError):
+            return None  # (as long as its duration, then: what it was before this measure)
 
 
 def scanned_key(item: Item) -> CacheKey | None:

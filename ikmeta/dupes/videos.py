@@ -142,14 +142,14 @@ def _to_measure(items: Sequence[Item], indexes: list[int], measured: dict[int, I
     longest = max(lengths.values())
     if all(same_length(length, longest) for length in lengths.values()):
         return []
-    tops = [k for k in indexes if same_length(lengths[k], longest)]
-    others = max(length for k, length in lengths.items() if k not in tops)
-    return [k for k in tops if k not in measured and not _surely_longest(known[k], others)]
+    tops = [k for k in indexes if same_length(lengths[k], longest) and k not in measured]
+    return [k for k in tops if not _surely_longest(known[k], max(v for j, v in lengths.items() if j != k))]
 
 
 def _surely_longest(item: Item, others: float) -> bool:
     """Whether a video's key frames alone show a picture for longer than ``others`` seconds
-    (the longest of the other copies) and then some: from its first hashed frame to its last."""
+    (the longest of the other copies, as long as it may be) and then some: from its first
+    hashed frame to its last."""
     frames = item.frames or ()
     shown = frames[-1][0] - frames[0][0] if frames else 0.0
     return not same_length(others, shown) and shown > others

@@ -150,12 +150,13 @@ def fingerprint(
         if not dense:
             hashed, rotation, decoded, shares, stored = key_frames(container, stream, step, keys_only=True)
         if not hashed:
-            container.seek(0)
+            if not dense:  # (read once already)
+                _rewind(container, blob.source, fmt)
             stream.codec_context.skip_frame = "DEFAULT"
             hashed, rotation, more, shares, stored = key_frames(container, stream, step, False, shown)
             decoded += more
         bit_rate = bit_rate_kbps(None, stored, duration) if stored else None
-        blank = shown.blank(duration, stream) if dense else None
+        blank = shown.blank(duration) if dense else None
     if not decoded:
         raise ImageError(blob.source, f"no frame of this {fmt} decodes (corrupt or truncated)")
     if rotation in (90, 270):
@@ -180,6 +181,17 @@ def fingerprint(
         dense,
         blank,
     )
+
+
+def _rewind(container: Any, source: str, fmt: str) -> None:
+    """Back to the start of a video read once, for its frames between key frames; an
+    :class:`~ikmeta.errors.ImageError` when it cannot seek."""
+    import av
+
+    try:
+        container.seek(0)
+    except (av.FFmpegError, ValueError, OverflowError) as exc:
+        raise ImageError(source, f"this {fmt} cannot be read again from its start ({exc})") from None
 
 
 def _picture(width: int, height: int, shares: list[tuple[float, float]]) -> tuple[int, int] | None:

@@ -185,10 +185,18 @@ def start_seconds(stream: Any) -> float:
 
 
 def content_seconds(seconds: float, stream: Any) -> float:
-    """How long the video plays: its duration (``seconds``, as
-    :func:`duration_of` reads it), less a start offset of more than a
-    second (a stream copied with its timestamps moved on: FFmpeg's duration then runs from 0
-    to its end, and the frames' times, counted from the start, would not fit in it)."""
+    """How long the video stream plays: its own duration where the file gives one (MP4, MOV,
+    MPEG-TS: from its first frame to its last, whatever the sound or the start), else the
+    file's (``seconds``, as :func:`duration_of` reads it) less a start offset of more than a
+    second (a Matroska stream copied with its timestamps moved on: its duration then runs
+    from 0 to its end, and the frames' times, counted from the start, would not fit in it).
+
+    A transport stream's first frame comes 1.4 s in (its muxer's delay), and FFmpeg's
+    duration of it already leaves that out; a video track shorter than its sound plays for
+    the video's length.
+    """
+    if stream.duration and stream.time_base and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
     start = start_seconds(stream)
     return seconds - start if START_OFFSET < start < seconds else seconds
 
