@@ -757,3 +757,29 @@ def test_concurrent_updates_are_kept_whole(library, tmp_path):
         in_memory = ik.files.get(fid).custom_metadata
     with serving(library, labels=labels) as app:
         assert client(app).files.get(fid).custom_metadata == in_memory == {f"k{k}": k for k in range(40)}
+
+
+def test_undo_gives_a_deleted_file_its_labels_back_and_takes_an_upload_s_away(library, tmp_path):
+    """A file deleted through the API, then a new upload at its name: ``ikmeta undo`` puts the
+    file back with its tags, custom metadata and description (seen by the running server
+    and by the next run), and the upload goes with its own."""
+    labels = str(tmp_path / "labels.sqlite3")
+    png = encode(scene((64, 48)), "PNG")
+    with serving(library, labels=labels) as app:
+        ik = client(app)
+        (harbour,) = [item for item in ik.assets.list() if getattr(item, "name", "") == "harbour.jpg"]
+        ik.files.update(harbour.file_id, tags=["sea"], custom_metadata={"by": "ana"}, description="pier")
+        ik.files.delete(harbour.file_id)
+        new = ik.files.upload(file=png, file_name="harbour.jpg", use_unique_file_name=False, tags=["new"])
+        assert new.file_id == harbour.file_id and ik.files.get(new.file_id).tags == ["new"]
+        done = run("undo", app.library.journal_path)
+        assert done.exit_code == 0, done.stderr
+        assert (library / "harbour.jpg").read_bytes() == (EXAMPLES / "harbour.jpg").read_bytes()
+        back = ik.files.get(harbour.file_id)
+        assert (back.tags, back.custom_metadata) == (["sea"], {"by": "ana"})
+    with serving(library, labels=labels) as app:
+        again = client(app).files.get(harbour.file_id)
+        assert (again.tags, again.custom_metadata) == (["sea"], {"by": "ana"})
+    from ikmeta.serve.labels import Labels
+
+    assert Labels.open(labels).get(str(library / "harbour.jpg")).description == "pier"

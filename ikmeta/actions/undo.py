@@ -109,7 +109,26 @@ def _undo_trash(step: JournalStep) -> UndoOutcome:
     if trashed is None:
         return _not_found_in_trash(step)
     restore(trashed, step.path)
-    return _outcome(step, "undone")
+    return _outcome(step, "undone", _labels_back(step))
+
+
+def _labels_back(step: JournalStep) -> str | None:
+    """Give the file of a step ``ikmeta serve`` journaled the labels the journal kept (its
+    tags, custom metadata and description; none for an upload sent back to the trash); why
+    they could not be, or None."""
+    from ikmeta.serve.labels import Labels, from_journal
+
+    where, label = step.details.get("labelsAt"), from_journal(step.details.get("labels"))
+    if not isinstance(where, str) or label is None:
+        return None
+    labels = Labels.open(where)
+    try:
+        if labels.connection is None:
+            return f"its tags and custom metadata are not back: {labels.problem}"
+        labels.put(step.path, label)
+        return None
+    finally:
+        labels.close()
 
 
 def _undo_upload(step: JournalStep) -> UndoOutcome:
@@ -120,7 +139,7 @@ def _undo_upload(step: JournalStep) -> UndoOutcome:
     if not _is_original(step):
         return _outcome(step, "failed", "another file now sits at its path; left as it is")
     trash(step.path)
-    return _outcome(step, "undone")
+    return _outcome(step, "undone", _labels_back(step))
 
 
 def _undo_link(step: JournalStep) -> UndoOutcome:

@@ -49,9 +49,12 @@ class Labels:
     from many threads. Without a file (or when it cannot be used: ``problem`` says why) they
     are kept in memory for the run."""
 
-    def __init__(self, connection: sqlite3.Connection | None, problem: str | None = None) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection | None, problem: str | None = None, path: str | None = None
+    ) -> None:
         self.connection = connection
         self.problem = problem
+        self.path = path  # the file they are kept in (None: in memory only)
         self.memory: dict[str, Label] = {}
         self.lock = threading.Lock()
 
@@ -68,7 +71,7 @@ class Labels:
             connection.execute(TABLE)
         except (OSError, sqlite3.Error) as exc:
             return cls(None, f"{path}: {exc}; tags and custom metadata are kept for this run only")
-        return cls(connection)
+        return cls(connection, path=os.path.abspath(path))
 
     def under(self, root: str) -> dict[str, Label]:
         """The labels of the files below the folder ``root``, by path."""
@@ -89,6 +92,19 @@ class Labels:
             for path, *values in rows
             if isinstance(path, bytes) and (label := _label(*values)) is not None
         }
+
+    def get(self, path: str) -> Label:
+        """The label of the file at ``path`` (an empty one when it has none)."""
+        with self.lock:
+            if self.connection is None:
+                return self.memory.get(path) or Label()
+            try:
+                row = self.connection.execute(
+                    "SELECT tags, custom, description FROM labels WHERE path = ?", (os.fsencode(path),)
+                ).fetchone()
+            except sqlite3.Error:
+                return Label()
+        return (_label(*row) if row else None) or Label()
 
     def put(self, path: str, label: Label) -> None:
         """Keep ``label`` for the file at ``path`` (an empty one: forget it)."""
@@ -121,6 +137,29 @@ class Labels:
             if self.connection is not None:
                 self.connection.close()
                 self.connection = None
+
+
+def journaled(label: Label) -> dict[str, Any]:
+    """A label as a journal keeps it (JSON), for ``ikmeta undo`` to give back (:func:`from_journal`).
+
+    >>> from_journal(journaled(Label(["sea"], {"by": "ana"}))) == Label(["sea"], {"by": "ana"})
+    True
+    """
+    return {"tags": label.tags, "customMetadata": label.custom_metadata, "description": label.description}
+
+
+def from_journal(value: Any) -> Label | None:
+    """The label a journal kept (:func:`journaled`); None for anything else."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return _label(
+            None if value.get("tags") is None else json.dumps(value["tags"]),
+            json.dumps(value.get("customMetadata", {})),
+            value.get("description"),
+        )
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def _label(tags: Any, custom: Any, description: Any) -> Label | None:

@@ -41,7 +41,7 @@ from ikmeta.sources.base import Blob, is_wanted_name
 from ikmeta.sources.walk import image_paths
 
 from .errors import Conflict, NotFound, RequestError
-from .labels import Label, Labels
+from .labels import Label, Labels, journaled
 from .paths import clean_name, file_id, folder_parts, inside, relative_of, within
 
 # What a listing needs of a file's metadata object, kept for every file (the whole object is
@@ -268,6 +268,8 @@ class Library:
         except OSError:
             self._forget(entry)
             raise NotFound(entry.file_id, "The requested file does not exist.", NOT_FOUND_HELP) from None
+        if (entry.size, entry.mtime_ns) != (status.st_size, status.st_mtime_ns):
+            self._relabel(entry)  # (another file now: 'ikmeta undo' may have put one back)
         entry.size, entry.mtime_ns = status.st_size, status.st_mtime_ns
         key = self._key(entry)
         text = self.cache.get_metadata([key]).get(key)
@@ -344,7 +346,10 @@ class Library:
                     continue
                 if item.is_file() and (not item.is_symlink() or within(self.root, item.path)):
                     present[relative_of(self.root, item.path)] = item.stat()
-        with self.lock:
+        added = [relative for relative in present if file_id(relative) not in self.entries]
+        labels = {relative: self.labels.get(os.path.join(self.root, relative)) for relative in added}
+        changed: list[Entry] = []
+        with self.lock:  # (a file put back by 'ikmeta undo' has its labels back: read above)
             gone = []
             for entry in list(self.folders.get(prefix, {}).values()):
                 if entry.path not in present and not os.path.lexists(self._absolute(entry)):
@@ -353,13 +358,24 @@ class Library:
             for relative, status in present.items():
                 known = self.entries.get(file_id(relative))
                 if known is None:
-                    self._add(Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns))
+                    found = Entry(file_id(relative), relative, status.st_size, status.st_mtime_ns)
+                    found.label = labels.get(relative, found.label)
+                    self._add(found)
                 elif (known.size, known.mtime_ns) != (status.st_size, status.st_mtime_ns):
+                    changed.append(known)
                     known.size, known.mtime_ns = status.st_size, status.st_mtime_ns  # (sorts by them)
                     known.summary, known.problem = None, None  # (and what was read of it is read again)
                     self.objects.pop(known.file_id, None)
         for path in gone:  # removed by another program: what clients said of it goes too
             self.labels.put(path, Label())
+        for entry in changed:
+            self._relabel(entry)
+
+    def _relabel(self, entry: Entry) -> None:
+        """Read the labels of a file changed behind the server again (``ikmeta undo`` gives a
+        file it puts back the labels it had)."""
+        with self.labelling:
+            entry.label = self.labels.get(self._absolute(entry))
 
     # --- uploads and deletions ----------------------------------------------------------------
 
@@ -489,7 +505,16 @@ class Library:
         journal.record(
             self._steps, "begin", Step(0, "upload", path, path, status.st_size, status.st_mtime_ns)
         )
-        journal.record(self._steps, "done")
+        journal.record(self._steps, "done", **self._kept_labels(path, Label()))
+
+    def _kept_labels(self, path: str, label: Label | None = None) -> dict[str, Any]:
+        """What a journal step keeps of the labels of the file at ``path`` (``label``, else
+        its own), so that ``ikmeta undo`` gives them back with the file (or takes an upload's
+        away with it): where the labels are kept and the label; nothing when they are kept
+        in memory only (they end with the run)."""
+        if self.labels.path is None:
+            return {}
+        return {"labelsAt": self.labels.path, "labels": journaled(label or self.labels.get(path))}
 
     def delete(self, fid: str) -> str | None:
         """Send the file ``fid`` to the system trash (journaled, so that ``ikmeta undo``
@@ -519,8 +544,9 @@ class Library:
         except OSError as exc:
             journal.record(number, "failed", reason=os_reason(exc))
             raise RequestError(path, f"cannot be moved to the trash: {os_reason(exc)}") from None
-        journal.record(number, "done", **({"trashed": trashed} if trashed else {}))
         with self.labelling:
+            kept = self._kept_labels(path)
+            journal.record(number, "done", **({"trashed": trashed} if trashed else {}), **kept)
             self.labels.put(path, Label())
         if entry is not None:
             self._forget(entry)
