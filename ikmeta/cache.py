@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from ._version import __version__
 from .errors import os_reason
-from .hashes import HASH_HEX, TURNS, WINDOWS, valid_hashes
+from .hashes import COLOUR, HASH_HEX, TURNS, WINDOWS, valid_hashes
 from .video.record import VIDEO_KEYS, valid_video
 
 APPLICATION_ID = 0x696B6D74  # 'ikmt', in the SQLite header: marks the file as ikmeta's
@@ -93,7 +93,7 @@ METADATA_TABLE = (
 METADATA_KIND = f"inspect-{__version__}"
 # The video fingerprint (ikmeta.video.fingerprint) and what its record holds (ikmeta.video.record's
 # VIDEO_KEYS): bump when they change.
-VIDEO_ALGORITHM = "keyframes-step1-grey96-bars-flat4-v3"
+VIDEO_ALGORITHM = "keyframes-step1-grey96-centredbars-flat4-v4"
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
 
@@ -459,9 +459,6 @@ def _stored_path(path: str) -> str:
         return path
     except UnicodeEncodeError:
         return "bytes:" + os.fsencode(path).hex()
-
-
-COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat image's mean colour
 
 
 def _column(name: str, value: Any) -> Any:

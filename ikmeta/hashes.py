@@ -15,6 +15,8 @@ from typing import Any
 
 HEX_DIGITS = frozenset(string.hexdigits)
 HASH_HEX = re.compile(r"[0-9a-f]{16}")  # a pHash as ikmeta writes it
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat picture's mean colour (FLAT_HASHES below)
+FLAT_TOLERANCE = 6  # largest difference of mean red, green or blue (0-255) between flat copies
 # The seven other ways a picture can be turned or mirrored (the dihedral group of the square),
 # named for how a copy looks beside the original: rotations clockwise, "mirrored" left to
 # right; and for each, the way that turns it back (a quarter turn one way undoes the other;
@@ -105,3 +107,13 @@ def valid_hashes(value: Any, count: int) -> bool:
         and len(value) == count
         and all(isinstance(h, str) and HASH_HEX.fullmatch(h) is not None for h in value)
     )
+
+
+def colours_near(a: str, b: str) -> bool:
+    """Whether two flat pictures' mean colours (``"#rrggbb"``) are one colour: within
+    :data:`FLAT_TOLERANCE` on each of red, green and blue.
+
+    >>> colours_near("#808080", "#858080"), colours_near("#000000", "#101010")
+    (True, False)
+    """
+    return all(abs(int(a[k : k + 2], 16) - int(b[k : k + 2], 16)) <= FLAT_TOLERANCE for k in (1, 3, 5))

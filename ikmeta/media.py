@@ -17,6 +17,8 @@ from ikmeta.image.metadata import Report, describe_blob, inspect_blob, phash_blo
 from ikmeta.sources.base import Blob, is_video_name
 from ikmeta.video.container import CONTAINERS, video_format
 
+FLAT_PHASH = "8000000000000000"  # the pHash of a picture of one colour (a flat image's, a flat video's)
+
 
 def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
     """The hash record of the video or image in ``blob``: a video's fingerprint (see
@@ -39,19 +41,20 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
     frame decoded, one a second (see :func:`ikmeta.video.fingerprint.fingerprint`), and
     ``blank`` is the seconds of one colour at its start and end (see
     :mod:`ikmeta.video.blanks`).
-    Raises :class:`~ikmeta.errors.ImageError` for a video none of whose key frames holds a
-    picture (all of one colour)."""
+    A video of one colour throughout (no frame holds a picture) has a flat image's
+    ``pHash``, its colour as ``flat`` (``"#rrggbb"``) and no frames: ``dupes`` groups such
+    videos by colour and length, as it groups flat images by colour."""
     from ikmeta.video.container import cut_short
     from ikmeta.video.fingerprint import fingerprint
 
     fp = fingerprint(blob, max_pixels=max_pixels, dense=dense)
-    if fp.phash is None:
-        raise ImageError(blob.source, "every key frame is of one colour: nothing to fingerprint")
+    if fp.phash is None and fp.colour is None:
+        raise ImageError(blob.source, "no frame of it holds a picture")
     damage = cut_short(blob.whole)
     metadata: dict[str, Any] = {
         "source": blob.source,
-        "pHash": fp.phash,
-        "flat": None,
+        "pHash": fp.phash or FLAT_PHASH,
+        "flat": fp.colour,
         "width": fp.width,
         "height": fp.height,
         "size": blob.size,

@@ -294,6 +294,7 @@ VIDEO = {
     "picture": [960, 548],
     "frames": [{"time": 0.0, "pHash": "0123456789abcdef", "turned": [f"{k:016x}" for k in range(3)]}],
     "blank": [0.0, 1.5],  # (a dense fingerprint's; null in a key frames' one)
+    "flat": None,  # (a video of one colour: its colour, and no frames)
 }
 
 

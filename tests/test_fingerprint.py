@@ -60,13 +60,34 @@ def test_letterbox_bars_are_cut_before_hashing(tmp_path):
     assert distance(plain.frames[0].phash, boxed.frames[0].phash) <= 8
 
 
-def test_a_video_of_one_colour_has_nothing_to_fingerprint(tmp_path):
+def test_a_video_of_one_colour_is_flat_as_an_image_of_one_colour_is(tmp_path):
+    from ikmeta.media import video_record
+    from ikmeta.video.record import video_problem
+
     black = make_clip(tmp_path / "black.mp4", colour=(0, 0, 0), sound=False)
-    assert fingerprint(read_source(str(black))).frames == []
-    with pytest.raises(
-        ImageError, match=r"black\.mp4: every key frame is of one colour: nothing to fingerprint$"
-    ):
-        ikmeta.phash(black)
+    found = fingerprint(read_source(str(black)))
+    assert found.frames == [] and found.colour is not None and max(bytes.fromhex(found.colour[1:])) <= 4
+    assert ikmeta.phash(black) == "8000000000000000"  # a flat image's
+    record = video_record(read_source(str(black))).metadata
+    assert (record["frames"], record["flat"]) == ([], found.colour) and video_problem(record) is None
+    assert (
+        video_problem({**record, "flat": None})
+        == '"frames" is not a list of frames, each with time, pHash and turned'
+    )
+
+
+def test_letterbox_bars_are_dark_and_centred():
+    import numpy as np
+
+    from ikmeta.video.fingerprint import letterbox_bars
+
+    frame = np.full((96, 128), 120, np.uint8)
+    frame[:12], frame[84:] = 16, 16
+    assert letterbox_bars((0, 12, 128, 84), frame) == (0, 12, 128, 84)
+    assert letterbox_bars((20, 12, 128, 84), frame) == (0, 12, 128, 84)  # a dark edge of the picture: kept
+    assert letterbox_bars((0, 12, 128, 70), frame) is None  # (uneven: no bars at all)
+    page = np.full((96, 128), 250, np.uint8)  # a white page's margins are not bars
+    assert letterbox_bars((0, 12, 128, 84), page) is None
 
 
 def test_phash_prints_the_middle_frame_and_ndjson_every_frame(tmp_path):

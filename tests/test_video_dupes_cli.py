@@ -276,3 +276,22 @@ def test_a_copy_padded_with_black_is_not_kept_for_its_length(tmp_path, monkeypat
     assert found["files"][1]["why"][0] == "black for its last 3.0 s"
     monkeypatch.setattr(ikmeta.video.blanks, "blank_ends", lambda *a, **k: pytest.fail("decoded again"))
     assert json.loads(run("dupes", str(tmp_path), "--json").stdout) == [found]
+
+
+def test_videos_of_one_colour_group_by_colour_and_length(tmp_path):
+    """A black clip and a shorter black copy group (the longer first); a black clip a third as
+    long, a white one, and a clip with a picture do not join them; none is unreadable."""
+    need_module("av", "PyAV (the video extra)")
+    make_clip(tmp_path / "black.mp4", seconds=3, colour=(0, 0, 0))
+    make_clip(tmp_path / "black_short.webm", "webm", seconds=2, colour=(0, 0, 0))
+    make_clip(tmp_path / "black_tiny.mp4", seconds=1, colour=(0, 0, 0))
+    make_clip(tmp_path / "white.mp4", seconds=3, colour=(255, 255, 255))
+    make_clip(tmp_path / "clip.mp4", seconds=3)
+    result = run("dupes", str(tmp_path), "--json", "--no-cache")
+    assert result.exit_code == 0, result.stderr
+    (found,) = json.loads(result.stdout)
+    assert [(f["source"], f["distance"]) for f in found["files"]] == [
+        (str(tmp_path / "black.mp4"), None),
+        (str(tmp_path / "black_short.webm"), None),
+    ]
+    assert found["files"][1]["why"][0] == "shorter (2.0 s of 3.0 s)"

@@ -43,7 +43,7 @@ member says how it matched (:func:`ikmeta.dupes.views.relation`).
 
 from __future__ import annotations
 
-from ikmeta.hashes import TURNS
+from ikmeta.hashes import FLAT_TOLERANCE, TURNS, colours_near
 
 from .evidence import evidence_of
 from .model import Group, Item
@@ -61,7 +61,6 @@ from .views import CROPPED, FULLER, closest_view, join_views, relation, unpack, 
 
 LINKAGES = ("reference", "connected")
 GEOMETRIES = ("any", "exact")  # any: through other views too (turned, framed, windows); exact: as they stand
-FLAT_TOLERANCE = 6  # largest difference of mean red, green or blue (0-255) between flat copies
 
 
 TRUNCATED = "truncated"  # how a truncated copy matches the file whose first bytes it is
@@ -171,8 +170,7 @@ def group(
     flats = sorted((item for item in whole if item.flat and item.colour), key=rank_key)
 
     def same_colour(a: int, b: int) -> bool:
-        pairs = zip(_rgb(flats[a].colour or ""), _rgb(flats[b].colour or ""), strict=True)
-        return max(abs(x - y) for x, y in pairs) <= FLAT_TOLERANCE
+        return colours_near(flats[a].colour or "", flats[b].colour or "")
 
     for leader, members in _members(_colour_leaders(flats)):
         best, notes = best_member(flats, leader, members, same_colour, judge)

@@ -16,9 +16,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ikmeta.cache import COLOUR, HASH_LISTS, valid_inner
+from ikmeta.cache import HASH_LISTS, valid_inner
 from ikmeta.errors import IkmetaError, SourceError
-from ikmeta.hashes import FLAT_HASHES, HashFormatError, parse_hash, valid_hashes
+from ikmeta.hashes import COLOUR, FLAT_HASHES, HashFormatError, parse_hash, valid_hashes
 from ikmeta.image.exif_values import camera_from_exif, captured_from_exif, displayed_size, parse_captured
 from ikmeta.output import parse_checksum_line
 from ikmeta.sources.base import is_remote, is_video_name
@@ -62,9 +62,11 @@ def video_item_of(source: str, data: dict[str, Any]) -> Item:
     """A video's item from its hash record (:func:`ikmeta.media.video_record`, a cache row, or a
     hash list's checked line): its fingerprint's frames, length, bit rate and sound, the
     picture inside letterbox bars as its pixels, and its blank ends where they were measured."""
-    picture, blank = data.get("picture"), data.get("blank")
+    picture, blank, colour = data.get("picture"), data.get("blank"), data.get("flat")
     return Item(
         **_file_traits(source, data),
+        flat=colour is not None,
+        colour=colour,
         inner_pixels=picture[0] * picture[1] if picture else None,
         provenance=provenance_from(None, data.get("damage")),
         duration=float(data["duration"]),

@@ -98,7 +98,7 @@ def group_videos_of(
         )
         found = group_videos(prints, max_distance, turns, densify)
     measured = _blank_ends(items, found, blanks)
-    groups = []
+    groups = [_flat_group(ranked_videos([items[k] for k in indexes])) for indexes in _flat_groups(items)]
     for indexes in found:
         members = [measured.get(k, items[k]) for k in indexes]
         best, *others = ranked_videos(members)
@@ -113,6 +113,40 @@ def group_videos_of(
             )
         )
     return groups
+
+
+def _flat_groups(items: Sequence[Item]) -> list[list[int]]:
+    """Videos of one colour throughout (no frame to match, :attr:`Item.colour` their colour)
+    grouped as flat images are, by colour, and as videos are, around the longest: each joins
+    the first group whose longest video is of its colour and lasts at most twice as long."""
+    from ikmeta.hashes import colours_near
+    from ikmeta.video.matching import MIN_COVER
+
+    flat = [k for k, item in enumerate(items) if not item.frames and item.colour]
+    groups: list[list[int]] = []
+    for k in sorted(flat, key=lambda k: (-(items[k].duration or 0.0), k)):
+        item = items[k]
+        for group in groups:
+            leader = items[group[0]]
+            if colours_near(leader.colour or "", item.colour or "") and (
+                item.duration or 0.0
+            ) >= MIN_COVER * (leader.duration or 0.0):
+                group.append(k)
+                break
+        else:
+            groups.append([k])
+    return [sorted(group) for group in groups if len(group) > 1]
+
+
+def _flat_group(ranked: list[Item]) -> Group:
+    """A group of videos of one colour, the copy to keep first: no distances, no turns."""
+    best = ranked[0]
+    return Group(
+        best,
+        [(item, None) for item in ranked],
+        [None] * len(ranked),
+        [video_evidence(item, best) for item in ranked],
+    )
 
 
 def _blank_ends(items: Sequence[Item], found: list[list[int]], blanks: Blanks | None) -> dict[int, Item]:

@@ -57,6 +57,8 @@ MOST_FRAMES = 600  # a longer video takes one every duration/600 seconds
 SMALL = 96  # pixels: the height key frames are scaled to before their borders are cut
 DENSE_SPACING = 1.5  # frames at most this many steps apart on average count as every second
 FLAT = 4.0  # a frame whose grey sample spreads less than this is of one colour
+BAR_SLACK = 0.03  # bars on opposite sides this close (a share of the side) are centred: letterbox bars
+BAR_GREY = 48.0  # letterbox bars are darker than this (black, 16 in video's levels, after any re-encode)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class Fingerprint:
     dense: bool = False  # every frame decoded, one a step hashed (not key frames only)
     # Dense only: the seconds of one colour at its start and at its end (ikmeta.video.blanks).
     blank: tuple[float, float] | None = None
+    colour: str | None = None  # a video of one colour throughout (no frame hashed): it, "#rrggbb"
 
     @property
     def phash(self) -> str | None:
@@ -146,14 +149,14 @@ def fingerprint(
         codec = codec_name(stream)
         hashed: list[Frame] = []
         shares: list[tuple[float, float]] = []
-        rotation, decoded, stored, shown = 0, 0, 0, Shown()
+        rotation, decoded, stored, shown, flat = 0, 0, 0, Shown(), list[str]()
         if not dense:
             hashed, rotation, decoded, shares, stored = key_frames(container, stream, step, keys_only=True)
         if not hashed:
             if not dense:  # (read once already)
                 _rewind(container, blob.source, fmt)
             stream.codec_context.skip_frame = "DEFAULT"
-            hashed, rotation, more, shares, stored = key_frames(container, stream, step, False, shown)
+            hashed, rotation, more, shares, stored = key_frames(container, stream, step, False, shown, flat)
             decoded += more
         bit_rate = bit_rate_kbps(None, stored, duration) if stored else None
         blank = shown.blank(duration) if dense else None
@@ -180,6 +183,7 @@ def fingerprint(
         codec,
         dense,
         blank,
+        None if hashed or not flat else flat[0],
     )
 
 
@@ -207,14 +211,20 @@ def _picture(width: int, height: int, shares: list[tuple[float, float]]) -> tupl
 
 
 def key_frames(
-    container: Any, stream: Any, step: float, keys_only: bool, shown: Shown | None = None
+    container: Any,
+    stream: Any,
+    step: float,
+    keys_only: bool,
+    shown: Shown | None = None,
+    flat: list[str] | None = None,
 ) -> tuple[list[Frame], int, int, list[tuple[float, float]], int]:
     """The hashed frames (at most one a ``step``, in time order), the rotation, how many
     frames decoded, each hashed frame's share of width and height inside its bars, and the
     bytes of the stream's packets (every packet is read, most not decoded). With
     ``keys_only``, which key frames to decode is chosen from their packets' times, and each
     is drained from the decoder before the next is sent (see :func:`_decoded`); else every
-    frame decodes and one a ``step`` is hashed, and ``shown`` (if given) counts every frame."""
+    frame decodes and one a ``step`` is hashed, ``shown`` (if given) counts every frame, and
+    ``flat`` (if given) is told the colour of the first frame of one colour, "#rrggbb"."""
     import av
 
     hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
@@ -248,10 +258,47 @@ def key_frames(
                 hashed.append((time, Frame(round(time, 3), *hashes[:2]) if hashes else None))
                 if hashes:
                     shares.append(hashes[2])
+                elif flat is not None and not flat:
+                    flat.append(_mean_colour(frame))
     except av.FFmpegError:
         pass  # a damaged stream: the frames before the damage stand
     frames = [frame for _, frame in sorted(hashed, key=lambda pair: pair[0]) if frame is not None]
     return frames, rotation, decoded, shares, stored
+
+
+def letterbox_bars(
+    box: tuple[int, int, int, int] | None, grey: np.ndarray
+) -> tuple[int, int, int, int] | None:
+    """The picture inside plain bars (``box``, :func:`~ikmeta.image.borders.inner_box` of the
+    frame ``grey``) as letterboxing or pillarboxing adds them: dark (under :data:`BAR_GREY`)
+    and equal on both sides, within :data:`BAR_SLACK` of the side (a picture is centred
+    between its bars). A dark edge of the picture itself (a tree in shadow along one side)
+    and a white page's margins are not bars: the box keeps that side's whole width or height.
+
+    >>> frame = np.zeros((96, 128), np.uint8)
+    >>> letterbox_bars((0, 12, 128, 84), frame), letterbox_bars((14, 12, 128, 84), frame)
+    ((0, 12, 128, 84), (0, 12, 128, 84))
+    >>> letterbox_bars((0, 12, 128, 84), frame + 255)
+    """
+    if box is None:
+        return None
+    height, width = grey.shape
+    left, top, right, bottom = box
+    if abs(left - (width - right)) > max(2, BAR_SLACK * width):
+        left, right = 0, width
+    if abs(top - (height - bottom)) > max(2, BAR_SLACK * height):
+        top, bottom = 0, height
+    outside = np.ones(grey.shape, dtype=bool)
+    outside[top:bottom, left:right] = False
+    if not outside.any() or float(grey[outside].mean()) >= BAR_GREY:
+        return None
+    return left, top, right, bottom
+
+
+def _mean_colour(frame: Any) -> str:
+    """A decoded frame's mean colour, "#rrggbb" (as a flat image's)."""
+    rgb = frame.reformat(width=16, height=16, format="rgb24").to_ndarray().reshape(-1, 3).mean(axis=0)
+    return "#" + "".join(f"{round(float(value)):02x}" for value in rgb)
 
 
 def _decoded(stream: Any, packet: Any, av: Any, drain: bool) -> list[Any]:
@@ -276,7 +323,7 @@ def frame_phash(frame: Any, rotation: int) -> tuple[str, tuple[str, str, str], t
     grey = frame.reformat(width=width, height=SMALL, format="gray").to_ndarray()
     if rotation:
         grey = np.rot90(grey, k=-(rotation // 90))  # clockwise
-    box = inner_box(grey)
+    box = letterbox_bars(inner_box(grey), grey)
     share = (1.0, 1.0)
     if box is not None:
         left, top, right, bottom = box

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ikmeta.hashes import HASH_HEX, valid_hashes
+from ikmeta.hashes import COLOUR, HASH_HEX, valid_hashes
 
 # What a video's record holds (the cache stores these; bump VIDEO_ALGORITHM when they change).
 VIDEO_KEYS = (
@@ -28,6 +28,7 @@ VIDEO_KEYS = (
     "picture",
     "frames",
     "blank",
+    "flat",
 )
 
 
@@ -58,13 +59,22 @@ def video_problem(record: dict[str, Any]) -> str | None:
         ("sound", isinstance(record.get("sound", False), bool)),
         ("picture", picture is None or _picture_inside(picture, width, height)),
         ("blank", _blank_within(record.get("blank"), record.get("duration"))),
+        (
+            "flat",
+            record.get("flat") is None
+            or (isinstance(record["flat"], str) and bool(COLOUR.fullmatch(record["flat"]))),
+        ),
         *((key, record.get(key) is None or isinstance(record[key], str)) for key in TEXT_KEYS),
     )
     for key, sound in checks:
         if not sound:
             return f'"{key}" is {json.dumps(record.get(key))[:40]}, not {VIDEO_VALUES[key]}'
-    frames = record.get("frames")
-    if not isinstance(frames, list) or not frames or not all(_valid_frame(frame) for frame in frames):
+    frames, flat = record.get("frames"), record.get("flat") is not None
+    if (
+        not isinstance(frames, list)
+        or not (frames or flat)
+        or not all(_valid_frame(frame) for frame in frames)
+    ):
         return '"frames" is not a list of frames, each with time, pHash and turned'
     return None
 
@@ -80,6 +90,7 @@ VIDEO_VALUES = {
     "sound": "true or false",
     "picture": "null or [width, height] inside the video's",
     "blank": "null or [seconds, seconds] within its duration",
+    "flat": 'null or a colour, "#rrggbb" (a video of one colour: no frames)',
     **dict.fromkeys(TEXT_KEYS, "null or a string"),
 }
 
