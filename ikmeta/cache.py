@@ -93,7 +93,7 @@ METADATA_TABLE = (
 METADATA_KIND = f"inspect-{__version__}"
 # The video fingerprint (ikmeta.video.fingerprint) and what its record holds (ikmeta.video.record's
 # VIDEO_KEYS): bump when they change.
-VIDEO_ALGORITHM = "keyframes-step1-grey96-centredbars-flat4-v4"
+VIDEO_ALGORITHM = "keyframes-step1-grey96-evenbars-flat4-v5"
 FILE_NAME = "hashes.sqlite3"
 BATCH = 500
 

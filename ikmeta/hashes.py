@@ -17,6 +17,7 @@ HEX_DIGITS = frozenset(string.hexdigits)
 HASH_HEX = re.compile(r"[0-9a-f]{16}")  # a pHash as ikmeta writes it
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # a flat picture's mean colour (FLAT_HASHES below)
 FLAT_TOLERANCE = 6  # largest difference of mean red, green or blue (0-255) between flat copies
+FLAT_PHASH = "8000000000000000"  # the pHash ikmeta gives a picture of one colour (a video of one colour too)
 # The seven other ways a picture can be turned or mirrored (the dihedral group of the square),
 # named for how a copy looks beside the original: rotations clockwise, "mirrored" left to
 # right; and for each, the way that turns it back (a quarter turn one way undoes the other;

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ikmeta.errors import ImageError
+from ikmeta.hashes import FLAT_PHASH
 from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.image.metadata import Report, describe_blob, inspect_blob, phash_blob
 from ikmeta.sources.base import Blob, is_video_name
 from ikmeta.video.container import CONTAINERS, video_format
-
-FLAT_PHASH = "8000000000000000"  # the pHash of a picture of one colour (a flat image's, a flat video's)
 
 
 def phash_media(blob: Blob, max_pixels: int | None = MAX_PIXELS) -> Report:
@@ -48,12 +47,13 @@ def video_record(blob: Blob, max_pixels: int | None = MAX_PIXELS, dense: bool = 
     from ikmeta.video.fingerprint import fingerprint
 
     fp = fingerprint(blob, max_pixels=max_pixels, dense=dense)
-    if fp.phash is None and fp.colour is None:
-        raise ImageError(blob.source, "no frame of it holds a picture")
     damage = cut_short(blob.whole)
+    if fp.phash is None and (fp.colour is None or damage):
+        what = "several plain colours" if fp.colour is None else "one colour as far as it is not cut short"
+        raise ImageError(blob.source, f"no frame of it holds a picture ({what}): nothing to fingerprint")
     metadata: dict[str, Any] = {
         "source": blob.source,
-        "pHash": fp.phash or FLAT_PHASH,
+        "pHash": fp.phash or FLAT_PHASH,  # (a video of one colour: a flat image's)
         "flat": fp.colour,
         "width": fp.width,
         "height": fp.height,

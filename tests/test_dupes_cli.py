@@ -101,7 +101,7 @@ def test_groups_references_and_exit_code(library, tmp_path):
     assert result.stderr.splitlines()[-1] == (
         "10 images scanned, 3 groups, 4 duplicates, "
         f"{summary_bytes(data)} freed by removing the non-references, "
-        "1 unreadable, 4 flat (grouped by colour alone)"
+        "1 unreadable, 4 flat (grouped by colour)"
     )
 
 

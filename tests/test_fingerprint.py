@@ -70,24 +70,44 @@ def test_a_video_of_one_colour_is_flat_as_an_image_of_one_colour_is(tmp_path):
     assert ikmeta.phash(black) == "8000000000000000"  # a flat image's
     record = video_record(read_source(str(black))).metadata
     assert (record["frames"], record["flat"]) == ([], found.colour) and video_problem(record) is None
+    frame = {"time": 0.0, "pHash": "0123456789abcdef", "turned": ["0123456789abcdef"] * 3}
+    assert (video_problem({**record, "frames": [frame]}) or "").startswith(
+        '"flat" is a colour, yet its frames'
+    )
     assert (
         video_problem({**record, "flat": None})
         == '"frames" is not a list of frames, each with time, pHash and turned'
     )
 
 
-def test_letterbox_bars_are_dark_and_centred():
+def test_letterbox_bars_are_as_wide_on_both_sides():
     import numpy as np
 
     from ikmeta.video.fingerprint import letterbox_bars
 
     frame = np.full((96, 128), 120, np.uint8)
-    frame[:12], frame[84:] = 16, 16
     assert letterbox_bars((0, 12, 128, 84), frame) == (0, 12, 128, 84)
     assert letterbox_bars((20, 12, 128, 84), frame) == (0, 12, 128, 84)  # a dark edge of the picture: kept
-    assert letterbox_bars((0, 12, 128, 70), frame) is None  # (uneven: no bars at all)
-    page = np.full((96, 128), 250, np.uint8)  # a white page's margins are not bars
-    assert letterbox_bars((0, 12, 128, 84), page) is None
+    assert letterbox_bars((0, 30, 128, 84), frame) == (0, 12, 128, 84)  # a night sky under the bar: kept
+    assert letterbox_bars((20, 0, 128, 96), frame) is None
+
+
+def test_a_video_of_several_plain_colours_is_not_flat(tmp_path):
+    """Red, then blue: no frame holds a picture, and it is not of one colour (it would group
+    with a red clip as flat)."""
+    import av
+    import numpy as np
+
+    path = tmp_path / "red_blue.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for colour in [(255, 0, 0)] * 50 + [(0, 0, 255)] * 50:
+            picture = np.full((240, 320, 3), colour, np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        out.mux(stream.encode())
+    with pytest.raises(ImageError, match=r"no frame of it holds a picture \(several plain colours\)"):
+        ikmeta.phash(path)
 
 
 def test_phash_prints_the_middle_frame_and_ndjson_every_frame(tmp_path):

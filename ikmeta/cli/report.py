@@ -63,7 +63,7 @@ def dupes_summary(items: list[Any], groups: list[Any], failed: int, *, listed: b
     parts.append(count(failed, "bad line") + " in the list" if listed else f"{failed} unreadable")
     flat = flat_count(items)
     if flat:
-        parts.append(f"{flat} flat (grouped by colour alone)")
+        parts.append(f"{flat} flat (grouped by colour)")
     return ", ".join(parts)
 
 

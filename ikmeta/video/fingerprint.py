@@ -57,8 +57,6 @@ MOST_FRAMES = 600  # a longer video takes one every duration/600 seconds
 SMALL = 96  # pixels: the height key frames are scaled to before their borders are cut
 DENSE_SPACING = 1.5  # frames at most this many steps apart on average count as every second
 FLAT = 4.0  # a frame whose grey sample spreads less than this is of one colour
-BAR_SLACK = 0.03  # bars on opposite sides this close (a share of the side) are centred: letterbox bars
-BAR_GREY = 48.0  # letterbox bars are darker than this (black, 16 in video's levels, after any re-encode)
 
 
 @dataclass(frozen=True)
@@ -183,7 +181,7 @@ def fingerprint(
         codec,
         dense,
         blank,
-        None if hashed or not flat else flat[0],
+        _one_colour(flat) if not hashed else None,
     )
 
 
@@ -224,7 +222,7 @@ def key_frames(
     ``keys_only``, which key frames to decode is chosen from their packets' times, and each
     is drained from the decoder before the next is sent (see :func:`_decoded`); else every
     frame decodes and one a ``step`` is hashed, ``shown`` (if given) counts every frame, and
-    ``flat`` (if given) is told the colour of the first frame of one colour, "#rrggbb"."""
+    ``flat`` (if given) is told the colour of each frame of one colour hashed, "#rrggbb"."""
     import av
 
     hashed: list[tuple[float, Frame | None]] = []  # None: a frame of one colour
@@ -258,7 +256,7 @@ def key_frames(
                 hashed.append((time, Frame(round(time, 3), *hashes[:2]) if hashes else None))
                 if hashes:
                     shares.append(hashes[2])
-                elif flat is not None and not flat:
+                elif flat is not None:
                     flat.append(_mean_colour(frame))
     except av.FFmpegError:
         pass  # a damaged stream: the frames before the damage stand
@@ -270,29 +268,34 @@ def letterbox_bars(
     box: tuple[int, int, int, int] | None, grey: np.ndarray
 ) -> tuple[int, int, int, int] | None:
     """The picture inside plain bars (``box``, :func:`~ikmeta.image.borders.inner_box` of the
-    frame ``grey``) as letterboxing or pillarboxing adds them: dark (under :data:`BAR_GREY`)
-    and equal on both sides, within :data:`BAR_SLACK` of the side (a picture is centred
-    between its bars). A dark edge of the picture itself (a tree in shadow along one side)
-    and a white page's margins are not bars: the box keeps that side's whole width or height.
+    frame ``grey``) as letterboxing or pillarboxing adds them: as wide on both sides (a picture
+    is centred between its bars), so each pair is cut to the narrower of the two. A dark edge
+    of the picture along one side only (a tree in shadow) is not a bar; beside a bar (a night
+    sky under the top bar) it does not widen that bar.
 
     >>> frame = np.zeros((96, 128), np.uint8)
     >>> letterbox_bars((0, 12, 128, 84), frame), letterbox_bars((14, 12, 128, 84), frame)
     ((0, 12, 128, 84), (0, 12, 128, 84))
-    >>> letterbox_bars((0, 12, 128, 84), frame + 255)
+    >>> letterbox_bars((0, 30, 128, 84), frame), letterbox_bars((20, 0, 128, 96), frame)
+    ((0, 12, 128, 84), None)
     """
     if box is None:
         return None
     height, width = grey.shape
     left, top, right, bottom = box
-    if abs(left - (width - right)) > max(2, BAR_SLACK * width):
-        left, right = 0, width
-    if abs(top - (height - bottom)) > max(2, BAR_SLACK * height):
-        top, bottom = 0, height
-    outside = np.ones(grey.shape, dtype=bool)
-    outside[top:bottom, left:right] = False
-    if not outside.any() or float(grey[outside].mean()) >= BAR_GREY:
+    across, down = min(left, width - right), min(top, height - bottom)
+    if (across, down) == (0, 0):
         return None
-    return left, top, right, bottom
+    return across, down, width - across, height - down
+
+
+def _one_colour(colours: list[str]) -> str | None:
+    """The colour of a video none of whose frames holds a picture, when they are all one
+    colour (each within :data:`~ikmeta.hashes.FLAT_TOLERANCE` of the first): its first; None
+    when they are several (red, then blue) or none was seen."""
+    from ikmeta.hashes import colours_near
+
+    return colours[0] if colours and all(colours_near(colours[0], c) for c in colours) else None
 
 
 def _mean_colour(frame: Any) -> str:
@@ -316,18 +319,21 @@ def _decoded(stream: Any, packet: Any, av: Any, drain: bool) -> list[Any]:
 
 
 def frame_phash(frame: Any, rotation: int) -> tuple[str, tuple[str, str, str], tuple[float, float]] | None:
-    """The pHash of a decoded frame as displayed, its plain bars cut, those of it turned
-    (see :class:`Frame`), and the share of its width and height inside the bars (1.0, 1.0
-    without bars); None for a frame of one colour."""
+    """The pHash of a decoded frame as displayed, its letterbox bars cut (:func:`letterbox_bars`),
+    those of it turned (see :class:`Frame`), and the share of its width and height inside its
+    plain borders (1.0, 1.0 without); None for a frame of one colour."""
     width = max(1, round(frame.width * SMALL / max(1, frame.height)))
     grey = frame.reformat(width=width, height=SMALL, format="gray").to_ndarray()
     if rotation:
         grey = np.rot90(grey, k=-(rotation // 90))  # clockwise
-    box = letterbox_bars(inner_box(grey), grey)
+    plain = inner_box(grey)
     share = (1.0, 1.0)
-    if box is not None:
-        left, top, right, bottom = box
+    if plain is not None:  # the picture's share: inside every plain border (a dark sky under a bar too)
+        left, top, right, bottom = plain
         share = ((right - left) / grey.shape[1], (bottom - top) / grey.shape[0])
+    box = letterbox_bars(plain, grey)
+    if box is not None:  # what is hashed: inside the bars as letterboxing adds them
+        left, top, right, bottom = box
         grey = grey[top:bottom, left:right]
     low, spread = low_frequencies(Image.fromarray(np.ascontiguousarray(grey)))
     if spread < FLAT:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ikmeta.hashes import COLOUR, HASH_HEX, valid_hashes
+from ikmeta.hashes import COLOUR, FLAT_PHASH, HASH_HEX, valid_hashes
 
 # What a video's record holds (the cache stores these; bump VIDEO_ALGORITHM when they change).
 VIDEO_KEYS = (
@@ -70,6 +70,8 @@ def video_problem(record: dict[str, Any]) -> str | None:
         if not sound:
             return f'"{key}" is {json.dumps(record.get(key))[:40]}, not {VIDEO_VALUES[key]}'
     frames, flat = record.get("frames"), record.get("flat") is not None
+    if flat and (frames != [] or record["pHash"] != FLAT_PHASH):
+        return f'"flat" is a colour, yet its frames are not [] or its pHash not {FLAT_PHASH}'
     if (
         not isinstance(frames, list)
         or not (frames or flat)
