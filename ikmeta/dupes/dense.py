@@ -70,7 +70,7 @@ class DenseFingerprints:
             return None
 
 
-BLANKS_KIND = "blank-ends-luma8-flat4-v1"  # the measure's version, as the cache files it
+BLANKS_KIND = "blank-ends-luma8-spread1-v2"  # the measure's version, as the cache files it
 
 
 class BlankEnds:

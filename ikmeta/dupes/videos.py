@@ -24,8 +24,8 @@ The copy to keep, best first:
 7. the larger file, then the older file (its modification time), then the path.
 
 Each other copy says why it ranks after the one kept (``why``): "shorter (6.5 s of 8.0 s)",
-"black for its last 5.0 s", "smaller (320x180 of 960x540)", "letterboxed (picture 960x540 in 960x720)", "lower bit rate
-(600 of 2400 kbps)", "no sound", "no capture metadata", "truncated"; and how it matched when
+"black for its last 5.0 s", "smaller (320x180 of 960x540)", "letterboxed (picture 960x540 in
+960x720)", "lower bit rate (600 of 2400 kbps)", "no sound", "no capture metadata", "truncated"; and how it matched when
 turned ("rotated 90": its frames are the kept copy's turned, a rotation the container stores
 or the pixels'). Its distance is the median pHash distance of its frames found in the kept
 copy's.

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from ikmeta.errors import ImageError
+from ikmeta.hashes import colours_near
 from ikmeta.image.borders import inner_box
 from ikmeta.image.limits import MAX_PIXELS
 from ikmeta.image.perceptual import low_frequencies, phash_of, turned_hashes
@@ -265,23 +266,21 @@ def key_frames(
 
 
 def letterbox_bars(
-    box: tuple[int, int, int, int] | None, grey: np.ndarray
+    box: tuple[int, int, int, int] | None, width: int, height: int
 ) -> tuple[int, int, int, int] | None:
-    """The picture inside plain bars (``box``, :func:`~ikmeta.image.borders.inner_box` of the
-    frame ``grey``) as letterboxing or pillarboxing adds them: as wide on both sides (a picture
+    """The picture inside plain bars (``box``, :func:`~ikmeta.image.borders.inner_box` of a
+    frame ``width`` x ``height``) as letterboxing or pillarboxing adds them: as wide on both sides (a picture
     is centred between its bars), so each pair is cut to the narrower of the two. A dark edge
     of the picture along one side only (a tree in shadow) is not a bar; beside a bar (a night
     sky under the top bar) it does not widen that bar.
 
-    >>> frame = np.zeros((96, 128), np.uint8)
-    >>> letterbox_bars((0, 12, 128, 84), frame), letterbox_bars((14, 12, 128, 84), frame)
+    >>> letterbox_bars((0, 12, 128, 84), 128, 96), letterbox_bars((14, 12, 128, 84), 128, 96)
     ((0, 12, 128, 84), (0, 12, 128, 84))
-    >>> letterbox_bars((0, 30, 128, 84), frame), letterbox_bars((20, 0, 128, 96), frame)
+    >>> letterbox_bars((0, 30, 128, 84), 128, 96), letterbox_bars((20, 0, 128, 96), 128, 96)
     ((0, 12, 128, 84), None)
     """
     if box is None:
         return None
-    height, width = grey.shape
     left, top, right, bottom = box
     across, down = min(left, width - right), min(top, height - bottom)
     if (across, down) == (0, 0):
@@ -293,8 +292,6 @@ def _one_colour(colours: list[str]) -> str | None:
     """The colour of a video none of whose frames holds a picture, when they are all one
     colour (each within :data:`~ikmeta.hashes.FLAT_TOLERANCE` of the first): its first; None
     when they are several (red, then blue) or none was seen."""
-    from ikmeta.hashes import colours_near
-
     return colours[0] if colours and all(colours_near(colours[0], c) for c in colours) else None
 
 
@@ -331,7 +328,7 @@ def frame_phash(frame: Any, rotation: int) -> tuple[str, tuple[str, str, str], t
     if plain is not None:  # the picture's share: inside every plain border (a dark sky under a bar too)
         left, top, right, bottom = plain
         share = ((right - left) / grey.shape[1], (bottom - top) / grey.shape[0])
-    box = letterbox_bars(plain, grey)
+    box = letterbox_bars(plain, grey.shape[1], grey.shape[0])
     if box is not None:  # what is hashed: inside the bars as letterboxing adds them
         left, top, right, bottom = box
         grey = grey[top:bottom, left:right]
